@@ -1,0 +1,115 @@
+"""Django admin for every catalog model. Writes are audited like every other door; the guard runs in
+model validation, so its errors show beside the offending field."""
+
+from django.contrib import admin
+
+from catalog import models
+from catalog.forms import NotificationForm
+from catalog.services.audit import audit_record, diff, snapshot
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    def save_model(self, request, obj, form, change):
+        request._audit_before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        changes = diff(getattr(request, "_audit_before", {}), snapshot(obj))
+        if changes or not change:
+            audit_record(actor=request.user, action="update" if change else "create", instance=obj, changes=changes)
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="delete", instance=obj, changes=diff(snapshot(obj), {}))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(models.IterableProject)
+class IterableProjectAdmin(AuditedAdmin):
+    list_display = ["name", "data_center", "api_key_env", "api_base_url"]
+    list_filter = ["data_center"]
+    search_fields = ["name", "api_key_env"]
+
+
+@admin.register(models.Channel)
+class ChannelAdmin(AuditedAdmin):
+    list_display = ["name", "project", "channel_type", "medium", "iterable_id"]
+    list_filter = ["project", "channel_type", "medium"]
+    search_fields = ["name", "iterable_id"]
+
+
+@admin.register(models.MessageType)
+class MessageTypeAdmin(AuditedAdmin):
+    list_display = ["name", "project", "channel", "policy", "deprecated", "iterable_id"]
+    list_filter = ["project", "policy", "deprecated", "channel__channel_type"]
+    search_fields = ["name", "iterable_id", "notes"]
+    list_select_related = ["project", "channel"]
+
+
+@admin.register(models.Template)
+class TemplateAdmin(AuditedAdmin):
+    list_display = ["name", "iterable_id", "project", "medium", "message_type", "campaign_id"]
+    list_filter = ["project", "medium", "message_type"]
+    search_fields = ["name", "iterable_id", "campaign_id", "client_template_id"]
+    list_select_related = ["project", "message_type"]
+
+
+@admin.register(models.Journey)
+class JourneyAdmin(AuditedAdmin):
+    list_display = ["name", "iterable_id", "project", "folder", "state"]
+    list_filter = ["project", "state"]
+    search_fields = ["name", "iterable_id", "folder"]
+
+
+class EventFieldInline(admin.TabularInline):
+    model = models.EventField
+    extra = 0
+
+
+@admin.register(models.CustomEvent)
+class CustomEventAdmin(AuditedAdmin):
+    list_display = ["name", "project", "source_system"]
+    list_filter = ["project", "source_system"]
+    search_fields = ["name", "description", "fields__name"]
+    inlines = [EventFieldInline]
+
+
+@admin.register(models.Owner)
+class OwnerAdmin(AuditedAdmin):
+    list_display = ["name", "role", "email", "slack_channel"]
+    list_filter = ["role"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(AuditedAdmin):
+    form = NotificationForm
+    list_display = ["key", "name", "project", "trigger_type", "medium", "audience", "message_type", "status"]
+    list_filter = ["project", "trigger_type", "medium", "audience", "status", "message_type__policy",
+                   "message_type__channel__channel_type", "owners"]
+    search_fields = ["key", "name", "campaign_id", "templates__iterable_id", "event__name", "owners__name"]
+    list_select_related = ["project", "message_type"]
+    filter_horizontal = ["templates", "owners"]
+    autocomplete_fields = ["event", "journey"]
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor_label", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "object_repr", "object_id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

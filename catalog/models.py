@@ -1,0 +1,417 @@
+"""The notifications catalog: what staff declare about every Iterable notification.
+
+The guard (catalog/policy.py) is enforced on save of the three models it depends on (Notification,
+MessageType, Channel) and on their querysets' update(), so no door that goes through the ORM can store a
+notification on a forbidden message type. The enforcement itself lives in catalog/services/guard.py.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from catalog import policy
+
+
+class DataCenter(models.TextChoices):
+    US = "US", "US (api.iterable.com)"
+    EU = "EU", "EU (api.eu.iterable.com)"
+
+
+class ChannelType(models.TextChoices):
+    MARKETING = policy.MARKETING, "Marketing"
+    TRANSACTIONAL = policy.TRANSACTIONAL, "Transactional"
+
+
+class Medium(models.TextChoices):
+    EMAIL = "Email", "Email"
+    PUSH = "Push", "Push"
+    SMS = "SMS", "SMS"
+    IN_APP = "InApp", "In-app"
+    WEB_PUSH = "WebPush", "Web push"
+
+
+class SubscriptionPolicy(models.TextChoices):
+    OPT_IN = policy.OPT_IN, "Opt-in"
+    OPT_OUT = policy.OPT_OUT, "Opt-out"
+
+
+class TriggerType(models.TextChoices):
+    API_SEND = policy.API_SEND, "API send (campaign id)"
+    CUSTOM_EVENT = policy.CUSTOM_EVENT, "Custom event + journey"
+
+
+class NotificationStatus(models.TextChoices):
+    DRAFT = policy.DRAFT, "Draft"
+    ACTIVE = policy.ACTIVE, "Active"
+    DEPRECATED = policy.DEPRECATED, "Deprecated"
+
+
+class Audience(models.TextChoices):
+    STUDENTS = "students", "Students"
+    EMPLOYERS = "employers", "Employers"
+    ALL = "all", "All users"
+
+
+class OwnerRole(models.TextChoices):
+    BUSINESS = "business", "Business owner"
+    TECHNICAL = "technical", "Technical owner"
+    CAMPAIGNS = "campaigns", "Campaigns owner"
+
+
+class JourneyState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ENABLED = "enabled", "Enabled"
+    DISABLED = "disabled", "Disabled"
+    ARCHIVED = "archived", "Archived"
+
+
+class FieldType(models.TextChoices):
+    STRING = "String", "String"
+    BOOLEAN = "Boolean", "Boolean"
+    DATE = "Date", "Date"
+    LONG = "Long", "Long (integer)"
+    DOUBLE = "Double", "Double (decimal)"
+    OBJECT = "Object", "Object"
+    ARRAY = "Array", "Array"
+
+
+class GuardedQuerySet(models.QuerySet):
+    """Runs the guard on update(), bulk_update() and bulk_create(), which bypass save()."""
+
+    def _enforce(self, objs) -> None:
+        from catalog.services.guard import enforce
+
+        for obj in objs:
+            enforce(obj)
+
+    def _touches_guard(self, fields) -> bool:
+        from catalog.services.guard import GUARDED_FIELDS
+
+        return bool(GUARDED_FIELDS[self.model] & set(fields))
+
+    def update(self, **kwargs):
+        if self._touches_guard(kwargs):
+            if any(hasattr(value, "resolve_expression") for value in kwargs.values()):
+                raise ValueError("Guarded fields cannot be updated with expressions; save each object instead.")
+            objs = list(self)
+            for obj in objs:
+                for name, value in kwargs.items():
+                    setattr(obj, name, value)
+            self._enforce(objs)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if self._touches_guard(fields):
+            self._enforce(objs)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        self._enforce(objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class Guarded(models.Model):
+    """A model the guard judges before every write."""
+
+    objects = GuardedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        from catalog.services.guard import enforce
+
+        super().clean()
+        enforce(self)
+
+    def save(self, *args, **kwargs):
+        from catalog.services.guard import enforce
+
+        enforce(self)
+        super().save(*args, **kwargs)
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+env_var_name = RegexValidator(
+    r"^[A-Z_][A-Z0-9_]*$",
+    "Use the name of an environment variable (capital letters, digits, underscores), never the key itself.",
+)
+
+
+class IterableProject(models.Model):
+    """One Iterable project: its data centre and the environment variable that holds its API key."""
+
+    name = models.CharField(max_length=100, unique=True)
+    data_center = models.CharField(max_length=2, choices=DataCenter.choices, default=DataCenter.US)
+    api_key_env = models.CharField(
+        "API key environment variable",
+        max_length=100,
+        validators=[env_var_name],
+        help_text="Name of the environment variable that holds this project's API key.",
+    )
+    api_base_url = models.URLField(
+        "API base URL override",
+        blank=True,
+        help_text="Leave blank for Iterable's host in this data centre; set for the local emulator.",
+    )
+    iterable_project_id = models.PositiveIntegerField("Iterable project id", null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [_choices_check("data_center", DataCenter, "project_data_center_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def app_url(self) -> str:
+        return "https://app.eu.iterable.com" if self.data_center == DataCenter.EU else "https://app.iterable.com"
+
+
+class Channel(Guarded):
+    """An Iterable channel: Marketing or Transactional, on one medium."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="channels")
+    iterable_id = models.PositiveIntegerField("Iterable id")
+    name = models.CharField(max_length=200)
+    channel_type = models.CharField(max_length=20, choices=ChannelType.choices)
+    medium = models.CharField(max_length=10, choices=Medium.choices)
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "iterable_id"], name="channel_iterable_id_unique"),
+            models.UniqueConstraint(fields=["project", "name"], name="channel_name_unique"),
+            _choices_check("channel_type", ChannelType, "channel_type_valid"),
+            _choices_check("medium", Medium, "channel_medium_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel_type} {self.medium})"
+
+
+class MessageType(Guarded):
+    """An Iterable message type: belongs to one channel and carries the subscription policy."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="message_types")
+    iterable_id = models.PositiveIntegerField("Iterable id")
+    name = models.CharField(max_length=200)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="message_types")
+    policy = models.CharField(
+        "subscription policy", max_length=10, choices=SubscriptionPolicy.choices, default=SubscriptionPolicy.OPT_IN
+    )
+    deprecated = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "iterable_id"], name="message_type_iterable_id_unique"),
+            models.UniqueConstraint(fields=["project", "name"], name="message_type_name_unique"),
+            _choices_check("policy", SubscriptionPolicy, "message_type_policy_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_policy_display()})"
+
+
+class Template(Guarded):
+    """An Iterable template, by id; through its message type it has one channel."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="templates")
+    iterable_id = models.PositiveIntegerField("Iterable template id")
+    name = models.CharField(max_length=200)
+    medium = models.CharField(max_length=10, choices=Medium.choices)
+    message_type = models.ForeignKey(
+        MessageType, on_delete=models.PROTECT, related_name="templates", null=True, blank=True
+    )
+    campaign_id = models.PositiveIntegerField("Iterable campaign id", null=True, blank=True)
+    client_template_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "iterable_id"], name="template_iterable_id_unique"),
+            _choices_check("medium", Medium, "template_medium_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.iterable_id})"
+
+
+class Journey(models.Model):
+    """An Iterable journey (workflow) and the custom events that trigger it."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="journeys")
+    iterable_id = models.PositiveIntegerField("Iterable id")
+    name = models.CharField(max_length=200)
+    folder = models.CharField(max_length=200, blank=True)
+    link = models.URLField(blank=True)
+    trigger_event_names = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=JourneyState.choices, default=JourneyState.ENABLED)
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "iterable_id"], name="journey_iterable_id_unique"),
+            _choices_check("state", JourneyState, "journey_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomEvent(models.Model):
+    """A custom event posted to Iterable's events/track, with the schema of its data fields."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="custom_events")
+    name = models.CharField("event name", max_length=200)
+    source_system = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="custom_event_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def example_payload(self) -> dict:
+        return {field.name: field.example_value() for field in self.fields.all()}
+
+
+class EventField(models.Model):
+    """One data field of a custom event: name, type, example value and whether it is required."""
+
+    event = models.ForeignKey(CustomEvent, on_delete=models.CASCADE, related_name="fields")
+    name = models.CharField(max_length=200)
+    data_type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.STRING)
+    example = models.CharField(max_length=500, blank=True)
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["event", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "name"], name="event_field_name_unique"),
+            _choices_check("data_type", FieldType, "event_field_type_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.name}.{self.name} ({self.data_type})"
+
+    def example_value(self):
+        """The example as the JSON value Iterable would receive (true, not "true")."""
+        if self.data_type == FieldType.BOOLEAN:
+            return self.example.strip().lower() in {"true", "1", "yes"}
+        if self.data_type == FieldType.LONG:
+            try:
+                return int(self.example)
+            except ValueError:
+                return self.example
+        if self.data_type == FieldType.DOUBLE:
+            try:
+                return float(self.example)
+            except ValueError:
+                return self.example
+        return self.example
+
+
+class Owner(models.Model):
+    """A DRI: a team or role (not a person) that owns notifications, with its role and contact."""
+
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=OwnerRole.choices)
+    email = models.EmailField()
+    slack_channel = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "role"], name="owner_name_role_unique"),
+            _choices_check("role", OwnerRole, "owner_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class Notification(Guarded):
+    """One notification the company sends through Iterable, as staff declare it."""
+
+    key = models.SlugField(max_length=120, unique=True, help_text="Stable identifier, e.g. student_weekly_digest")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    audience = models.CharField(max_length=20, choices=Audience.choices)
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="notifications")
+    medium = models.CharField(max_length=10, choices=Medium.choices)
+    trigger_type = models.CharField(max_length=20, choices=TriggerType.choices)
+    campaign_id = models.PositiveIntegerField("Iterable campaign id", null=True, blank=True)
+    event = models.ForeignKey(
+        CustomEvent, on_delete=models.PROTECT, related_name="notifications", null=True, blank=True
+    )
+    journey = models.ForeignKey(
+        Journey, on_delete=models.PROTECT, related_name="notifications", null=True, blank=True
+    )
+    templates = models.ManyToManyField(Template, related_name="notifications", blank=True)
+    message_type = models.ForeignKey(MessageType, on_delete=models.PROTECT, related_name="notifications")
+    owners = models.ManyToManyField(Owner, related_name="notifications", blank=True)
+    status = models.CharField(max_length=20, choices=NotificationStatus.choices, default=NotificationStatus.DRAFT)
+    tags = models.JSONField(default=list, blank=True)
+    code_location = models.CharField(
+        "sent from (code)", max_length=300, blank=True, help_text="Where in the codebase the send happens."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            _choices_check("trigger_type", TriggerType, "notification_trigger_type_valid"),
+            _choices_check("status", NotificationStatus, "notification_status_valid"),
+            _choices_check("audience", Audience, "notification_audience_valid"),
+            _choices_check("medium", Medium, "notification_medium_valid"),
+            # A draft may be incomplete (the guard warns); anything live must say how it is triggered.
+            models.CheckConstraint(
+                condition=Q(status=policy.DRAFT)
+                | Q(trigger_type=policy.API_SEND, campaign_id__isnull=False)
+                | Q(trigger_type=policy.CUSTOM_EVENT, event__isnull=False, journey__isnull=False),
+                name="notification_trigger_complete",
+                violation_error_message=(
+                    "An active or deprecated notification needs its trigger: a campaign id for an API send, "
+                    "or a custom event and a journey for a custom-event notification."
+                ),
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "trigger_type"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AuditEvent(models.Model):
+    """A record of one write or send: who, when, what, and the fields before and after."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text="Who acted, kept if the user is deleted.")
+    action = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"

@@ -1,0 +1,200 @@
+"""Applies the guard (catalog/policy.py) to catalog models: builds the facts, raises ValidationError.
+
+The models call `enforce` on save, on queryset update() and bulk_create, and when templates are attached
+to a notification, so every ORM door is covered. A change to a message type, a channel or a template is
+judged by what it would do to the notifications that use it, and refused naming them.
+"""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from catalog import policy
+from catalog.models import Channel, MessageType, Notification, Template
+
+GUARDED_FIELDS = {
+    Notification: {"message_type", "message_type_id", "status", "trigger_type"},
+    MessageType: {"policy", "channel", "channel_id", "name"},
+    Channel: {"channel_type"},
+    Template: {"message_type", "message_type_id"},
+}
+MAX_NAMED = 10
+
+
+def message_type_facts(message_type: MessageType, channel: Channel | None = None) -> policy.MessageTypeFacts:
+    channel = channel or message_type.channel
+    return policy.MessageTypeFacts(
+        name=message_type.name,
+        policy=message_type.policy,
+        channel_name=channel.name,
+        channel_type=channel.channel_type,
+        deprecated=message_type.deprecated,
+    )
+
+
+def notification_facts(
+    notification: Notification,
+    *,
+    type_overrides: dict[int, policy.MessageTypeFacts] | None = None,
+    template_overrides: dict[int, MessageType | None] | None = None,
+    templates: Iterable[Template] | None = None,
+    owner_count: int | None = None,
+) -> policy.NotificationFacts:
+    """Facts for one notification, with proposed changes substituted by id before they are saved.
+
+    `templates`, when given, is the proposed template set; otherwise the saved one is read.
+    """
+    type_overrides = type_overrides or {}
+    template_overrides = template_overrides or {}
+
+    def facts_for(message_type: MessageType | None) -> policy.MessageTypeFacts | None:
+        if message_type is None:
+            return None
+        return type_overrides.get(message_type.pk) or message_type_facts(message_type)
+
+    message_type = None
+    if notification.message_type_id is not None:
+        message_type = notification.message_type
+    if templates is None:
+        templates = notification.templates.all() if notification.pk else []
+    template_facts = tuple(
+        (
+            f"template '{t.name}' (#{t.iterable_id})",
+            facts_for(template_overrides[t.pk] if t.pk in template_overrides else t.message_type),
+        )
+        for t in templates
+    )
+    return policy.NotificationFacts(
+        key=notification.key,
+        status=notification.status,
+        trigger_type=notification.trigger_type,
+        message_type=facts_for(message_type),
+        campaign_id=notification.campaign_id,
+        has_event=notification.event_id is not None,
+        has_journey=notification.journey_id is not None,
+        owner_count=owner_count,
+        templates=template_facts,
+    )
+
+
+def notification_verdict(notification: Notification) -> list[policy.Violation]:
+    """Errors and warnings for a saved notification (owners counted)."""
+    return policy.notification_violations(
+        notification_facts(notification, owner_count=notification.owners.count())
+    )
+
+
+def _raise(violations: list[policy.Violation]) -> None:
+    by_field: dict[str, list[ValidationError]] = {}
+    for violation in violations:
+        by_field.setdefault(violation.field or "__all__", []).append(
+            ValidationError(violation.message, code=violation.code)
+        )
+    raise ValidationError(by_field)
+
+
+def enforce_notification(notification: Notification, *, templates: Iterable[Template] | None = None) -> None:
+    found = policy.errors(policy.notification_violations(notification_facts(notification, templates=templates)))
+    if found:
+        _raise(found)
+
+
+def _refuse_change(
+    users: Iterable[Notification],
+    *,
+    what: str,
+    field: str,
+    type_overrides: dict[int, policy.MessageTypeFacts] | None = None,
+    template_overrides: dict[int, MessageType | None] | None = None,
+) -> None:
+    broken: list[tuple[Notification, policy.Violation]] = []
+    for notification in users:
+        facts = notification_facts(
+            notification, type_overrides=type_overrides, template_overrides=template_overrides
+        )
+        broken += [(notification, v) for v in policy.errors(policy.notification_violations(facts))]
+    if not broken:
+        return
+    keys = sorted({n.key for n, _ in broken})
+    named = ", ".join(keys[:MAX_NAMED]) + (f" and {len(keys) - MAX_NAMED} more" if len(keys) > MAX_NAMED else "")
+    message = (
+        f"Refused: changing {what} would break {len(keys)} notification{'s' if len(keys) != 1 else ''} "
+        f"that use{'s' if len(keys) == 1 else ''} it: {named}. {broken[0][1].message}"
+    )
+    raise ValidationError({field: [ValidationError(message, code=broken[0][1].code)]})
+
+
+def _users_of_types(type_ids: list[int]):
+    return (
+        Notification.objects.filter(Q(message_type_id__in=type_ids) | Q(templates__message_type_id__in=type_ids))
+        .distinct()
+        .select_related("message_type__channel")
+        .prefetch_related("templates__message_type__channel")
+    )
+
+
+def _changed_field(instance, fields: list[str]) -> str | None:
+    saved = type(instance).objects.filter(pk=instance.pk).values(*fields).first()
+    if saved is None:
+        return None
+    for name in fields:
+        if saved[name] != getattr(instance, name):
+            return name.removesuffix("_id")
+    return None
+
+
+def enforce_message_type(message_type: MessageType) -> None:
+    if message_type.pk is None:
+        return
+    field = _changed_field(message_type, ["policy", "channel_id", "name"])
+    if field is None:
+        return
+    channel = Channel.objects.get(pk=message_type.channel_id)
+    _refuse_change(
+        _users_of_types([message_type.pk]),
+        what=f"message type '{message_type.name}'",
+        field=field,
+        type_overrides={message_type.pk: message_type_facts(message_type, channel)},
+    )
+
+
+def enforce_channel(channel: Channel) -> None:
+    if channel.pk is None or _changed_field(channel, ["channel_type"]) is None:
+        return
+    types = list(MessageType.objects.filter(channel_id=channel.pk))
+    _refuse_change(
+        _users_of_types([t.pk for t in types]),
+        what=f"channel '{channel.name}' to {channel.channel_type}",
+        field="channel_type",
+        type_overrides={t.pk: message_type_facts(t, channel) for t in types},
+    )
+
+
+def enforce_template(template: Template) -> None:
+    if template.pk is None or _changed_field(template, ["message_type_id"]) is None:
+        return
+    new_type = MessageType.objects.select_related("channel").filter(pk=template.message_type_id).first()
+    users = (
+        Notification.objects.filter(templates=template)
+        .select_related("message_type__channel")
+        .prefetch_related("templates__message_type__channel")
+    )
+    _refuse_change(
+        users,
+        what=f"the message type of template '{template.name}'",
+        field="message_type",
+        template_overrides={template.pk: new_type},
+    )
+
+
+ENFORCERS = {
+    Notification: enforce_notification,
+    MessageType: enforce_message_type,
+    Channel: enforce_channel,
+    Template: enforce_template,
+}
+
+
+def enforce(instance) -> None:
+    ENFORCERS[type(instance)](instance)
