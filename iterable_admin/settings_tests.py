@@ -1,0 +1,18 @@
+"""Settings for the test suite: the production settings with what tests need changed.
+
+django-q2 reads Q_CLUSTER["sync"] once at import, so it is set here rather than with override_settings.
+"""
+
+from iterable_admin.settings import *  # noqa: F403
+from iterable_admin.settings import Q_CLUSTER
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}

@@ -1,0 +1,51 @@
+"""Shared fixtures. Tests talk to the database pytest-django sets up (SQLite or PostgreSQL)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from catalog.models import Channel, IterableProject, MessageType, Notification, Owner, Template
+
+
+@pytest.fixture
+def small_catalog(db):
+    """One project with the seed's subscription schema: an opt-in marketing type, the forbidden
+    "Marketing Message", a transactional type, and one active notification on each allowed type."""
+    project = IterableProject.objects.create(name="Test project", data_center="US", api_key_env="ITERABLE_KEY_TEST")
+    marketing = Channel.objects.create(
+        project=project, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email"
+    )
+    transactional = Channel.objects.create(
+        project=project, iterable_id=2, name="Transactional Channel", channel_type="Transactional", medium="Email"
+    )
+    opt_in = MessageType.objects.create(
+        project=project, iterable_id=11, name="GitLab Marketing", channel=marketing, policy="OptIn"
+    )
+    marketing_message = MessageType.objects.create(
+        project=project, iterable_id=12, name="Marketing Message", channel=marketing, policy="OptOut", deprecated=True
+    )
+    transactional_type = MessageType.objects.create(
+        project=project, iterable_id=13, name="Transactional", channel=transactional, policy="OptOut"
+    )
+    owner = Owner.objects.create(name="Lifecycle Marketing", role="business", email="lifecycle@example.com")
+    template = Template.objects.create(
+        project=project, iterable_id=501, name="Digest", medium="Email", message_type=opt_in, campaign_id=401
+    )
+    forbidden_template = Template.objects.create(
+        project=project, iterable_id=502, name="Old newsletter", medium="Email", message_type=marketing_message
+    )
+    digest = Notification.objects.create(
+        key="weekly_digest", name="Weekly digest", audience="students", project=project, medium="Email",
+        trigger_type="api_send", campaign_id=401, message_type=opt_in, status="active",
+    )
+    digest.templates.add(template)
+    digest.owners.add(owner)
+    receipt = Notification.objects.create(
+        key="receipt", name="Receipt", audience="employers", project=project, medium="Email",
+        trigger_type="api_send", campaign_id=402, message_type=transactional_type, status="active",
+    )
+    return SimpleNamespace(
+        project=project, marketing=marketing, transactional=transactional, opt_in=opt_in,
+        marketing_message=marketing_message, transactional_type=transactional_type, owner=owner,
+        template=template, forbidden_template=forbidden_template, digest=digest, receipt=receipt,
+    )
