@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The two commands a newcomer needs; standard library only, because it builds the virtualenv first.
 
-    python3 dev.py start   install, migrate, load the demo, start the Iterable emulator, a task worker
-                           and the dashboard; prints the URL and a login
-    python3 dev.py test    install with the test tools and run the whole suite (extra arguments go to pytest)
+python3 dev.py start   install, migrate, load the demo, start the Iterable emulator, a task worker
+                       and the dashboard; prints the URL and a login
+python3 dev.py test    install with the test tools and run the whole suite (extra arguments go to pytest)
 """
 
 import hashlib
@@ -105,11 +105,25 @@ def start() -> int:
     if (ROOT / "iterable_emulator" / "__main__.py").exists():
         seed = DATA / "emulator-seed.json"
         run(*manage, "emulator_seed", "--output", str(seed), env=env)
-        processes.append(subprocess.Popen(
-            [str(PYTHON), "-m", "iterable_emulator", "--port", EMULATOR_PORT, "--eu-port", EMULATOR_EU_PORT,
-             "--seed", str(seed), "--state-file", str(DATA / "emulator-state.json")],
-            cwd=ROOT, env=env,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    str(PYTHON),
+                    "-m",
+                    "iterable_emulator",
+                    "--port",
+                    EMULATOR_PORT,
+                    "--eu-port",
+                    EMULATOR_EU_PORT,
+                    "--seed",
+                    str(seed),
+                    "--state-file",
+                    str(DATA / "emulator-state.json"),
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
         if not wait_for_port(EMULATOR_PORT):
             say("the Iterable emulator did not start; see its output above")
             return stop(processes, 1)
@@ -159,7 +173,7 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] not in {"start", "test"}:
         print(__doc__)
         return 2
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py may be started by any python3)
         say("Python 3.11 or newer is needed")
         return 2
     return start() if argv[1] == "start" else test(argv[2:])

@@ -90,8 +90,16 @@ class OwnerAdmin(AuditedAdmin):
 class NotificationAdmin(AuditedAdmin):
     form = NotificationForm
     list_display = ["key", "name", "project", "trigger_type", "medium", "audience", "message_type", "status"]
-    list_filter = ["project", "trigger_type", "medium", "audience", "status", "message_type__policy",
-                   "message_type__channel__channel_type", "owners"]
+    list_filter = [
+        "project",
+        "trigger_type",
+        "medium",
+        "audience",
+        "status",
+        "message_type__policy",
+        "message_type__channel__channel_type",
+        "owners",
+    ]
     search_fields = ["key", "name", "campaign_id", "templates__iterable_id", "event__name", "owners__name"]
     list_select_related = ["project", "message_type"]
     filter_horizontal = ["templates", "owners"]

@@ -7,4 +7,15 @@ class CatalogConfig(AppConfig):
     verbose_name = "Notifications catalog"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from catalog import checks, signals  # noqa: F401  (registers checks and signal handlers)
+
+        post_migrate.connect(_sync_roles, sender=self)
+
+
+def _sync_roles(sender, apps, **kwargs) -> None:
+    """Keep the role groups in line with catalog/roles.py after every migrate."""
+    from catalog.roles import sync_groups
+
+    sync_groups(apps)

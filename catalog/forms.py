@@ -11,8 +11,22 @@ class NotificationForm(forms.ModelForm):
     class Meta:
         model = Notification
         fields = [
-            "key", "name", "description", "audience", "project", "medium", "trigger_type", "campaign_id",
-            "event", "journey", "templates", "message_type", "owners", "status", "tags", "code_location",
+            "key",
+            "name",
+            "description",
+            "audience",
+            "project",
+            "medium",
+            "trigger_type",
+            "campaign_id",
+            "event",
+            "journey",
+            "templates",
+            "message_type",
+            "owners",
+            "status",
+            "tags",
+            "code_location",
         ]
 
     def _post_clean(self):

@@ -121,17 +121,17 @@ class Guarded(models.Model):
     class Meta:
         abstract = True
 
-    def clean(self) -> None:
-        from catalog.services.guard import enforce
-
-        super().clean()
-        enforce(self)
-
     def save(self, *args, **kwargs):
         from catalog.services.guard import enforce
 
         enforce(self)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from catalog.services.guard import enforce
+
+        super().clean()
+        enforce(self)
 
 
 def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
@@ -356,9 +356,7 @@ class Notification(Guarded):
     event = models.ForeignKey(
         CustomEvent, on_delete=models.PROTECT, related_name="notifications", null=True, blank=True
     )
-    journey = models.ForeignKey(
-        Journey, on_delete=models.PROTECT, related_name="notifications", null=True, blank=True
-    )
+    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="notifications", null=True, blank=True)
     templates = models.ManyToManyField(Template, related_name="notifications", blank=True)
     message_type = models.ForeignKey(MessageType, on_delete=models.PROTECT, related_name="notifications")
     owners = models.ManyToManyField(Owner, related_name="notifications", blank=True)
@@ -369,9 +367,22 @@ class Notification(Guarded):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The guard's last verdict, kept so lists can filter and show it without judging every row;
+    # catalog/signals.py refreshes it whenever anything it depends on changes.
+    verdict_codes = models.JSONField(default=list, blank=True, editable=False)
+    verdict_errors = models.PositiveSmallIntegerField(default=0, editable=False)
+    verdict_warnings = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["key"]
+        # Capabilities that are not a model's add/change/delete; catalog/roles.py gives them to roles.
+        permissions = [
+            ("lookup_contact", "Can look up contacts in Iterable"),
+            ("send_proof", "Can send test sends to allowlisted recipients"),
+            ("run_resync", "Can start and cancel preference resyncs"),
+            ("run_sync", "Can start catalog syncs from Iterable"),
+            ("manage_shared_recipients", "Can manage shared test recipients"),
+        ]
         constraints = [
             _choices_check("trigger_type", TriggerType, "notification_trigger_type_valid"),
             _choices_check("status", NotificationStatus, "notification_status_valid"),
@@ -389,7 +400,10 @@ class Notification(Guarded):
                 ),
             ),
         ]
-        indexes = [models.Index(fields=["status", "trigger_type"])]
+        indexes = [
+            models.Index(fields=["status", "trigger_type"]),
+            models.Index(fields=["verdict_errors", "verdict_warnings"]),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -414,4 +428,6 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"
+        )

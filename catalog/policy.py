@@ -129,7 +129,7 @@ def message_type_violations(
                 code=MARKETING_MESSAGE_TYPE,
                 severity=ERROR,
                 message=(
-                    f"{subject} uses the \"{MARKETING_MESSAGE_NAME}\" message type, Iterable's opt-out "
+                    f'{subject} uses the "{MARKETING_MESSAGE_NAME}" message type, Iterable\'s opt-out '
                     "default, which can email people who unsubscribed. Do not use it: pick the message "
                     "type that matches what you send."
                 ),
@@ -162,11 +162,7 @@ def notification_violations(notification: NotificationFacts) -> list[Violation]:
                 field="owners",
             )
         )
-    if (
-        notification.status == ACTIVE
-        and notification.message_type is not None
-        and notification.message_type.deprecated
-    ):
+    if notification.status == ACTIVE and notification.message_type is not None and notification.message_type.deprecated:
         found.append(
             Violation(
                 code=DEPRECATED_MESSAGE_TYPE,
@@ -209,4 +205,3 @@ def notification_violations(notification: NotificationFacts) -> list[Violation]:
 
 def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.is_error]
-

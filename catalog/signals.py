@@ -1,10 +1,12 @@
-"""Signal handlers: the guard on attaching templates, which bypasses Notification.save()."""
+"""Signal handlers: the guard on attaching templates (which bypasses Notification.save()), and the
+stored verdicts kept fresh when anything they depend on changes."""
 
-from django.db.models.signals import m2m_changed
+from django.db.models import Q
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
-from catalog.models import Notification, Template
-from catalog.services.guard import enforce_notification
+from catalog.models import Channel, MessageType, Notification, Template
+from catalog.services.guard import enforce_notification, refresh_verdicts
 
 
 @receiver(m2m_changed, sender=Notification.templates.through)
@@ -17,3 +19,37 @@ def guard_template_attach(sender, instance, action, reverse, pk_set, **kwargs):
     else:
         added = Template.objects.filter(pk__in=pk_set).select_related("message_type__channel")
         enforce_notification(instance, templates=[*instance.templates.all(), *added])
+
+
+@receiver(post_save, sender=Notification)
+def refresh_own_verdict(sender, instance, raw=False, **kwargs):
+    if not raw:
+        refresh_verdicts([instance])
+
+
+@receiver(m2m_changed, sender=Notification.owners.through)
+@receiver(m2m_changed, sender=Notification.templates.through)
+def refresh_after_relations_change(sender, instance, action, reverse, pk_set, **kwargs):
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if not reverse:
+        refresh_verdicts([instance])
+    elif pk_set:
+        refresh_verdicts(Notification.objects.filter(pk__in=pk_set))
+    else:
+        refresh_verdicts(Notification.objects.all())
+
+
+@receiver(post_save, sender=MessageType)
+@receiver(post_save, sender=Channel)
+@receiver(post_save, sender=Template)
+def refresh_users_verdicts(sender, instance, created, raw=False, **kwargs):
+    if created or raw:
+        return
+    if sender is MessageType:
+        users = Q(message_type=instance) | Q(templates__message_type=instance)
+    elif sender is Channel:
+        users = Q(message_type__channel=instance) | Q(templates__message_type__channel=instance)
+    else:
+        users = Q(templates=instance)
+    refresh_verdicts(Notification.objects.filter(users).distinct())

@@ -35,17 +35,39 @@ def small_catalog(db):
         project=project, iterable_id=502, name="Old newsletter", medium="Email", message_type=marketing_message
     )
     digest = Notification.objects.create(
-        key="weekly_digest", name="Weekly digest", audience="students", project=project, medium="Email",
-        trigger_type="api_send", campaign_id=401, message_type=opt_in, status="active",
+        key="weekly_digest",
+        name="Weekly digest",
+        audience="students",
+        project=project,
+        medium="Email",
+        trigger_type="api_send",
+        campaign_id=401,
+        message_type=opt_in,
+        status="active",
     )
     digest.templates.add(template)
     digest.owners.add(owner)
     receipt = Notification.objects.create(
-        key="receipt", name="Receipt", audience="employers", project=project, medium="Email",
-        trigger_type="api_send", campaign_id=402, message_type=transactional_type, status="active",
+        key="receipt",
+        name="Receipt",
+        audience="employers",
+        project=project,
+        medium="Email",
+        trigger_type="api_send",
+        campaign_id=402,
+        message_type=transactional_type,
+        status="active",
     )
     return SimpleNamespace(
-        project=project, marketing=marketing, transactional=transactional, opt_in=opt_in,
-        marketing_message=marketing_message, transactional_type=transactional_type, owner=owner,
-        template=template, forbidden_template=forbidden_template, digest=digest, receipt=receipt,
+        project=project,
+        marketing=marketing,
+        transactional=transactional,
+        opt_in=opt_in,
+        marketing_message=marketing_message,
+        transactional_type=transactional_type,
+        owner=owner,
+        template=template,
+        forbidden_template=forbidden_template,
+        digest=digest,
+        receipt=receipt,
     )

@@ -34,8 +34,15 @@ def test_create_refuses_optout_marketing(small_catalog):
     )
     with pytest.raises(ValidationError) as raised:
         Notification.objects.create(
-            key="promo", name="Promo", audience="students", project=small_catalog.project, medium="Email",
-            trigger_type="api_send", campaign_id=9, message_type=promos, status="draft",
+            key="promo",
+            name="Promo",
+            audience="students",
+            project=small_catalog.project,
+            medium="Email",
+            trigger_type="api_send",
+            campaign_id=9,
+            message_type=promos,
+            status="draft",
         )
     assert refused_codes(raised.value) == {"optout-marketing"}
     assert not Notification.objects.filter(key="promo").exists()
@@ -55,11 +62,24 @@ def test_queryset_update_and_bulk_doors(small_catalog):
     with pytest.raises(ValidationError):
         Notification.objects.bulk_update([small_catalog.receipt], ["message_type"])
     with pytest.raises(ValidationError):
-        Notification.objects.bulk_create([
-            Notification(key="bulk", name="Bulk", audience="students", project=small_catalog.project, medium="Email",
-                         trigger_type="api_send", campaign_id=3, message_type=small_catalog.marketing_message)
-        ])
-    assert set(Notification.objects.values_list("message_type__name", flat=True)) == {"GitLab Marketing", "Transactional"}
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    key="bulk",
+                    name="Bulk",
+                    audience="students",
+                    project=small_catalog.project,
+                    medium="Email",
+                    trigger_type="api_send",
+                    campaign_id=3,
+                    message_type=small_catalog.marketing_message,
+                )
+            ]
+        )
+    assert set(Notification.objects.values_list("message_type__name", flat=True)) == {
+        "GitLab Marketing",
+        "Transactional",
+    }
     # Unguarded fields still update in bulk.
     assert Notification.objects.filter(key="receipt").update(name="Receipt email") == 1
 
@@ -83,8 +103,13 @@ def test_attaching_a_template_on_a_forbidden_type_is_refused(small_catalog):
         (lambda c: setattr(c.transactional, "channel_type", "Marketing") or c.transactional, "channel_type"),
         (lambda c: setattr(c.template, "message_type", c.marketing_message) or c.template, "message_type"),
     ],
-    ids=["policy-flipped-to-optout", "renamed-to-marketing-message", "type-moved-to-marketing-channel",
-         "channel-made-marketing", "template-moved-to-marketing-message"],
+    ids=[
+        "policy-flipped-to-optout",
+        "renamed-to-marketing-message",
+        "type-moved-to-marketing-channel",
+        "channel-made-marketing",
+        "template-moved-to-marketing-message",
+    ],
 )
 def test_changes_that_would_break_notifications_are_refused_naming_them(small_catalog, change, field):
     instance = change(small_catalog)
@@ -120,10 +145,18 @@ def test_changes_nobody_depends_on_are_allowed(small_catalog):
 def test_form_shows_the_rule_beside_the_field(small_catalog):
     digest = small_catalog.digest
     data = {
-        "key": digest.key, "name": digest.name, "audience": digest.audience, "project": digest.project.pk,
-        "medium": digest.medium, "trigger_type": digest.trigger_type, "campaign_id": digest.campaign_id,
-        "message_type": small_catalog.marketing_message.pk, "status": digest.status, "tags": "[]",
-        "templates": [small_catalog.template.pk], "owners": [small_catalog.owner.pk],
+        "key": digest.key,
+        "name": digest.name,
+        "audience": digest.audience,
+        "project": digest.project.pk,
+        "medium": digest.medium,
+        "trigger_type": digest.trigger_type,
+        "campaign_id": digest.campaign_id,
+        "message_type": small_catalog.marketing_message.pk,
+        "status": digest.status,
+        "tags": "[]",
+        "templates": [small_catalog.template.pk],
+        "owners": [small_catalog.owner.pk],
     }
     form = NotificationForm(data, instance=digest)
     assert not form.is_valid()
@@ -148,21 +181,39 @@ def test_admin_refuses_with_the_rule_and_audits_good_changes(small_catalog, admi
     digest = small_catalog.digest
     url = f"/admin/catalog/notification/{digest.pk}/change/"
     data = {
-        "key": digest.key, "name": digest.name, "description": "", "audience": digest.audience,
-        "project": digest.project.pk, "medium": digest.medium, "trigger_type": digest.trigger_type,
-        "campaign_id": digest.campaign_id, "event": "", "journey": "",
-        "message_type": small_catalog.marketing_message.pk, "status": digest.status, "tags": "[]",
-        "code_location": "", "templates": [small_catalog.template.pk], "owners": [small_catalog.owner.pk],
+        "key": digest.key,
+        "name": digest.name,
+        "description": "",
+        "audience": digest.audience,
+        "project": digest.project.pk,
+        "medium": digest.medium,
+        "trigger_type": digest.trigger_type,
+        "campaign_id": digest.campaign_id,
+        "event": "",
+        "journey": "",
+        "message_type": small_catalog.marketing_message.pk,
+        "status": digest.status,
+        "tags": "[]",
+        "code_location": "",
+        "templates": [small_catalog.template.pk],
+        "owners": [small_catalog.owner.pk],
     }
     response = admin_client.post(url, data)
     assert response.status_code == 200
     assert RULE_SENTENCE in response.content.decode()
     assert Notification.objects.get(pk=digest.pk).message_type == small_catalog.opt_in
 
-    response = admin_client.post(f"/admin/catalog/messagetype/{small_catalog.opt_in.pk}/change/", {
-        "project": small_catalog.project.pk, "iterable_id": 11, "name": "GitLab Marketing",
-        "channel": small_catalog.marketing.pk, "policy": "OptOut", "notes": "",
-    })
+    response = admin_client.post(
+        f"/admin/catalog/messagetype/{small_catalog.opt_in.pk}/change/",
+        {
+            "project": small_catalog.project.pk,
+            "iterable_id": 11,
+            "name": "GitLab Marketing",
+            "channel": small_catalog.marketing.pk,
+            "policy": "OptOut",
+            "notes": "",
+        },
+    )
     assert response.status_code == 200
     assert "Refused: changing message type" in response.content.decode()
     assert "weekly_digest" in response.content.decode()
@@ -197,22 +248,37 @@ class GuardPropertyTests(HypothesisTestCase):
     @given(
         channel_type=st.sampled_from(["Marketing", "Transactional"]),
         policy_=st.sampled_from(["OptIn", "OptOut"]),
-        name=st.sampled_from(["Marketing Message", "marketing message", " MARKETING\u00a0MESSAGE ", "Promos", "Receipts"]),
+        name=st.sampled_from(
+            ["Marketing Message", "marketing message", " MARKETING\u00a0MESSAGE ", "Promos", "Receipts"]
+        ),
     )
     def test_model_door(self, channel_type, policy_, name):
         project = IterableProject.objects.create(name="P", api_key_env="KEY")
-        channel = Channel.objects.create(project=project, iterable_id=1, name="C", channel_type=channel_type, medium="Email")
-        message_type = MessageType.objects.create(project=project, iterable_id=2, name=name, channel=channel, policy=policy_)
+        channel = Channel.objects.create(
+            project=project, iterable_id=1, name="C", channel_type=channel_type, medium="Email"
+        )
+        message_type = MessageType.objects.create(
+            project=project, iterable_id=2, name=name, channel=channel, policy=policy_
+        )
         dangerous = (channel_type == "Marketing" and policy_ == "OptOut") or "marketing" in name.casefold()
-        notification = Notification(key="n", name="N", audience="students", project=project, medium="Email",
-                                    trigger_type="api_send", campaign_id=1, message_type=message_type)
+        notification = Notification(
+            key="n",
+            name="N",
+            audience="students",
+            project=project,
+            medium="Email",
+            trigger_type="api_send",
+            campaign_id=1,
+            message_type=message_type,
+        )
         if dangerous:
             with pytest.raises(ValidationError):
                 notification.save()
             assert not Notification.objects.exists()
         else:
             notification.save()
-            template = Template.objects.create(project=project, iterable_id=3, name="T", medium="Email",
-                                               message_type=message_type)
+            template = Template.objects.create(
+                project=project, iterable_id=3, name="T", medium="Email", message_type=message_type
+            )
             notification.templates.add(template)
             assert Notification.objects.count() == 1

@@ -9,21 +9,32 @@ from catalog.models import Channel, CustomEvent, EventField, IterableProject, Me
 
 def test_iterable_ids_are_unique_per_project(small_catalog):
     other = IterableProject.objects.create(name="Other", api_key_env="OTHER_KEY")
-    Channel.objects.create(project=other, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email")
+    Channel.objects.create(
+        project=other, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email"
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Channel.objects.create(project=small_catalog.project, iterable_id=1, name="Dup", channel_type="Marketing", medium="Email")
+        Channel.objects.create(
+            project=small_catalog.project, iterable_id=1, name="Dup", channel_type="Marketing", medium="Email"
+        )
     with pytest.raises(IntegrityError), transaction.atomic():
         Template.objects.create(project=small_catalog.project, iterable_id=501, name="Dup", medium="Email")
     with pytest.raises(IntegrityError), transaction.atomic():
-        MessageType.objects.create(project=small_catalog.project, iterable_id=11, name="Dup",
-                                   channel=small_catalog.marketing, policy="OptIn")
+        MessageType.objects.create(
+            project=small_catalog.project, iterable_id=11, name="Dup", channel=small_catalog.marketing, policy="OptIn"
+        )
 
 
 def test_notification_key_is_unique(small_catalog):
     with pytest.raises(IntegrityError), transaction.atomic():
         Notification.objects.create(
-            key="weekly_digest", name="Again", audience="students", project=small_catalog.project, medium="Email",
-            trigger_type="api_send", campaign_id=1, message_type=small_catalog.opt_in,
+            key="weekly_digest",
+            name="Again",
+            audience="students",
+            project=small_catalog.project,
+            medium="Email",
+            trigger_type="api_send",
+            campaign_id=1,
+            message_type=small_catalog.opt_in,
         )
 
 
@@ -44,10 +55,17 @@ def test_live_notifications_need_their_trigger(small_catalog, fields, ok):
     event = CustomEvent.objects.create(project=small_catalog.project, name="SaaS Trials")
     journey = Journey.objects.create(project=small_catalog.project, iterable_id=7, name="Onboarding")
     notification = Notification(
-        key="n1", name="N", audience="students", project=small_catalog.project, medium="Email",
-        trigger_type=fields["trigger_type"], campaign_id=fields.get("campaign_id"), status=fields["status"],
+        key="n1",
+        name="N",
+        audience="students",
+        project=small_catalog.project,
+        medium="Email",
+        trigger_type=fields["trigger_type"],
+        campaign_id=fields.get("campaign_id"),
+        status=fields["status"],
         message_type=small_catalog.opt_in,
-        event=event if fields.get("with_event") else None, journey=journey if fields.get("with_journey") else None,
+        event=event if fields.get("with_event") else None,
+        journey=journey if fields.get("with_journey") else None,
     )
     if ok:
         notification.full_clean()

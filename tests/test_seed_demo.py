@@ -19,7 +19,9 @@ def test_seed_demo_loads_the_seeds_catalog(db):
     types = {(m.project.name, m.name): m for m in MessageType.objects.select_related("channel", "project")}
     marketing_message = types[("Student - US", "Marketing Message")]
     assert (marketing_message.policy, marketing_message.channel.name, marketing_message.deprecated) == (
-        "OptOut", "Marketing Channel", True,
+        "OptOut",
+        "Marketing Channel",
+        True,
     )
     assert types[("Student - US", "GitLab Marketing")].policy == "OptIn"
     assert types[("Employer - US", "Transactional")].channel.channel_type == "Transactional"
@@ -27,7 +29,8 @@ def test_seed_demo_loads_the_seeds_catalog(db):
     assert not Notification.objects.filter(templates__message_type__name="Marketing Message").exists()
 
     assert set(Journey.objects.values_list("name", flat=True)) == {
-        "SaaS Trial Onboarding + Post", "Free User + Invited Onboarding",
+        "SaaS Trial Onboarding + Post",
+        "Free User + Invited Onboarding",
     }
     trials = CustomEvent.objects.get(name="SaaS Trials")
     assert trials.example_payload()["companyNamespace"] is True
@@ -37,9 +40,13 @@ def test_seed_demo_loads_the_seeds_catalog(db):
     assert all(email.endswith("@example.com") for email in Owner.objects.values_list("email", flat=True))
 
     combos = set(Notification.objects.values_list("audience", "medium", "trigger_type"))
-    assert {("students", "Email", "api_send"), ("students", "Push", "api_send"),
-            ("students", "Email", "custom_event"), ("employers", "Email", "api_send"),
-            ("employers", "Email", "custom_event")} <= combos
+    assert {
+        ("students", "Email", "api_send"),
+        ("students", "Push", "api_send"),
+        ("students", "Email", "custom_event"),
+        ("employers", "Email", "api_send"),
+        ("employers", "Email", "custom_event"),
+    } <= combos
     assert Notification.objects.filter(audience="employers", trigger_type="api_send").count() == 1
     assert 24 <= Notification.objects.count() <= 48
     assert Channel.objects.filter(medium="Push").exists()

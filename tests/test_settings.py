@@ -19,8 +19,12 @@ PRODUCTION = {
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "DEBUG"}}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -39,13 +43,17 @@ def test_check_deploy_fails_without_a_secret_key_from_the_environment(tmp_path):
 
 def test_database_url_selects_postgresql_and_default_is_sqlite(tmp_path):
     code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
-    sqlite = manage("shell", "-c", code, env={"DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "iterable_admin.settings"})
+    sqlite = manage(
+        "shell", "-c", code, env={"DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "iterable_admin.settings"}
+    )
     assert sqlite.stdout.strip().splitlines()[-1] == "django.db.backends.sqlite3", sqlite.stderr
     pg = manage("shell", "-c", code, env={**PRODUCTION, "DATA_DIR": str(tmp_path)})
     assert pg.stdout.strip().splitlines()[-1] == "django.db.backends.postgresql", pg.stderr
 
 
 def test_bad_boolean_is_a_clear_error(tmp_path):
-    result = manage("check", env={"DEBUG": "maybe", "DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "iterable_admin.settings"})
+    result = manage(
+        "check", env={"DEBUG": "maybe", "DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "iterable_admin.settings"}
+    )
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr

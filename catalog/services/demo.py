@@ -49,78 +49,119 @@ def demo_catalog_load(*, actor="seed_demo", api_base_url: str = "") -> dict[str,
     counts: dict[str, int] = {}
     owners = {
         (o["name"], o["role"]): _upsert(
-            Owner, {"name": o["name"], "role": o["role"]},
-            {"email": o["email"], "slack_channel": o["slack_channel"]}, actor=actor, counts=counts,
+            Owner,
+            {"name": o["name"], "role": o["role"]},
+            {"email": o["email"], "slack_channel": o["slack_channel"]},
+            actor=actor,
+            counts=counts,
         )
         for o in demo.OWNERS
     }
     for spec in demo.PROJECTS:
         project = _upsert(
-            IterableProject, {"name": spec["name"]},
-            {"data_center": spec["data_center"], "api_key_env": spec["api_key_env"],
-             "iterable_project_id": spec["iterable_project_id"], "api_base_url": api_base_url},
-            actor=actor, counts=counts,
+            IterableProject,
+            {"name": spec["name"]},
+            {
+                "data_center": spec["data_center"],
+                "api_key_env": spec["api_key_env"],
+                "iterable_project_id": spec["iterable_project_id"],
+                "api_base_url": api_base_url,
+            },
+            actor=actor,
+            counts=counts,
         )
         schema = demo.SCHEMAS[project.name]
         channels = {
             c["iterable_id"]: _upsert(
-                Channel, {"project": project, "iterable_id": c["iterable_id"]},
+                Channel,
+                {"project": project, "iterable_id": c["iterable_id"]},
                 {"name": c["name"], "channel_type": c["channel_type"], "medium": c["medium"]},
-                actor=actor, counts=counts,
+                actor=actor,
+                counts=counts,
             )
             for c in schema["channels"]
         }
         message_types = {
             m["name"]: _upsert(
-                MessageType, {"project": project, "iterable_id": m["iterable_id"]},
-                {"name": m["name"], "channel": channels[m["channel"]], "policy": m["policy"],
-                 "deprecated": m.get("deprecated", False), "notes": m["notes"]},
-                actor=actor, counts=counts,
+                MessageType,
+                {"project": project, "iterable_id": m["iterable_id"]},
+                {
+                    "name": m["name"],
+                    "channel": channels[m["channel"]],
+                    "policy": m["policy"],
+                    "deprecated": m.get("deprecated", False),
+                    "notes": m["notes"],
+                },
+                actor=actor,
+                counts=counts,
             )
             for m in schema["message_types"]
         }
         templates = {
             t["iterable_id"]: _upsert(
-                Template, {"project": project, "iterable_id": t["iterable_id"]},
-                {"name": t["name"], "medium": t["medium"], "message_type": message_types[t["message_type"]],
-                 "campaign_id": t["campaign_id"], "client_template_id": t["client_template_id"]},
-                actor=actor, counts=counts,
+                Template,
+                {"project": project, "iterable_id": t["iterable_id"]},
+                {
+                    "name": t["name"],
+                    "medium": t["medium"],
+                    "message_type": message_types[t["message_type"]],
+                    "campaign_id": t["campaign_id"],
+                    "client_template_id": t["client_template_id"],
+                },
+                actor=actor,
+                counts=counts,
             )
             for t in demo.templates_for(project.name)
         }
         journeys = {
             j["iterable_id"]: _upsert(
-                Journey, {"project": project, "iterable_id": j["iterable_id"]},
+                Journey,
+                {"project": project, "iterable_id": j["iterable_id"]},
                 {k: j[k] for k in ("name", "folder", "link", "trigger_event_names", "state")},
-                actor=actor, counts=counts,
+                actor=actor,
+                counts=counts,
             )
             for j in demo.JOURNEYS[project.name]
         }
         events = {}
         for e in demo.CUSTOM_EVENTS[project.name]:
             event = _upsert(
-                CustomEvent, {"project": project, "name": e["name"]},
+                CustomEvent,
+                {"project": project, "name": e["name"]},
                 {"source_system": e["source_system"], "description": e["description"]},
-                actor=actor, counts=counts,
+                actor=actor,
+                counts=counts,
             )
             for f in e["fields"]:
                 _upsert(
-                    EventField, {"event": event, "name": f["name"]},
+                    EventField,
+                    {"event": event, "name": f["name"]},
                     {k: f[k] for k in ("data_type", "example", "required", "position")},
-                    actor=actor, counts=counts,
+                    actor=actor,
+                    counts=counts,
                 )
             events[event.name] = event
         for n in demo.notifications_for(project.name):
             _upsert(
-                Notification, {"key": n["key"]},
+                Notification,
+                {"key": n["key"]},
                 {
-                    "name": n["name"], "description": n["description"], "audience": n["audience"],
-                    "project": project, "medium": n["medium"], "trigger_type": n["trigger_type"],
-                    "campaign_id": n["campaign_id"], "event": events.get(n["event"]),
-                    "journey": journeys.get(n["journey"]), "message_type": message_types[n["message_type"]],
-                    "status": n["status"], "tags": n["tags"], "code_location": n["code_location"],
+                    "name": n["name"],
+                    "description": n["description"],
+                    "audience": n["audience"],
+                    "project": project,
+                    "medium": n["medium"],
+                    "trigger_type": n["trigger_type"],
+                    "campaign_id": n["campaign_id"],
+                    "event": events.get(n["event"]),
+                    "journey": journeys.get(n["journey"]),
+                    "message_type": message_types[n["message_type"]],
+                    "status": n["status"],
+                    "tags": n["tags"],
+                    "code_location": n["code_location"],
                 },
                 m2m={"templates": [templates[t] for t in n["templates"]], "owners": [owners[o] for o in n["owners"]]},
-                actor=actor, counts=counts,
+                actor=actor,
+                counts=counts,
             )
     return counts

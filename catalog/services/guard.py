@@ -8,7 +8,7 @@ judged by what it would do to the notifications that use it, and refused naming 
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from catalog import policy
 from catalog.models import Channel, MessageType, Notification, Template
@@ -61,7 +61,7 @@ def notification_facts(
     template_facts = tuple(
         (
             f"template '{t.name}' (#{t.iterable_id})",
-            facts_for(template_overrides[t.pk] if t.pk in template_overrides else t.message_type),
+            facts_for(template_overrides.get(t.pk, t.message_type)),
         )
         for t in templates
     )
@@ -80,9 +80,36 @@ def notification_facts(
 
 def notification_verdict(notification: Notification) -> list[policy.Violation]:
     """Errors and warnings for a saved notification (owners counted)."""
-    return policy.notification_violations(
-        notification_facts(notification, owner_count=notification.owners.count())
+    return policy.notification_violations(notification_facts(notification, owner_count=notification.owners.count()))
+
+
+def refresh_verdicts(notifications) -> None:
+    """Recompute the stored verdict of these notifications (a queryset or an iterable of them)."""
+    notifications = (
+        Notification.objects.filter(pk__in=[n.pk for n in notifications])
+        if not hasattr(notifications, "model")
+        else notifications.order_by()
     )
+    rows = (
+        notifications.select_related("message_type__channel")
+        .prefetch_related("templates__message_type__channel")
+        .annotate(owner_total=Count("owners"))
+    )
+    changed = []
+    for notification in rows:
+        found = policy.notification_violations(notification_facts(notification, owner_count=notification.owner_total))
+        codes = sorted({v.code for v in found})
+        error_count = sum(v.is_error for v in found)
+        if (codes, error_count, len(found) - error_count) != (
+            notification.verdict_codes,
+            notification.verdict_errors,
+            notification.verdict_warnings,
+        ):
+            notification.verdict_codes = codes
+            notification.verdict_errors = error_count
+            notification.verdict_warnings = len(found) - error_count
+            changed.append(notification)
+    Notification.objects.bulk_update(changed, ["verdict_codes", "verdict_errors", "verdict_warnings"])
 
 
 def _raise(violations: list[policy.Violation]) -> None:
@@ -110,9 +137,7 @@ def _refuse_change(
 ) -> None:
     broken: list[tuple[Notification, policy.Violation]] = []
     for notification in users:
-        facts = notification_facts(
-            notification, type_overrides=type_overrides, template_overrides=template_overrides
-        )
+        facts = notification_facts(notification, type_overrides=type_overrides, template_overrides=template_overrides)
         broken += [(notification, v) for v in policy.errors(policy.notification_violations(facts))]
     if not broken:
         return

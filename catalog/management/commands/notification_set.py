@@ -17,7 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--status", choices=["draft", "active", "deprecated"])
         parser.add_argument("--campaign-id", type=int)
         parser.add_argument(
-            "--template", type=int, action="append", dest="templates", metavar="TEMPLATE_ID",
+            "--template",
+            type=int,
+            action="append",
+            dest="templates",
+            metavar="TEMPLATE_ID",
             help="Iterable template id; repeat for several. Replaces the notification's templates.",
         )
 

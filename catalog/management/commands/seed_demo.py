@@ -8,7 +8,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--api-base-url", default="",
+            "--api-base-url",
+            default="",
             help="Point the demo projects at this Iterable API base URL (the local emulator).",
         )
 

@@ -1,0 +1,86 @@
+"""FilterSets shared by the pages and the REST API: one definition of search, filters and sorting."""
+
+import django_filters
+from django.db.models import Q
+
+from catalog import models
+
+
+class NotificationFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        help_text="Key, name, template id, campaign id, event name or owner",
+    )
+    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
+    trigger_type = django_filters.ChoiceFilter(choices=models.TriggerType.choices)
+    medium = django_filters.ChoiceFilter(choices=models.Medium.choices)
+    channel = django_filters.ModelChoiceFilter(
+        field_name="message_type__channel", queryset=models.Channel.objects.select_related("project")
+    )
+    message_type = django_filters.ModelChoiceFilter(queryset=models.MessageType.objects.select_related("project"))
+    policy = django_filters.ChoiceFilter(field_name="message_type__policy", choices=models.SubscriptionPolicy.choices)
+    audience = django_filters.ChoiceFilter(choices=models.Audience.choices)
+    owner = django_filters.ModelChoiceFilter(field_name="owners", queryset=models.Owner.objects.all())
+    status = django_filters.ChoiceFilter(choices=models.NotificationStatus.choices)
+    has_violations = django_filters.BooleanFilter(
+        method="filter_has_violations",
+        label="Has violations",
+        help_text="Any error or warning from the guard",
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("key", "key"),
+            ("name", "name"),
+            ("status", "status"),
+            ("audience", "audience"),
+            ("medium", "medium"),
+            ("trigger_type", "trigger_type"),
+            ("updated_at", "updated"),
+            ("message_type__name", "message_type"),
+            ("project__name", "project"),
+        ),
+    )
+
+    class Meta:
+        model = models.Notification
+        fields = [
+            "q",
+            "project",
+            "trigger_type",
+            "medium",
+            "channel",
+            "message_type",
+            "policy",
+            "audience",
+            "owner",
+            "status",
+            "has_violations",
+        ]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        match = (
+            Q(key__icontains=value)
+            | Q(name__icontains=value)
+            | Q(event__name__icontains=value)
+            | Q(owners__name__icontains=value)
+            | Q(owners__email__icontains=value)
+        )
+        if value.isdigit():
+            match |= Q(campaign_id=int(value)) | Q(templates__iterable_id=int(value))
+        # Filter by ids so joins through owners/templates never duplicate rows or need DISTINCT.
+        return queryset.filter(pk__in=models.Notification.objects.filter(match).values("pk"))
+
+    def filter_has_violations(self, queryset, name, value):
+        has = Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)
+        return queryset.filter(has) if value else queryset.exclude(has)
+
+    def filter_queryset(self, queryset):
+        # The owner filter joins through a many-to-many: keep one row per notification.
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("owner"):
+            queryset = queryset.distinct()
+        return queryset

@@ -1,0 +1,49 @@
+"""Roles are Django groups: viewer < marketing < engineering < admin. Each role's permissions are listed
+here once; the migration creates the groups and every `migrate` brings them back in line."""
+
+CATALOG_MODELS = [
+    "iterableproject",
+    "channel",
+    "messagetype",
+    "template",
+    "journey",
+    "customevent",
+    "eventfield",
+    "owner",
+    "notification",
+]
+VIEW_CATALOG = [f"catalog.view_{m}" for m in CATALOG_MODELS] + ["catalog.view_auditevent"]
+EDIT_CATALOG = [f"catalog.{action}_{m}" for m in CATALOG_MODELS for action in ("add", "change", "delete")]
+
+LOOKUP_CONTACT = "catalog.lookup_contact"
+SEND_PROOF = "catalog.send_proof"
+RUN_RESYNC = "catalog.run_resync"
+RUN_SYNC = "catalog.run_sync"
+MANAGE_SHARED_RECIPIENTS = "catalog.manage_shared_recipients"
+
+VIEWER, MARKETING, ENGINEERING, ADMIN = "viewer", "marketing", "engineering", "admin"
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    VIEWER: VIEW_CATALOG,
+    MARKETING: [*VIEW_CATALOG, LOOKUP_CONTACT, SEND_PROOF],
+    ENGINEERING: [*VIEW_CATALOG, LOOKUP_CONTACT, SEND_PROOF, *EDIT_CATALOG, RUN_RESYNC, RUN_SYNC],
+    ADMIN: [*VIEW_CATALOG, LOOKUP_CONTACT, SEND_PROOF, *EDIT_CATALOG, RUN_RESYNC, RUN_SYNC, MANAGE_SHARED_RECIPIENTS],
+}
+
+
+def sync_groups(apps) -> None:
+    """Create the role groups and set exactly their permissions (works with historical or live apps)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
