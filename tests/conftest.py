@@ -71,3 +71,24 @@ def small_catalog(db):
         digest=digest,
         receipt=receipt,
     )
+
+
+@pytest.fixture
+def user_in_role(db, django_user_model):
+    """Make a user in one of the roles (viewer, marketing, engineering, admin) or in none (role=None)."""
+    from django.contrib.auth.models import Group
+
+    def make(role: str | None, username: str | None = None):
+        user = django_user_model.objects.create_user(
+            username=username or f"{role or 'norole'}-user",
+            email=f"{role or 'norole'}@example.com",
+            password="a long test password",
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+ROLES = ["viewer", "marketing", "engineering", "admin"]
