@@ -603,3 +603,29 @@ def notifications_for(project: str) -> list[dict]:
             }
         )
     return found
+
+
+# Iterable-side extras of the demo: things Iterable has that the catalog does not declare.
+LISTS = {
+    STUDENT: [{"id": 7001, "name": "Student newsletter"}, {"id": 7002, "name": "Career fair attendees"}],
+    EMPLOYER: [{"id": 7101, "name": "Employer product updates"}],
+}
+# The violation for later features to find: an Iterable template on "Marketing Message", claimed by
+# no catalog entry.
+FORBIDDEN_TEMPLATES = {
+    STUDENT: [
+        {
+            "templateId": 599001,
+            "name": "Legacy newsletter (Marketing Message)",
+            "messageType": "Marketing Message",
+            "messageMedium": "Email",
+            "templateType": "Base",
+        }
+    ],
+    EMPLOYER: [],
+}
+DEMO_CONTACTS = {STUDENT: 240, EMPLOYER: 120}
+TEST_RECIPIENTS = {
+    STUDENT: [("qa.student@example.com", "qa-student-1"), ("qa.student.push@example.com", "qa-student-2")],
+    EMPLOYER: [("qa.employer@example.com", "qa-employer-1")],
+}
