@@ -86,8 +86,10 @@ SUBSCRIPTION_ARRAYS = (
     "unsubscribedMessageTypeIds",
 )
 _TRY_AGAIN = re.compile(r"try\s+again\s+later", re.IGNORECASE)
+_URL_IN_MESSAGE = re.compile(r"(url: )\S+")
 _UNKNOWN_USER_ID = re.compile(r"no user with that id", re.IGNORECASE)
-_NOT_FOUND_CODES = frozenset({"NotFound", "UnknownEmailError", "UnknownUserIdError"})
+# Not "NotFound": an HTML 404 from a wrong base URL must not read as "this contact does not exist".
+_UNKNOWN_USER_CODES = frozenset({"UnknownEmailError", "UnknownUserIdError"})
 # When a non-2xx response carries no usable code (HTML, plain text, or an old 401 saying "Success").
 _FALLBACK_CODES = {
     400: "BadParams",
@@ -394,20 +396,16 @@ class IterableClient:
             seconds = (when - datetime.now(UTC)).total_seconds()
         return min(max(seconds, 0.0), self.retry_after_max)
 
-    def _transport_error(
-        self, exc: requests.RequestException, endpoint: str, send: bool
-    ) -> tuple[IterableError, bool]:
+    def _transport_error(self, exc: requests.RequestException, endpoint: str, send: bool) -> tuple[IterableError, bool]:
         """Classify a failure without an HTTP answer; return the error and whether to try again."""
-        detail = self._redact(f"{type(exc).__name__}: {exc}")[:300]
+        # urllib3 names the URL (path and query, so possibly an e-mail address): keep it out of the message.
+        text = _URL_IN_MESSAGE.sub(r"\1<omitted>", str(exc))
+        detail = self._redact(f"{type(exc).__name__}: {text}")[:300]
         if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidURL | ValueError):
             # A certificate or configuration problem does not heal by retrying.
             return IterableError(detail, code="TransportError", endpoint=endpoint), False
         if _never_sent(exc):
-            code = (
-                "ConnectTimeout"
-                if isinstance(exc, requests.exceptions.ConnectTimeout)
-                else "ConnectionFailed"
-            )
+            code = "ConnectTimeout" if isinstance(exc, requests.exceptions.ConnectTimeout) else "ConnectionFailed"
             return IterableError(detail, code=code, endpoint=endpoint, retryable=True), True
         if send:
             msg = (
@@ -450,9 +448,7 @@ class IterableClient:
         if not msg:
             msg = f"HTTP {status} ({_describe_body(response)})"
         retryable = (
-            status in (429, 503)
-            or code == "RateLimitExceeded"
-            or (status == 500 and bool(_TRY_AGAIN.search(msg)))
+            status in (429, 503) or code == "RateLimitExceeded" or (status == 500 and bool(_TRY_AGAIN.search(msg)))
         )
         outcome_unknown = send and status >= 500
         if outcome_unknown:
@@ -475,7 +471,7 @@ class IterableClient:
         try:
             data = self._call("GET", "/api/users/getByEmail", query={"email": email})
         except IterableError as exc:
-            if exc.code in _NOT_FOUND_CODES:
+            if exc.code in _UNKNOWN_USER_CODES:
                 return None
             raise
         return _user_or_none(data)
@@ -485,7 +481,7 @@ class IterableClient:
         try:
             data = self._call("GET", "/api/users/byUserId", query={"userId": user_id})
         except IterableError as exc:
-            if exc.code in _NOT_FOUND_CODES or (exc.status == 400 and _UNKNOWN_USER_ID.search(exc.msg)):
+            if exc.code in _UNKNOWN_USER_CODES or (exc.status == 400 and _UNKNOWN_USER_ID.search(exc.msg)):
                 return None
             raise
         return _user_or_none(data)
@@ -552,9 +548,7 @@ class IterableClient:
         )
         return self._call("POST", "/api/users/updateSubscriptions", body=update.to_api())
 
-    def bulk_update_subscriptions(
-        self, updates: Iterable[SubscriptionUpdate | Mapping[str, Any]]
-    ) -> dict[str, Any]:
+    def bulk_update_subscriptions(self, updates: Iterable[SubscriptionUpdate | Mapping[str, Any]]) -> dict[str, Any]:
         """``bulkUpdateSubscriptions``; per-row failures come back inside the HTTP 200.
 
         Returns ``successCount``, ``failCount``, ``invalidEmails``, ``invalidUserIds``,
@@ -562,9 +556,7 @@ class IterableClient:
         chunks; the batch limit is undocumented.
         """
         rows = [u.to_api() if isinstance(u, SubscriptionUpdate) else dict(u) for u in updates]
-        data = self._call(
-            "POST", "/api/users/bulkUpdateSubscriptions", body={"updateSubscriptionsRequests": rows}
-        )
+        data = self._call("POST", "/api/users/bulkUpdateSubscriptions", body={"updateSubscriptionsRequests": rows})
         return _bulk_result(data)
 
     def delete_user(self, email: str) -> dict[str, Any]:
@@ -572,9 +564,7 @@ class IterableClient:
         return self._call("DELETE", "/api/users/{email}", path=f"/api/users/{_seg(email)}")
 
     def delete_user_by_id(self, user_id: str) -> dict[str, Any]:
-        return self._call(
-            "DELETE", "/api/users/byUserId/{userId}", path=f"/api/users/byUserId/{_seg(user_id)}"
-        )
+        return self._call("DELETE", "/api/users/byUserId/{userId}", path=f"/api/users/byUserId/{_seg(user_id)}")
 
     def get_sent_messages(
         self,
@@ -598,9 +588,7 @@ class IterableClient:
             "messageMedium": message_medium,
             "startDateTime": start_date_time,
             "endDateTime": end_date_time,
-            "excludeBlastCampaigns": None
-            if exclude_blast_campaigns is None
-            else str(exclude_blast_campaigns).lower(),
+            "excludeBlastCampaigns": None if exclude_blast_campaigns is None else str(exclude_blast_campaigns).lower(),
         }
         data = self._call("GET", "/api/users/getSentMessages", query=query)
         return list(data.get("messages") or [])
@@ -744,15 +732,11 @@ class IterableClient:
 
     def get_email_template(self, template_id: int, *, locale: str | None = None) -> dict[str, Any]:
         """An e-mail template; an unknown id raises ``IterableError(code="BadParams")``."""
-        return self._call(
-            "GET", "/api/templates/email/get", query={"templateId": int(template_id), "locale": locale}
-        )
+        return self._call("GET", "/api/templates/email/get", query={"templateId": int(template_id), "locale": locale})
 
     def get_push_template(self, template_id: int, *, locale: str | None = None) -> dict[str, Any]:
         """A push template; an unknown id raises ``IterableError(code="BadParams")``."""
-        return self._call(
-            "GET", "/api/templates/push/get", query={"templateId": int(template_id), "locale": locale}
-        )
+        return self._call("GET", "/api/templates/push/get", query={"templateId": int(template_id), "locale": locale})
 
     def get_campaigns_page(
         self, *, page: int = 1, page_size: int = CAMPAIGNS_MAX_PAGE_SIZE, campaign_state: str | None = None
@@ -766,9 +750,7 @@ class IterableClient:
         self, *, campaign_state: str | None = None, page_size: int = CAMPAIGNS_MAX_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
         return _walk(
-            lambda page: self.get_campaigns_page(
-                page=page, page_size=page_size, campaign_state=campaign_state
-            )
+            lambda page: self.get_campaigns_page(page=page, page_size=page_size, campaign_state=campaign_state)
         )
 
     def get_journeys_page(
@@ -922,6 +904,8 @@ class IterableClient:
         create_new_fields: bool | None = None,
     ) -> dict[str, Any]:
         """Track a custom event (this is how an event-triggered journey is started). Treated as a send."""
+        if not event_name:
+            raise ValueError("track needs an event_name")
         _one_identity(email, user_id)
         body = _compact(
             {
@@ -940,9 +924,7 @@ class IterableClient:
 
     def track_bulk(self, events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         """Track many events (rows in ``track``'s shape). Returns ``successCount``, ``failCount``…"""
-        return self._call(
-            "POST", "/api/events/trackBulk", body={"events": [dict(e) for e in events]}, send=True
-        )
+        return self._call("POST", "/api/events/trackBulk", body={"events": [dict(e) for e in events]}, send=True)
 
     def get_events(
         self, email: str | None = None, *, user_id: str | None = None, limit: int | None = None

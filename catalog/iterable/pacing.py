@@ -1,12 +1,17 @@
 """Client-side pacing to Iterable's documented per-endpoint rate limits.
 
 Iterable answers 429 when a project exceeds an endpoint's limit and sends no ``Retry-After`` or
-``X-RateLimit-*`` headers, so the cheapest 429 is the one we never provoke. Each endpoint key gets a token
-bucket holding at most one second's worth of calls (a full burst, then the steady rate).
+``X-RateLimit-*`` headers, so the cheapest 429 is the one we never provoke. Iterable does not say how it
+counts; its messages read "Exceeded rate limit of 4.0 per minute", a count per window. So each endpoint key
+gets a *sliding window*: at most ``limit`` calls in any ``period`` (stretched by a small ``margin`` for
+clock and network jitter). A stream that obeys a sliding window also obeys a fixed window or a token
+bucket of the same size, whatever Iterable really uses; a plain token bucket with a full burst would not
+(after the burst it admits a call per 1/rate, i.e. ``limit + 1`` calls in one window).
 
-``acquire()`` *reserves* a token under the lock (the balance may go negative) and returns how long the
-caller must wait; the caller sleeps outside the lock. So threads sharing a client queue up fairly, none
-holds the lock while sleeping, and the clock and sleep are injectable so tests run instantly.
+``acquire()`` *reserves* the next free slot under the lock (it may lie in the future) and returns how
+long the caller must wait; the caller sleeps outside the lock. Threads sharing a client queue up fairly,
+none sleeps holding the lock, and the clock and the sleep are injectable so tests run instantly. Only the
+last ``limit`` reservations matter, so each window is a ``deque(maxlen=limit)``: O(1) per call.
 
 Pacing is per client object, and clients are cached per project (see ``client_for_project``), which matches
 Iterable's per-project limits within one process. Several worker processes each pace themselves; the 429
@@ -15,13 +20,17 @@ retry in the client covers the rest.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
-# Calls per second, per project, from Iterable's docs (see shared/iterable/BEHAVIOUR.md). Keys are the
-# client's endpoint templates. Endpoints Iterable does not document get a conservative guess, marked.
-DOCUMENTED_RATE_LIMITS: dict[str, float] = {
+Limit = float | tuple[float, float]  # calls per second, or (calls, period in seconds)
+
+# Calls per second, per project (proofs: per key), from Iterable's docs (shared/iterable/BEHAVIOUR.md).
+# Keys are "<METHOD> <endpoint template>" as the client names them. Undocumented ones are marked guesses.
+DOCUMENTED_RATE_LIMITS: dict[str, Limit] = {
     "GET /api/users/getByEmail": 100,
     "GET /api/users/byUserId": 100,
     "POST /api/users/update": 500,
@@ -43,6 +52,7 @@ DOCUMENTED_RATE_LIMITS: dict[str, float] = {
     # Undocumented: guesses in line with the nearest documented sibling.
     "POST /api/users/updateSubscriptions": 500,
     "POST /api/users/bulkUpdateSubscriptions": 5,
+    "PUT /api/subscriptions/{subscriptionGroup}/{subscriptionGroupId}": 5,
     "GET /api/journeys": 100,
     "POST /api/lists/subscribe": 100,
     "POST /api/lists/unsubscribe": 100,
@@ -50,66 +60,72 @@ DOCUMENTED_RATE_LIMITS: dict[str, float] = {
     "POST /api/push/target": 100,
 }
 # Anything not listed above (per-group subscriptions, deletes…).
-DEFAULT_RATE_LIMIT: float = 100
+DEFAULT_RATE_LIMIT: Limit = 100
+# Windows are stretched by this fraction: calls that leave exactly one period apart may arrive closer.
+DEFAULT_MARGIN = 0.05
 
 
-class TokenBucket:
-    """A thread-safe token bucket: ``rate`` tokens per second, at most ``capacity`` banked."""
+class SlidingWindow:
+    """Thread-safe: at most ``limit`` calls in any ``period`` seconds (a reservation log)."""
 
-    def __init__(self, rate: float, capacity: float | None = None, *, clock: Callable[[], float]) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        self.capacity = float(capacity if capacity is not None else max(1.0, rate))
+    def __init__(self, limit: float, period: float = 1.0, *, clock: Callable[[], float]) -> None:
+        if limit <= 0 or period <= 0:
+            raise ValueError("limit and period must be positive")
+        self.limit = max(1, math.floor(limit))
+        self.period = float(period)
         self._clock = clock
-        self._tokens = self.capacity
-        self._stamp = clock()
+        self._slots: deque[float] = deque(maxlen=self.limit)
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Reserve one token; return the seconds the caller must wait before using it (0 if none)."""
+        """Reserve the next free slot; return the seconds the caller must wait before using it (0 if none)."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+            slot = now
+            if len(self._slots) == self.limit:
+                slot = max(now, self._slots[0] + self.period)
+            self._slots.append(slot)
+            return slot - now
 
 
 class Pacer:
-    """One token bucket per endpoint key, created lazily."""
+    """One sliding window per endpoint key, created lazily. A limit of 0 or ``None`` disables pacing."""
 
     def __init__(
         self,
-        limits: Mapping[str, float] | None = None,
+        limits: Mapping[str, Limit | None] | None = None,
         *,
-        default: float | None = DEFAULT_RATE_LIMIT,
+        default: Limit | None = DEFAULT_RATE_LIMIT,
+        margin: float = DEFAULT_MARGIN,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.limits = dict(DOCUMENTED_RATE_LIMITS if limits is None else limits)
+        self.limits = {**DOCUMENTED_RATE_LIMITS, **(limits or {})}
         self.default = default
+        self.margin = margin
         self._clock = clock
         self._sleep = sleep
-        self._buckets: dict[str, TokenBucket] = {}
+        self._windows: dict[str, SlidingWindow | None] = {}
         self._lock = threading.Lock()
 
-    def bucket(self, key: str) -> TokenBucket | None:
+    def window(self, key: str) -> SlidingWindow | None:
         with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                rate = self.limits.get(key, self.default)
-                if not rate:
-                    return None
-                bucket = self._buckets[key] = TokenBucket(rate, clock=self._clock)
-            return bucket
+            if key not in self._windows:
+                self._windows[key] = self._make(self.limits.get(key, self.default))
+            return self._windows[key]
+
+    def _make(self, limit: Limit | None) -> SlidingWindow | None:
+        if not limit:
+            return None
+        count, period = limit if isinstance(limit, tuple) else (limit, 1.0)
+        return SlidingWindow(count, period * (1 + self.margin), clock=self._clock)
 
     def wait(self, key: str) -> float:
         """Block until a call to ``key`` is within its limit; return the seconds waited."""
-        bucket = self.bucket(key)
-        if bucket is None:
+        window = self.window(key)
+        if window is None:
             return 0.0
-        delay = bucket.acquire()
+        delay = window.acquire()
         if delay > 0:
             self._sleep(delay)
         return delay
