@@ -144,7 +144,8 @@ def _check(value: Any, spec: Any, path: str, errors: dict) -> None:
         for key, sub in spec.items():
             required = isinstance(sub, Req)
             sub = sub.spec if required else sub
-            if value.get(key) is None:
+            blank_required = required and sub == "string" and isinstance(value.get(key), str) and not value[key].strip()
+            if value.get(key) is None or blank_required:
                 if required:
                     errors[f"{path}.{key}"] = [{"msg": "error.path.missing", "args": []}]
                 continue

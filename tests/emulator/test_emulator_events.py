@@ -55,6 +55,9 @@ def test_track_without_event_name_is_bad_json_body(us, check_schema):
     check_schema("IterableApiResponse", body)
     assert body["code"] == "BadJsonBody"
     assert body["params"] == {"obj.eventName": [{"msg": "error.path.missing", "args": []}]}
+    blank = us.post("/api/events/track", json={"email": "a@example.com", "eventName": "  "})
+    assert blank.status_code == 400
+    assert blank.json()["params"] == {"obj.eventName": [{"msg": "error.path.missing", "args": []}]}
 
 
 def test_track_other_errors(us):
