@@ -205,3 +205,72 @@ def notification_violations(notification: NotificationFacts) -> list[Violation]:
 
 def errors(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.is_error]
+
+
+# --- Eligibility: would a message on this type reach this contact? -------------------------------------
+# Iterable does not publish its algorithm; this is the rule its docs and the emulator apply. It is a
+# catalog rule, so it lives here beside the guard, and the lookup page and test sends both ask it.
+
+SUBSCRIBED = "subscribed"
+UNSUBSCRIBED = "unsubscribed"
+NOT_OPTED_IN = "never opted in"
+CHANNEL_BLOCKED = "blocked by the channel"
+OPT_OUT_DEFAULT = "receiving by default"
+
+
+@dataclass(frozen=True)
+class ContactSubscriptions:
+    """A contact's subscription arrays as Iterable holds them (missing arrays are empty)."""
+
+    subscribed_message_type_ids: frozenset[int] = frozenset()
+    unsubscribed_channel_ids: frozenset[int] = frozenset()
+    unsubscribed_message_type_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether messages of one type reach a contact, the deciding rule, and why in words."""
+
+    allowed: bool
+    state: str
+    rule: str
+    reason: str
+
+
+def eligibility(
+    subscriptions: ContactSubscriptions,
+    *,
+    message_type_id: int,
+    message_type_name: str,
+    policy: str | None,
+    channel_id: int,
+    channel_name: str,
+) -> Eligibility:
+    if channel_id in subscriptions.unsubscribed_channel_ids:
+        return Eligibility(
+            False,
+            CHANNEL_BLOCKED,
+            "channel-unsubscribed",
+            f"They unsubscribed from the whole '{channel_name}' channel, so nothing on it reaches them.",
+        )
+    if effective_policy(policy) == OPT_IN:
+        if message_type_id in subscriptions.subscribed_message_type_ids:
+            return Eligibility(
+                True, SUBSCRIBED, "opted-in", f"'{message_type_name}' is opt-in and they opted in to it."
+            )
+        if message_type_id in subscriptions.unsubscribed_message_type_ids:
+            return Eligibility(False, UNSUBSCRIBED, "unsubscribed", f"They unsubscribed from '{message_type_name}'.")
+        return Eligibility(
+            False,
+            NOT_OPTED_IN,
+            "not-opted-in",
+            f"'{message_type_name}' is opt-in and they never opted in, so it does not reach them.",
+        )
+    if message_type_id in subscriptions.unsubscribed_message_type_ids:
+        return Eligibility(False, UNSUBSCRIBED, "unsubscribed", f"They unsubscribed from '{message_type_name}'.")
+    return Eligibility(
+        True,
+        OPT_OUT_DEFAULT,
+        "opt-out-default",
+        f"'{message_type_name}' is opt-out: it reaches them because they never unsubscribed.",
+    )

@@ -92,3 +92,42 @@ def user_in_role(db, django_user_model):
 
 
 ROLES = ["viewer", "marketing", "engineering", "admin"]
+
+
+DEMO_KEYS = {"ITERABLE_API_KEY_STUDENT_US": "test-student-key", "ITERABLE_API_KEY_EMPLOYER_US": "test-employer-key"}
+
+
+@pytest.fixture(scope="session")
+def demo_emulator():
+    """One emulator for the session, seeded like the demo (catalog's Iterable side plus demo contacts)."""
+    from catalog.services.emulator_seed import emulator_seed_build
+    from iterable_emulator.testing import EmulatorServer
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in DEMO_KEYS.items():
+            patch.setenv(name, value)
+        seed = emulator_seed_build()
+    with EmulatorServer(seed, rate_limits_enabled=False) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def demo(db, demo_emulator, monkeypatch):
+    """The demo catalog in the database, pointed at a freshly reset demo emulator."""
+    from django.core.cache import cache
+
+    from catalog.iterable import clear_client_cache
+    from catalog.services.demo import demo_catalog_load
+
+    for name, value in DEMO_KEYS.items():
+        monkeypatch.setenv(name, value)
+    demo_emulator.reset()
+    demo_catalog_load(api_base_url=demo_emulator.us_url)
+    clear_client_cache()
+    cache.clear()
+    yield SimpleNamespace(
+        emulator=demo_emulator,
+        student=IterableProject.objects.get(name="Student - US"),
+        employer=IterableProject.objects.get(name="Employer - US"),
+    )
+    clear_client_cache()

@@ -39,13 +39,27 @@ def diff(before: dict, after: dict) -> dict:
     }
 
 
-def audit_record(*, actor, action: str, instance: models.Model, changes: dict | None = None) -> AuditEvent:
+def audit_event(
+    *, actor, action: str, object_type: str, object_id: str = "", object_repr: str = "", changes: dict | None = None
+) -> AuditEvent:
+    """Record an action on anything (a contact lookup, a send), not only on a model instance."""
     return AuditEvent.objects.create(
         actor=actor if isinstance(actor, models.Model) else None,
         actor_label=actor_label(actor),
         action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        changes=changes or {},
+    )
+
+
+def audit_record(*, actor, action: str, instance: models.Model, changes: dict | None = None) -> AuditEvent:
+    return audit_event(
+        actor=actor,
+        action=action,
         object_type=instance._meta.model_name,
         object_id=str(instance.pk or ""),
-        object_repr=str(instance)[:200],
-        changes=changes or {},
+        object_repr=str(instance),
+        changes=changes,
     )

@@ -1,0 +1,338 @@
+"""Contact lookup: who is this person to Iterable, and would a notification reach them now?
+
+The Iterable calls of one lookup are independent (profile, schema, sent messages, events), so they run
+concurrently: the page costs about the slowest call, not the sum. The schema (channels, message types,
+lists) is cached per project for a minute. Threads only talk to Iterable; the database is read before and
+after, in the request's own thread.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from catalog import policy
+from catalog.iterable import IterableError, User, client_for_project
+from catalog.models import IterableProject, Notification, Template
+from catalog.services.audit import audit_event
+from catalog.services.iterable_support import (
+    IterableSchema,
+    explain_iterable_error,
+    iterable_schema_cached,
+    iterable_schema_fetch,
+)
+
+HISTORY_LIMIT = 25
+MANAGED_FIELDS = {
+    "email", "userId", "emailListIds", "subscribedMessageTypeIds", "unsubscribedChannelIds",
+    "unsubscribedMessageTypeIds", "devices", "itblInternal", "signupDate", "signupSource", "profileUpdatedAt",
+}  # fmt: skip
+
+
+class LookupInputError(ValueError):
+    """The identifier cannot be looked up (a bad email, nothing given)."""
+
+
+@dataclass
+class SubscriptionRow:
+    """One channel or message type of the project and this contact's state on it."""
+
+    kind: str
+    iterable_id: int
+    name: str
+    channel_name: str
+    channel_type: str
+    medium: str
+    policy: str
+    state: str
+    allowed: bool
+    reason: str
+
+
+@dataclass
+class Reach:
+    """Would this notification reach the contact now: yes or no, the deciding rule, and the guard's verdict."""
+
+    notification: Notification
+    allowed: bool
+    rule: str
+    reason: str
+    guard: list[policy.Violation] = field(default_factory=list)
+
+
+@dataclass
+class HistoryItem:
+    """A sent message or an event, with ids resolved to catalog names where the catalog knows them."""
+
+    kind: str
+    created_at: str
+    label: str
+    campaign_id: int | None = None
+    template_id: int | None = None
+    notification: Notification | None = None
+    detail: str = ""
+
+
+@dataclass
+class ContactLookup:
+    """Everything one project's Iterable knows about a contact, explained, or the error that stopped it."""
+
+    project: IterableProject
+    identifier: str
+    found: bool = False
+    error: str = ""
+    user: User | None = None
+    profile: dict = field(default_factory=dict)
+    signup_source: str = ""
+    signup_date: str = ""
+    profile_updated_at: str = ""
+    lists: list[tuple[int, str]] = field(default_factory=list)
+    devices: list[dict] = field(default_factory=list)
+    subscriptions: list[SubscriptionRow] = field(default_factory=list)
+    reach: list[Reach] = field(default_factory=list)
+    history: list[HistoryItem] = field(default_factory=list)
+    history_error: str = ""
+
+
+def identifier_clean(*, email: str = "", user_id: str = "") -> tuple[str, str]:
+    """Validate what staff typed: exactly one of an email or a userId."""
+    email, user_id = (email or "").strip(), (user_id or "").strip()
+    if bool(email) == bool(user_id):
+        raise LookupInputError("Give an email address or a userId (one of them).")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as error:
+            raise LookupInputError(f"'{email}' is not a valid email address.") from error
+    return email, user_id
+
+
+def mask_token(token: str) -> str:
+    return token if len(token) <= 8 else f"{token[:4]}…{token[-4:]}"
+
+
+def _fetch(project: IterableProject, email: str, user_id: str, *, with_schema: bool) -> dict:
+    """The Iterable calls of one lookup, concurrently. Returns results or IterableErrors by name."""
+    client = client_for_project(project)
+    calls = {
+        "user": (lambda: client.get_user_by_email(email)) if email else (lambda: client.get_user_by_id(user_id)),
+        "sent": lambda: client.get_sent_messages(email=email or None, user_id=user_id or None, limit=HISTORY_LIMIT),
+        "events": lambda: client.get_events(email or None, user_id=user_id or None, limit=HISTORY_LIMIT),
+    }
+    if with_schema:
+        calls["schema"] = lambda: iterable_schema_fetch(project)
+    results: dict = {}
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="lookup") as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except IterableError as error:
+                results[name] = error
+    return results
+
+
+def _subscriptions(user: User) -> policy.ContactSubscriptions:
+    return policy.ContactSubscriptions(
+        subscribed_message_type_ids=frozenset(user.subscribed_message_type_ids),
+        unsubscribed_channel_ids=frozenset(user.unsubscribed_channel_ids),
+        unsubscribed_message_type_ids=frozenset(user.unsubscribed_message_type_ids),
+    )
+
+
+def _subscription_rows(schema: IterableSchema, subs: policy.ContactSubscriptions) -> list[SubscriptionRow]:
+    rows = []
+    for channel in sorted(schema.channels.values(), key=lambda c: c["name"]):
+        blocked = channel["id"] in subs.unsubscribed_channel_ids
+        rows.append(
+            SubscriptionRow(
+                kind="channel",
+                iterable_id=channel["id"],
+                name=channel["name"],
+                channel_name=channel["name"],
+                channel_type=channel.get("channelType", ""),
+                medium=channel.get("messageMedium", ""),
+                policy="",
+                state=policy.UNSUBSCRIBED if blocked else policy.SUBSCRIBED,
+                allowed=not blocked,
+                reason="Unsubscribed from the whole channel." if blocked else "Not unsubscribed from the channel.",
+            )
+        )
+        types = [m for m in schema.message_types.values() if m.get("channelId") == channel["id"]]
+        for message_type in sorted(types, key=lambda m: m["name"]):
+            verdict = policy.eligibility(
+                subs,
+                message_type_id=message_type["id"],
+                message_type_name=message_type["name"],
+                policy=message_type.get("subscriptionPolicy"),
+                channel_id=channel["id"],
+                channel_name=channel["name"],
+            )
+            rows.append(
+                SubscriptionRow(
+                    kind="message_type",
+                    iterable_id=message_type["id"],
+                    name=message_type["name"],
+                    channel_name=channel["name"],
+                    channel_type=channel.get("channelType", ""),
+                    medium=channel.get("messageMedium", ""),
+                    policy=policy.effective_policy(message_type.get("subscriptionPolicy")),
+                    state=verdict.state,
+                    allowed=verdict.allowed,
+                    reason=verdict.reason,
+                )
+            )
+    return rows
+
+
+def _reach(notification: Notification, schema: IterableSchema, subs: policy.ContactSubscriptions) -> Reach:
+    """Judge with Iterable's live message type; the catalog's copy only names it."""
+    declared = notification.message_type
+    live = schema.message_types.get(declared.iterable_id)
+    if live is None:
+        return Reach(
+            notification,
+            False,
+            "type-missing-in-iterable",
+            f"Its message type '{declared.name}' (#{declared.iterable_id}) does not exist in Iterable.",
+        )
+    channel = schema.channels.get(live.get("channelId"), {})
+    facts = policy.MessageTypeFacts(
+        name=live["name"],
+        policy=live.get("subscriptionPolicy"),
+        channel_name=channel.get("name", "?"),
+        channel_type=channel.get("channelType"),
+    )
+    guard = policy.message_type_violations(facts, subject=f"Notification '{notification.key}'")
+    verdict = policy.eligibility(
+        subs,
+        message_type_id=live["id"],
+        message_type_name=live["name"],
+        policy=live.get("subscriptionPolicy"),
+        channel_id=live.get("channelId"),
+        channel_name=channel.get("name", "?"),
+    )
+    return Reach(notification, verdict.allowed, verdict.rule, verdict.reason, guard)
+
+
+def _history(result_sent, result_events, project: IterableProject) -> tuple[list[HistoryItem], str]:
+    errors = [r for r in (result_sent, result_events) if isinstance(r, IterableError)]
+    sent = [] if isinstance(result_sent, IterableError) else result_sent
+    events = [] if isinstance(result_events, IterableError) else result_events
+    campaign_ids = {m.get("campaignId") for m in sent} | {e.get("campaignId") for e in events}
+    template_ids = {m.get("templateId") for m in sent} | {e.get("templateId") for e in events}
+    by_campaign = {
+        n.campaign_id: n
+        for n in Notification.objects.filter(project=project, campaign_id__in=[c for c in campaign_ids if c])
+    }
+    templates = {
+        t.iterable_id: t
+        for t in Template.objects.filter(
+            project=project, iterable_id__in=[t for t in template_ids if t]
+        ).prefetch_related("notifications")
+    }
+
+    def resolve(raw: dict, kind: str, fallback: str) -> HistoryItem:
+        campaign_id, template_id = raw.get("campaignId"), raw.get("templateId")
+        template = templates.get(template_id)
+        notification = by_campaign.get(campaign_id) or (
+            next(iter(template.notifications.all()), None) if template else None
+        )
+        label = notification.name if notification else (template.name if template else fallback)
+        return HistoryItem(
+            kind=kind,
+            created_at=str(raw.get("createdAt", "")),
+            label=label,
+            campaign_id=campaign_id,
+            template_id=template_id,
+            notification=notification,
+            detail=raw.get("eventName") or raw.get("eventType") or "",
+        )
+
+    items = [resolve(m, "sent", f"Campaign {m.get('campaignId')}") for m in sent]
+    items += [resolve(e, "event", e.get("eventName") or e.get("eventType") or "event") for e in events]
+    items.sort(key=lambda item: item.created_at, reverse=True)
+    return items, " ".join(explain_iterable_error(e, project) for e in errors)
+
+
+def _fetch_or_error(project: IterableProject, email: str, user_id: str) -> dict | IterableError:
+    schema = iterable_schema_cached(project)
+    try:
+        results = _fetch(project, email, user_id, with_schema=schema is None)
+    except IterableError as error:  # e.g. the key's variable is not set: nothing was called
+        return error
+    results.setdefault("schema", schema)
+    return results
+
+
+def _build(
+    project: IterableProject, identifier: str, results: dict | IterableError, notification: Notification | None
+) -> ContactLookup:
+    """Turn one project's Iterable answers into the explained lookup (database reads happen here)."""
+    lookup = ContactLookup(project=project, identifier=identifier)
+    if isinstance(results, IterableError):
+        lookup.error = explain_iterable_error(results, project)
+        return lookup
+    schema, user = results["schema"], results["user"]
+    for failed in (user, schema):
+        if isinstance(failed, IterableError):
+            lookup.error = explain_iterable_error(failed, project)
+            return lookup
+    if user is None:
+        lookup.error = f"No contact '{identifier}' in Iterable project '{project.name}'."
+        return lookup
+    lookup.found, lookup.user = True, user
+    fields = user.data_fields
+    lookup.profile = {k: v for k, v in sorted(fields.items()) if k not in MANAGED_FIELDS}
+    lookup.signup_source = str(fields.get("signupSource", ""))
+    lookup.signup_date = str(fields.get("signupDate", ""))
+    lookup.profile_updated_at = str(fields.get("profileUpdatedAt", ""))
+    lookup.lists = [(i, schema.lists.get(i, {}).get("name", f"List {i}")) for i in user.email_list_ids]
+    lookup.devices = [
+        {**{k: v for k, v in device.items() if k != "token"}, "token": mask_token(str(device.get("token", "")))}
+        for device in fields.get("devices") or []
+        if isinstance(device, dict)
+    ]
+    subs = _subscriptions(user)
+    lookup.subscriptions = _subscription_rows(schema, subs)
+    notifications = (
+        [notification]
+        if notification is not None
+        else Notification.objects.filter(project=project).exclude(status="deprecated")
+    )
+    lookup.reach = [
+        _reach(n, schema, subs)
+        for n in Notification.objects.filter(pk__in=[n.pk for n in notifications]).select_related("message_type")
+    ]
+    lookup.history, lookup.history_error = _history(results["sent"], results["events"], project)
+    return lookup
+
+
+def contact_lookup(
+    *,
+    actor,
+    email: str = "",
+    user_id: str = "",
+    project: IterableProject | None = None,
+    notification: Notification | None = None,
+) -> list[ContactLookup]:
+    """Look a contact up in one project (or every project), explained. Audited: who looked up whom.
+
+    Raises LookupInputError for input that cannot be looked up; Iterable's errors come back in each
+    ContactLookup's `error`, so one failing project does not hide the others.
+    """
+    email, user_id = identifier_clean(email=email, user_id=user_id)
+    projects = [project] if project is not None else list(IterableProject.objects.all())
+    audit_event(
+        actor=actor,
+        action="contact_lookup",
+        object_type="contact",
+        object_id="",
+        object_repr=email or user_id,
+        changes={"projects": [p.name for p in projects], "at": datetime.now(UTC).isoformat()},
+    )
+    with ThreadPoolExecutor(max_workers=max(1, len(projects)), thread_name_prefix="lookup-project") as pool:
+        answers = list(pool.map(lambda p: _fetch_or_error(p, email, user_id), projects))
+    return [_build(p, email or user_id, answer, notification) for p, answer in zip(projects, answers, strict=True)]
