@@ -1,6 +1,7 @@
 """What every service that talks to Iterable shares: the project's Iterable-side schema (cached briefly),
 and one way to turn an IterableError into a sentence staff can act on."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -29,16 +30,22 @@ def iterable_schema_cached(project: IterableProject) -> IterableSchema | None:
 
 
 def iterable_schema_fetch(project: IterableProject) -> IterableSchema:
-    """Read the schema from Iterable now (three calls) and cache it for the next lookups.
+    """Read the schema from Iterable now (three concurrent calls) and cache it for the next lookups.
 
     Safe to call from a worker thread: it touches no database.
     """
     client = client_for_project(project)
-    schema = IterableSchema(
-        channels={c["id"]: c for c in client.get_channels()},
-        message_types={m["id"]: m for m in client.get_message_types()},
-        lists={lst["id"]: lst for lst in client.get_lists()},
-    )
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="schema") as pool:
+        channels, message_types, lists = (
+            pool.submit(client.get_channels),
+            pool.submit(client.get_message_types),
+            pool.submit(client.get_lists),
+        )
+        schema = IterableSchema(
+            channels={c["id"]: c for c in channels.result()},
+            message_types={m["id"]: m for m in message_types.result()},
+            lists={lst["id"]: lst for lst in lists.result()},
+        )
     cache.set(_cache_key(project), schema, SCHEMA_CACHE_SECONDS)
     return schema
 
