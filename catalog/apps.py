@@ -14,8 +14,10 @@ class CatalogConfig(AppConfig):
         post_migrate.connect(_sync_roles, sender=self)
 
 
-def _sync_roles(sender, apps, **kwargs) -> None:
-    """Keep the role groups in line with catalog/roles.py after every migrate."""
+def _sync_roles(sender, apps=None, **kwargs) -> None:
+    """Keep the role groups in line with catalog/roles.py after every migrate (and flush, which sends no apps)."""
+    from django.apps import apps as global_apps
+
     from catalog.roles import sync_groups
 
-    sync_groups(apps)
+    sync_groups(apps or global_apps)

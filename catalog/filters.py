@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from catalog import models
+from catalog import models, policy
 
 
 class NotificationFilterSet(django_filters.FilterSet):
@@ -84,3 +84,28 @@ class NotificationFilterSet(django_filters.FilterSet):
         if self.form.cleaned_data.get("owner"):
             queryset = queryset.distinct()
         return queryset
+
+
+class GuardViolationFilterSet(django_filters.FilterSet):
+    """Notifications the guard finds fault with, by violation code and severity (from the stored verdict)."""
+
+    code = django_filters.ChoiceFilter(
+        choices=[(code, code) for code in sorted(policy.CODES)], method="filter_code", label="Violation code"
+    )
+    severity = django_filters.ChoiceFilter(
+        choices=[(policy.ERROR, "Error"), (policy.WARNING, "Warning")], method="filter_severity", label="Severity"
+    )
+
+    class Meta:
+        model = models.Notification
+        fields = ["code", "severity", "status", "project"]
+
+    def filter_code(self, queryset, name, value):
+        # verdict_codes is a JSON list of known codes; matching its text with the quotes works on SQLite and
+        # PostgreSQL alike (JSON containment does not exist on SQLite).
+        return queryset.filter(verdict_codes__icontains=f'"{value}"')
+
+    def filter_severity(self, queryset, name, value):
+        if value == policy.ERROR:
+            return queryset.filter(verdict_errors__gt=0)
+        return queryset.filter(verdict_warnings__gt=0)

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from catalog.models import Notification
 from catalog.services.guard import enforce_notification
@@ -39,3 +40,22 @@ class NotificationForm(forms.ModelForm):
         except ValidationError as error:
             for message in error.message_dict.get("templates", []):
                 self.add_error("templates", message)
+
+
+class CatalogImportForm(forms.Form):
+    file = forms.FileField(
+        label="Catalog file (YAML or JSON)",
+        help_text="A file exported from this dashboard. Objects are created or updated, never deleted.",
+    )
+
+
+def _formfield(db_field, **kwargs):
+    # Links to Iterable are https; say so rather than rely on Django's changing default scheme.
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+def model_form_for(model, field_names):
+    """A plain ModelForm for the catalog's other entities; their guard rules run in model validation."""
+    return forms.modelform_factory(model, fields=field_names, formfield_callback=_formfield)

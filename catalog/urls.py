@@ -1,9 +1,38 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from catalog import views
 
 app_name = "catalog"
 
+
+class EntityConverter:
+    """Matches the URL slug of a catalog entity ("message-types") and hands the view its model name."""
+
+    regex = "|".join(sorted((e.slug for e in views.ENTITIES.values()), key=len, reverse=True))
+
+    def to_python(self, value: str) -> str:
+        return next(name for name, e in views.ENTITIES.items() if e.slug == value)
+
+    def to_url(self, value: str) -> str:
+        return views.ENTITIES[value].slug
+
+
+register_converter(EntityConverter, "entity")
+
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.HomeView.as_view(), name="home"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
+    path("notifications/export.csv", views.NotificationCsvView.as_view(), name="notification_csv"),
+    path("notifications/new/", views.NotificationFormView.as_view(), name="notification_create"),
+    path("notifications/<slug:key>/", views.NotificationDetailView.as_view(), name="notification_detail"),
+    path("notifications/<slug:key>/edit/", views.NotificationFormView.as_view(), name="notification_edit"),
+    path("notifications/<slug:key>/delete/", views.NotificationDeleteView.as_view(), name="notification_delete"),
+    path("catalog/export/", views.CatalogExportView.as_view(), name="catalog_export"),
+    path("catalog/import/", views.CatalogImportView.as_view(), name="catalog_import"),
+    path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),
+    path("<entity:entity>/new/", views.EntityFormView.as_view(), name="entity_create"),
+    path("<entity:entity>/<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),
+    path("<entity:entity>/<int:pk>/edit/", views.EntityFormView.as_view(), name="entity_edit"),
+    path("<entity:entity>/<int:pk>/delete/", views.EntityDeleteView.as_view(), name="entity_delete"),
 ]

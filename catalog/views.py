@@ -1,8 +1,457 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+"""The catalog in the browser. Views are thin: they read with bounded queries, filter through the shared
+NotificationFilterSet, write through catalog/services/catalog.py and judge through catalog/services/guard.py.
+
+Every view needs login and a Django permission (catalog/roles.py gives them to roles): anonymous users are
+sent to the login page, logged-in users without the permission get 403.
+"""
+
+import json
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, ProtectedError, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from catalog import models, policy
+from catalog.filters import NotificationFilterSet
+from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
+from catalog.services.catalog import catalog_object_delete, catalog_object_save
+from catalog.services.catalog_io import catalog_export, catalog_import, guess_format, notifications_csv
+from catalog.services.guard import message_type_facts, notification_verdict
+
+PAGE_SIZE = 50
+USERS_SHOWN = 100
 
 
-@login_required
-def home(request):
-    # The catalog pages arrive with the browser issue; until then staff work in the admin.
-    return redirect("admin:index")
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def add_validation_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError beside the form fields it names; the rest at the top of the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, messages_ in error.message_dict.items():
+        target = name if name in form.fields else None
+        for message in messages_:
+            form.add_error(target, message if target or name == NON_FIELD_ERRORS else f"{name}: {message}")
+
+
+def save_form(form, actor):
+    """Save a valid ModelForm through catalog_object_save (validation, guard, audit); None if refused."""
+    instance = form.save(commit=False)
+    m2m = {f.name: list(form.cleaned_data[f.name]) for f in instance._meta.many_to_many if f.name in form.cleaned_data}
+    try:
+        return catalog_object_save(actor=actor, instance=instance, m2m=m2m)
+    except ValidationError as error:
+        add_validation_errors(form, error)
+        return None
+
+
+def notification_rows(queryset):
+    """The joins every notification table needs, so a page costs the same whatever the catalog size."""
+    return queryset.select_related("project", "message_type__channel", "event", "journey").prefetch_related(
+        "owners", "templates"
+    )
+
+
+def audit_history(instance, limit: int = 50):
+    return models.AuditEvent.objects.filter(object_type=instance._meta.model_name, object_id=str(instance.pk))[:limit]
+
+
+class Perm(PermissionRequiredMixin):
+    """Login and a permission; anonymous users go to the login page, others without it get 403."""
+
+
+# ---------------------------------------------------------------------------------------------- home
+
+
+class HomeView(Perm, View):
+    permission_required = "catalog.view_notification"
+
+    def get(self, request):
+        notifications = models.Notification.objects.all()
+
+        def counts(field: str, choices) -> list[tuple[str, str, int]]:
+            found = dict(notifications.order_by().values_list(field).annotate(n=Count("pk")))
+            return [(value, label, found.get(value, 0)) for value, label in choices]
+
+        flagged = notification_rows(notifications.filter(Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)))
+        flagged = flagged.prefetch_related("templates__message_type__channel").order_by(
+            "-verdict_errors", "-verdict_warnings", "key"
+        )
+        verdicts = [(n, notification_verdict(n)) for n in flagged[:USERS_SHOWN]]
+        context = {
+            "total": notifications.count(),
+            "by_trigger": counts("trigger_type", models.TriggerType.choices),
+            "by_medium": counts("medium", models.Medium.choices),
+            "by_audience": counts("audience", models.Audience.choices),
+            "by_status": counts("status", models.NotificationStatus.choices),
+            "error_total": notifications.filter(verdict_errors__gt=0).count(),
+            "warning_total": notifications.filter(verdict_errors=0, verdict_warnings__gt=0).count(),
+            "verdicts": verdicts,
+            "recent": models.AuditEvent.objects.all()[:15],
+        }
+        return render(request, "catalog/home.html", context)
+
+
+# ---------------------------------------------------------------------------------------------- notifications
+
+
+class NotificationListView(Perm, View):
+    permission_required = "catalog.view_notification"
+
+    def get(self, request):
+        filterset = NotificationFilterSet(request.GET or None, queryset=models.Notification.objects.all())
+        page = Paginator(notification_rows(filterset.qs), PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "catalog/notification_list.html", {"filter": filterset, "page": page})
+
+
+class NotificationCsvView(Perm, View):
+    permission_required = "catalog.view_notification"
+
+    def get(self, request):
+        filterset = NotificationFilterSet(request.GET or None, queryset=models.Notification.objects.all())
+        response = HttpResponse(notifications_csv(filterset.qs), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="notifications-{timezone.now():%Y%m%d-%H%M}.csv"'
+        return response
+
+
+class NotificationDetailView(Perm, View):
+    permission_required = "catalog.view_notification"
+
+    def get(self, request, key):
+        notification = get_object_or_404(
+            models.Notification.objects.select_related(
+                "project", "message_type__channel", "event", "journey"
+            ).prefetch_related("templates__message_type__channel", "templates__project", "owners", "event__fields"),
+            key=key,
+        )
+        payload = notification.event.example_payload() if notification.event else None
+        context = {
+            "n": notification,
+            "verdict": notification_verdict(notification),
+            "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
+            "history": audit_history(notification),
+        }
+        return render(request, "catalog/notification_detail.html", context)
+
+
+class NotificationFormView(Perm, View):
+    """Create (no key) or edit a notification; the guard's errors come back beside their fields."""
+
+    def get_permission_required(self):
+        return ["catalog.change_notification" if "key" in self.kwargs else "catalog.add_notification"]
+
+    def get_object(self):
+        if "key" not in self.kwargs:
+            return None
+        return get_object_or_404(models.Notification, key=self.kwargs["key"])
+
+    def get(self, request, key=None):
+        form = NotificationForm(instance=self.get_object())
+        return self.render(request, form)
+
+    def post(self, request, key=None):
+        form = NotificationForm(request.POST, instance=self.get_object())
+        if form.is_valid() and (saved := save_form(form, request.user)) is not None:
+            messages.success(request, f"Saved notification {saved.key}.")
+            return redirect("catalog:notification_detail", key=saved.key)
+        return self.render(request, form, status=400)
+
+    def render(self, request, form, status=200):
+        context = {"form": form, "object": form.instance, "kind": "notification", "verbose": "notification"}
+        if form.instance.pk:
+            context["cancel_url"] = reverse("catalog:notification_detail", kwargs={"key": form.instance.key})
+        else:
+            context["cancel_url"] = reverse("catalog:notification_list")
+        return render(request, "catalog/form.html", context, status=status)
+
+
+class NotificationDeleteView(Perm, View):
+    permission_required = "catalog.delete_notification"
+
+    def get(self, request, key):
+        notification = get_object_or_404(models.Notification, key=key)
+        cancel = reverse("catalog:notification_detail", kwargs={"key": key})
+        return render(request, "catalog/confirm_delete.html", {"object": notification, "cancel_url": cancel})
+
+    def post(self, request, key):
+        notification = get_object_or_404(models.Notification, key=key)
+        catalog_object_delete(actor=request.user, instance=notification)
+        messages.success(request, f"Deleted notification {key}.")
+        return redirect("catalog:notification_list")
+
+
+# ---------------------------------------------------------------------------------------------- other entities
+
+
+@dataclass(frozen=True)
+class Entity:
+    """How the pages show and edit one kind of catalog object."""
+
+    slug: str
+    model: type
+    fields: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]
+    select: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.model._meta.model_name
+
+    @property
+    def verbose(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+    @property
+    def verbose_plural(self) -> str:
+        return str(self.model._meta.verbose_name_plural)
+
+
+ENTITIES = {
+    e.name: e
+    for e in [
+        Entity(
+            "projects",
+            models.IterableProject,
+            ("name", "data_center", "api_key_env", "api_base_url", "iterable_project_id"),
+            (("Name", "name"), ("Data centre", "get_data_center_display"), ("API key variable", "api_key_env")),
+        ),
+        Entity(
+            "channels",
+            models.Channel,
+            ("project", "iterable_id", "name", "channel_type", "medium"),
+            (("Name", "name"), ("Project", "project"), ("Type", "channel_type"), ("Medium", "medium")),
+            ("project",),
+        ),
+        Entity(
+            "message-types",
+            models.MessageType,
+            ("project", "iterable_id", "name", "channel", "policy", "deprecated", "notes"),
+            (
+                ("Name", "name"),
+                ("Project", "project"),
+                ("Channel", "channel"),
+                ("Policy", "get_policy_display"),
+                ("Deprecated", "deprecated"),
+            ),
+            ("project", "channel"),
+        ),
+        Entity(
+            "templates",
+            models.Template,
+            ("project", "iterable_id", "name", "medium", "message_type", "campaign_id", "client_template_id"),
+            (
+                ("Name", "name"),
+                ("Iterable id", "iterable_id"),
+                ("Project", "project"),
+                ("Medium", "medium"),
+                ("Message type", "message_type"),
+            ),
+            ("project", "message_type"),
+        ),
+        Entity(
+            "journeys",
+            models.Journey,
+            ("project", "iterable_id", "name", "folder", "link", "trigger_event_names", "state"),
+            (("Name", "name"), ("Project", "project"), ("Folder", "folder"), ("State", "get_state_display")),
+            ("project",),
+        ),
+        Entity(
+            "events",
+            models.CustomEvent,
+            ("project", "name", "source_system", "description"),
+            (("Event name", "name"), ("Project", "project"), ("Source", "source_system")),
+            ("project",),
+        ),
+        Entity(
+            "event-fields",
+            models.EventField,
+            ("event", "name", "data_type", "example", "required", "position"),
+            (("Field", "name"), ("Event", "event"), ("Type", "data_type"), ("Required", "required")),
+            ("event",),
+        ),
+        Entity(
+            "owners",
+            models.Owner,
+            ("name", "role", "email", "slack_channel"),
+            (("Name", "name"), ("Role", "get_role_display"), ("Email", "email"), ("Slack", "slack_channel")),
+        ),
+    ]
+}
+
+
+class EntityMixin(Perm):
+    action = "view"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.entity = ENTITIES[kwargs.pop("entity")]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_permission_required(self):
+        return [f"catalog.{self.action}_{self.entity.name}"]
+
+    def get_object(self, pk):
+        return get_object_or_404(self.entity.model.objects.select_related(*self.entity.select), pk=pk)
+
+    def context(self, **extra):
+        return {"entity": self.entity, **extra}
+
+
+class EntityListView(EntityMixin, View):
+    def get(self, request):
+        queryset = self.entity.model.objects.select_related(*self.entity.select)
+        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "catalog/entity_list.html", self.context(page=page))
+
+
+class EntityDetailView(EntityMixin, View):
+    def get(self, request, pk):
+        obj = self.get_object(pk)
+        extra = getattr(self, f"extra_{self.entity.name}", lambda obj: {})(obj)
+        context = self.context(object=obj, history=audit_history(obj), **extra)
+        return render(request, [f"catalog/{self.entity.name}_detail.html", "catalog/entity_detail.html"], context)
+
+    @staticmethod
+    def users(queryset):
+        """Notifications that use an object: the first USERS_SHOWN and how many there are in all."""
+        queryset = queryset.distinct().order_by("key")
+        return {"show_users": True, "users": notification_rows(queryset)[:USERS_SHOWN], "user_total": queryset.count()}
+
+    def extra_messagetype(self, obj):
+        users = models.Notification.objects.filter(Q(message_type=obj) | Q(templates__message_type=obj))
+        # What the guard says about any notification sent on this type, before anyone tries.
+        refusals = policy.message_type_violations(message_type_facts(obj), subject="A notification on this type")
+        return {**self.users(users), "refusals": refusals, "templates": obj.templates.select_related("project")}
+
+    def extra_channel(self, obj):
+        users = models.Notification.objects.filter(message_type__channel=obj)
+        return {**self.users(users), "message_types": obj.message_types.all()}
+
+    def extra_journey(self, obj):
+        events = obj.project.custom_events.filter(name__in=[str(n) for n in obj.trigger_event_names or []])
+        return {**self.users(obj.notifications.all()), "events": events}
+
+    def extra_customevent(self, obj):
+        fields = list(obj.fields.all())
+        payload = {f.name: f.example_value() for f in fields}
+        journeys = [j for j in obj.project.journeys.all() if obj.name in (j.trigger_event_names or [])]
+        return {
+            **self.users(obj.notifications.all()),
+            "fields": fields,
+            "example_payload": json.dumps(payload, indent=2),
+            "journeys": journeys,
+        }
+
+    def extra_owner(self, obj):
+        return self.users(obj.notifications.all())
+
+    def extra_template(self, obj):
+        return self.users(obj.notifications.all())
+
+    def extra_iterableproject(self, obj):
+        return self.users(obj.notifications.all())
+
+    def extra_eventfield(self, obj):
+        return {}
+
+
+class EntityFormView(EntityMixin, View):
+    def get_permission_required(self):
+        return [f"catalog.{'change' if 'pk' in self.kwargs else 'add'}_{self.entity.name}"]
+
+    def form_class(self):
+        return model_form_for(self.entity.model, list(self.entity.fields))
+
+    def get(self, request, pk=None):
+        instance = self.get_object(pk) if pk else None
+        initial = {k: v for k, v in request.GET.items() if k in self.entity.fields} if instance is None else None
+        return self.render(request, self.form_class()(instance=instance, initial=initial))
+
+    def post(self, request, pk=None):
+        instance = self.get_object(pk) if pk else None
+        form = self.form_class()(request.POST, instance=instance)
+        if form.is_valid() and (saved := save_form(form, request.user)) is not None:
+            messages.success(request, f"Saved {self.entity.verbose} {saved}.")
+            return redirect("catalog:entity_detail", entity=self.entity.name, pk=saved.pk)
+        return self.render(request, form, status=400)
+
+    def render(self, request, form, status=200):
+        if form.instance.pk:
+            cancel = reverse("catalog:entity_detail", kwargs={"entity": self.entity.name, "pk": form.instance.pk})
+        else:
+            cancel = reverse("catalog:entity_list", kwargs={"entity": self.entity.name})
+        context = self.context(form=form, object=form.instance, verbose=self.entity.verbose, cancel_url=cancel)
+        return render(request, "catalog/form.html", context, status=status)
+
+
+class EntityDeleteView(EntityMixin, View):
+    action = "delete"
+
+    def get(self, request, pk):
+        obj = self.get_object(pk)
+        cancel = reverse("catalog:entity_detail", kwargs={"entity": self.entity.name, "pk": pk})
+        return render(request, "catalog/confirm_delete.html", self.context(object=obj, cancel_url=cancel))
+
+    def post(self, request, pk):
+        obj = self.get_object(pk)
+        try:
+            catalog_object_delete(actor=request.user, instance=obj)
+        except ProtectedError as error:
+            users = ", ".join(sorted(str(o) for o in list(error.protected_objects)[:10]))
+            messages.error(request, f"{obj} is still used and was not deleted. Used by: {users}.")
+            return redirect("catalog:entity_detail", entity=self.entity.name, pk=pk)
+        messages.success(request, f"Deleted {self.entity.verbose} {obj}.")
+        return redirect("catalog:entity_list", entity=self.entity.name)
+
+
+# ---------------------------------------------------------------------------------------------- import / export
+
+
+class CatalogExportView(Perm, View):
+    permission_required = ["catalog.view_notification"]
+
+    def get(self, request):
+        fmt = request.GET.get("format", "yaml")
+        if fmt not in {"yaml", "json"}:
+            raise Http404("Unknown format: use yaml or json.")
+        content_type = "application/json" if fmt == "json" else "application/yaml"
+        response = HttpResponse(catalog_export(fmt=fmt), content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="catalog-{timezone.now():%Y%m%d-%H%M}.{fmt}"'
+        return response
+
+
+class CatalogImportView(Perm, View):
+    permission_required = ["catalog.add_notification", "catalog.change_notification"]
+
+    def get(self, request):
+        return render(request, "catalog/import.html", {"form": CatalogImportForm()})
+
+    def post(self, request):
+        form = CatalogImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return render(request, "catalog/import.html", {"form": form}, status=400)
+        upload = form.cleaned_data["file"]
+        content = upload.read()
+        result = catalog_import(actor=request.user, content=content, fmt=guess_format(upload.name, content))
+        status = 200 if result.ok else 400
+        return render(request, "catalog/import.html", {"form": CatalogImportForm(), "result": result}, status=status)
+
+
+# ---------------------------------------------------------------------------------------------- audit
+
+
+class AuditListView(Perm, View):
+    permission_required = "catalog.view_auditevent"
+
+    def get(self, request):
+        page = Paginator(models.AuditEvent.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "catalog/audit_list.html", {"page": page})

@@ -1,0 +1,702 @@
+"""Import and export of the whole catalog as YAML or JSON, and CSV of a notification list.
+
+The file format (version 1) has one list per kind of object, in dependency order; objects refer to each other
+by natural keys, never by database ids, so a file moves between databases:
+
+    format: iterable-admin-catalog
+    version: 1
+    projects:       [{name, data_center, api_key_env, api_base_url, iterable_project_id}]
+    owners:         [{name, role, email, slack_channel}]
+    channels:       [{project, iterable_id, name, channel_type, medium}]
+    message_types:  [{project, iterable_id, name, channel: <channel iterable_id>, policy, deprecated, notes}]
+    templates:      [{project, iterable_id, name, medium, message_type: <name>|null, campaign_id, client_template_id}]
+    journeys:       [{project, iterable_id, name, folder, link, trigger_event_names, state}]
+    custom_events:  [{project, name, source_system, description, fields: [{name, data_type, example, required,
+                      position}]}]
+    notifications:  [{key, name, description, audience, project, medium, trigger_type, campaign_id,
+                      event: <name>|null, journey: <iterable_id>|null, message_type: <name>,
+                      templates: [<template iterable_id>], owners: [{name, role}], status, tags, code_location}]
+
+References inside an object (channel, message type, template, journey, event) are looked up in that object's
+project. Import creates or updates (by natural key) and never deletes. It is all-or-nothing: every object is
+saved through catalog_object_save (validation, the guard, an audit event), every error is collected with its
+location (e.g. "notifications[3].message_type"), and if there is any error nothing is kept.
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+import yaml
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+
+from catalog.models import (
+    Channel,
+    CustomEvent,
+    EventField,
+    IterableProject,
+    Journey,
+    MessageType,
+    Notification,
+    Owner,
+    Template,
+)
+from catalog.services.catalog import catalog_object_save
+
+FORMAT_NAME = "iterable-admin-catalog"
+FORMAT_VERSION = 1
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+# Per section: key -> (accepted Python types, required). Checked before any lookup so a wrong type gets a
+# sentence about the file, not a database error.
+STR, INT, BOOL, LIST, OPT_INT, OPT_STR = (str,), (int,), (bool,), (list,), (int, type(None)), (str, type(None))
+SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "projects": {
+        "name": (STR, True),
+        "data_center": (STR, False),
+        "api_key_env": (STR, True),
+        "api_base_url": (STR, False),
+        "iterable_project_id": (OPT_INT, False),
+    },
+    "owners": {"name": (STR, True), "role": (STR, True), "email": (STR, True), "slack_channel": (STR, False)},
+    "channels": {
+        "project": (STR, True),
+        "iterable_id": (INT, True),
+        "name": (STR, True),
+        "channel_type": (STR, True),
+        "medium": (STR, True),
+    },
+    "message_types": {
+        "project": (STR, True),
+        "iterable_id": (INT, True),
+        "name": (STR, True),
+        "channel": (INT, True),
+        "policy": (STR, False),
+        "deprecated": (BOOL, False),
+        "notes": (STR, False),
+    },
+    "templates": {
+        "project": (STR, True),
+        "iterable_id": (INT, True),
+        "name": (STR, True),
+        "medium": (STR, True),
+        "message_type": (OPT_STR, False),
+        "campaign_id": (OPT_INT, False),
+        "client_template_id": (STR, False),
+    },
+    "journeys": {
+        "project": (STR, True),
+        "iterable_id": (INT, True),
+        "name": (STR, True),
+        "folder": (STR, False),
+        "link": (STR, False),
+        "trigger_event_names": (LIST, False),
+        "state": (STR, False),
+    },
+    "custom_events": {
+        "project": (STR, True),
+        "name": (STR, True),
+        "source_system": (STR, False),
+        "description": (STR, False),
+        "fields": (LIST, False),
+    },
+    "fields": {
+        "name": (STR, True),
+        "data_type": (STR, False),
+        "example": (STR, False),
+        "required": (BOOL, False),
+        "position": (INT, False),
+    },
+    "notifications": {
+        "key": (STR, True),
+        "name": (STR, True),
+        "description": (STR, False),
+        "audience": (STR, True),
+        "project": (STR, True),
+        "medium": (STR, True),
+        "trigger_type": (STR, True),
+        "campaign_id": (OPT_INT, False),
+        "event": (OPT_STR, False),
+        "journey": (OPT_INT, False),
+        "message_type": (STR, True),
+        "templates": (LIST, False),
+        "owners": (LIST, False),
+        "status": (STR, False),
+        "tags": (LIST, False),
+        "code_location": (STR, False),
+    },
+}
+SECTIONS = [
+    "projects",
+    "owners",
+    "channels",
+    "message_types",
+    "templates",
+    "journeys",
+    "custom_events",
+    "notifications",
+]
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+
+def catalog_export_data() -> dict:
+    """The whole catalog as plain data in the file format above (a bounded number of queries)."""
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "projects": [
+            {
+                "name": p.name,
+                "data_center": p.data_center,
+                "api_key_env": p.api_key_env,
+                "api_base_url": p.api_base_url,
+                "iterable_project_id": p.iterable_project_id,
+            }
+            for p in IterableProject.objects.all()
+        ],
+        "owners": [
+            {"name": o.name, "role": o.role, "email": o.email, "slack_channel": o.slack_channel}
+            for o in Owner.objects.all()
+        ],
+        "channels": [
+            {
+                "project": c.project.name,
+                "iterable_id": c.iterable_id,
+                "name": c.name,
+                "channel_type": c.channel_type,
+                "medium": c.medium,
+            }
+            for c in Channel.objects.select_related("project")
+        ],
+        "message_types": [
+            {
+                "project": m.project.name,
+                "iterable_id": m.iterable_id,
+                "name": m.name,
+                "channel": m.channel.iterable_id,
+                "policy": m.policy,
+                "deprecated": m.deprecated,
+                "notes": m.notes,
+            }
+            for m in MessageType.objects.select_related("project", "channel")
+        ],
+        "templates": [
+            {
+                "project": t.project.name,
+                "iterable_id": t.iterable_id,
+                "name": t.name,
+                "medium": t.medium,
+                "message_type": t.message_type.name if t.message_type else None,
+                "campaign_id": t.campaign_id,
+                "client_template_id": t.client_template_id,
+            }
+            for t in Template.objects.select_related("project", "message_type")
+        ],
+        "journeys": [
+            {
+                "project": j.project.name,
+                "iterable_id": j.iterable_id,
+                "name": j.name,
+                "folder": j.folder,
+                "link": j.link,
+                "trigger_event_names": list(j.trigger_event_names),
+                "state": j.state,
+            }
+            for j in Journey.objects.select_related("project")
+        ],
+        "custom_events": [
+            {
+                "project": e.project.name,
+                "name": e.name,
+                "source_system": e.source_system,
+                "description": e.description,
+                "fields": [
+                    {
+                        "name": f.name,
+                        "data_type": f.data_type,
+                        "example": f.example,
+                        "required": f.required,
+                        "position": f.position,
+                    }
+                    for f in e.fields.all()
+                ],
+            }
+            for e in CustomEvent.objects.select_related("project").prefetch_related("fields")
+        ],
+        "notifications": [
+            {
+                "key": n.key,
+                "name": n.name,
+                "description": n.description,
+                "audience": n.audience,
+                "project": n.project.name,
+                "medium": n.medium,
+                "trigger_type": n.trigger_type,
+                "campaign_id": n.campaign_id,
+                "event": n.event.name if n.event else None,
+                "journey": n.journey.iterable_id if n.journey else None,
+                "message_type": n.message_type.name,
+                "templates": sorted(t.iterable_id for t in n.templates.all()),
+                "owners": sorted(({"name": o.name, "role": o.role} for o in n.owners.all()), key=_owner_sort),
+                "status": n.status,
+                "tags": list(n.tags),
+                "code_location": n.code_location,
+            }
+            for n in Notification.objects.select_related("project", "event", "journey", "message_type")
+            .prefetch_related("templates", "owners")
+            .order_by("key")
+        ],
+    }
+
+
+def _owner_sort(owner: dict) -> tuple[str, str]:
+    return owner["name"], owner["role"]
+
+
+def catalog_export(*, fmt: str) -> str:
+    data = catalog_export_data()
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    raise ValueError(f"Unknown export format {fmt!r}: use json or yaml.")
+
+
+CSV_COLUMNS = [
+    "key",
+    "name",
+    "status",
+    "audience",
+    "project",
+    "medium",
+    "trigger_type",
+    "campaign_id",
+    "event",
+    "journey",
+    "message_type",
+    "policy",
+    "channel",
+    "channel_type",
+    "templates",
+    "owners",
+    "errors",
+    "warnings",
+    "violation_codes",
+    "tags",
+]
+
+
+def notifications_csv(notifications) -> str:
+    """CSV of a notification queryset (already filtered); one row per notification."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    rows = notifications.select_related("project", "event", "journey", "message_type__channel").prefetch_related(
+        "templates", "owners"
+    )
+    for n in rows:
+        writer.writerow(
+            [
+                n.key,
+                n.name,
+                n.status,
+                n.audience,
+                n.project.name,
+                n.medium,
+                n.trigger_type,
+                n.campaign_id if n.campaign_id is not None else "",
+                n.event.name if n.event else "",
+                n.journey.name if n.journey else "",
+                n.message_type.name,
+                n.message_type.policy,
+                n.message_type.channel.name,
+                n.message_type.channel.channel_type,
+                " ".join(str(t.iterable_id) for t in n.templates.all()),
+                "; ".join(str(o) for o in n.owners.all()),
+                n.verdict_errors,
+                n.verdict_warnings,
+                " ".join(n.verdict_codes),
+                " ".join(str(tag) for tag in n.tags),
+            ]
+        )
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong with an import file, and where."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts per section, or the problems that stopped it (then nothing was kept)."""
+
+    errors: list[ImportProblem] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Abort(Exception):
+    """Rolls the import's transaction back once every error has been collected."""
+
+
+def _parse(content: bytes | str, fmt: str) -> tuple[object, list[ImportProblem]]:
+    if isinstance(content, bytes):
+        if len(content) > MAX_IMPORT_BYTES:
+            return None, [ImportProblem("file", f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB.")]
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            return None, [ImportProblem("file", f"The file is not UTF-8 text (byte {error.start}).")]
+    if not content.strip():
+        return None, [ImportProblem("file", "The file is empty.")]
+    if fmt == "json":
+        try:
+            return json.loads(content), []
+        except json.JSONDecodeError as error:
+            return None, [ImportProblem(f"line {error.lineno}, column {error.colno}", f"Invalid JSON: {error.msg}.")]
+    try:
+        return yaml.safe_load(content), []
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        problem = getattr(error, "problem", None) or str(error)
+        return None, [ImportProblem(where, f"Invalid YAML: {problem}.")]
+
+
+def guess_format(filename: str, content: bytes | str) -> str:
+    """json or yaml, from the file name, else from the first character (YAML otherwise)."""
+    name = (filename or "").lower()
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    head = content[:1024].lstrip() if content else ""
+    return "json" if head[:1] in ("{", b"{") else "yaml"
+
+
+def _check_shape(data) -> list[ImportProblem]:
+    """Structure and types of the whole file, before anything is looked up or written."""
+    if not isinstance(data, dict):
+        return [ImportProblem("file", "The file must hold a mapping with the sections " + ", ".join(SECTIONS) + ".")]
+    problems = []
+    known = {"format", "version", *SECTIONS}
+    for key in data:
+        if key not in known:
+            problems.append(ImportProblem(str(key), f"Unknown section; expected one of {', '.join(SECTIONS)}."))
+    if data.get("format", FORMAT_NAME) != FORMAT_NAME:
+        problems.append(ImportProblem("format", f"Expected {FORMAT_NAME!r}, got {data.get('format')!r}."))
+    if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+        problems.append(ImportProblem("version", f"Only version {FORMAT_VERSION} is supported."))
+    for section in SECTIONS:
+        items = data.get(section, [])
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(ImportProblem(section, "Must be a list."))
+            continue
+        for i, item in enumerate(items):
+            problems += _check_item(item, SPECS[section], f"{section}[{i}]")
+            if section == "custom_events" and isinstance(item, dict) and isinstance(item.get("fields"), list):
+                for j, event_field in enumerate(item["fields"]):
+                    problems += _check_item(event_field, SPECS["fields"], f"{section}[{i}].fields[{j}]")
+            if section == "notifications" and isinstance(item, dict):
+                problems += _check_notification_lists(item, f"{section}[{i}]")
+    return problems
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    names = {str: "text", int: "a whole number", bool: "true or false", list: "a list", type(None): "null"}
+    return " or ".join(names[t] for t in types)
+
+
+def _check_item(item, spec, where: str) -> list[ImportProblem]:
+    if not isinstance(item, dict):
+        return [ImportProblem(where, "Must be a mapping of field names to values.")]
+    problems = []
+    for key in item:
+        if key not in spec:
+            problems.append(ImportProblem(f"{where}.{key}", f"Unknown field; expected {', '.join(spec)}."))
+    for key, (types, required) in spec.items():
+        if key not in item:
+            if required:
+                problems.append(ImportProblem(f"{where}.{key}", "Required."))
+            continue
+        value = item[key]
+        # bool is an int in Python; a true/false is never a valid id or count.
+        wrong_bool = isinstance(value, bool) and bool not in types
+        if wrong_bool or not isinstance(value, types):
+            problems.append(ImportProblem(f"{where}.{key}", f"Must be {_type_names(types)}, got {value!r}."))
+    return problems
+
+
+def _check_notification_lists(item: dict, where: str) -> list[ImportProblem]:
+    problems = []
+    for i, value in enumerate(item.get("templates") or []):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(
+                ImportProblem(f"{where}.templates[{i}]", f"Must be a template's Iterable id, got {value!r}.")
+            )
+    for i, value in enumerate(item.get("owners") or []):
+        if not (isinstance(value, dict) and isinstance(value.get("name"), str) and isinstance(value.get("role"), str)):
+            problems.append(ImportProblem(f"{where}.owners[{i}]", f"Must be {{name, role}}, got {value!r}."))
+    return problems
+
+
+class _Importer:
+    def __init__(self, actor, result: ImportResult):
+        self.actor = actor
+        self.result = result
+
+    def problem(self, where: str, message: str) -> None:
+        self.result.errors.append(ImportProblem(where, message))
+
+    def count(self, bucket: dict, section: str) -> None:
+        bucket[section] = bucket.get(section, 0) + 1
+
+    def lookup(self, model, where: str, label: str, **filters):
+        found = model.objects.filter(**filters).first()
+        if found is None:
+            self.problem(where, f"Unknown {label}: not in the catalog nor earlier in this file.")
+        return found
+
+    def upsert(self, section: str, where: str, model, lookup: dict, values: dict, m2m: dict | None = None):
+        """Create or update one object through catalog_object_save; errors are recorded, never raised."""
+        instance = model.objects.filter(**lookup).first()
+        creating = instance is None
+        if creating:
+            instance = model(**lookup)
+        changed = creating
+        for name, value in values.items():
+            model_field = model._meta.get_field(name)
+            wanted = value.pk if model_field.is_relation and value is not None else value
+            if getattr(instance, model_field.attname) != wanted:
+                setattr(instance, name, value)
+                changed = True
+        for name, wanted in (m2m or {}).items():
+            if creating or {o.pk for o in getattr(instance, name).all()} != {o.pk for o in wanted}:
+                changed = True
+        if not changed:
+            self.count(self.result.unchanged, section)
+            return instance
+        try:
+            # A savepoint per object: one refused object must not spoil the rest of the checks (PostgreSQL
+            # aborts the whole transaction on an error otherwise).
+            with transaction.atomic():
+                catalog_object_save(actor=self.actor, instance=instance, m2m=m2m)
+        except ValidationError as error:
+            self.validation_problems(where, error)
+            return None
+        except IntegrityError as error:
+            self.problem(where, f"The database refused it: {error}")
+            return None
+        self.count(self.result.created if creating else self.result.updated, section)
+        return instance
+
+    def validation_problems(self, where: str, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for name, messages in error.message_dict.items():
+                location = where if name == NON_FIELD_ERRORS else f"{where}.{name}"
+                for message in messages:
+                    self.problem(location, message)
+        else:
+            for message in error.messages:
+                self.problem(where, message)
+
+    def run(self, data: dict) -> None:
+        projects = self.projects(data.get("projects") or [])
+        self.owners(data.get("owners") or [])
+        self.channels(data.get("channels") or [], projects)
+        self.message_types(data.get("message_types") or [], projects)
+        self.templates(data.get("templates") or [], projects)
+        self.journeys(data.get("journeys") or [], projects)
+        self.custom_events(data.get("custom_events") or [], projects)
+        self.notifications(data.get("notifications") or [], projects)
+
+    @staticmethod
+    def _values(item: dict, keys) -> dict:
+        return {k: item[k] for k in keys if k in item}
+
+    def project(self, projects: dict, name: str, where: str):
+        if name not in projects:
+            projects[name] = IterableProject.objects.filter(name=name).first()
+        if projects[name] is None:
+            self.problem(f"{where}.project", f"Unknown project {name!r}: not in the catalog nor earlier in this file.")
+        return projects[name]
+
+    def projects(self, items) -> dict:
+        found = {}
+        for i, p in enumerate(items):
+            keys = ("data_center", "api_key_env", "api_base_url", "iterable_project_id")
+            obj = self.upsert("projects", f"projects[{i}]", IterableProject, {"name": p["name"]}, self._values(p, keys))
+            if obj is not None:
+                found[p["name"]] = obj
+        return found
+
+    def owners(self, items) -> None:
+        for i, o in enumerate(items):
+            lookup = {"name": o["name"], "role": o["role"]}
+            self.upsert("owners", f"owners[{i}]", Owner, lookup, self._values(o, ("email", "slack_channel")))
+
+    def channels(self, items, projects) -> None:
+        for i, c in enumerate(items):
+            where = f"channels[{i}]"
+            project = self.project(projects, c["project"], where)
+            if project is not None:
+                lookup = {"project": project, "iterable_id": c["iterable_id"]}
+                self.upsert("channels", where, Channel, lookup, self._values(c, ("name", "channel_type", "medium")))
+
+    def message_types(self, items, projects) -> None:
+        for i, m in enumerate(items):
+            where = f"message_types[{i}]"
+            project = self.project(projects, m["project"], where)
+            if project is None:
+                continue
+            channel = self.lookup(
+                Channel, f"{where}.channel", f"channel {m['channel']}", project=project, iterable_id=m["channel"]
+            )
+            if channel is None:
+                continue
+            values = {**self._values(m, ("name", "policy", "deprecated", "notes")), "channel": channel}
+            self.upsert(
+                "message_types", where, MessageType, {"project": project, "iterable_id": m["iterable_id"]}, values
+            )
+
+    def templates(self, items, projects) -> None:
+        for i, t in enumerate(items):
+            where = f"templates[{i}]"
+            project = self.project(projects, t["project"], where)
+            if project is None:
+                continue
+            values = self._values(t, ("name", "medium", "campaign_id", "client_template_id"))
+            if t.get("message_type") is not None:
+                values["message_type"] = self.lookup(
+                    MessageType,
+                    f"{where}.message_type",
+                    f"message type {t['message_type']!r}",
+                    project=project,
+                    name=t["message_type"],
+                )
+                if values["message_type"] is None:
+                    continue
+            elif "message_type" in t:
+                values["message_type"] = None
+            self.upsert("templates", where, Template, {"project": project, "iterable_id": t["iterable_id"]}, values)
+
+    def journeys(self, items, projects) -> None:
+        for i, j in enumerate(items):
+            where = f"journeys[{i}]"
+            project = self.project(projects, j["project"], where)
+            if project is not None:
+                values = self._values(j, ("name", "folder", "link", "trigger_event_names", "state"))
+                self.upsert("journeys", where, Journey, {"project": project, "iterable_id": j["iterable_id"]}, values)
+
+    def custom_events(self, items, projects) -> None:
+        for i, e in enumerate(items):
+            where = f"custom_events[{i}]"
+            project = self.project(projects, e["project"], where)
+            if project is None:
+                continue
+            values = self._values(e, ("source_system", "description"))
+            event = self.upsert("custom_events", where, CustomEvent, {"project": project, "name": e["name"]}, values)
+            if event is None:
+                continue
+            for j, f in enumerate(e.get("fields") or []):
+                values = self._values(f, ("data_type", "example", "required", "position"))
+                lookup = {"event": event, "name": f["name"]}
+                self.upsert("event_fields", f"{where}.fields[{j}]", EventField, lookup, values)
+
+    def notifications(self, items, projects) -> None:
+        for i, n in enumerate(items):
+            where = f"notifications[{i}]"
+            project = self.project(projects, n["project"], where)
+            if project is None:
+                continue
+            ok = True
+            keys = ("name", "description", "audience", "medium", "trigger_type", "campaign_id", "status", "tags")
+            values = {**self._values(n, (*keys, "code_location")), "project": project}
+            values["message_type"] = self.lookup(
+                MessageType,
+                f"{where}.message_type",
+                f"message type {n['message_type']!r}",
+                project=project,
+                name=n["message_type"],
+            )
+            ok &= values["message_type"] is not None
+            for name, model, lookup_key, label in (
+                ("event", CustomEvent, "name", "custom event"),
+                ("journey", Journey, "iterable_id", "journey"),
+            ):
+                if n.get(name) is not None:
+                    values[name] = self.lookup(
+                        model, f"{where}.{name}", f"{label} {n[name]!r}", project=project, **{lookup_key: n[name]}
+                    )
+                    ok &= values[name] is not None
+                elif name in n:
+                    values[name] = None
+            m2m = {}
+            if "templates" in n:
+                templates = []
+                for j, template_id in enumerate(n["templates"]):
+                    template = self.lookup(
+                        Template,
+                        f"{where}.templates[{j}]",
+                        f"template {template_id}",
+                        project=project,
+                        iterable_id=template_id,
+                    )
+                    ok &= template is not None
+                    templates.append(template)
+                m2m["templates"] = templates
+            if "owners" in n:
+                owners = []
+                for j, o in enumerate(n["owners"]):
+                    owner = self.lookup(
+                        Owner,
+                        f"{where}.owners[{j}]",
+                        f"owner {o['name']!r} ({o['role']})",
+                        name=o["name"],
+                        role=o["role"],
+                    )
+                    ok &= owner is not None
+                    owners.append(owner)
+                m2m["owners"] = owners
+            if ok:
+                self.upsert("notifications", where, Notification, {"key": n["key"]}, values, m2m)
+
+
+def catalog_import(*, actor, content: bytes | str, fmt: str) -> ImportResult:
+    """Import a catalog file (fmt "json" or "yaml"): everything or nothing, every error with its location."""
+    result = ImportResult()
+    data, problems = _parse(content, fmt)
+    if not problems:
+        problems = _check_shape(data)
+    if problems:
+        result.errors = problems
+        return result
+    try:
+        with transaction.atomic():
+            _Importer(actor, result).run(data)
+            if result.errors:
+                raise _Abort
+    except _Abort:
+        result.created, result.updated, result.unchanged = {}, {}, {}
+    return result

@@ -1,0 +1,167 @@
+"""Presentation helpers for the catalog pages: Iterable deep links, query strings, plain-words labels.
+
+No rules live here: what is allowed is decided by catalog/policy.py; these only describe and link.
+"""
+
+from django import template
+from django.urls import reverse
+
+from catalog import policy
+
+register = template.Library()
+
+# What each subscription policy means to the person receiving the message, in a marketer's words.
+POLICY_MEANING = {
+    policy.OPT_IN: (
+        "Opt-in: only people who explicitly subscribed to this message type receive it. "
+        "Anyone who never opted in, or who unsubscribed, is skipped."
+    ),
+    policy.OPT_OUT: (
+        "Opt-out: everyone receives it unless they unsubscribed from this message type, "
+        "including people who never opted in."
+    ),
+}
+
+
+@register.filter
+def policy_meaning(value: str | None) -> str:
+    return POLICY_MEANING[policy.effective_policy(value)]
+
+
+@register.simple_tag
+def iterable_template_url(project, template_id) -> str:
+    return f"{project.app_url}/templates/editor?templateId={template_id}"
+
+
+@register.simple_tag
+def iterable_campaign_url(project, campaign_id) -> str:
+    return f"{project.app_url}/campaigns/{campaign_id}"
+
+
+@register.simple_tag
+def iterable_journey_url(project, journey_id) -> str:
+    return f"{project.app_url}/workflows/{journey_id}/edit"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with some parameters replaced (None removes one); "page" is reset."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def page_query(context, number) -> str:
+    params = context["request"].GET.copy()
+    params["page"] = number
+    return f"?{params.urlencode()}"
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, field: str):
+    """The query to sort by a column (toggling direction) and the aria-sort state of that column."""
+    current = context["request"].GET.get("ordering", "")
+    if current == field:
+        return query_with(context, ordering=f"-{field}")
+    return query_with(context, ordering=field)
+
+
+@register.simple_tag(takes_context=True)
+def aria_sort(context, field: str) -> str:
+    current = context["request"].GET.get("ordering", "")
+    if current == field:
+        return "ascending"
+    if current == f"-{field}":
+        return "descending"
+    return "none"
+
+
+@register.simple_tag
+def cell(obj, accessor: str):
+    """A column value: a dotted attribute path, calling methods such as get_FOO_display."""
+    value = obj
+    for part in accessor.split("."):
+        value = getattr(value, part, None)
+        if callable(value):
+            value = value()
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return "" if value is None else value
+
+
+@register.simple_tag
+def object_url(obj) -> str:
+    """The catalog page of any catalog object."""
+    name = obj._meta.model_name
+    if name == "notification":
+        return reverse("catalog:notification_detail", kwargs={"key": obj.key})
+    return reverse("catalog:entity_detail", kwargs={"entity": name, "pk": obj.pk})
+
+
+@register.simple_tag
+def field_rows(obj):
+    """(label, value) for each editable concrete field, with choice labels and related objects."""
+    rows = []
+    for model_field in obj._meta.concrete_fields:
+        if model_field.primary_key or not model_field.editable:
+            continue
+        if model_field.choices:
+            value = getattr(obj, f"get_{model_field.name}_display")()
+        else:
+            value = getattr(obj, model_field.name)
+        rows.append((str(model_field.verbose_name).capitalize(), value))
+    return rows
+
+
+@register.filter
+def jsonish(value) -> str:
+    """Lists as comma-separated text, the rest as is; for tags and trigger event names."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+NAV = [
+    ("messagetype", "Message types"),
+    ("channel", "Channels"),
+    ("journey", "Journeys"),
+    ("customevent", "Custom events"),
+    ("owner", "Owners"),
+    ("template", "Templates"),
+    ("iterableproject", "Projects"),
+]
+
+
+@register.simple_tag(takes_context=True)
+def nav_items(context):
+    """The entity pages this user may view, for the navigation bar."""
+    user = context["request"].user
+    return [
+        (reverse("catalog:entity_list", kwargs={"entity": name}), label)
+        for name, label in NAV
+        if user.has_perm(f"catalog.view_{name}")
+    ]
+
+
+@register.simple_tag(takes_context=True)
+def add_perm(context, entity) -> bool:
+    return context["request"].user.has_perm(f"catalog.add_{entity.name}")
+
+
+@register.simple_tag(takes_context=True)
+def change_perm(context, entity) -> bool:
+    return context["request"].user.has_perm(f"catalog.change_{entity.name}")
+
+
+@register.simple_tag(takes_context=True)
+def delete_perm(context, entity) -> bool:
+    return context["request"].user.has_perm(f"catalog.delete_{entity.name}")

@@ -1,0 +1,104 @@
+"""The catalog in real Chromium: log in, search, filter, open a detail page, see a guard error, import."""
+
+import re
+
+import pytest
+import yaml
+
+from catalog.models import Notification
+from catalog.services.catalog_io import catalog_export_data
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def catalog(small_catalog, user_in_role):
+    user_in_role("engineering", username="erin")
+    user_in_role("viewer", username="vic")
+    return small_catalog
+
+
+def test_login_required_then_dashboard(page, live_server, log_in, catalog):
+    log_in("vic", "/notifications/")
+    assert page.url == f"{live_server.url}/notifications/"
+    page.get_by_role("link", name="Iterable notifications").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "The catalog at a glance"
+    assert page.get_by_role("link", name="Import").count() == 0
+
+
+def test_wrong_password_is_refused(page, live_server, catalog):
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Username").fill("vic")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_role("alert").is_visible()
+    assert "/accounts/login/" in page.url
+
+
+def rows(page) -> list[str]:
+    return page.locator("#notifications tbody th").all_inner_texts()
+
+
+def test_search_filter_sort_and_open_a_detail(page, live_server, log_in, catalog):
+    log_in("vic", "/notifications/")
+    assert sorted(rows(page)) == ["receipt", "weekly_digest"]
+
+    page.get_by_label("Search", exact=True).fill("501")  # a template id
+    page.get_by_label("Search", exact=True).press("Enter")
+    page.wait_for_load_state()
+    assert rows(page) == ["weekly_digest"]
+
+    page.get_by_role("link", name="Clear").click()
+    page.get_by_label("Audience").select_option("employers")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_load_state()
+    assert rows(page) == ["receipt"]
+    assert "audience=employers" in page.url
+
+    page.get_by_role("link", name="Clear").click()
+    page.get_by_role("link", name="Key", exact=True).click()  # ascending
+    page.get_by_role("link", name="Key", exact=True).click()  # descending
+    assert rows(page) == ["weekly_digest", "receipt"]
+
+    page.get_by_role("link", name="weekly_digest").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest")
+    link = page.get_by_role("link", name="Campaign 401 in Iterable")
+    assert link.get_attribute("href") == "https://app.iterable.com/campaigns/401"
+    assert "Opt-in: only people who explicitly subscribed" in page.content()
+
+
+def test_edit_shows_the_guard_error_beside_the_field(page, live_server, log_in, catalog):
+    log_in("erin", "/notifications/weekly_digest/")
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Message type").select_option(label=str(catalog.marketing_message))
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    field = page.locator("#field-message_type")
+    assert re.search("Marketing Message", field.locator(".field-errors").inner_text())
+    assert page.get_by_role("alert").inner_text().startswith("Nothing was saved")
+    assert Notification.objects.get(key="weekly_digest").message_type_id == catalog.opt_in.pk
+
+    page.get_by_label("Name").fill("Weekly digest, renamed")
+    page.get_by_label("Message type").select_option(label=str(catalog.opt_in))
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest, renamed")
+    assert "Saved notification weekly_digest." in page.get_by_role("status").inner_text()
+
+
+def test_import_a_file_with_errors(page, live_server, log_in, catalog, tmp_path):
+    data = catalog_export_data()
+    good = dict(data["notifications"][0], key="brand_new", campaign_id=777)
+    data["notifications"] = [good, dict(good, key="forbidden", message_type="Marketing Message")]
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    log_in("erin", "/")
+    page.get_by_role("link", name="Import").click()
+    page.get_by_label("Catalog file (YAML or JSON)").set_input_files(str(path))
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_load_state()
+    errors = page.locator("#import-errors")
+    assert "Nothing was imported" in errors.inner_text()
+    assert "notifications[1].message_type" in errors.inner_text()
+    assert not Notification.objects.filter(key="brand_new").exists()

@@ -1,0 +1,169 @@
+"""Import and export of the whole catalog: a round trip loses nothing; import is all-or-nothing and names
+every problem with its place in the file."""
+
+import json
+
+import pytest
+import yaml
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from catalog import models
+from catalog.services.catalog_io import catalog_export, catalog_export_data, catalog_import
+
+CATALOG_MODELS = [
+    models.Notification,
+    models.Template,
+    models.MessageType,
+    models.Channel,
+    models.EventField,
+    models.CustomEvent,
+    models.Journey,
+    models.Owner,
+    models.IterableProject,
+]
+
+
+def wipe_catalog():
+    for model in CATALOG_MODELS:
+        model.objects.all().delete()
+
+
+def locations(result) -> set[str]:
+    return {e.location for e in result.errors}
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_round_trip_loses_nothing(db, fmt):
+    call_command("seed_demo")
+    exported = catalog_export(fmt=fmt)
+    before = catalog_export_data()
+    assert len(before["notifications"]) > 10
+    wipe_catalog()
+    result = catalog_import(actor="test", content=exported.encode(), fmt=fmt)
+    assert result.ok, result.errors
+    assert result.created["notifications"] == len(before["notifications"])
+    assert catalog_export_data() == before
+    # A second import of the same file changes nothing and writes no audit events.
+    audits = models.AuditEvent.objects.count()
+    again = catalog_import(actor="test", content=exported, fmt=fmt)
+    assert again.ok and not again.created and not again.updated
+    assert models.AuditEvent.objects.count() == audits
+
+
+def test_import_updates_and_audits(small_catalog):
+    data = catalog_export_data()
+    data["notifications"][0]["name"] = "Renamed"
+    result = catalog_import(actor="importer", content=json.dumps(data), fmt="json")
+    assert result.ok and result.updated == {"notifications": 1}
+    event = models.AuditEvent.objects.get(action="update", object_type="notification")
+    assert event.actor_label == "importer"
+    assert event.changes["name"]["after"] == "Renamed"
+
+
+def bad_file(catalog_data: dict) -> dict:
+    """A file with one good new notification and several bad ones."""
+    good = dict(catalog_data["notifications"][0], key="brand_new", campaign_id=777)
+    forbidden = dict(good, key="forbidden", message_type="Marketing Message")
+    unknown = dict(good, key="unknown_refs", message_type="No such type", templates=[501, 999], journey=42)
+    wrong_types = dict(good, key="wrong_types", campaign_id="abc", tags="not a list", surprise=1)
+    missing = {k: v for k, v in good.items() if k != "name"} | {"key": "missing_name"}
+    bad_choice = dict(good, key="bad_choice", audience="martians")
+    return {**catalog_data, "notifications": [good, forbidden, unknown, wrong_types, missing, bad_choice]}
+
+
+def test_import_with_errors_lists_every_problem_and_keeps_nothing(small_catalog):
+    data = bad_file(catalog_export_data())
+    # Shape problems are found before anything is written.
+    result = catalog_import(actor="test", content=yaml.safe_dump(data), fmt="yaml")
+    assert not result.ok
+    assert locations(result) == {
+        "notifications[3].campaign_id",
+        "notifications[3].tags",
+        "notifications[3].surprise",
+        "notifications[4].name",
+    }
+    # With the shape fixed, the references, the guard and the model's own validation speak.
+    del data["notifications"][3:5]
+    audits = models.AuditEvent.objects.count()
+    result = catalog_import(actor="test", content=yaml.safe_dump(data), fmt="yaml")
+    assert not result.ok
+    assert locations(result) == {
+        "notifications[1].message_type",
+        "notifications[2].message_type",
+        "notifications[2].templates[1]",
+        "notifications[2].journey",
+        "notifications[3].audience",
+    }
+    messages = " ".join(e.message for e in result.errors)
+    assert "Marketing Message" in messages and "No such type" in messages
+    assert not models.Notification.objects.filter(key="brand_new").exists()
+    assert models.AuditEvent.objects.count() == audits
+    assert not result.created
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "where", "says"),
+    [
+        (b"projects: [\n  - name: x\n  bad", "yaml", "line", "Invalid YAML"),
+        (b'{"projects": [}', "json", "line 1, column 15", "Invalid JSON"),
+        (b"\xff\xfe\x00bad", "yaml", "file", "not UTF-8"),
+        (b"   ", "yaml", "file", "empty"),
+        (b"- a\n- b\n", "yaml", "file", "mapping"),
+        (b"notifications: 3\n", "yaml", "notifications", "list"),
+        (b"version: 2\n", "yaml", "version", "version 1"),
+        (
+            b"channels:\n  - project: Nope\n    iterable_id: 1\n    name: C\n"
+            b"    channel_type: Marketing\n    medium: Email\n",
+            "yaml",
+            "channels[0].project",
+            "Unknown project",
+        ),
+    ],
+)
+def test_malformed_files_get_a_clear_error(db, content, fmt, where, says):
+    result = catalog_import(actor="test", content=content, fmt=fmt)
+    assert not result.ok
+    assert result.errors[0].location.startswith(where)
+    assert says in result.errors[0].message
+
+
+def test_import_page_shows_every_error_and_imports_nothing(small_catalog, client_in_role):
+    client = client_in_role("engineering")
+    data = bad_file(catalog_export_data())
+    del data["notifications"][3:5]
+    upload = SimpleUploadedFile("catalog.yaml", yaml.safe_dump(data).encode(), content_type="application/yaml")
+    response = client.post(reverse("catalog:catalog_import"), {"file": upload})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Nothing was imported: 6 problems" in page
+    assert "notifications[2].templates[1]" in page
+    assert not models.Notification.objects.filter(key="brand_new").exists()
+
+
+def test_import_page_imports_a_good_file(small_catalog, client_in_role):
+    client = client_in_role("admin")
+    data = catalog_export_data()
+    data["notifications"] = [dict(data["notifications"][0], key="from_upload", campaign_id=778)]
+    upload = SimpleUploadedFile("catalog.json", json.dumps(data).encode(), content_type="application/json")
+    response = client.post(reverse("catalog:catalog_import"), {"file": upload})
+    assert response.status_code == 200
+    assert b"Imported." in response.content
+    assert models.Notification.objects.filter(key="from_upload").exists()
+
+
+def test_import_page_without_a_file_says_so(db, client_in_role):
+    response = client_in_role("engineering").post(reverse("catalog:catalog_import"), {})
+    assert response.status_code == 400
+    assert b"This field is required" in response.content
+
+
+def test_export_downloads(small_catalog, client_in_role):
+    client = client_in_role("viewer")
+    response = client.get(reverse("catalog:catalog_export"), {"format": "json"})
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert json.loads(response.content)["notifications"][0]["key"] == "receipt"
+    response = client.get(reverse("catalog:catalog_export"), {"format": "yaml"})
+    assert yaml.safe_load(response.content)["format"] == "iterable-admin-catalog"
+    assert client.get(reverse("catalog:catalog_export"), {"format": "xml"}).status_code == 404
