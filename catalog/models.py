@@ -431,3 +431,342 @@ class AuditEvent(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"
         )
+
+
+class ApiToken(models.Model):
+    """A user's API token for scripts: only a SHA-256 hash of its secret is stored, with a lookup prefix."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the script that uses it.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Catalog sync: Iterable's side, mirrored (issue #9). Kept apart from the catalog on purpose: the catalog is
+# what staff declare, the mirror is what Iterable says; drift is the difference between the two.
+
+
+class MirrorKind(models.TextChoices):
+    CHANNEL = "channel", "Channel"
+    MESSAGE_TYPE = "message_type", "Message type"
+    TEMPLATE = "template", "Template"
+    CAMPAIGN = "campaign", "Campaign"
+    JOURNEY = "journey", "Journey"
+
+
+class SyncStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class FindingCategory(models.TextChoices):
+    DRIFT = "drift", "Drift"
+    ORPHAN = "orphan", "Orphan in Iterable"
+    GUARD = "guard", "Guard violation in Iterable"
+
+
+class SyncRun(models.Model):
+    """One catalog sync of one project from Iterable: when, outcome, counts per kind, calls made and errors."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=20, default="manual", help_text="manual, command or schedule")
+    actor_label = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    # {"template": {"seen": 5000, "created": 3, "updated": 1, "deleted": 0, "unchanged": 4996}, ...}
+    counts = models.JSONField(default=dict, blank=True)
+    # Logical Iterable calls by endpoint ("GET /api/templates": 5); retries inside the client are not counted.
+    calls = models.JSONField(default=dict, blank=True)
+    findings = models.JSONField(default=dict, blank=True, help_text="Findings per code.")
+    # [{"code": "BadApiKey", "msg": "Invalid API key", "status": 401, "endpoint": "/api/channels"}]
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["project", "-started_at"])]
+        constraints = [_choices_check("status", SyncStatus, "sync_run_status_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.project} sync {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @property
+    def call_total(self) -> int:
+        return sum(self.calls.values())
+
+
+class IterableMirror(models.Model):
+    """One object as Iterable last reported it, keyed by (project, kind, Iterable id), with its raw JSON.
+
+    One generic table rather than one per kind: the sync writes every kind through one bulk diff (load
+    id+hash, bulk_create the new, bulk_update the changed, delete the gone), and the raw payload keeps
+    whatever Iterable sends. The few fields drift and orphan queries filter or join on are copied into
+    indexed columns (templates: message type, campaign, client template id; campaigns: template, workflow,
+    state; journeys: state), so "templates of campaign X" or "templates on type Y" is an index lookup.
+    Small kinds (channels, message types) are read from the payload.
+    """
+
+    project = models.ForeignKey(IterableProject, on_delete=models.CASCADE, related_name="mirror")
+    kind = models.CharField(max_length=20, choices=MirrorKind.choices)
+    iterable_id = models.BigIntegerField("Iterable id")
+    name = models.CharField(max_length=500, blank=True)
+    iterable_message_type_id = models.BigIntegerField(null=True, blank=True, help_text="Templates: messageTypeId.")
+    iterable_campaign_id = models.BigIntegerField(null=True, blank=True, help_text="Templates: campaignId.")
+    iterable_template_id = models.BigIntegerField(null=True, blank=True, help_text="Campaigns: templateId.")
+    iterable_workflow_id = models.BigIntegerField(null=True, blank=True, help_text="Campaigns: workflowId (journey).")
+    client_template_id = models.CharField(max_length=200, blank=True, help_text="Templates: clientTemplateId.")
+    state = models.CharField(
+        max_length=20, blank=True, help_text="Campaigns: campaignState; journeys: enabled, disabled or archived."
+    )
+    payload = models.JSONField(default=dict)
+    payload_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the canonical payload: unchanged rows are not rewritten."
+    )
+    first_seen_at = models.DateTimeField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project", "kind", "iterable_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind", "iterable_id"], name="mirror_project_kind_id_unique"),
+            _choices_check("kind", MirrorKind, "mirror_kind_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "kind", "iterable_campaign_id"], name="mirror_campaign_idx"),
+            models.Index(fields=["project", "kind", "iterable_message_type_id"], name="mirror_message_type_idx"),
+            models.Index(fields=["project", "kind", "iterable_workflow_id"], name="mirror_workflow_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.iterable_id} {self.name}"
+
+
+class SyncFinding(models.Model):
+    """One thing the latest sync of a project found: a notification's drift, an orphan, or a guard violation."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.CASCADE, related_name="sync_findings")
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="found")
+    category = models.CharField(max_length=10, choices=FindingCategory.choices)
+    code = models.CharField(max_length=40)
+    severity = models.CharField(max_length=10)
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="sync_findings", null=True, blank=True
+    )
+    iterable_kind = models.CharField(max_length=20, choices=MirrorKind.choices, blank=True)
+    iterable_id = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["project", "category", "code", "iterable_id", "id"]
+        indexes = [models.Index(fields=["project", "category", "code"])]
+        constraints = [_choices_check("category", FindingCategory, "sync_finding_category_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message[:80]}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Preference resync (issue #8): the company's desired subscription state, and runs that push it to Iterable.
+# Rules live in catalog/services/resync.py and resync_ingest.py; these are the records.
+
+SUBSCRIPTION_ARRAY_FIELDS = {
+    # model field -> Iterable array name
+    "unsubscribed_channel_ids": "unsubscribedChannelIds",
+    "unsubscribed_message_type_ids": "unsubscribedMessageTypeIds",
+    "subscribed_message_type_ids": "subscribedMessageTypeIds",
+    "email_list_ids": "emailListIds",
+}
+
+
+class BatchErrorPolicy(models.TextChoices):
+    CONTINUE = "continue", "Record the batch as failed and continue"
+    STOP = "stop", "Stop the run (it can be resumed by retrying)"
+
+
+class ResyncSettings(models.Model):
+    """How preference resyncs run for one project: what the source of truth manages, pacing, schedule."""
+
+    project = models.OneToOneField(IterableProject, on_delete=models.CASCADE, related_name="resync_settings")
+    # {"unsubscribedChannelIds": "all" | [ids], ...}: an array missing here is never written; "all" means the
+    # source of truth owns the whole array; a list means it owns only those ids and the rest is kept.
+    scope = models.JSONField(default=dict, blank=True)
+    opt_in_enabled = models.BooleanField(
+        "opt-in message types enabled",
+        default=False,
+        help_text="The Iterable project has opt-in message types: subscribedMessageTypeIds may be written.",
+    )
+    batch_size = models.PositiveIntegerField(default=1000)
+    rate_per_second = models.FloatField(default=5.0, help_text="bulkUpdateSubscriptions calls per second.")
+    read_concurrency = models.PositiveSmallIntegerField(default=8)
+    on_batch_error = models.CharField(
+        max_length=10, choices=BatchErrorPolicy.choices, default=BatchErrorPolicy.CONTINUE
+    )
+    schedule_enabled = models.BooleanField(default=False)
+    schedule_minutes = models.PositiveIntegerField(default=60)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project__name"]
+        verbose_name_plural = "resync settings"
+
+    def __str__(self) -> str:
+        return f"Resync settings of {self.project}"
+
+
+class PreferenceImport(models.Model):
+    """One intake of desired preferences (CSV upload or API upsert): who, when, what was kept and rejected."""
+
+    class Source(models.TextChoices):
+        CSV = "csv", "CSV upload"
+        API = "api", "API upsert"
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="preference_imports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    contacts = models.ManyToManyField("ContactPreference", related_name="imports", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} #{self.pk} ({self.accepted} kept, {self.rejected} rejected)"
+
+
+class ContactPreference(models.Model):
+    """The source of truth for one contact: the desired subscription arrays (null = says nothing)."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="contact_preferences")
+    email = models.CharField(max_length=254)
+    user_id = models.CharField(max_length=200, blank=True)
+    unsubscribed_channel_ids = models.JSONField(null=True, blank=True)
+    unsubscribed_message_type_ids = models.JSONField(null=True, blank=True)
+    subscribed_message_type_ids = models.JSONField(null=True, blank=True)
+    email_list_ids = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(help_text="When the desired state last changed.")
+    changed_by_label = models.CharField(max_length=150)
+    source = models.CharField(max_length=255, help_text="Where the current desired state came from.")
+    source_import = models.ForeignKey(
+        PreferenceImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The "resynced" marker: when Iterable was last made to match this desired state, and by which run.
+    resynced_at = models.DateTimeField(null=True, blank=True)
+    resynced_run = models.ForeignKey(
+        "ResyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["project__name", "email"]
+        constraints = [models.UniqueConstraint(fields=["project", "email"], name="contact_preference_unique")]
+        indexes = [models.Index(fields=["project", "changed_at"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ResyncRun(models.Model):
+    """One resync of desired preferences into Iterable (or a dry run of it), processed batch by batch."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped on error"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Selection(models.TextChoices):
+        CONTACTS = "contacts", "Listed contacts"
+        IMPORT = "import", "An import"
+        SINCE = "since", "Changed since a date"
+        EVERYONE = "everyone", "Everyone"
+        SCHEDULED = "scheduled", "Scheduled (changed since last resync)"
+        DRY_RUN = "dry_run", "Contacts of a dry run"
+
+    class Compare(models.TextChoices):
+        READ = "read", "Read every contact and send only differences"
+        AUTO = "auto", "Read only where the merge needs it"
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="resync_runs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    dry_run = models.BooleanField(default=False)
+    selection = models.CharField(max_length=10, choices=Selection.choices)
+    selection_detail = models.JSONField(default=dict, blank=True)
+    compare = models.CharField(max_length=5, choices=Compare.choices, default=Compare.READ)
+    source_run = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    batch_size = models.PositiveIntegerField()
+    rate_per_second = models.FloatField()
+    on_batch_error = models.CharField(max_length=10, choices=BatchErrorPolicy.choices)
+    total = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # A lease, not a lock: whichever worker holds an unexpired lease processes the run; a killed worker's
+    # lease runs out and its redelivered task (or any later one) takes over.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        kind = "Dry run" if self.dry_run else "Resync"
+        return f"{kind} #{self.pk} of {self.project} ({self.status})"
+
+
+class ResyncItem(models.Model):
+    """One contact in one run: its progress, outcome, the difference found and any failure reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(ResyncRun, on_delete=models.CASCADE, related_name="items")
+    contact = models.ForeignKey(ContactPreference, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    outcome = models.CharField(max_length=20, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch_no = models.PositiveIntegerField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "contact"], name="resync_item_unique")]
+        indexes = [models.Index(fields=["run", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} contact {self.contact_id}: {self.status}"

@@ -1,0 +1,69 @@
+"""The one error format, for every error the API returns (400, 401, 403, 404, 405, 409, 415, 429):
+
+    {"errors": [{"field": "message_type", "code": "optout-marketing", "message": "Notification ..."}]}
+
+`field` is the input field the error is about (a dotted path for nested input), or null when it is about
+the request as a whole. Guard refusals keep the guard's code and sentence.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# DRF's key for errors about the whole input, and Django's (kept by as_serializer_error for model errors).
+NON_FIELD_KEYS = {api_settings.NON_FIELD_ERRORS_KEY, NON_FIELD_ERRORS}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the catalog."
+    default_code = "conflict"
+
+
+def _is_leaf(value) -> bool:
+    return isinstance(value, dict) and set(value) == {"message", "code"} and isinstance(value["message"], str)
+
+
+def flatten(details, path: tuple = ()) -> list[dict]:
+    """DRF's nested {"field": [{"message", "code"}]} details as a flat list of errors."""
+    if _is_leaf(details):
+        names = [str(p) for p in path if p not in NON_FIELD_KEYS]
+        return [{"field": ".".join(names) or None, "code": str(details["code"]), "message": str(details["message"])}]
+    if isinstance(details, dict):
+        return [error for key, value in details.items() for error in flatten(value, (*path, key))]
+    if isinstance(details, list):
+        return [error for value in details for error in flatten(value, path)]
+    return [{"field": ".".join(map(str, path)) or None, "code": "error", "message": str(details)}]
+
+
+def to_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, ProtectedError | RestrictedError):
+        users = sorted(
+            {str(obj) for obj in exc.protected_objects if obj is not None}
+            if isinstance(exc, ProtectedError)
+            else {str(obj) for obj in exc.restricted_objects}
+        )
+        named = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
+        return Conflict(f"Cannot delete: still used by {named}. Remove those uses first.", code="protected")
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return exc
+
+
+def exception_handler(exc, context):
+    exc = to_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    response.data = {"errors": flatten(exc.get_full_details())}
+    return response

@@ -1,0 +1,42 @@
+"""/api/: the catalog resources, the OpenAPI schema, the docs (served offline) and the token pages."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import routers
+
+from catalog.api import pages, schema, views  # noqa: F401 (schema registers the token scheme)
+from catalog.api.permissions import CanReadCatalog
+
+
+class RootView(routers.APIRootView):
+    permission_classes = [CanReadCatalog]
+
+
+class Router(routers.DefaultRouter):
+    APIRootView = RootView
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register("message-types", views.MessageTypeViewSet, basename="messagetype")
+router.register("channels", views.ChannelViewSet, basename="channel")
+router.register("templates", views.TemplateViewSet, basename="template")
+router.register("journeys", views.JourneyViewSet, basename="journey")
+router.register("custom-events", views.CustomEventViewSet, basename="customevent")
+router.register("event-fields", views.EventFieldViewSet, basename="eventfield")
+router.register("owners", views.OwnerViewSet, basename="owner")
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("violations", views.GuardViolationViewSet, basename="violation")
+router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
+
+app_name = "api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("tokens/", pages.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
+    path("", include(router.urls)),
+    # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.
+    re_path(r"^[\s\S]*$", views.UnknownPathView.as_view(), name="unknown"),
+]
