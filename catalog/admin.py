@@ -121,3 +121,36 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class SyncReadOnlyAdmin(admin.ModelAdmin):
+    """Written only by the catalog sync (catalog/services/sync.py): readable here, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.SyncRun)
+class SyncRunAdmin(SyncReadOnlyAdmin):
+    list_display = ["started_at", "project", "status", "trigger", "actor_label", "finished_at", "call_total"]
+    list_filter = ["status", "trigger", "project"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(models.IterableMirror)
+class IterableMirrorAdmin(SyncReadOnlyAdmin):
+    list_display = ["iterable_id", "kind", "name", "project", "state", "iterable_campaign_id", "changed_at"]
+    list_filter = ["project", "kind", "state"]
+    search_fields = ["name", "iterable_id", "client_template_id"]
+    show_full_result_count = False
+
+
+@admin.register(models.SyncFinding)
+class SyncFindingAdmin(SyncReadOnlyAdmin):
+    list_display = ["code", "severity", "category", "project", "notification", "iterable_kind", "iterable_id"]
+    list_filter = ["project", "category", "severity", "code"]
+    search_fields = ["message", "notification__key", "iterable_id"]
+    list_select_related = ["project", "notification"]
