@@ -1,0 +1,879 @@
+"""Preference resync: make Iterable's subscription arrays match the source of truth (``ContactPreference``).
+
+The merge rule (why nothing the source of truth does not speak about is wiped)
+------------------------------------------------------------------------------
+``bulkUpdateSubscriptions`` overwrites every array it is sent. So for each contact and each of the four arrays:
+
+* the desired value is ``None`` (the truth says nothing), or the array is not in the project's scope
+  (``ResyncSettings.scope``), or it is ``subscribedMessageTypeIds`` in a project without opt-in types
+  → the array is **not sent** (omitted = left alone by Iterable);
+* scope ``"all"`` → the truth owns the whole array: the desired ids are the new array;
+* scope ``[ids]`` → the truth owns only those ids: ``new = (current - scope) + desired``. The current array
+  is read from Iterable (``getByEmail``) right before the write, in the same batch, so ids outside the scope
+  (a marketer's list, an unsubscribe the truth does not track) survive.
+* channel alignment: a message type belongs to a channel, and Iterable refuses a subscribed opt-in type on an
+  unsubscribed channel (``validateChannelAlignment`` defaults to true). Ingestion refuses rows that contradict
+  themselves. When the contradiction appears only after the merge:
+  - an opt-in type the truth owns, on a channel unsubscribed outside the scope: the type is **not**
+    subscribed (the channel unsubscribe is the broader wish); the diff records it under ``dropped``;
+  - an opt-in type the truth does *not* own, on a channel the truth now unsubscribes: the type is **kept**
+    (never wipe what the truth does not own) and the row is sent with ``validateChannelAlignment: false``;
+    the channel unsubscribe still blocks every send on it. The diff records it under ``kept_misaligned``.
+
+With the current state read, only arrays that differ are sent, and a contact whose arrays already match is
+skipped ("in_sync"). ``compare="auto"`` reads only contacts that need it (some array with a partial scope):
+a project whose truth owns whole arrays then resyncs without a single read, at the bulk write ceiling.
+
+Throughput and reliability
+--------------------------
+A run's contacts are ``ResyncItem`` rows. A worker takes the run's lease, then loops: the next
+``batch_size`` pending items → read where needed → merge → one ``bulkUpdateSubscriptions`` per batch
+(split further only to stay under 4 MB) paced to ``rate_per_second`` → commit the items' outcome and the
+contacts' "resynced" marker in one transaction (the checkpoint). After ``RESYNC_SLICE_SECONDS`` it releases
+the lease and enqueues a continuation, so no task outlives django-q's ``timeout``. A killed worker's batch
+was never committed: its items are still pending and are processed again (the overwrite is idempotent, and a
+re-read shows them in sync). Its lease expires (``RESYNC_LEASE_SECONDS`` < Q_CLUSTER ``retry``) before the
+ORM broker redelivers its task. Per-row failures (``invalidEmails``, ``validEmailFailures``) and batches
+that fail after the client's bounded retries are recorded on the items and can be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from catalog.iterable import IterableError, client_for_project
+from catalog.iterable.client import MAX_BODY_BYTES
+from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
+from catalog.models import (
+    SUBSCRIPTION_ARRAY_FIELDS,
+    BatchErrorPolicy,
+    ContactPreference,
+    MessageType,
+    PreferenceImport,
+    ResyncItem,
+    ResyncRun,
+    ResyncSettings,
+)
+from catalog.services.audit import actor_label, audit_record
+
+logger = logging.getLogger(__name__)
+
+ALL = "all"
+ARRAYS = tuple(SUBSCRIPTION_ARRAY_FIELDS.values())
+SUBSCRIBED = "subscribedMessageTypeIds"
+UNSUB_CHANNELS = "unsubscribedChannelIds"
+TASK = "catalog.tasks.resync_run_task"
+SCHEDULED_TASK = "catalog.tasks.resync_scheduled_task"
+ACTIVE = (ResyncRun.Status.QUEUED, ResyncRun.Status.RUNNING)
+_USER_ARRAY_ATTR = {
+    "emailListIds": "email_list_ids",
+    "subscribedMessageTypeIds": "subscribed_message_type_ids",
+    "unsubscribedChannelIds": "unsubscribed_channel_ids",
+    "unsubscribedMessageTypeIds": "unsubscribed_message_type_ids",
+}
+_BODY_BUDGET = MAX_BODY_BYTES - 64 * 1024  # envelope and safety margin
+
+
+def _slice_seconds() -> float:
+    return float(getattr(django_settings, "RESYNC_SLICE_SECONDS", 60))
+
+
+def _lease_seconds() -> float:
+    return float(getattr(django_settings, "RESYNC_LEASE_SECONDS", 120))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Settings and rules
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the resync may write in one project: scope per array, opt-in, and the catalog's type→channel map."""
+
+    scope: dict[str, Any]  # array -> ALL | frozenset[int]
+    opt_in_enabled: bool
+    type_channel: dict[int, int] = field(default_factory=dict)
+    type_policy: dict[int, str] = field(default_factory=dict)
+
+
+def resync_settings_get(*, project) -> ResyncSettings:
+    settings, _ = ResyncSettings.objects.get_or_create(project=project)
+    return settings
+
+
+def clean_scope(scope: Any) -> dict[str, Any]:
+    """Validate a scope dict: keys are Iterable array names, values ``"all"`` or a list of ids."""
+    if not isinstance(scope, dict):
+        raise ValidationError({"scope": "must be an object keyed by array name"})
+    out: dict[str, Any] = {}
+    for key, value in scope.items():
+        if key not in ARRAYS:
+            raise ValidationError({"scope": f"unknown array {key!r}; use one of {', '.join(ARRAYS)}"})
+        if value == ALL:
+            out[key] = ALL
+        elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            out[key] = sorted(set(value))
+        else:
+            raise ValidationError({"scope": f'{key}: use "all" or a list of integer ids'})
+    return out
+
+
+def resync_settings_update(*, project, actor, **changes) -> ResyncSettings:
+    """Change a project's resync settings (validated, audited) and keep its django-q Schedule in line."""
+    settings = resync_settings_get(project=project)
+    allowed = {
+        "scope",
+        "opt_in_enabled",
+        "batch_size",
+        "rate_per_second",
+        "read_concurrency",
+        "on_batch_error",
+        "schedule_enabled",
+        "schedule_minutes",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}")
+    if "scope" in changes:
+        changes["scope"] = clean_scope(changes["scope"])
+    if "batch_size" in changes and not 1 <= int(changes["batch_size"]) <= 100_000:
+        raise ValidationError({"batch_size": "must be between 1 and 100000"})
+    if "rate_per_second" in changes and float(changes["rate_per_second"]) < 0:
+        raise ValidationError({"rate_per_second": "must be 0 (unpaced) or more"})
+    if "schedule_minutes" in changes and int(changes["schedule_minutes"]) < 1:
+        raise ValidationError({"schedule_minutes": "must be at least 1"})
+    if "on_batch_error" in changes and changes["on_batch_error"] not in BatchErrorPolicy.values:
+        raise ValidationError({"on_batch_error": f"use one of {', '.join(BatchErrorPolicy.values)}"})
+    before = {name: getattr(settings, name) for name in changes}
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    with transaction.atomic():
+        settings.save()
+        _sync_schedule(settings)
+        audit_record(
+            actor=actor,
+            action="resync_settings_update",
+            instance=settings,
+            changes={k: {"before": before[k], "after": v} for k, v in changes.items() if before[k] != v},
+        )
+    return settings
+
+
+def _schedule_name(project_id: int) -> str:
+    return f"resync-project-{project_id}"
+
+
+def _sync_schedule(settings: ResyncSettings) -> None:
+    from django_q.models import Schedule
+
+    name = _schedule_name(settings.project_id)
+    if not settings.schedule_enabled:
+        Schedule.objects.filter(name=name).delete()
+        return
+    Schedule.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": SCHEDULED_TASK,
+            "args": repr(settings.project_id),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.schedule_minutes,
+            "repeats": -1,
+        },
+    )
+
+
+def resync_rules(*, project) -> Rules:
+    settings = ResyncSettings.objects.filter(project=project).first()
+    raw = clean_scope(settings.scope) if settings else {}
+    scope = {k: (ALL if v == ALL else frozenset(v)) for k, v in raw.items()}
+    types = MessageType.objects.filter(project=project).values_list("iterable_id", "channel__iterable_id", "policy")
+    return Rules(
+        scope=scope,
+        opt_in_enabled=bool(settings and settings.opt_in_enabled),
+        type_channel={t: c for t, c, _ in types},
+        type_policy={t: p for t, _, p in types},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The merge (pure)
+
+
+def desired_arrays(contact: ContactPreference, rules: Rules) -> dict[str, list[int] | None]:
+    """The arrays the resync may write for this contact (``None``: leave it alone), filtered to scope."""
+    out: dict[str, list[int] | None] = {}
+    for field_name, array in SUBSCRIPTION_ARRAY_FIELDS.items():
+        value = getattr(contact, field_name)
+        scope = rules.scope.get(array)
+        if value is None or scope is None or (array == SUBSCRIBED and not rules.opt_in_enabled):
+            out[array] = None
+        else:
+            out[array] = sorted({int(v) for v in value if scope is ALL or int(v) in scope})
+    return out
+
+
+def needs_read(desired: dict[str, list[int] | None], rules: Rules) -> bool:
+    """True when the new value of some array depends on ids outside the scope (so on the current state)."""
+    return any(ids is not None and rules.scope.get(a) is not ALL for a, ids in desired.items())
+
+
+@dataclass
+class Merge:
+    send: dict[str, list[int]]  # arrays to put in the update row (only those that change, when read)
+    diff: dict[str, dict[str, list[int]]]  # array -> {"add": [...], "remove": [...]} (or {"set": [...]})
+    dropped: list[int]  # desired opt-in types left out because their channel is unsubscribed
+    kept_misaligned: list[int] = field(default_factory=list)  # not owned, kept on an unsubscribed channel
+
+    def row(self, email: str) -> dict[str, Any]:
+        """The ``bulkUpdateSubscriptions`` row for this merge."""
+        extra = {"validateChannelAlignment": False} if self.kept_misaligned else {}
+        return {"email": email, **self.send, **extra}
+
+
+def merge_subscriptions(
+    *, desired: dict[str, list[int] | None], current: dict[str, list[int]] | None, rules: Rules
+) -> Merge:
+    """The new arrays for one contact. ``current`` is Iterable's state, or ``None`` when it was not read
+    (allowed only for arrays whose scope is ``"all"``: callers read first when ``needs_read``)."""
+    target: dict[str, list[int]] = {}
+    for array, ids in desired.items():
+        if ids is None:
+            continue
+        scope = rules.scope.get(array)
+        if scope is ALL:
+            target[array] = list(ids)
+        else:
+            if current is None:
+                raise ValueError(f"{array} has a partial scope: read the current state first")
+            kept = [i for i in current.get(array, []) if i not in scope]
+            target[array] = kept + sorted(set(ids) - set(kept))
+    dropped: list[int] = []
+    channels = target.get(UNSUB_CHANNELS)
+    if channels is None and current is not None:
+        channels = current.get(UNSUB_CHANNELS, [])
+    channels = set(channels or ())
+    if SUBSCRIBED in target:
+        wanted = set(desired[SUBSCRIBED] or ())
+        dropped = sorted(i for i in target[SUBSCRIBED] if i in wanted and rules.type_channel.get(i) in channels)
+        if dropped:
+            target[SUBSCRIBED] = [i for i in target[SUBSCRIBED] if i not in dropped]
+    subscribed = target.get(SUBSCRIBED)
+    if subscribed is None and current is not None:
+        subscribed = current.get(SUBSCRIBED, [])
+    # Opt-ins the truth does not own, on a channel that is (now) unsubscribed: kept as they are (never wiped);
+    # Iterable would refuse the row, so it goes with validateChannelAlignment=false. The channel still blocks.
+    misaligned = sorted(i for i in subscribed or () if rules.type_channel.get(i) in channels)
+    if current is None:
+        diff = {a: {"set": sorted(v)} for a, v in target.items()}
+        return Merge(send=target, diff=diff, dropped=dropped, kept_misaligned=misaligned)
+    send, diff = {}, {}
+    for array, new in target.items():
+        old = current.get(array, [])
+        add, remove = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+        if add or remove:
+            send[array] = new
+            diff[array] = {"add": add, "remove": remove}
+    return Merge(send=send, diff=diff, dropped=dropped, kept_misaligned=misaligned if send else [])
+
+
+def _current_of(user) -> dict[str, list[int]]:
+    return {array: [int(i) for i in getattr(user, attr)] for array, attr in _USER_ARRAY_ATTR.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Starting runs
+
+
+@dataclass
+class ResyncStart:
+    """What starting a run returns: the run (``None`` if nothing to do for a schedule) and emails not found."""
+
+    run: ResyncRun | None
+    unknown_emails: list[str] = field(default_factory=list)
+
+
+def resync_parse_emails(text: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """A pasted list (one address per line, or separated by commas/semicolons/spaces) → (emails, errors)."""
+    emails: list[str] = []
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line_no, line in enumerate((text or "").splitlines(), start=1):
+        for token in re.split(r"[,;\s]+", line.strip()):
+            if not token:
+                continue
+            email = token.lower()
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors.append({"line": line_no, "email": token, "errors": ["invalid email"]})
+                continue
+            if email not in seen:
+                seen.add(email)
+                emails.append(email)
+    return emails, errors
+
+
+def resync_start(
+    *,
+    project,
+    actor,
+    emails: list[str] | None = None,
+    import_record: PreferenceImport | None = None,
+    changed_since: datetime | None = None,
+    everyone: bool = False,
+    dry_run: bool = False,
+    compare: str = ResyncRun.Compare.READ,
+) -> ResyncStart:
+    """Start a resync (or a dry run) of one contact / a list (``emails``), an import, the contacts changed
+    since a date, or everyone. Exactly one selection. The task is enqueued when the transaction commits."""
+    chosen = [emails is not None, import_record is not None, changed_since is not None, everyone]
+    if sum(chosen) != 1:
+        raise ValidationError("Choose exactly one of: emails, an import, changed since a date, or everyone.")
+    if compare not in ResyncRun.Compare.values:
+        raise ValidationError({"compare": f"use one of {', '.join(ResyncRun.Compare.values)}"})
+    contacts = ContactPreference.objects.filter(project=project)
+    unknown: list[str] = []
+    if emails is not None:
+        wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 2000):  # no single huge IN (SQLite's variable limit)
+            found.update(contacts.filter(email__in=wanted[start : start + 2000]).values_list("email", "pk"))
+        unknown = [e for e in wanted if e not in found]
+        contact_ids = sorted(found.values())
+        selection, detail = ResyncRun.Selection.CONTACTS, {"count": len(found), "unknown": len(unknown)}
+        if len(found) <= 20:
+            detail["emails"] = sorted(found)
+    else:
+        if import_record is not None:
+            if import_record.project_id != project.pk:
+                raise ValidationError("That import belongs to another project.")
+            contacts = contacts.filter(imports=import_record)
+            selection, detail = ResyncRun.Selection.IMPORT, {"import": import_record.pk}
+        elif changed_since is not None:
+            contacts = contacts.filter(changed_at__gte=changed_since)
+            selection, detail = ResyncRun.Selection.SINCE, {"since": changed_since.isoformat()}
+        else:
+            selection, detail = ResyncRun.Selection.EVERYONE, {}
+        contact_ids = list(contacts.order_by("pk").values_list("pk", flat=True))
+    run = _create_run(
+        project=project,
+        actor=actor,
+        contact_ids=contact_ids,
+        selection=selection,
+        detail=detail,
+        dry_run=dry_run,
+        compare=compare,
+    )
+    return ResyncStart(run=run, unknown_emails=unknown)
+
+
+def _create_run(*, project, actor, contact_ids, selection, detail, dry_run, compare, source_run=None) -> ResyncRun:
+    settings = resync_settings_get(project=project)
+    with transaction.atomic():
+        run = ResyncRun.objects.create(
+            project=project,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            actor_label=actor_label(actor),
+            dry_run=dry_run,
+            selection=selection,
+            selection_detail=detail,
+            compare=compare,
+            source_run=source_run,
+            batch_size=settings.batch_size,
+            rate_per_second=settings.rate_per_second,
+            on_batch_error=settings.on_batch_error,
+            total=len(contact_ids),
+        )
+        ResyncItem.objects.bulk_create((ResyncItem(run=run, contact_id=cid) for cid in contact_ids), batch_size=5000)
+        audit_record(
+            actor=actor,
+            action="resync_dry_run" if dry_run else "resync_start",
+            instance=run,
+            changes={"selection": selection, **detail, "total": len(contact_ids)},
+        )
+        if not contact_ids:
+            run.status = ResyncRun.Status.DONE
+            run.started_at = run.finished_at = timezone.now()
+            run.save(update_fields=["status", "started_at", "finished_at"])
+        else:
+            _enqueue(run.pk)
+    return run
+
+
+def resync_apply(*, run: ResyncRun, actor) -> ResyncRun:
+    """Apply a finished dry run: a new run over the contacts it found different (or could not read).
+    It reads again before writing, so what is sent is what differs *now*."""
+    if not run.dry_run:
+        raise ValidationError("Only a dry run can be applied.")
+    if run.status != ResyncRun.Status.DONE:
+        raise ValidationError("The dry run has not finished.")
+    contact_ids = list(
+        run.items.filter(Q(outcome="would_change") | Q(status=ResyncItem.Status.FAILED))
+        .order_by("contact_id")
+        .values_list("contact_id", flat=True)
+    )
+    return _create_run(
+        project=run.project,
+        actor=actor,
+        contact_ids=contact_ids,
+        selection=ResyncRun.Selection.DRY_RUN,
+        detail={"dry_run": run.pk},
+        dry_run=False,
+        compare=ResyncRun.Compare.READ,
+        source_run=run,
+    )
+
+
+def resync_start_scheduled(*, project) -> ResyncRun | None:
+    """The scheduled resync: every contact whose desired state changed since it was last resynced (or never
+    was). Nothing is lost to a cancelled or failed run: those contacts stay "changed" and come back next time.
+    Returns ``None`` (and nudges it) when a scheduled run of the project is still active."""
+    active = ResyncRun.objects.filter(project=project, status__in=ACTIVE, selection=ResyncRun.Selection.SCHEDULED)
+    for run in active:
+        resync_resume(run=run)
+    if active:
+        return None
+    contact_ids = list(
+        ContactPreference.objects.filter(project=project)
+        .filter(Q(resynced_at__isnull=True) | Q(changed_at__gt=F("resynced_at")))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not contact_ids:
+        return None
+    return _create_run(
+        project=project,
+        actor="schedule",
+        contact_ids=contact_ids,
+        selection=ResyncRun.Selection.SCHEDULED,
+        detail={},
+        dry_run=False,
+        compare=ResyncRun.Compare.READ,
+    )
+
+
+def _enqueue(run_id: int) -> None:
+    from django_q.tasks import async_task
+
+    # Only the id travels: task arguments are pickled into the database and shown in the admin.
+    options = {
+        "timeout": int(getattr(django_settings, "RESYNC_TASK_TIMEOUT", 300)),  # > slice, < Q_CLUSTER retry
+        "ack_failure": True,
+        "group": "resync",
+        "task_name": f"resync-run-{run_id}",
+    }
+    transaction.on_commit(lambda: async_task(TASK, run_id, q_options=options))
+
+
+def resync_resume(*, run: ResyncRun) -> None:
+    """Enqueue the run's task again (harmless if one is already running: the lease keeps it single)."""
+    if run.status in ACTIVE:
+        _enqueue(run.pk)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cancel, retry, progress, reports (what the run list and run page need)
+
+
+def resync_cancel(*, run: ResyncRun, actor) -> ResyncRun:
+    """Cancel a queued or running run: its pending contacts become skipped ("cancelled"); a batch already on
+    its way to Iterable finishes and is recorded as what it was."""
+    with transaction.atomic():
+        updated = ResyncRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
+            status=ResyncRun.Status.CANCELLED, finished_at=timezone.now()
+        )
+        if updated:
+            run.items.filter(status=ResyncItem.Status.PENDING).update(
+                status=ResyncItem.Status.SKIPPED, outcome="cancelled", processed_at=timezone.now()
+            )
+            audit_record(actor=actor, action="resync_cancel", instance=run)
+    run.refresh_from_db()
+    return run
+
+
+def resync_retry_failed(*, run: ResyncRun, actor) -> int:
+    """Put the run's failed contacts back to pending and run it again. Returns how many."""
+    if run.status in ACTIVE:
+        raise ValidationError("The run is still active; retry its failures when it has finished.")
+    with transaction.atomic():
+        count = run.items.filter(status=ResyncItem.Status.FAILED).update(
+            status=ResyncItem.Status.PENDING, error_code="", error_message="", outcome=""
+        )
+        if not count and run.status != ResyncRun.Status.FAILED:
+            return 0
+        ResyncRun.objects.filter(pk=run.pk).update(
+            status=ResyncRun.Status.QUEUED, finished_at=None, last_error="", lease_owner="", lease_until=None
+        )
+        audit_record(actor=actor, action="resync_retry_failed", instance=run, changes={"items": count})
+        _enqueue(run.pk)
+    run.refresh_from_db()
+    return count
+
+
+def resync_runs(*, project=None):
+    """Runs for the run list, newest first (a queryset: the door paginates)."""
+    runs = ResyncRun.objects.select_related("project")
+    return runs.filter(project=project) if project is not None else runs
+
+
+def resync_progress(*, run: ResyncRun) -> dict[str, Any]:
+    """Counts for the run page: pending/done/failed/skipped, outcomes, batches, rate and an ETA."""
+    run.refresh_from_db()
+    by_status = dict(run.items.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    by_outcome = dict(
+        run.items.exclude(outcome="").values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")
+    )
+    counts = {s: by_status.get(s, 0) for s in ResyncItem.Status.values}
+    processed = counts["done"] + counts["failed"] + counts["skipped"]
+    elapsed = None
+    rate = None
+    if run.started_at:
+        elapsed = ((run.finished_at or timezone.now()) - run.started_at).total_seconds()
+        rate = processed / elapsed if elapsed > 0 else None
+    eta = counts["pending"] / rate if rate and run.status in ACTIVE else None
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "dry_run": run.dry_run,
+        "selection": run.selection,
+        "selection_detail": run.selection_detail,
+        "total": run.total,
+        **counts,
+        "outcomes": by_outcome,
+        "batches_done": run.batches_done,
+        "batch_size": run.batch_size,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "elapsed_seconds": elapsed,
+        "contacts_per_second": rate,
+        "eta_seconds": eta,
+        "last_error": run.last_error,
+        "can_cancel": run.status in ACTIVE,
+        "can_retry_failed": run.status not in ACTIVE and (counts["failed"] > 0 or run.status == "failed"),
+        "can_apply": run.dry_run and run.status == ResyncRun.Status.DONE,
+    }
+
+
+def resync_failures(*, run: ResyncRun, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """Failed contacts with their reason, for the run page."""
+    items = (
+        run.items.filter(status=ResyncItem.Status.FAILED)
+        .select_related("contact")
+        .order_by("id")[offset : offset + limit]
+    )
+    return [
+        {
+            "email": i.contact.email,
+            "code": i.error_code,
+            "message": i.error_message,
+            "attempts": i.attempts,
+            "batch": i.batch_no,
+            "at": i.processed_at,
+        }
+        for i in items
+    ]
+
+
+def resync_dry_run_report(*, run: ResyncRun, samples: int = 20) -> dict[str, Any]:
+    """A dry run's summary: how many contacts would change, per array and direction, and sample diffs."""
+    per_array: Counter[str] = Counter()
+    dropped = 0
+    for diff in run.items.filter(outcome="would_change").values_list("diff", flat=True).iterator(chunk_size=2000):
+        for array, change in diff.get("arrays", {}).items():
+            if change.get("add"):
+                per_array[f"{array}:add"] += 1
+            if change.get("remove"):
+                per_array[f"{array}:remove"] += 1
+        dropped += bool(diff.get("dropped"))
+    sample = [
+        {"email": i.contact.email, **i.diff}
+        for i in run.items.filter(outcome="would_change").select_related("contact").order_by("id")[:samples]
+    ]
+    return {
+        "progress": resync_progress(run=run),
+        "contacts_by_change": dict(sorted(per_array.items())),
+        "contacts_with_alignment_drops": dropped,
+        "samples": sample,
+        "failures": resync_failures(run=run, limit=samples),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Processing (called by the task; the bench calls it directly)
+
+_pacers: dict[tuple[int, float], SlidingWindow] = {}
+_pacers_lock = threading.Lock()
+
+
+def _pacer(project_id: int, rate: float) -> SlidingWindow | None:
+    """One bulk-write pacer per project and rate in this process, shared by successive slices."""
+    if rate <= 0:
+        return None
+    key = (project_id, rate)
+    with _pacers_lock:
+        if key not in _pacers:
+            # Whole calls per window: a fractional rate (0.5/s) becomes 1 call per 2 s.
+            count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
+            _pacers[key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic)
+        return _pacers[key]
+
+
+def _acquire(run_id: int, token: str) -> bool:
+    now = timezone.now()
+    return bool(
+        ResyncRun.objects.filter(pk=run_id, status__in=ACTIVE)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=token))
+        .update(lease_owner=token, lease_until=now + timedelta(seconds=_lease_seconds()))
+    )
+
+
+def _release(run_id: int, token: str, **fields) -> None:
+    ResyncRun.objects.filter(pk=run_id, lease_owner=token).update(lease_owner="", lease_until=None, **fields)
+
+
+def resync_process(*, run_id: int, slice_seconds: float | None = None) -> str:
+    """Process a run's batches for up to ``slice_seconds`` (default ``RESYNC_SLICE_SECONDS``) while holding
+    its lease. Returns ``"done"``, ``"continue"`` (a continuation was enqueued), ``"busy"`` (another worker
+    holds the lease), ``"stopped"`` (cancelled, lease lost, or stopped on a batch error) or ``"failed"``."""
+    token = uuid.uuid4().hex
+    if not _acquire(run_id, token):
+        return "busy"
+    deadline = time.monotonic() + (_slice_seconds() if slice_seconds is None else slice_seconds)
+    run = ResyncRun.objects.select_related("project").get(pk=run_id)
+    if run.status == ResyncRun.Status.QUEUED:
+        run.status = ResyncRun.Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        ResyncRun.objects.filter(pk=run_id, status=ResyncRun.Status.QUEUED).update(
+            status=run.status, started_at=run.started_at
+        )
+    try:
+        client = client_for_project(run.project) if _has_pending(run) else None
+    except IterableError as exc:
+        _release(run_id, token, status=ResyncRun.Status.FAILED, last_error=str(exc), finished_at=timezone.now())
+        return "failed"
+    rules = resync_rules(project=run.project)
+    settings = resync_settings_get(project=run.project)
+    pacer = _pacer(run.project_id, run.rate_per_second)
+    while True:
+        if not _acquire(run_id, token):
+            return "stopped"
+        run.refresh_from_db(fields=["batch_size", "batches_done", "status"])
+        items = list(
+            run.items.filter(status=ResyncItem.Status.PENDING)
+            .select_related("contact")
+            .order_by("id")[: run.batch_size]
+        )
+        if not items:
+            ResyncRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
+                status=ResyncRun.Status.DONE, finished_at=timezone.now()
+            )
+            _release(run_id, token)
+            return "done"
+        outcome = _process_batch(run, items, client, rules, pacer, settings.read_concurrency)
+        if outcome == "stop":
+            _release(run_id, token, status=ResyncRun.Status.FAILED, finished_at=timezone.now())
+            return "stopped"
+        if time.monotonic() >= deadline:
+            _release(run_id, token)
+            with transaction.atomic():
+                _enqueue(run_id)
+            return "continue"
+
+
+def _has_pending(run: ResyncRun) -> bool:
+    return run.items.filter(status=ResyncItem.Status.PENDING).exists()
+
+
+def _read_many(client, emails: list[str], concurrency: int) -> dict[str, Any]:
+    """Current profiles by email (``None``: no such user; an ``IterableError``: could not read)."""
+
+    def one(email: str):
+        try:
+            return email, client.get_user_by_email(email)
+        except IterableError as exc:
+            return email, exc
+
+    if not emails:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(emails)))) as pool:
+        return dict(pool.map(one, emails))
+
+
+@dataclass
+class _Result:
+    status: str
+    outcome: str = ""
+    diff: dict = field(default_factory=dict)
+    error_code: str = ""
+    error_message: str = ""
+
+
+def _process_batch(run, items, client, rules, pacer, concurrency) -> str:
+    """One checkpointed batch. Returns ``"ok"``, ``"retry"`` (batch size halved; items still pending) or
+    ``"stop"`` (policy says stop; items still pending)."""
+    started = timezone.now()
+    batch_no = run.batches_done + 1
+    desired = {item.pk: desired_arrays(item.contact, rules) for item in items}
+    read_all = run.dry_run or run.compare == ResyncRun.Compare.READ
+    to_read = [
+        item.contact.email
+        for item in items
+        if any(v is not None for v in desired[item.pk].values()) and (read_all or needs_read(desired[item.pk], rules))
+    ]
+    reads = _read_many(client, to_read, concurrency)
+    results: dict[int, _Result] = {}
+    diffs: dict[int, dict] = {}
+    rows: list[tuple[ResyncItem, dict[str, Any]]] = []
+    for item in items:
+        wanted = desired[item.pk]
+        email = item.contact.email
+        if all(v is None for v in wanted.values()):
+            results[item.pk] = _Result(ResyncItem.Status.SKIPPED, "nothing_in_scope")
+            continue
+        current = None
+        created = False
+        if email in reads:
+            found = reads[email]
+            if isinstance(found, IterableError):
+                results[item.pk] = _Result(ResyncItem.Status.FAILED, "read_failed", {}, found.code, found.msg[:500])
+                continue
+            created = found is None
+            current = {a: [] for a in ARRAYS} if found is None else _current_of(found)
+        merge = merge_subscriptions(desired=wanted, current=current, rules=rules)
+        diff = diffs[item.pk] = {"arrays": merge.diff}
+        if merge.dropped:
+            diff["dropped"] = merge.dropped
+        if merge.kept_misaligned:
+            diff["kept_misaligned"] = merge.kept_misaligned
+        if not merge.send:
+            results[item.pk] = _Result(ResyncItem.Status.SKIPPED, "in_sync", diff if merge.dropped else {})
+        elif run.dry_run:
+            results[item.pk] = _Result(ResyncItem.Status.DONE, "would_change", diff)
+        else:
+            # Applied changes are written in groups (fast); only alignment drops keep a per-contact detail.
+            kept = diff if merge.dropped or merge.kept_misaligned else {}
+            results[item.pk] = _Result(ResyncItem.Status.DONE, "created" if created else "changed", kept)
+            rows.append((item, merge.row(email)))
+    if rows:
+        outcome = _send(run, rows, results, diffs, client, pacer)
+        if outcome != "ok":
+            return outcome
+    _checkpoint(run, items, results, batch_no, started)
+    return "ok"
+
+
+def _chunks_by_size(rows: list[tuple[ResyncItem, dict]]) -> list[list[tuple[ResyncItem, dict]]]:
+    chunks, current, size = [], [], 0
+    for pair in rows:
+        row_size = len(json.dumps(pair[1], separators=(",", ":"))) + 1
+        if current and size + row_size > _BODY_BUDGET:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(pair)
+        size += row_size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _send(run, rows, results, diffs, client, pacer) -> str:
+    for chunk in _chunks_by_size(rows):
+        if pacer is not None:
+            delay = pacer.acquire()
+            if delay > 0:
+                time.sleep(delay)
+        try:
+            answer = client.bulk_update_subscriptions([row for _, row in chunk])
+        except IterableError as exc:
+            if exc.code == "BatchTooLarge" or exc.status == 413:
+                # The limit is undocumented: halve and try the same contacts again (they are still pending).
+                new_size = max(1, min(run.batch_size, len(chunk)) // 2)
+                ResyncRun.objects.filter(pk=run.pk).update(batch_size=new_size)
+                logger.warning("Resync run %s: batch of %d too large, now %d", run.pk, len(chunk), new_size)
+                if len(chunk) == 1:
+                    pk = chunk[0][0].pk
+                    results[pk] = _Result(ResyncItem.Status.FAILED, "send_failed", diffs[pk], exc.code, exc.msg)
+                    continue
+                return "retry"
+            if run.on_batch_error == BatchErrorPolicy.STOP:
+                ResyncRun.objects.filter(pk=run.pk).update(last_error=str(exc)[:2000])
+                return "stop"
+            ResyncRun.objects.filter(pk=run.pk).update(last_error=str(exc)[:2000])
+            for item, _ in chunk:
+                results[item.pk] = _Result(
+                    ResyncItem.Status.FAILED, "send_failed", diffs[item.pk], exc.code, exc.msg[:500]
+                )
+            continue
+        rejected = {e.lower(): "invalidEmail" for e in answer["invalidEmails"]}
+        rejected.update({e.lower(): "validEmailFailure" for e in answer["validEmailFailures"]})
+        for item, row in chunk:
+            code = rejected.get(row["email"])
+            if code:
+                message = (
+                    "Iterable rejected the address as invalid."
+                    if code == "invalidEmail"
+                    else "Iterable refused the update (unknown id, or a subscribed type on an unsubscribed channel)."
+                )
+                results[item.pk] = _Result(ResyncItem.Status.FAILED, "rejected", diffs[item.pk], code, message)
+    return "ok"
+
+
+def _checkpoint(run, items, results: dict[int, _Result], batch_no: int, started) -> None:
+    """Record one batch atomically: item outcomes, the contacts' resynced marker, the run's batch count."""
+    now = timezone.now()
+    groups: dict[tuple[str, str], list[int]] = {}
+    detailed: list[ResyncItem] = []
+    for item in items:
+        result = results[item.pk]
+        # Failures and dry-run differences keep their detail; plain outcomes are written in groups.
+        if result.diff or result.error_code:
+            item.status, item.outcome, item.diff = result.status, result.outcome, result.diff
+            item.error_code, item.error_message = result.error_code, result.error_message
+            item.attempts += 1
+            item.batch_no, item.processed_at = batch_no, now
+            detailed.append(item)
+        else:
+            groups.setdefault((result.status, result.outcome), []).append(item.pk)
+    synced = [
+        item.contact_id
+        for item in items
+        if not run.dry_run and results[item.pk].status in (ResyncItem.Status.DONE, ResyncItem.Status.SKIPPED)
+    ]
+    with transaction.atomic():
+        for (status, outcome), ids in groups.items():
+            ResyncItem.objects.filter(pk__in=ids).update(
+                status=status,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                batch_no=batch_no,
+                processed_at=now,
+                error_code="",
+                error_message="",
+            )
+        ResyncItem.objects.bulk_update(
+            detailed,
+            ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at"],
+            batch_size=500,
+        )
+        if synced:
+            # The "resynced" marker: the time the batch started (a change made during the batch stays "changed").
+            ContactPreference.objects.filter(pk__in=synced).update(resynced_at=started, resynced_run=run)
+        ResyncRun.objects.filter(pk=run.pk).update(batches_done=F("batches_done") + 1)
