@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from catalog.models import Notification
+from catalog.models import IterableProject, Notification
 from catalog.services.guard import enforce_notification
 
 
@@ -59,3 +59,18 @@ def _formfield(db_field, **kwargs):
 def model_form_for(model, field_names):
     """A plain ModelForm for the catalog's other entities; their guard rules run in model validation."""
     return forms.modelform_factory(model, fields=field_names, formfield_callback=_formfield)
+
+
+class ContactLookupForm(forms.Form):
+    """Who to look up and where: an email or a userId; one project or all; one notification or all."""
+
+    email = forms.CharField(required=False, max_length=254, label="Email")
+    user_id = forms.CharField(required=False, max_length=200, label="or userId")
+    project = forms.ModelChoiceField(queryset=IterableProject.objects.all(), required=False, empty_label="All projects")
+    notification = forms.ModelChoiceField(
+        queryset=Notification.objects.order_by("key"),
+        required=False,
+        empty_label="Every notification",
+        to_field_name="key",
+        help_text="Would this one reach them?",
+    )

@@ -32,3 +32,11 @@ class CanReadCatalog(permissions.BasePermission):
     def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and user.is_active and user.has_perm("catalog.view_notification"))
+
+
+class HasCapability(permissions.BasePermission):
+    """For actions that are not a model's CRUD (look up a contact, send a test): the view names the permission."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.has_perm(view.required_permission))

@@ -168,3 +168,87 @@ class NotificationViolationsSerializer(serializers.ModelSerializer):
             if (not wanted_code or v.code == wanted_code) and (not wanted_severity or v.severity == wanted_severity)
         ]
         return ViolationSerializer([{**vars(v), "objects": list(v.objects)} for v in found], many=True).data
+
+
+# ------------------------------------------------------------------------------------------ contact lookup
+
+
+class ContactLookupRequestSerializer(serializers.Serializer):
+    email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
+    user_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=models.IterableProject.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="One project's id; omit for every project.",
+    )
+    notification = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=models.Notification.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="One notification's key; omit for every notification of the project.",
+    )
+
+
+class SubscriptionRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["channel", "message_type"])
+    iterable_id = serializers.IntegerField()
+    name = serializers.CharField()
+    channel_name = serializers.CharField()
+    channel_type = serializers.CharField()
+    medium = serializers.CharField()
+    policy = serializers.CharField(allow_blank=True)
+    state = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField()
+
+
+class ReachSerializer(serializers.Serializer):
+    notification = serializers.CharField(source="notification.key")
+    name = serializers.CharField(source="notification.name")
+    allowed = serializers.BooleanField()
+    rule = serializers.CharField()
+    reason = serializers.CharField()
+    guard = ViolationSerializer(many=True)
+
+
+class HistoryItemSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["sent", "event"])
+    created_at = serializers.CharField()
+    label = serializers.CharField()
+    campaign_id = serializers.IntegerField(allow_null=True)
+    template_id = serializers.IntegerField(allow_null=True)
+    notification = serializers.CharField(source="notification.key", allow_null=True, default=None)
+    detail = serializers.CharField(allow_blank=True)
+
+
+class ContactLookupSerializer(serializers.Serializer):
+    project = serializers.CharField(source="project.name")
+    project_id = serializers.IntegerField(source="project.pk")
+    identifier = serializers.CharField()
+    found = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(source="user.email", allow_null=True, default=None)
+    user_id = serializers.CharField(source="user.user_id", allow_null=True, default=None)
+    profile = serializers.DictField()
+    signup_source = serializers.CharField(allow_blank=True)
+    signup_date = serializers.CharField(allow_blank=True)
+    profile_updated_at = serializers.CharField(allow_blank=True)
+    lists = serializers.SerializerMethodField()
+    devices = serializers.ListField(child=serializers.DictField())
+    subscriptions = SubscriptionRowSerializer(many=True)
+    reach = ReachSerializer(many=True)
+    history = HistoryItemSerializer(many=True)
+    history_error = serializers.CharField(allow_blank=True)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        }
+    )
+    def get_lists(self, lookup) -> list[dict]:
+        return [{"id": list_id, "name": name} for list_id, name in lookup.lists]

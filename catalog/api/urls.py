@@ -36,6 +36,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("tokens/", pages.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
+    path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.
     re_path(r"^[\s\S]*$", views.UnknownPathView.as_view(), name="unknown"),

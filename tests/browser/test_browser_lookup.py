@@ -1,0 +1,38 @@
+"""Contact lookup in real Chromium: a lookup that explains, and an error that is a sentence, not a 500."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def marketer(demo, user_in_role):
+    user_in_role("marketing", username="mia")
+    return demo
+
+
+def test_lookup_explains_reach(page, live_server, log_in, marketer):
+    log_in("mia", "/")
+    page.get_by_role("link", name="Contact lookup").click()
+    page.get_by_label("Email").fill("qa.student@example.com")
+    page.get_by_label("Project").select_option(label="Student - US")
+    page.get_by_role("button", name="Look up").click()
+    digest = page.get_by_role("row", name="Weekly activity digest")
+    assert "Yes" in digest.inner_text()
+    assert "opted in to it" in digest.inner_text()
+    assert page.get_by_role("heading", name="Subscriptions").is_visible()
+    assert "/contacts/" in page.url and "qa.student" not in page.url
+
+
+def test_lookup_errors_are_sentences(page, live_server, log_in, marketer):
+    log_in("mia", "/contacts/")
+    page.get_by_label("Email").fill("foo@")
+    page.get_by_role("button", name="Look up").click()
+    assert page.get_by_role("alert").first.inner_text() == "'foo@' is not a valid email address."
+
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_label("Project").select_option(label="Employer - US")
+    page.get_by_role("button", name="Look up").click()
+    assert (
+        page.get_by_role("alert").inner_text() == "No contact 'nobody@example.com' in Iterable project 'Employer - US'."
+    )
