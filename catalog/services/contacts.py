@@ -82,6 +82,7 @@ class ContactLookup:
     project: IterableProject
     identifier: str
     found: bool = False
+    not_found: bool = False
     error: str = ""
     user: User | None = None
     profile: dict = field(default_factory=dict)
@@ -281,6 +282,7 @@ def _build(
             lookup.error = explain_iterable_error(failed, project)
             return lookup
     if user is None:
+        lookup.not_found = True
         lookup.error = f"No contact '{identifier}' in Iterable project '{project.name}'."
         return lookup
     lookup.found, lookup.user = True, user
