@@ -17,7 +17,8 @@ def snapshot(instance: models.Model) -> dict:
     """The instance's fields as JSON values: related objects by their label, many-to-many sorted."""
     data = {}
     for field in instance._meta.concrete_fields:
-        if field.primary_key or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        # Derived and automatic fields (timestamps, the stored verdict) are not what anyone changed.
+        if field.primary_key or not field.editable or getattr(field, "auto_now", False):
             continue
         if field.is_relation:
             related = getattr(instance, field.name)
