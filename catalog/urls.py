@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
-from catalog import views
+from catalog.views import catalog as views
+from catalog.views import contacts
 
 app_name = "catalog"
 
@@ -30,7 +31,7 @@ urlpatterns = [
     path("catalog/export/", views.CatalogExportView.as_view(), name="catalog_export"),
     path("catalog/import/", views.CatalogImportView.as_view(), name="catalog_import"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
-    path("contacts/", views.ContactLookupView.as_view(), name="contact_lookup"),
+    path("contacts/", contacts.ContactLookupView.as_view(), name="contact_lookup"),
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),
     path("<entity:entity>/new/", views.EntityFormView.as_view(), name="entity_create"),
     path("<entity:entity>/<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),

@@ -17,16 +17,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.cache import never_cache
 
 from catalog import models, policy
 from catalog.filters import NotificationFilterSet
-from catalog.forms import CatalogImportForm, ContactLookupForm, NotificationForm, model_form_for
+from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.catalog_io import catalog_export, catalog_import, guess_format, notifications_csv
-from catalog.services.contacts import LookupInputError, contact_lookup
 from catalog.services.guard import message_type_facts, notification_verdict
 
 PAGE_SIZE = 50
@@ -458,36 +455,3 @@ class AuditListView(Perm, View):
     def get(self, request):
         page = Paginator(models.AuditEvent.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "catalog/audit_list.html", {"page": page})
-
-
-# ---------------------------------------------------------------------------------------------- contacts
-
-
-@method_decorator(never_cache, name="dispatch")
-class ContactLookupView(Perm, View):
-    """Personal data: needs the lookup permission, is audited by the service, never cached by the browser.
-
-    The lookup is a POST so the address never lands in URLs, browser history or access logs.
-    """
-
-    permission_required = "catalog.lookup_contact"
-
-    def get(self, request):
-        form = ContactLookupForm(initial={k: request.GET[k] for k in ("project", "notification") if k in request.GET})
-        return render(request, "catalog/contact_lookup.html", {"form": form})
-
-    def post(self, request):
-        form = ContactLookupForm(request.POST)
-        lookups = None
-        if form.is_valid():
-            try:
-                lookups = contact_lookup(
-                    actor=request.user,
-                    email=form.cleaned_data["email"],
-                    user_id=form.cleaned_data["user_id"],
-                    project=form.cleaned_data["project"],
-                    notification=form.cleaned_data["notification"],
-                )
-            except LookupInputError as error:
-                form.add_error("email", str(error))
-        return render(request, "catalog/contact_lookup.html", {"form": form, "lookups": lookups})
