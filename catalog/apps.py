@@ -7,11 +7,14 @@ class CatalogConfig(AppConfig):
     verbose_name = "Notifications catalog"
 
     def ready(self) -> None:
+        from django.core.signals import request_finished
         from django.db.models.signals import post_migrate
 
         from catalog import checks, signals  # noqa: F401  (registers checks and signal handlers)
+        from catalog.observability import clear_request_id
 
         post_migrate.connect(_sync_roles, sender=self)
+        request_finished.connect(clear_request_id)
 
 
 def _sync_roles(sender, apps=None, **kwargs) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 # Distinctive keys, so the leak test can search for them anywhere.
 US_KEY = "us-key-5f0c1e77-DO-NOT-LEAK"
 EU_KEY = "eu-key-9a7b2d31-DO-NOT-LEAK"
@@ -172,3 +174,13 @@ def _big_project() -> dict:
 
 
 SEED = {"projects": [_main_project(), _off_project(), _eu_project(), _big_project()]}
+
+
+def wait_for_requests(emulator, path: str, count: int, timeout: float = 3.0) -> list[dict]:
+    """The emulator records a request when its handler finishes, which can be after the client gave up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = emulator.requests(path=path)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)

@@ -7,8 +7,6 @@ test restores the seed and drops faults, recorded requests, sends and events.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from _client_seed import SEED, US_KEY
 
@@ -70,13 +68,3 @@ def make_client(emulator, fake_sleep):
 @pytest.fixture
 def client(make_client):
     return make_client()
-
-
-def wait_for_requests(emulator, path: str, count: int, timeout: float = 3.0) -> list[dict]:
-    """The emulator records a request when its handler finishes, which can be after the client gave up."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = emulator.requests(path=path)
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.02)

@@ -4,8 +4,7 @@ import logging
 import time
 
 import pytest
-from _client_seed import EU_KEY, OFF_KEY, US_KEY
-from conftest import wait_for_requests
+from _client_seed import EU_KEY, OFF_KEY, US_KEY, wait_for_requests
 
 from catalog.iterable import IterableClient, IterableError
 

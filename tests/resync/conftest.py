@@ -4,60 +4,12 @@ catalog whose channels and message types match the emulator's."""
 from __future__ import annotations
 
 import pytest
+from _resync_seed import CHANNELS, KEY, KEY_ENV, MESSAGE_TYPES, SEED
 
 from catalog.iterable import clear_client_cache, client_for_project
 from catalog.models import Channel, IterableProject, MessageType
 from catalog.services.resync import resync_settings_update
 from iterable_emulator.testing import EmulatorServer
-
-KEY = "resync-test-key-000000000000"
-KEY_ENV = "RESYNC_TEST_ITERABLE_KEY"
-PROJECT_ID = 4242
-
-CHANNELS = [
-    {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"},
-    {"id": 2, "name": "Transactional Email", "channelType": "Transactional", "messageMedium": "Email"},
-    {"id": 3, "name": "Marketing Push", "channelType": "Marketing", "messageMedium": "Push"},
-]
-MESSAGE_TYPES = [
-    {"id": 11, "name": "Newsletter", "channelId": 1, "subscriptionPolicy": "OptIn"},
-    {"id": 12, "name": "Product news", "channelId": 1, "subscriptionPolicy": "OptIn"},
-    {"id": 13, "name": "Receipts", "channelId": 2, "subscriptionPolicy": "OptOut"},
-    {"id": 14, "name": "Push promos", "channelId": 3, "subscriptionPolicy": "OptIn"},
-]
-LISTS = [{"id": 21, "name": "Beta"}, {"id": 22, "name": "Webinar"}, {"id": 23, "name": "Marketer's own list"}]
-
-
-def seed(users=(), *, opt_in=True) -> dict:
-    return {
-        "projects": [
-            {
-                "id": PROJECT_ID,
-                "name": "Resync",
-                "api_keys": [KEY],
-                "features": {"opt_in_message_types": opt_in, "subscriptions_api": False},
-                "channels": CHANNELS,
-                "message_types": MESSAGE_TYPES,
-                "lists": LISTS,
-                "users": list(users),
-            }
-        ]
-    }
-
-
-# Iterable's state before the resync: ids outside the source of truth's scope that must survive.
-SEED_USERS = [
-    {
-        "email": "ada@example.com",
-        "dataFields": {
-            "unsubscribedChannelIds": [2],  # transactional: not managed by the truth
-            "subscribedMessageTypeIds": [14],  # push promos: not managed
-            "emailListIds": [23],  # a marketer's list: not managed
-        },
-    },
-    {"email": "bob@example.com", "dataFields": {"subscribedMessageTypeIds": [11]}},
-]
-SEED = seed(SEED_USERS)
 
 
 @pytest.fixture(scope="session")
@@ -124,18 +76,6 @@ def project(db, emulator, monkeypatch):
         client._pacer._sleep = no_sleep
     yield project
     clear_client_cache()
-
-
-def iterable_user(emulator, email: str) -> dict:
-    """A user's subscription arrays as the emulator holds them (missing arrays read as [])."""
-    with emulator.state.lock:
-        project = emulator.state.projects[PROJECT_ID]
-        user = project.get_user(email)
-        fields = dict(user["dataFields"]) if user else {}
-    return {
-        name: sorted(fields.get(name) or [])
-        for name in ("unsubscribedChannelIds", "unsubscribedMessageTypeIds", "subscribedMessageTypeIds", "emailListIds")
-    }
 
 
 def pytest_configure(config):

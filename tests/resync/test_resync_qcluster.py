@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CHANNELS, LISTS, MESSAGE_TYPES
+from _resync_seed import CHANNELS, LISTS, MESSAGE_TYPES
 
 from iterable_emulator.testing import EmulatorServer
 

@@ -1,7 +1,7 @@
 """Resync runs against the emulator over loopback: dry run, apply, failures, retries, cancel, schedule."""
 
 import pytest
-from conftest import iterable_user
+from _resync_seed import iterable_user
 from django_q.models import Schedule
 
 from catalog.models import ContactPreference, ResyncItem, ResyncRun

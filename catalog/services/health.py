@@ -1,0 +1,63 @@
+"""Health for a load balancer: the database (required), the task broker and each project's Iterable."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connection
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from catalog.iterable import IterableClient, IterableError, client_for_project
+from catalog.models import IterableProject
+
+IterableProbeTimeout = (2.0, 3.0)
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000), **(detail or {})}
+    except Exception as error:  # a health check reports any failure, it never raises
+        return {"ok": False, "ms": round((time.perf_counter() - started) * 1000), "error": type(error).__name__}
+
+
+def _database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {}
+
+
+def _broker() -> dict:
+    queued = OrmQ.objects.count()
+    oldest = OrmQ.objects.order_by("lock").values_list("lock", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0
+    return {"queued": queued, "oldest_seconds": round(age)}
+
+
+def _iterable(project: IterableProject) -> dict:
+    """One cheap read with a short timeout and no retries; a refused key is reachable but not ok
+    (the "ok": False here overrides _check's)."""
+    client = client_for_project(project)
+    probe = IterableClient(client.api_key, base_url=client.base_url, timeout=IterableProbeTimeout, max_attempts=1)
+    try:
+        probe.get_channels()
+    except IterableError as error:
+        return {"ok": False, "project": project.name, "code": error.code, "status": error.status}
+    finally:
+        probe.close()
+    return {"project": project.name}
+
+
+def health_report(*, deep: bool) -> dict:
+    """`deep` adds the broker and Iterable; the load balancer's shallow check is the database alone."""
+    report = {"database": _check(_database)}
+    if deep:
+        report["broker"] = _check(_broker)
+        projects = list(IterableProject.objects.all())
+        with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:
+            results = list(pool.map(lambda p: _check(lambda: _iterable(p)), projects))
+        report["iterable"] = {str(p.pk): r for p, r in zip(projects, results, strict=True)}
+    report["ok"] = report["database"]["ok"]
+    return report
