@@ -173,6 +173,16 @@ class NotificationViolationsSerializer(serializers.ModelSerializer):
 # ------------------------------------------------------------------------------------------ contact lookup
 
 
+class KeyRelatedField(serializers.SlugRelatedField):
+    """A SlugRelatedField that refuses NUL and control characters before querying: PostgreSQL cannot even
+    compare text containing NUL, so such input would otherwise be a 500 instead of a 400."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and any(ord(char) < 32 for char in data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.encode("unicode_escape").decode())
+        return super().to_internal_value(data)
+
+
 class ContactLookupRequestSerializer(serializers.Serializer):
     email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
     user_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
@@ -183,7 +193,7 @@ class ContactLookupRequestSerializer(serializers.Serializer):
         default=None,
         help_text="One project's id; omit for every project.",
     )
-    notification = serializers.SlugRelatedField(
+    notification = KeyRelatedField(
         slug_field="key",
         queryset=models.Notification.objects.all(),
         required=False,

@@ -52,3 +52,9 @@ def test_iterable_errors_come_back_per_project(demo, client_for, monkeypatch):
     by_project = {lookup["project"]: lookup for lookup in response.json()}
     assert by_project["Student - US"]["found"]
     assert "refused the API key" in by_project["Employer - US"]["error"]
+
+
+def test_control_characters_are_a_400_not_a_database_error(demo, client_for):
+    response = client_for("marketing").post(URL, {"email": "a@example.com", "notification": "x\x00y"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "notification"
