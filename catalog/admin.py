@@ -154,3 +154,34 @@ class SyncFindingAdmin(SyncReadOnlyAdmin):
     list_filter = ["project", "category", "severity", "code"]
     search_fields = ["message", "notification__key", "iterable_id"]
     list_select_related = ["project", "notification"]
+
+
+# -- test sends (issue #7): recipients are audited like the rest; attempts are a record, never edited ----------
+
+
+@admin.register(models.ProofRecipient)
+class ProofRecipientAdmin(AuditedAdmin):
+    list_display = ["email", "user_id", "label", "project", "owner", "created_at"]
+    list_filter = ["project"]
+    search_fields = ["email", "user_id", "label", "owner__username"]
+    list_select_related = ["project", "owner"]
+
+
+@admin.register(models.ProofSend)
+class ProofSendAdmin(admin.ModelAdmin):
+    """Written only by catalog/services/sends.py: every attempt stays as it happened."""
+
+    list_display = ["created_at", "notification_key", "recipient_email", "recipient_user_id", "mode", "outcome",
+                    "actor_label"]  # fmt: skip
+    list_filter = ["outcome", "mode", "project"]
+    search_fields = ["notification_key", "recipient_email", "recipient_user_id", "actor_label"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

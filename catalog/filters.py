@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 
 from catalog import models, policy
+from catalog.services import sync as sync_service
 
 
 class NotificationFilterSet(django_filters.FilterSet):
@@ -109,3 +110,48 @@ class GuardViolationFilterSet(django_filters.FilterSet):
         if value == policy.ERROR:
             return queryset.filter(verdict_errors__gt=0)
         return queryset.filter(verdict_warnings__gt=0)
+
+
+# ------------------------------------------------------------------ catalog sync (pages and API share them)
+
+# Every code a finding can carry: drift, orphans, and the guard's (Iterable side).
+FINDING_CODES = [
+    *sync_service.DRIFT_CODES,
+    *sync_service.ORPHAN_CODES,
+    policy.OPTOUT_MARKETING,
+    policy.MARKETING_MESSAGE_TYPE,
+]
+SEVERITIES = [(policy.ERROR, "Error"), (policy.WARNING, "Warning"), (sync_service.INFO, "Info")]
+ORPHAN_KINDS = [(models.MirrorKind.TEMPLATE, "Template"), (models.MirrorKind.CAMPAIGN, "Campaign")]
+
+
+class SyncRunFilterSet(django_filters.FilterSet):
+    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
+    status = django_filters.ChoiceFilter(choices=models.SyncStatus.choices)
+
+    class Meta:
+        model = models.SyncRun
+        fields = ["project", "status"]
+
+
+class SyncFindingFilterSet(django_filters.FilterSet):
+    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
+    category = django_filters.ChoiceFilter(choices=models.FindingCategory.choices)
+    code = django_filters.ChoiceFilter(choices=[(code, code) for code in FINDING_CODES])
+    severity = django_filters.ChoiceFilter(choices=SEVERITIES)
+    notification = django_filters.CharFilter(
+        field_name="notification__key", label="Notification key", help_text="Findings about this notification."
+    )
+
+    class Meta:
+        model = models.SyncFinding
+        fields = ["project", "category", "code", "severity", "notification"]
+
+
+class OrphanFilterSet(django_filters.FilterSet):
+    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
+    kind = django_filters.ChoiceFilter(field_name="iterable_kind", choices=ORPHAN_KINDS)
+
+    class Meta:
+        model = models.SyncFinding
+        fields = ["project", "kind"]

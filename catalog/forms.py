@@ -1,11 +1,15 @@
 """Forms. The guard's errors come from model validation (Guarded.clean) and land beside their field."""
 
+import csv
+import io
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from catalog.models import IterableProject, Notification
+from catalog.models import BatchErrorPolicy, IterableProject, Notification
 from catalog.services.guard import enforce_notification
+from catalog.services.resync import resync_parse_emails
 
 
 class NotificationForm(forms.ModelForm):
@@ -61,16 +65,330 @@ def model_form_for(model, field_names):
     return forms.modelform_factory(model, fields=field_names, formfield_callback=_formfield)
 
 
+class KeyChoiceField(forms.ModelChoiceField):
+    """Choose by a text key; NUL or control characters are an invalid choice, not a database error."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and any(ord(char) < 32 for char in value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class ContactLookupForm(forms.Form):
     """Who to look up and where: an email or a userId; one project or all; one notification or all."""
 
     email = forms.CharField(required=False, max_length=254, label="Email")
     user_id = forms.CharField(required=False, max_length=200, label="or userId")
     project = forms.ModelChoiceField(queryset=IterableProject.objects.all(), required=False, empty_label="All projects")
-    notification = forms.ModelChoiceField(
+    notification = KeyChoiceField(
         queryset=Notification.objects.order_by("key"),
         required=False,
         empty_label="Every notification",
         to_field_name="key",
         help_text="Would this one reach them?",
     )
+
+
+# -- preference resync (issue #8) ---------------------------------------------------------------------------
+
+
+class ResyncImportForm(forms.Form):
+    """A CSV of desired preferences for one project (the UI door of the source of truth)."""
+
+    project = forms.ModelChoiceField(queryset=IterableProject.objects.all())
+    file = forms.FileField(
+        label="Preferences CSV",
+        help_text=(
+            "UTF-8, a header line with an email column and any of unsubscribed_channel_ids, "
+            "unsubscribed_message_type_ids, subscribed_message_type_ids, email_list_ids (ids separated by ; or |). "
+            "Good rows are kept; bad rows are listed with their line."
+        ),
+    )
+
+
+class ResyncStartForm(forms.Form):
+    """Which contacts a resync (or dry run) covers: a pasted list, a file of addresses, an import, the contacts
+    changed since a date, or everyone. The addresses are checked here; the selection itself is the service's."""
+
+    SELECTIONS = [
+        ("list", "A pasted list of addresses"),
+        ("file", "A file of addresses"),
+        ("import", "The contacts of an import"),
+        ("since", "Contacts changed since a date"),
+        ("everyone", "Everyone in the source of truth"),
+    ]
+
+    project = forms.ModelChoiceField(queryset=IterableProject.objects.all())
+    selection = forms.ChoiceField(choices=SELECTIONS, widget=forms.RadioSelect, initial="list", label="Contacts")
+    emails = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Addresses",
+        help_text="One per line, or separated by commas, semicolons or spaces.",
+    )
+    file = forms.FileField(
+        required=False,
+        label="File of addresses",
+        help_text="Text or CSV, one address per line; a CSV with an email column works too.",
+    )
+    import_record = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label="Import number")
+    changed_since = forms.DateTimeField(
+        required=False,
+        label="Changed since",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="A date (YYYY-MM-DD) or a date and time, in the site's time zone.",
+    )
+    dry_run = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Dry run first",
+        help_text="Read Iterable and show what would change, without writing. You can apply it afterwards.",
+    )
+    compare = forms.ChoiceField(
+        choices=[("read", "Read every contact and send only differences"), ("auto", "Read only where needed")],
+        initial="read",
+        required=False,
+        label="Compare",
+    )
+
+    def clean(self):
+        data = super().clean()
+        data["compare"] = data.get("compare") or "read"
+        selection = data.get("selection")
+        if selection == "list":
+            data["email_list"] = self._addresses(data.get("emails") or "", "emails")
+        elif selection == "file":
+            upload = data.get("file")
+            if upload is None:
+                self.add_error("file", "Choose a file of addresses.")
+            else:
+                data["email_list"] = self._addresses(self._file_text(upload), "file")
+        elif selection == "import" and not data.get("import_record") and "import_record" not in self.errors:
+            self.add_error("import_record", "Give the number of an import.")
+        elif selection == "since" and not data.get("changed_since") and "changed_since" not in self.errors:
+            self.add_error("changed_since", "Give a date.")
+        return data
+
+    def _file_text(self, upload) -> str:
+        raw = upload.read(5 * 1024 * 1024 + 1)
+        if len(raw) > 5 * 1024 * 1024:
+            self.add_error("file", "The file is larger than 5 MB; split it or upload the preferences instead.")
+            return ""
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.add_error("file", "The file is not UTF-8 text.")
+            return ""
+        first = text.split("\n", 1)[0]
+        header = [h.strip().lower() for h in next(csv.reader([first]), [])]
+        if "email" in header:  # a CSV with an email column: keep only that column (line numbers kept)
+            column = header.index("email")
+            rows = list(csv.reader(io.StringIO(text)))
+            return "\n".join([""] + [row[column] if len(row) > column else "" for row in rows[1:]])
+        return text
+
+    def _addresses(self, text: str, field: str) -> list[str]:
+        if field in self.errors:
+            return []
+        emails, errors = resync_parse_emails(text)
+        for error in errors[:20]:
+            self.add_error(field, f"Line {error['line']}: {error['email']!r} is not a valid email address.")
+        if len(errors) > 20:
+            self.add_error(field, f"… and {len(errors) - 20} more invalid addresses.")
+        if not errors and not emails:
+            self.add_error(field, "Give at least one address.")
+        return emails
+
+
+def _scope_field(array: str) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        label=array,
+        help_text='Blank: never written. "all": the source of truth owns the whole array. Ids (1, 2): only those.',
+    )
+
+
+class ResyncSettingsForm(forms.Form):
+    """A project's resync settings; the scope is edited per array in words ("all", ids, or blank)."""
+
+    ARRAYS = ["unsubscribedChannelIds", "unsubscribedMessageTypeIds", "subscribedMessageTypeIds", "emailListIds"]
+
+    scope_unsubscribedChannelIds = _scope_field("unsubscribedChannelIds")
+    scope_unsubscribedMessageTypeIds = _scope_field("unsubscribedMessageTypeIds")
+    scope_subscribedMessageTypeIds = _scope_field("subscribedMessageTypeIds")
+    scope_emailListIds = _scope_field("emailListIds")
+    opt_in_enabled = forms.BooleanField(
+        required=False,
+        label="Opt-in message types enabled",
+        help_text="The Iterable project has opt-in message types: subscribedMessageTypeIds may be written.",
+    )
+    batch_size = forms.IntegerField(min_value=1, max_value=100_000, help_text="Contacts per bulk update.")
+    rate_per_second = forms.FloatField(
+        min_value=0, max_value=1000, help_text="Bulk update calls per second (0: unpaced)."
+    )
+    read_concurrency = forms.IntegerField(min_value=1, max_value=64, help_text="Parallel reads of current state.")
+    on_batch_error = forms.ChoiceField(choices=BatchErrorPolicy.choices)
+    schedule_enabled = forms.BooleanField(
+        required=False,
+        label="Scheduled resync",
+        help_text="Regularly resync every contact whose desired state changed since its last resync.",
+    )
+    schedule_minutes = forms.IntegerField(min_value=1, max_value=525_600, label="Every (minutes)")
+
+    @classmethod
+    def initial_from(cls, settings) -> dict:
+        initial = {
+            name: getattr(settings, name)
+            for name in (
+                "opt_in_enabled",
+                "batch_size",
+                "rate_per_second",
+                "read_concurrency",
+                "on_batch_error",
+                "schedule_enabled",
+                "schedule_minutes",
+            )
+        }
+        for array in cls.ARRAYS:
+            value = (settings.scope or {}).get(array)
+            initial[f"scope_{array}"] = "" if value is None else value if value == "all" else ", ".join(map(str, value))
+        return initial
+
+    def clean(self):
+        data = super().clean()
+        scope = {}
+        for array in self.ARRAYS:
+            text = (data.get(f"scope_{array}") or "").strip()
+            if not text:
+                continue
+            if text.lower() == "all":
+                scope[array] = "all"
+                continue
+            parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+            bad = [p for p in parts if not p.isdigit() or len(p) > 18]
+            if bad:
+                problem = f'Use "all" or ids separated by commas; not an id: {", ".join(bad[:5])}'
+                self.add_error(f"scope_{array}", problem)
+            else:
+                scope[array] = sorted({int(p) for p in parts})
+        data["scope"] = scope
+        return data
+
+    def changes(self) -> dict:
+        """The keyword arguments for resync_settings_update."""
+        names = [
+            "scope",
+            "opt_in_enabled",
+            "batch_size",
+            "rate_per_second",
+            "read_concurrency",
+            "on_batch_error",
+            "schedule_enabled",
+            "schedule_minutes",
+        ]
+        return {name: self.cleaned_data[name] for name in names}
+
+
+# -- test sends (issue #7) ----------------------------------------------------------------------------------
+# Querysets depend on who is asking, so they are set in __init__ (imports there keep this section self-contained).
+
+
+class ProofRecipientForm(forms.Form):
+    """A test recipient: an email or a userId in one project; shared only for those who manage shared ones."""
+
+    project = forms.ModelChoiceField(queryset=IterableProject.objects.all())
+    email = forms.CharField(required=False, max_length=254, label="Email")
+    user_id = forms.CharField(required=False, max_length=200, label="or userId")
+    label = forms.CharField(required=False, max_length=100, help_text="Who or what this is, e.g. 'QA iPhone'.")
+    shared = forms.BooleanField(required=False, label="Shared with everyone who sends tests")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user.has_perm("catalog.manage_shared_recipients"):
+            del self.fields["shared"]
+
+
+class ProofSendForm(forms.Form):
+    """A test send of one notification: recipient, mode, template, and the data fields.
+
+    A custom event's fields get one input each (typed values as JSON text: true, 42, "text"), so their errors
+    land beside them; anything else goes in the JSON object of other data fields.
+    """
+
+    recipient = forms.ModelChoiceField(queryset=None, empty_label=None, label="Recipient")
+    mode = forms.ChoiceField(label="How")
+    template = forms.ModelChoiceField(queryset=None, required=False, label="Template (for a template proof)")
+    data_fields = forms.CharField(
+        required=False,
+        label="Other data fields (JSON object)",
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, notification, user, **kwargs):
+        from catalog.models import ProofMode, Template
+        from catalog.services.sends import proof_modes, proof_recipients_visible, proof_templates
+
+        super().__init__(*args, **kwargs)
+        self.notification = notification
+        self.fields["recipient"].queryset = proof_recipients_visible(user=user, project=notification.project)
+        self.fields["recipient"].label_from_instance = lambda r: (
+            f"{r.identifier}{' · ' + r.label if r.label else ''} ({'shared' if r.shared else 'yours'})"
+        )
+        modes = proof_modes(notification)
+        self.fields["mode"].choices = [(m, ProofMode(m).label) for m in modes]
+        self.fields["template"].queryset = Template.objects.filter(pk__in=[t.pk for t in proof_templates(notification)])
+        self.schema = list(notification.event.fields.all()) if notification.event_id else []
+        for spec in self.schema:
+            self.fields[f"df_{spec.name}"] = forms.CharField(
+                required=False,
+                label=spec.name,
+                help_text=f"{spec.get_data_type_display()}{', required' if spec.required else ''}",
+            )
+        if self.schema:
+            self.fields["data_fields"].help_text = "Fields beyond the event's schema, if any."
+
+    def data_field_names(self):
+        return [f"df_{spec.name}" for spec in self.schema]
+
+    def clean(self):
+        import json
+
+        from catalog.services.sends import proof_data_field_parse
+
+        data = super().clean()
+        values = {}
+        raw = (data.get("data_fields") or "").strip()
+        if raw:
+            try:
+                values = json.loads(raw)
+            except ValueError as error:
+                self.add_error("data_fields", f"Not valid JSON: {error.msg} (line {error.lineno}).")
+            else:
+                if not isinstance(values, dict):
+                    self.add_error("data_fields", 'Give a JSON object of names to values, e.g. {"firstName": "QA"}.')
+                    values = {}
+        for spec in self.schema:
+            try:
+                value = proof_data_field_parse(spec.data_type, data.get(f"df_{spec.name}", ""))
+            except ValueError as error:
+                self.add_error(f"df_{spec.name}", str(error))
+                continue
+            if value is not None:
+                values[spec.name] = value
+        data["data_fields_value"] = values
+        return data
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put the service's errors beside their inputs: data_fields.<name> beside that field's input."""
+        for name, messages_ in error.message_dict.items():
+            target = name
+            if name.startswith("data_fields."):
+                target = f"df_{name.removeprefix('data_fields.')}"
+                if target not in self.fields:
+                    target = "data_fields"
+                    messages_ = [f"{name.removeprefix('data_fields.')}: {m}" for m in messages_]
+            if target not in self.fields:
+                target = None
+            for message in messages_:
+                self.add_error(target, message)

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from catalog.views import catalog as views
-from catalog.views import contacts
+from catalog.views import contacts, resync, sends, sync
 
 app_name = "catalog"
 
@@ -32,6 +32,42 @@ urlpatterns = [
     path("catalog/import/", views.CatalogImportView.as_view(), name="catalog_import"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("contacts/", contacts.ContactLookupView.as_view(), name="contact_lookup"),
+    path("notifications/<slug:key>/test-send/", sends.ProofSendFormView.as_view(), name="proof_send"),
+    path("test-sends/", sends.ProofSendListView.as_view(), name="proof_send_list"),
+    path("test-sends/<int:pk>/", sends.ProofSendDetailView.as_view(), name="proof_send_detail"),
+    path("test-recipients/", sends.ProofRecipientListView.as_view(), name="proof_recipient_list"),
+    path("test-recipients/<int:pk>/delete/", sends.ProofRecipientDeleteView.as_view(), name="proof_recipient_delete"),
+    path("sync/", sync.SyncRunListView.as_view(), name="sync_run_list"),
+    path("sync/start/", sync.SyncStartView.as_view(), name="sync_start"),
+    path("sync/runs/<int:pk>/", sync.SyncRunDetailView.as_view(), name="sync_run_detail"),
+    path("sync/findings/", sync.SyncFindingListView.as_view(), name="sync_finding_list"),
+    path("sync/guard/", sync.IterableGuardView.as_view(), name="sync_iterable_guard"),
+    path("sync/orphans/", sync.OrphanListView.as_view(), name="sync_orphan_list"),
+    path(
+        "sync/orphans/<int:project>/templates/<int:iterable_id>/add/",
+        sync.OrphanAddView.as_view(),
+        {"kind": "template"},
+        name="sync_orphan_add_template",
+    ),
+    path(
+        "sync/orphans/<int:project>/campaigns/<int:iterable_id>/add/",
+        sync.OrphanAddView.as_view(),
+        {"kind": "campaign"},
+        name="sync_orphan_add_campaign",
+    ),
+    path("resync/", resync.RunListView.as_view(), name="resync_runs"),
+    path("resync/new/", resync.RunStartView.as_view(), name="resync_start"),
+    path("resync/contact/", resync.ContactResyncView.as_view(), name="resync_contact"),
+    path("resync/runs/<int:pk>/", resync.RunDetailView.as_view(), name="resync_run"),
+    path("resync/runs/<int:pk>/progress/", resync.RunProgressView.as_view(), name="resync_run_progress"),
+    path("resync/runs/<int:pk>/cancel/", resync.RunActionView.as_view(action="cancel"), name="resync_run_cancel"),
+    path("resync/runs/<int:pk>/retry/", resync.RunActionView.as_view(action="retry"), name="resync_run_retry"),
+    path("resync/runs/<int:pk>/apply/", resync.RunActionView.as_view(action="apply"), name="resync_run_apply"),
+    path("resync/imports/", resync.ImportListView.as_view(), name="resync_imports"),
+    path("resync/imports/<int:pk>/", resync.ImportDetailView.as_view(), name="resync_import"),
+    path("resync/contacts/", resync.ContactListView.as_view(), name="resync_contacts"),
+    path("resync/settings/", resync.SettingsListView.as_view(), name="resync_settings_list"),
+    path("resync/settings/<int:project_pk>/", resync.SettingsFormView.as_view(), name="resync_settings"),
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),
     path("<entity:entity>/new/", views.EntityFormView.as_view(), name="entity_create"),
     path("<entity:entity>/<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
-from catalog.api import pages, schema, views  # noqa: F401 (schema registers the token scheme)
+from catalog.api import pages, resync, schema, sends, sync, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
 
 
@@ -29,6 +29,9 @@ router.register("owners", views.OwnerViewSet, basename="owner")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("violations", views.GuardViolationViewSet, basename="violation")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
+router.register("sync/runs", sync.SyncRunViewSet, basename="sync-run")
+router.register("sync/findings", sync.SyncFindingViewSet, basename="sync-finding")
+router.register("sync/orphans", sync.OrphanViewSet, basename="sync-orphan")
 
 app_name = "api"
 urlpatterns = [
@@ -38,6 +41,21 @@ urlpatterns = [
     path("tokens/", pages.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
     path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
+    path("sync/iterable-violations/", sync.IterableViolationListView.as_view(), name="sync-iterable-violations"),
+    path("sync/orphans/prefill/", sync.OrphanPrefillView.as_view(), name="sync-orphan-prefill"),
+    path("resync/preferences/", resync.PreferenceUpsertView.as_view(), name="resync-preferences"),
+    path("resync/imports/", resync.PreferenceImportListView.as_view(), name="resync-import-list"),
+    path("resync/imports/<int:pk>/", resync.PreferenceImportDetailView.as_view(), name="resync-import-detail"),
+    path("resync/contacts/", resync.ContactPreferenceListView.as_view(), name="resync-contact-list"),
+    path("resync/runs/", resync.RunListView.as_view(), name="resync-run-list"),
+    path("resync/runs/<int:pk>/", resync.RunDetailView.as_view(), name="resync-run-detail"),
+    path("resync/runs/<int:pk>/failures/", resync.RunFailuresView.as_view(), name="resync-run-failures"),
+    path("resync/runs/<int:pk>/report/", resync.RunReportView.as_view(), name="resync-run-report"),
+    path("resync/runs/<int:pk>/cancel/", resync.RunCancelView.as_view(), name="resync-run-cancel"),
+    path("resync/runs/<int:pk>/retry-failed/", resync.RunRetryFailedView.as_view(), name="resync-run-retry-failed"),
+    path("resync/runs/<int:pk>/apply/", resync.RunApplyView.as_view(), name="resync-run-apply"),
+    path("resync/settings/<int:project_id>/", resync.ResyncSettingsView.as_view(), name="resync-settings"),
+    path("", include(sends.router.urls)),
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.
     re_path(r"^[\s\S]*$", views.UnknownPathView.as_view(), name="unknown"),

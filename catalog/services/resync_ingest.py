@@ -60,6 +60,8 @@ def preference_import_csv(*, project, actor, file, filename: str = "") -> Prefer
     Errors name the CSV line (the header is line 1). A file without an ``email`` column is refused whole.
     """
     text = _read_text(file)
+    if "\x00" in text:  # no database stores NUL in text; a CSV with one is not the text file it claims to be
+        raise ValidationError("The file contains NUL characters: upload a UTF-8 text CSV.")
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -177,6 +179,9 @@ def validate_row(row: Any, rules: Rules) -> tuple[dict[str, Any], list[str]]:
             validate_email(email)
         except ValidationError:
             errors.append(f"invalid email {email!r}")
+        else:
+            if len(email) > 254:  # the validator allows 320; the column (and Iterable's practice) holds 254
+                errors.append("email is longer than 254 characters")
         clean["email"] = email
     user_id = clean.get("user_id", "")
     if user_id is None:

@@ -25,6 +25,8 @@ from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.catalog_io import catalog_export, catalog_import, guess_format, notifications_csv
 from catalog.services.guard import message_type_facts, notification_verdict
+from catalog.services.sends import proof_send_last_success
+from catalog.services.sync import findings_for_notification
 
 PAGE_SIZE = 50
 USERS_SHOWN = 100
@@ -138,8 +140,10 @@ class NotificationDetailView(Perm, View):
         context = {
             "n": notification,
             "verdict": notification_verdict(notification),
+            "drift": findings_for_notification(notification=notification),
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
             "history": audit_history(notification),
+            "last_proof_send": proof_send_last_success(notification=notification),
         }
         return render(request, "catalog/notification_detail.html", context)
 

@@ -67,3 +67,10 @@ def test_iterable_down_is_a_message_not_a_500(demo, client, user_in_role):
     response = client.post(URL, {"email": "qa.student@example.com", "project": demo.student.pk})
     assert response.status_code == 200
     assert "Iterable had an error (503" in response.content.decode()
+
+
+def test_control_characters_in_the_form_are_an_invalid_choice(demo, client, user_in_role):
+    client.force_login(user_in_role("marketing"))
+    response = client.post(URL, {"email": "a@example.com", "notification": "x\x00y"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()

@@ -1,0 +1,521 @@
+"""The preference resync over the API: the source of truth's bulk upsert and its imports, runs (start, dry run
+report, apply, cancel, retry the failed), a run's progress and failures, and each project's resync settings.
+
+Thin: serializers check shapes, the services in catalog/services/resync*.py hold every rule. Every endpoint
+needs the ``catalog.run_resync`` permission (roles engineering and admin), reads included: it is personal data.
+"""
+
+import re
+
+from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api.permissions import HasCapability
+from catalog.models import (
+    BatchErrorPolicy,
+    ContactPreference,
+    IterableProject,
+    PreferenceImport,
+    ResyncRun,
+    ResyncSettings,
+)
+from catalog.services.resync import (
+    resync_apply,
+    resync_cancel,
+    resync_dry_run_report,
+    resync_failures,
+    resync_progress,
+    resync_retry_failed,
+    resync_runs,
+    resync_settings_get,
+    resync_settings_update,
+    resync_start,
+)
+from catalog.services.resync_ingest import preference_upsert
+
+MAX_ROWS = 10_000
+MAX_EMAILS = 100_000
+MAX_OFFSET = 2**31 - 1
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Text must not contain NUL or lone surrogate characters."
+
+
+def _has_nul(value) -> bool:
+    """True if some text in a JSON value holds a character no database stores (NUL, a lone surrogate);
+    CharFields refuse these through DRF's validators, JSON payloads need the same check."""
+    if isinstance(value, str):
+        return bool(_UNSTORABLE.search(value))
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- serializers
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": (
+            "email (required), user_id, and any of unsubscribed_channel_ids, unsubscribed_message_type_ids, "
+            "subscribed_message_type_ids, email_list_ids (or Iterable's camelCase names): a list of ids, or null "
+            "(the source of truth says nothing; never written). An omitted array keeps the stored value."
+        ),
+        "additionalProperties": True,
+    }
+)
+class PreferenceRowField(serializers.JSONField):
+    """One contact's desired preferences; checked row by row by the service (bad rows are reported, not 400)."""
+
+
+class PreferenceUpsertSerializer(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=IterableProject.objects.all())
+    rows = serializers.ListField(child=PreferenceRowField(), allow_empty=False, max_length=MAX_ROWS)
+
+    def validate_rows(self, rows):
+        if _has_nul(rows):
+            raise serializers.ValidationError(UNSTORABLE_MESSAGE)
+        return rows
+
+
+class RowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="The row's number (from 1; for a CSV, the file's line).")
+    email = serializers.CharField(allow_blank=True)
+    errors = serializers.ListField(child=serializers.CharField())
+
+
+class PreferenceImportSerializer(serializers.ModelSerializer):
+    errors = RowErrorSerializer(many=True, read_only=True, help_text="Rejected rows (at most 1000 are kept).")
+
+    class Meta:
+        model = PreferenceImport
+        fields = [
+            "id",
+            "project",
+            "created_at",
+            "actor_label",
+            "source",
+            "filename",
+            "total_rows",
+            "accepted",
+            "changed",
+            "rejected",
+            "errors",
+        ]
+        read_only_fields = fields
+
+
+class PreferenceImportSummarySerializer(PreferenceImportSerializer):
+    class Meta(PreferenceImportSerializer.Meta):
+        fields = [f for f in PreferenceImportSerializer.Meta.fields if f != "errors"]
+        read_only_fields = fields
+
+
+class RunStartSerializer(serializers.Serializer):
+    """Exactly one of emails, import_id, changed_since or everyone."""
+
+    project = serializers.PrimaryKeyRelatedField(queryset=IterableProject.objects.all())
+    emails = serializers.ListField(
+        child=serializers.EmailField(max_length=254),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_EMAILS,
+        help_text="One contact or a list, by email.",
+    )
+    import_id = serializers.PrimaryKeyRelatedField(
+        queryset=PreferenceImport.objects.all(), required=False, help_text="The contacts of one import."
+    )
+    changed_since = serializers.DateTimeField(required=False, help_text="Contacts whose desired state changed since.")
+    everyone = serializers.BooleanField(required=False, default=False, help_text="Every contact of the project.")
+    dry_run = serializers.BooleanField(
+        required=False, default=True, help_text="Read and compare without writing (the default); apply it afterwards."
+    )
+    compare = serializers.ChoiceField(choices=ResyncRun.Compare.choices, required=False, default="read")
+
+    def validate(self, data):
+        chosen = [name for name in ("emails", "import_id", "changed_since") if name in data]
+        chosen += ["everyone"] if data.get("everyone") else []
+        if len(chosen) != 1:
+            raise serializers.ValidationError(
+                "Choose exactly one of: emails, import_id, changed_since, or everyone=true.", code="selection"
+            )
+        return data
+
+
+STATUS_HELP = "queued, running, done, failed (stopped on an error), cancelled"
+
+
+class RunSummarySerializer(serializers.ModelSerializer):
+    # Text rather than an enum: the catalog's other "status" enums would collide in the schema's names.
+    status = serializers.CharField(read_only=True, help_text=STATUS_HELP)
+
+    class Meta:
+        model = ResyncRun
+        fields = [
+            "id",
+            "project",
+            "status",
+            "dry_run",
+            "selection",
+            "selection_detail",
+            "compare",
+            "source_run",
+            "total",
+            "batches_done",
+            "batch_size",
+            "actor_label",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "last_error",
+        ]
+        read_only_fields = fields
+
+
+class RunSerializer(serializers.Serializer):
+    """A run with its progress: counts by status and outcome, rate, ETA and what can be done next."""
+
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    status = serializers.CharField(help_text=STATUS_HELP)
+    dry_run = serializers.BooleanField()
+    selection = serializers.ChoiceField(choices=ResyncRun.Selection.choices)
+    selection_detail = serializers.JSONField()
+    compare = serializers.ChoiceField(choices=ResyncRun.Compare.choices)
+    source_run = serializers.IntegerField(allow_null=True)
+    total = serializers.IntegerField()
+    batches_done = serializers.IntegerField()
+    batch_size = serializers.IntegerField()
+    actor_label = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    pending = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    outcomes = serializers.DictField(child=serializers.IntegerField())
+    elapsed_seconds = serializers.FloatField(allow_null=True)
+    contacts_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.FloatField(allow_null=True)
+    can_cancel = serializers.BooleanField()
+    can_retry_failed = serializers.BooleanField()
+    can_apply = serializers.BooleanField()
+    unknown_emails = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Only when starting: addresses not in the project's source of truth (not included).",
+    )
+
+
+def run_data(run: ResyncRun, **extra) -> dict:
+    """A run's facts and progress, as RunSerializer shows them."""
+    progress = resync_progress(run=run)  # refreshes the run
+    facts = {name: getattr(run, name) for name in RunSummarySerializer.Meta.fields}
+    facts["project"], facts["source_run"] = run.project_id, run.source_run_id
+    return RunSerializer({**facts, **progress, **extra}).data
+
+
+class FailureSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    code = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    batch = serializers.IntegerField(allow_null=True)
+    at = serializers.DateTimeField(allow_null=True)
+
+
+class FailurePageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = FailureSerializer(many=True)
+
+
+class FailureQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    samples = serializers.IntegerField(required=False, default=20, min_value=0, max_value=500)
+
+
+class SampleSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    arrays = serializers.DictField(
+        child=serializers.DictField(child=serializers.ListField(child=serializers.IntegerField())),
+        help_text='Per array: {"add": [...], "remove": [...]}.',
+    )
+    dropped = serializers.ListField(child=serializers.IntegerField(), required=False)
+    kept_misaligned = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class DryRunReportSerializer(serializers.Serializer):
+    run = RunSerializer()
+    contacts_by_change = serializers.DictField(
+        child=serializers.IntegerField(), help_text='Contacts per "array:add" / "array:remove".'
+    )
+    contacts_with_alignment_drops = serializers.IntegerField()
+    samples = SampleSerializer(many=True)
+    failures = FailureSerializer(many=True)
+
+
+class ContactPreferenceSerializer(serializers.ModelSerializer):
+    """One contact in the source of truth: desired arrays (null: says nothing), origin, and the last resync."""
+
+    class Meta:
+        model = ContactPreference
+        fields = [
+            "id",
+            "project",
+            "email",
+            "user_id",
+            "unsubscribed_channel_ids",
+            "unsubscribed_message_type_ids",
+            "subscribed_message_type_ids",
+            "email_list_ids",
+            "changed_at",
+            "changed_by_label",
+            "source",
+            "source_import",
+            "resynced_at",
+            "resynced_run",
+        ]
+        read_only_fields = fields
+
+
+class ResyncSettingsSerializer(serializers.ModelSerializer):
+    scope = serializers.JSONField(
+        required=False,
+        help_text='{"unsubscribedChannelIds": "all" | [ids], ...}; an array not named is never written.',
+    )
+    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    rate_per_second = serializers.FloatField(required=False, min_value=0, max_value=1000)
+    read_concurrency = serializers.IntegerField(required=False, min_value=1, max_value=64)
+    on_batch_error = serializers.ChoiceField(choices=BatchErrorPolicy.choices, required=False)
+    schedule_minutes = serializers.IntegerField(required=False, min_value=1, max_value=525_600)
+
+    class Meta:
+        model = ResyncSettings
+        fields = [
+            "project",
+            "scope",
+            "opt_in_enabled",
+            "batch_size",
+            "rate_per_second",
+            "read_concurrency",
+            "on_batch_error",
+            "schedule_enabled",
+            "schedule_minutes",
+            "updated_at",
+        ]
+        read_only_fields = ["project", "updated_at"]
+
+    def validate_scope(self, value):
+        if _has_nul(value):
+            raise serializers.ValidationError(UNSTORABLE_MESSAGE)
+        return value
+
+
+# ---------------------------------------------------------------------------------------------- views
+
+
+class ResyncAPIView(APIView):
+    permission_classes = [HasCapability]
+    required_permission = "catalog.run_resync"
+
+
+def _run_response(run: ResyncRun, status_code: int = 200, **extra) -> Response:
+    response = Response(run_data(run, **extra), status=status_code)
+    add_never_cache_headers(response)
+    return response
+
+
+class PreferenceUpsertView(ResyncAPIView):
+    """Upsert desired preferences (the source of truth) for one project. Each row is checked: good rows are kept,
+    bad rows come back in ``errors`` with their number and every reason (the response is still 201)."""
+
+    @extend_schema(request=PreferenceUpsertSerializer, responses={201: PreferenceImportSerializer})
+    def post(self, request):
+        given = PreferenceUpsertSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        record = preference_upsert(
+            project=given.validated_data["project"], actor=request.user, rows=given.validated_data["rows"]
+        )
+        return Response(PreferenceImportSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class PreferenceImportListView(generics.ListAPIView):
+    """Imports of desired preferences (CSV uploads and API upserts): who, when, from where, kept and rejected."""
+
+    permission_classes = [HasCapability]
+    required_permission = "catalog.run_resync"
+    serializer_class = PreferenceImportSummarySerializer
+    queryset = PreferenceImport.objects.all()
+    filterset_fields = ["project", "source"]
+
+
+class PreferenceImportDetailView(generics.RetrieveAPIView):
+    """One import, with its rejected rows by line."""
+
+    permission_classes = [HasCapability]
+    required_permission = "catalog.run_resync"
+    serializer_class = PreferenceImportSerializer
+    queryset = PreferenceImport.objects.all()
+
+
+class ContactPreferenceListView(generics.ListAPIView):
+    """The source of truth, contact by contact, with when each was last resynced and by which run."""
+
+    permission_classes = [HasCapability]
+    required_permission = "catalog.run_resync"
+    serializer_class = ContactPreferenceSerializer
+    queryset = ContactPreference.objects.order_by("id")
+    filterset_fields = ["project", "source_import", "resynced_run"]
+
+
+class RunListView(generics.ListAPIView):
+    """Resync runs, newest first. POST starts one (a dry run unless ``dry_run`` is false)."""
+
+    permission_classes = [HasCapability]
+    required_permission = "catalog.run_resync"
+    serializer_class = RunSummarySerializer
+    filterset_fields = ["project", "status", "dry_run", "selection"]
+
+    def get_queryset(self):
+        return resync_runs()
+
+    @extend_schema(request=RunStartSerializer, responses={201: RunSerializer})
+    def post(self, request):
+        given = RunStartSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = dict(given.validated_data)
+        selection = {}
+        if "emails" in data:
+            selection["emails"] = data["emails"]
+        elif "import_id" in data:
+            selection["import_record"] = data["import_id"]
+        elif "changed_since" in data:
+            selection["changed_since"] = data["changed_since"]
+        else:
+            selection["everyone"] = True
+        started = resync_start(
+            project=data["project"], actor=request.user, dry_run=data["dry_run"], compare=data["compare"], **selection
+        )
+        return _run_response(started.run, status.HTTP_201_CREATED, unknown_emails=started.unknown_emails)
+
+
+def _run(pk: int) -> ResyncRun:
+    return get_object_or_404(ResyncRun.objects.select_related("project"), pk=pk)
+
+
+class RunDetailView(ResyncAPIView):
+    """A run and its progress (poll it): pending/done/failed/skipped, outcomes, batches, rate, ETA."""
+
+    @extend_schema(responses={200: RunSerializer})
+    def get(self, request, pk):
+        return _run_response(_run(pk))
+
+
+class RunFailuresView(ResyncAPIView):
+    """A run's failed contacts with the reason Iterable (or the read) gave."""
+
+    @extend_schema(parameters=[FailureQuerySerializer], responses={200: FailurePageSerializer})
+    def get(self, request, pk):
+        run = _run(pk)
+        query = FailureQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        failures = resync_failures(run=run, **query.validated_data)
+        count = resync_progress(run=run)["failed"]
+        return Response(FailurePageSerializer({"count": count, "results": failures}).data)
+
+
+class RunReportView(ResyncAPIView):
+    """What a dry run found: contacts per array and direction of change, and sample differences."""
+
+    @extend_schema(parameters=[ReportQuerySerializer], responses={200: DryRunReportSerializer})
+    def get(self, request, pk):
+        run = _run(pk)
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = resync_dry_run_report(run=run, samples=query.validated_data["samples"])
+        report.pop("progress")
+        report["run"] = run_data(run)
+        return Response(DryRunReportSerializer(report).data)
+
+
+class RunActionView(ResyncAPIView):
+    action = ""
+
+    def post(self, request, pk):
+        run = _run(pk)
+        if self.action == "cancel":
+            return _run_response(resync_cancel(run=run, actor=request.user))
+        if self.action == "retry":
+            resync_retry_failed(run=run, actor=request.user)
+            return _run_response(run)
+        return _run_response(resync_apply(run=run, actor=request.user), status.HTTP_201_CREATED)
+
+
+class RunCancelView(RunActionView):
+    """Cancel a queued or running run: its pending contacts are skipped."""
+
+    action = "cancel"
+
+    @extend_schema(request=None, responses={200: RunSerializer})
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+
+class RunRetryFailedView(RunActionView):
+    """Put a finished run's failed contacts back to pending and run them again."""
+
+    action = "retry"
+
+    @extend_schema(request=None, responses={200: RunSerializer})
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+
+class RunApplyView(RunActionView):
+    """Apply a finished dry run: a new run over the contacts it found different (read again before writing)."""
+
+    action = "apply"
+
+    @extend_schema(request=None, responses={201: RunSerializer})
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+
+class ResyncSettingsView(ResyncAPIView):
+    """A project's resync settings: scope per array, opt-in, batch size, pacing, error policy and schedule."""
+
+    http_method_names = ["get", "patch", "head", "options"]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")],
+        responses={200: ResyncSettingsSerializer},
+    )
+    def get(self, request, project_id):
+        project = get_object_or_404(IterableProject, pk=project_id)
+        return Response(ResyncSettingsSerializer(resync_settings_get(project=project)).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")],
+        request=ResyncSettingsSerializer,
+        responses={200: ResyncSettingsSerializer},
+    )
+    def patch(self, request, project_id):
+        project = get_object_or_404(IterableProject, pk=project_id)
+        given = ResyncSettingsSerializer(resync_settings_get(project=project), data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        settings = resync_settings_update(project=project, actor=request.user, **given.validated_data)
+        return Response(ResyncSettingsSerializer(settings).data)

@@ -1,0 +1,351 @@
+"""Preference resync pages: the source of truth's imports and contacts, runs (dry run first, then apply), a
+run's live progress, and each project's resync settings.
+
+Thin: every action is a call to catalog/services/resync.py or resync_ingest.py; reads are bounded queries.
+Every page needs login and ``catalog.run_resync`` (seeing runs and contacts included: it is personal data).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F, Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django_q.models import Schedule
+
+from catalog.forms import ResyncImportForm, ResyncSettingsForm, ResyncStartForm
+from catalog.models import ContactPreference, IterableProject, PreferenceImport, ResyncRun
+from catalog.services.resync import (
+    resync_apply,
+    resync_cancel,
+    resync_dry_run_report,
+    resync_failures,
+    resync_progress,
+    resync_retry_failed,
+    resync_runs,
+    resync_settings_get,
+    resync_settings_update,
+    resync_start,
+)
+from catalog.services.resync_ingest import preference_import_csv
+from catalog.views.catalog import PAGE_SIZE, Perm, add_validation_errors
+
+PERMISSION = "catalog.run_resync"
+FAILURES_PER_PAGE = 100
+UNKNOWN_SHOWN = 20
+SEARCH_LIMIT = 100
+
+
+class ResyncPerm(Perm):
+    permission_required = PERMISSION
+
+
+def _project_from(params):
+    """The project named by params["project"], or None (an unknown or malformed id is no project)."""
+    value = params.get("project", "")
+    return IterableProject.objects.filter(pk=int(value)).first() if value.isdigit() and len(value) < 10 else None
+
+
+def _project_filter(request):
+    return _project_from(request.GET)
+
+
+def _report_unknown(request, unknown: list[str]) -> None:
+    if unknown:
+        more = len(unknown) - UNKNOWN_SHOWN
+        shown = ", ".join(unknown[:UNKNOWN_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        messages.warning(
+            request,
+            f"{len(unknown)} address{'es' if len(unknown) != 1 else ''} not in this project's source of truth "
+            f"(not included; import their preferences first): {shown}.",
+        )
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+class RunListView(ResyncPerm, View):
+    def get(self, request):
+        project = _project_filter(request)
+        runs = resync_runs(project=project).select_related("source_run")
+        status = request.GET.get("status", "")
+        if status in ResyncRun.Status.values:
+            runs = runs.filter(status=status)
+        page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {
+            "page": page,
+            "projects": IterableProject.objects.all(),
+            "project": project,
+            "status": status,
+            "statuses": ResyncRun.Status.choices,
+        }
+        return render(request, "resync/run_list.html", context)
+
+
+class RunStartView(ResyncPerm, View):
+    def get(self, request):
+        initial = {}
+        for name in ("project", "import_record"):
+            if request.GET.get(name, "").isdigit():
+                initial[name] = request.GET[name]
+        if "import_record" in initial:
+            initial["selection"] = "import"
+        return self.render(request, ResyncStartForm(initial=initial))
+
+    def post(self, request):
+        form = ResyncStartForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render(request, form, status=400)
+        data = form.cleaned_data
+        project = data["project"]
+        selection = {
+            "list": lambda: {"emails": data["email_list"]},
+            "file": lambda: {"emails": data["email_list"]},
+            "since": lambda: {"changed_since": data["changed_since"]},
+            "everyone": lambda: {"everyone": True},
+            "import": lambda: {"import_record": PreferenceImport.objects.filter(pk=data["import_record"]).first()},
+        }[data["selection"]]()
+        if "import_record" in selection and selection["import_record"] is None:
+            form.add_error("import_record", "There is no import with this number.")
+            return self.render(request, form, status=400)
+        try:
+            started = resync_start(
+                project=project,
+                actor=request.user,
+                dry_run=data["dry_run"],
+                compare=data["compare"],
+                **selection,
+            )
+        except ValidationError as error:
+            add_validation_errors(form, error)
+            return self.render(request, form, status=400)
+        _report_unknown(request, started.unknown_emails)
+        return redirect("catalog:resync_run", pk=started.run.pk)
+
+    def render(self, request, form, status=200):
+        imports = PreferenceImport.objects.select_related("project")[:20]
+        return render(request, "resync/run_start.html", {"form": form, "imports": imports}, status=status)
+
+
+class ContactResyncView(ResyncPerm, View):
+    """The contact lookup page's "Resync this contact" button: one contact; a dry run while its "Dry run first"
+    box is ticked (the default)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        project = _project_from(request.POST)
+        email = request.POST.get("email", "").strip()
+        if project is None or not email:
+            messages.error(request, "Choose a project and a contact to resync.")
+            return redirect("catalog:contact_lookup")
+        started = resync_start(
+            project=project, actor=request.user, emails=[email], dry_run=request.POST.get("dry_run") == "1"
+        )
+        if started.unknown_emails:
+            messages.warning(
+                request,
+                f"{email} is not in the source of truth of {project}: there is nothing to resync. "
+                "Import their preferences first.",
+            )
+        return redirect("catalog:resync_run", pk=started.run.pk)
+
+
+def _run_or_404(pk: int) -> ResyncRun:
+    return get_object_or_404(ResyncRun.objects.select_related("project", "source_run"), pk=pk)
+
+
+@method_decorator(never_cache, name="dispatch")
+class RunDetailView(ResyncPerm, View):
+    def get(self, request, pk):
+        run = _run_or_404(pk)
+        progress = resync_progress(run=run)
+        failure_page = Paginator(range(progress["failed"]), FAILURES_PER_PAGE).get_page(request.GET.get("page"))
+        offset = (failure_page.number - 1) * FAILURES_PER_PAGE
+        context = {
+            "run": run,
+            "progress": progress,
+            "processed": progress["done"] + progress["failed"] + progress["skipped"],
+            "failures": resync_failures(run=run, limit=FAILURES_PER_PAGE, offset=offset),
+            "page": failure_page,
+            "report": resync_dry_run_report(run=run) if run.dry_run and run.status == ResyncRun.Status.DONE else None,
+            "applied_by": ResyncRun.objects.filter(source_run=run).order_by("-id").first() if run.dry_run else None,
+            "import_record": PreferenceImport.objects.filter(pk=run.selection_detail.get("import")).first()
+            if run.selection == ResyncRun.Selection.IMPORT
+            else None,
+        }
+        return render(request, "resync/run_detail.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class RunProgressView(ResyncPerm, View):
+    """The run page's progress bar polls this (static/js/resync_progress.js)."""
+
+    def get(self, request, pk):
+        progress = resync_progress(run=_run_or_404(pk))
+        keys = [
+            "id", "status", "total", "pending", "done", "failed", "skipped", "batches_done",
+            "contacts_per_second", "eta_seconds", "last_error", "can_cancel", "can_retry_failed", "can_apply",
+        ]  # fmt: skip
+        return JsonResponse({k: progress[k] for k in keys} | {"outcomes": progress["outcomes"]})
+
+
+class RunActionView(ResyncPerm, View):
+    """Cancel, retry the failed contacts, or apply a dry run (POST only)."""
+
+    http_method_names = ["post"]
+    action = ""
+
+    def post(self, request, pk):
+        run = _run_or_404(pk)
+        try:
+            if self.action == "cancel":
+                resync_cancel(run=run, actor=request.user)
+                messages.success(request, f"Cancelled run #{run.pk}: its pending contacts were skipped.")
+            elif self.action == "retry":
+                count = resync_retry_failed(run=run, actor=request.user)
+                messages.success(request, f"Retrying {count} failed contact{'s' if count != 1 else ''}.")
+            else:
+                applied = resync_apply(run=run, actor=request.user)
+                messages.success(request, f"Applying dry run #{run.pk}: only the contacts that differ are sent.")
+                return redirect("catalog:resync_run", pk=applied.pk)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("catalog:resync_run", pk=run.pk)
+
+
+# ---------------------------------------------------------------------------------------------- imports
+
+
+class ImportListView(ResyncPerm, View):
+    def get(self, request):
+        return self.render(request, ResyncImportForm(initial={"project": request.GET.get("project")}))
+
+    def post(self, request):
+        form = ResyncImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                record = preference_import_csv(
+                    project=form.cleaned_data["project"], actor=request.user, file=upload, filename=upload.name or ""
+                )
+            except ValidationError as error:
+                add_validation_errors(form, error)
+            else:
+                if record.rejected:
+                    messages.warning(
+                        request,
+                        f"Kept {record.accepted} row{'s' if record.accepted != 1 else ''}; "
+                        f"{record.rejected} rejected (listed below with their line).",
+                    )
+                else:
+                    messages.success(request, f"Kept all {record.accepted} rows ({record.changed} changed).")
+                return redirect("catalog:resync_import", pk=record.pk)
+        return self.render(request, form, status=400)
+
+    def render(self, request, form, status=200):
+        project = _project_filter(request)
+        imports = PreferenceImport.objects.select_related("project")
+        if project is not None:
+            imports = imports.filter(project=project)
+        page = Paginator(imports, PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {"form": form, "page": page, "projects": IterableProject.objects.all(), "project": project}
+        return render(request, "resync/import_list.html", context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ImportDetailView(ResyncPerm, View):
+    def get(self, request, pk):
+        record = get_object_or_404(PreferenceImport.objects.select_related("project", "created_by"), pk=pk)
+        runs = ResyncRun.objects.filter(
+            project=record.project, selection=ResyncRun.Selection.IMPORT, selection_detail__import=record.pk
+        ).order_by("-id")[:20]
+        return render(request, "resync/import_detail.html", {"record": record, "runs": runs})
+
+
+# ---------------------------------------------------------------------------------------------- contacts
+
+
+@method_decorator(never_cache, name="dispatch")
+class ContactListView(ResyncPerm, View):
+    """The source of truth, contact by contact: desired arrays, where they came from, and the last resync.
+
+    A search by address is a POST, like the contact lookup, so addresses stay out of URLs and access logs.
+    """
+
+    STATES = [
+        ("never", "Never resynced"),
+        ("changed", "Changed since last resync"),
+        ("synced", "Resynced, unchanged since"),
+    ]
+
+    def queryset(self, request, project):
+        contacts = ContactPreference.objects.select_related("project", "resynced_run", "source_import")
+        if project is not None:
+            contacts = contacts.filter(project=project)
+        state = request.GET.get("state", "")
+        if state == "never":
+            contacts = contacts.filter(resynced_at__isnull=True)
+        elif state == "changed":
+            contacts = contacts.filter(changed_at__gt=F("resynced_at"))
+        elif state == "synced":
+            contacts = contacts.filter(resynced_at__isnull=False, changed_at__lte=F("resynced_at"))
+        return contacts, state
+
+    def get(self, request):
+        project = _project_filter(request)
+        contacts, state = self.queryset(request, project)
+        page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+        return self.render(request, project=project, state=state, page=page)
+
+    def post(self, request):
+        project = _project_filter(request)
+        contacts, state = self.queryset(request, project)
+        query = request.POST.get("q", "").strip().lower()[:254]
+        found = []
+        if query:
+            found = list(contacts.filter(Q(email__icontains=query) | Q(user_id=query))[:SEARCH_LIMIT])
+        return self.render(request, project=project, state=state, found=found, query=query, searched=True)
+
+    def render(self, request, **context):
+        context |= {"projects": IterableProject.objects.all(), "states": self.STATES}
+        return render(request, "resync/contact_list.html", context)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+class SettingsListView(ResyncPerm, View):
+    def get(self, request):
+        rows = [(project, resync_settings_get(project=project)) for project in IterableProject.objects.all()]
+        return render(request, "resync/settings_list.html", {"rows": rows})
+
+
+class SettingsFormView(ResyncPerm, View):
+    def get(self, request, project_pk):
+        project = get_object_or_404(IterableProject, pk=project_pk)
+        settings = resync_settings_get(project=project)
+        form = ResyncSettingsForm(initial=ResyncSettingsForm.initial_from(settings))
+        return self.render(request, project, settings, form)
+
+    def post(self, request, project_pk):
+        project = get_object_or_404(IterableProject, pk=project_pk)
+        form = ResyncSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                resync_settings_update(project=project, actor=request.user, **form.changes())
+            except ValidationError as error:
+                add_validation_errors(form, error)
+            else:
+                messages.success(request, f"Saved the resync settings of {project}.")
+                return redirect("catalog:resync_settings", project_pk=project.pk)
+        return self.render(request, project, resync_settings_get(project=project), form, status=400)
+
+    def render(self, request, project, settings, form, status=200):
+        # The django-q Schedule the service keeps in line with the settings (named by project).
+        schedule = Schedule.objects.filter(name=f"resync-project-{project.pk}").first()
+        context = {"project": project, "settings": settings, "form": form, "schedule": schedule}
+        return render(request, "resync/settings_form.html", context, status=status)

@@ -1,0 +1,186 @@
+"""Test send pages: the send form with its preview, the record of attempts, and the test-recipient allowlist.
+
+Thin: the rules (allowlist, guard, live re-check, eligibility, rate limit, double submit) are all in
+catalog/services/sends.py; these views turn form input into its arguments and its answers into pages.
+"""
+
+import json
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from catalog.forms import ProofRecipientForm, ProofSendForm
+from catalog.models import Notification, ProofSend
+from catalog.services.sends import (
+    ProofSendDuplicate,
+    proof_data_fields_initial,
+    proof_mode_default,
+    proof_preview,
+    proof_recipient_can_manage,
+    proof_recipient_create,
+    proof_recipient_delete,
+    proof_recipients_visible,
+    proof_send,
+    proof_templates,
+)
+from catalog.views.catalog import Perm, add_validation_errors
+
+PAGE_SIZE = 50
+SEND_PROOF = "catalog.send_proof"
+
+
+def _as_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProofSendFormView(Perm, View):
+    """Pick a recipient, edit the data fields, preview the exact request, send. The form carries a one-time
+    token: submitting it twice sends once."""
+
+    permission_required = SEND_PROOF
+
+    def get_notification(self, key):
+        return get_object_or_404(
+            Notification.objects.select_related("project", "message_type__channel", "event").prefetch_related(
+                "templates__message_type__channel", "event__fields"
+            ),
+            key=key,
+        )
+
+    def get(self, request, key):
+        notification = self.get_notification(key)
+        templates = proof_templates(notification)
+        recipients = list(proof_recipients_visible(user=request.user, project=notification.project)[:1])
+        fields = proof_data_fields_initial(notification=notification)
+        initial = {
+            "submission_token": uuid.uuid4().hex,
+            "mode": proof_mode_default(notification),
+            "template": templates[0].pk if templates else None,
+            "recipient": recipients[0].pk if recipients else None,
+        }
+        schema = {f.name for f in notification.event.fields.all()} if notification.event_id else set()
+        for name, value in fields.items():
+            if name in schema:
+                initial[f"df_{name}"] = _as_text(value)
+        extra = {k: v for k, v in fields.items() if k not in schema}
+        initial["data_fields"] = json.dumps(extra, indent=2) if extra else ""
+        form = ProofSendForm(initial=initial, notification=notification, user=request.user)
+        return self.render(request, notification, form)
+
+    def post(self, request, key):
+        notification = self.get_notification(key)
+        form = ProofSendForm(request.POST, notification=notification, user=request.user)
+        preview = None
+        if form.is_valid():
+            data = form.cleaned_data
+            given = {
+                "notification": notification,
+                "mode": data["mode"],
+                "template": data["template"],
+                "recipient": data["recipient"],
+                "data_fields": data["data_fields_value"],
+            }
+            try:
+                if request.POST.get("action") == "send":
+                    attempt = proof_send(actor=request.user, submission_token=data["submission_token"], **given)
+                    return redirect("catalog:proof_send_detail", pk=attempt.pk)
+                preview = proof_preview(actor=request.user, **given)
+            except ProofSendDuplicate as duplicate:
+                messages.info(request, str(duplicate))
+                return redirect("catalog:proof_send_detail", pk=duplicate.attempt.pk)
+            except ValidationError as error:
+                form.add_service_errors(error)
+        return self.render(request, notification, form, preview, status=200 if form.is_valid() else 400)
+
+    def render(self, request, notification, form, preview=None, status=200):
+        context = {
+            "n": notification,
+            "form": form,
+            "preview": preview,
+            "data_inputs": [form[name] for name in form.data_field_names()],
+            "has_recipients": proof_recipients_visible(user=request.user, project=notification.project).exists(),
+        }
+        return render(request, "sends/send_form.html", context, status=status)
+
+
+class ProofSendListView(Perm, View):
+    """Every test send attempt, newest first; ?mine=1 for one's own, ?notification=<key> for one notification."""
+
+    permission_required = SEND_PROOF
+
+    def get(self, request):
+        attempts = ProofSend.objects.select_related("notification", "project")
+        if request.GET.get("mine"):
+            attempts = attempts.filter(actor=request.user)
+        if request.GET.get("notification"):
+            attempts = attempts.filter(notification_key=request.GET["notification"])
+        page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "sends/send_list.html", {"page": page, "attempts": page.object_list})
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProofSendDetailView(Perm, View):
+    permission_required = SEND_PROOF
+
+    def get(self, request, pk):
+        attempt = get_object_or_404(ProofSend.objects.select_related("notification", "project", "recipient"), pk=pk)
+        body = json.dumps(attempt.request_body, indent=2, ensure_ascii=False)
+        answer = json.dumps(attempt.response, indent=2, ensure_ascii=False) if attempt.response is not None else ""
+        return render(request, "sends/send_detail.html", {"attempt": attempt, "body": body, "answer": answer})
+
+
+class ProofRecipientListView(Perm, View):
+    """One's own test recipients and the shared ones; admins also manage the shared ones."""
+
+    permission_required = SEND_PROOF
+
+    def get(self, request):
+        return self.render(request, ProofRecipientForm(user=request.user))
+
+    def post(self, request):
+        form = ProofRecipientForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                recipient = proof_recipient_create(
+                    actor=request.user,
+                    project=data["project"],
+                    email=data["email"],
+                    user_id=data["user_id"],
+                    label=data["label"],
+                    shared=data.get("shared", False),
+                )
+            except ValidationError as error:
+                add_validation_errors(form, error)
+            else:
+                messages.success(request, f"Added test recipient {recipient.identifier}.")
+                return redirect("catalog:proof_recipient_list")
+        return self.render(request, form, status=400)
+
+    def render(self, request, form, status=200):
+        recipients = [
+            (r, proof_recipient_can_manage(user=request.user, recipient=r))
+            for r in proof_recipients_visible(user=request.user)
+        ]
+        return render(request, "sends/recipient_list.html", {"form": form, "recipients": recipients}, status=status)
+
+
+class ProofRecipientDeleteView(Perm, View):
+    permission_required = SEND_PROOF
+
+    def post(self, request, pk):
+        recipient = get_object_or_404(proof_recipients_visible(user=request.user), pk=pk)
+        try:
+            proof_recipient_delete(actor=request.user, recipient=recipient)
+        except PermissionDenied:
+            messages.error(request, "Only admins remove shared test recipients.")
+        else:
+            messages.success(request, f"Removed test recipient {recipient.identifier}.")
+        return redirect("catalog:proof_recipient_list")

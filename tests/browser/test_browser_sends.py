@@ -1,0 +1,60 @@
+"""A whole test send in real Chromium: add a test recipient, open the notification, preview, send, see it recorded."""
+
+import json
+
+import pytest
+
+from catalog.models import ProofSend
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def marketer(demo, user_in_role):
+    user_in_role("marketing", username="mia")
+    return demo
+
+
+def test_a_whole_test_send(page, live_server, log_in, marketer):
+    log_in("mia", "/")
+    page.get_by_role("link", name="Test sends").click()
+    page.get_by_role("link", name="Test recipients").first.click()
+    page.get_by_label("Project").select_option(label="Student - US")
+    page.get_by_label("Email").fill("qa.student@example.com")
+    page.get_by_role("button", name="Add").click()
+    assert "Added test recipient qa.student@example.com." in page.get_by_role("status").inner_text()
+
+    page.goto(f"{live_server.url}/notifications/student_free_onboarding_welcome/")
+    page.get_by_role("link", name="Test send", exact=True).click()
+    assert page.get_by_label("firstName").input_value() == "John"
+    page.get_by_label("firstName").fill("")
+    page.get_by_role("button", name="Preview").click()
+    assert "Required by the 'SaaS Free Registration' event schema." in page.get_by_role("alert").first.inner_text()
+
+    page.get_by_label("firstName").fill("Mia")
+    page.get_by_role("button", name="Preview").click()
+    assert "allow this test send" in page.get_by_role("status").inner_text()
+    previewed = json.loads(page.get_by_test_id("preview-body").inner_text())
+    assert previewed["eventName"] == "SaaS Free Registration" and previewed["dataFields"]["firstName"] == "Mia"
+    assert marketer.emulator.requests(path="/api/events/track") == []
+
+    # The same form submitted twice behind the page's back (a double click, a retrying proxy), then for real.
+    statuses = page.evaluate(
+        """async () => {
+            const data = new FormData(document.querySelector("form.stacked"));
+            data.set("action", "send");
+            const codes = [];
+            for (let i = 0; i < 2; i++) codes.push((await fetch(location.href, {method: "POST", body: data})).status);
+            return codes;
+        }"""
+    )
+    assert statuses == [200, 200]  # both followed their redirect to the one attempt
+    page.get_by_role("button", name="Send test").click()
+    assert "already submitted" in page.get_by_role("status").first.inner_text()
+    assert "Sent (accepted by Iterable)" in page.get_by_test_id("outcome").inner_text()
+    recorded = [r for r in marketer.emulator.requests(path="/api/events/track") if r["method"] == "POST"]
+    assert [r["body"] for r in recorded] == [previewed]
+    assert ProofSend.objects.count() == 1
+
+    page.get_by_role("link", name="The notification").click()
+    assert "to qa.student@example.com" in page.get_by_test_id("last-test-send").inner_text()

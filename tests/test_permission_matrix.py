@@ -1,0 +1,109 @@
+"""Every URL pattern, pages and API, tried as anonymous, no role, viewer, marketing, engineering and admin.
+
+The expected minimum role of each route is written here, independently of the views' own declarations:
+a route that drifts to a looser permission, or a new route nobody classified, fails this test.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from catalog.views.catalog import ENTITIES
+
+ROLES = ["viewer", "marketing", "engineering", "admin"]
+RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
+
+PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
+          "password_reset_complete"}  # fmt: skip
+ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke"}
+HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:docs"}  # pages for people, with session login
+
+# First match wins; everything else needs at least the viewer role.
+MINIMUM_ROLE = [
+    (r"contact.lookup|contact_lookup", "marketing"),
+    (r"proof|test-send", "marketing"),
+    (r"resync", "engineering"),
+    (r"sync_start|sync_orphan_add", "engineering"),
+    (r"_create$|_edit$|_delete$|catalog_import", "engineering"),
+]
+KEY = "student_activity_weekly_digest"
+
+
+def routes():
+    """(path, name) for every URL pattern outside the Django admin, with sample values for its parameters."""
+
+    def walk(resolver, prefix="", namespace=""):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                ns = ":".join(filter(None, [namespace, pattern.namespace or ""])) if pattern.namespace else namespace
+                yield from walk(pattern, prefix + str(pattern.pattern), ns)
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), ":".join(filter(None, [namespace, pattern.name or ""]))
+
+    found = []
+    for route, name in walk(get_resolver()):
+        if route.startswith("admin/"):
+            continue
+        route = route.replace("^", "").replace("$", "")
+        route = re.sub(r"\(\?P<key>[^)]*\)|<slug:key>", KEY, route)
+        route = re.sub(r"\(\?P<\w+>[^)]*\)|<int:\w+>|<str:\w+>", "1", route)
+        route = route.replace("[\\s\\S]*", "no-such-thing/")
+        route = route.replace("<uidb64>/<token>", "MQ/set-password")
+        if "<entity:entity>" in route:
+            found += [("/" + route.replace("<entity:entity>", e.slug), name) for e in ENTITIES.values()]
+        else:
+            found.append(("/" + route, name))
+    return found
+
+
+def minimum_role(name: str) -> str | None:
+    if name in PUBLIC:
+        return None
+    if name in ANY_USER:
+        return "norole"
+    return next((role for pattern, role in MINIMUM_ROLE if re.search(pattern, name)), "viewer")
+
+
+def test_every_route_is_classified_and_found():
+    found = routes()
+    assert len(found) > 100
+    unnamed = [path for path, name in found if not name or name.endswith(":")]
+    assert unnamed == []
+
+
+@pytest.mark.parametrize("role", [None, "norole", *ROLES])
+def test_permission_matrix(demo, client, user_in_role, role):
+    from rest_framework.test import APIClient
+
+    from catalog.services.tokens import api_token_create
+
+    api = APIClient()
+    if role is not None:
+        user = user_in_role(None if role == "norole" else role, username=f"matrix-{role}")
+        client.force_login(user)
+        _, token = api_token_create(actor=user, user=user, name="matrix")
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    problems = []
+    for path, name in routes():
+        needed = minimum_role(name)
+        is_api = path.startswith("/api/") and name not in HTML_UNDER_API
+        response = (api if is_api else client).get(path)
+        status = response.status_code
+        to_login = status == 302 and "/login/" in response.get("Location", "")
+        if status >= 500:
+            problems.append(f"{path} ({name}): {status} for {role}")
+        elif needed is None:
+            continue
+        elif role is None:
+            if not (to_login or (path.startswith("/api/") and status == 401)):
+                problems.append(f"{path} ({name}): anonymous got {status}, not the login")
+        elif RANK[role] < RANK[needed]:
+            if status != 403:
+                problems.append(f"{path} ({name}): {role} got {status}, needs {needed}")
+            write = (api if is_api else client).post(path, {})
+            if write.status_code not in {403, 405}:
+                problems.append(f"{path} ({name}): {role} POST got {write.status_code}, needs {needed}")
+        elif status in {401, 403} or to_login:
+            problems.append(f"{path} ({name}): {role} got {status}, but {needed} may")
+    assert problems == []

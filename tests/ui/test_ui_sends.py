@@ -1,0 +1,172 @@
+"""Test send pages: permission, the form with its preview, errors beside the fields, double submit, recipients."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import AuditEvent, Notification, ProofRecipient, ProofSend
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def mia(demo, client, user_in_role):
+    user = user_in_role("marketing", username="mia")
+    client.force_login(user)
+    own = ProofRecipient.objects.create(project=demo.student, owner=user, email="qa.student@example.com")
+    return type("Mia", (), {"user": user, "own": own, "demo": demo, "client": client})
+
+
+def url(key):
+    return reverse("catalog:proof_send", args=[key])
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("marketing", 200), ("admin", 200)])
+def test_pages_need_the_send_permission(demo, client, user_in_role, role, status):
+    client.force_login(user_in_role(role))
+    for path in (url("student_activity_weekly_digest"), reverse("catalog:proof_send_list"),
+                 reverse("catalog:proof_recipient_list")):  # fmt: skip
+        assert client.get(path).status_code == status
+    response = client.post(url("student_activity_weekly_digest"), {"action": "send"})
+    assert response.status_code in ({403} if status == 403 else {400})
+    assert not ProofSend.objects.exists()
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("catalog:proof_send_list"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_form_is_prefilled_from_the_event_examples(mia):
+    page = mia.client.get(url("student_free_onboarding_welcome")).content.decode()
+    assert 'name="df_firstName"' in page and 'value="John"' in page
+    assert 'name="df_companyNamespace"' in page and 'value="true"' in page
+    assert re.search(r'name="submission_token" value="[0-9a-f]{32}"', page)
+    assert "qa.student@example.com" in page
+
+
+def _form(mia, **extra):
+    return {
+        "recipient": mia.own.pk,
+        "mode": "campaign",
+        "data_fields": '{"firstName": "QA"}',
+        "submission_token": TOKEN,
+        **extra,
+    }
+
+
+def test_preview_shows_the_exact_request_and_sends_nothing(mia):
+    response = mia.client.post(url("student_activity_weekly_digest"), _form(mia, action="preview"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "POST /api/email/target" in page
+    assert (
+        "&quot;campaignId&quot;: 410001" in page
+        and "&quot;recipientEmail&quot;: &quot;qa.student@example.com&quot;" in page
+    )
+    assert "allow this test send" in page and "GitLab Marketing" in page
+    assert not ProofSend.objects.exists() and mia.demo.emulator.requests(path="/api/email/target") == []
+
+
+def test_send_records_and_shows_the_outcome_and_a_double_submit_sends_once(mia):
+    response = mia.client.post(url("student_activity_weekly_digest"), _form(mia, action="send"))
+    attempt = ProofSend.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "catalog:proof_send_detail", args=[attempt.pk]
+    )
+    page = mia.client.get(response["Location"]).content.decode()
+    assert "Sent (accepted by Iterable)" in page and "POST /api/email/target" in page
+
+    again = mia.client.post(url("student_activity_weekly_digest"), _form(mia, action="send"), follow=True)
+    assert "already submitted" in again.content.decode()
+    assert ProofSend.objects.count() == 1
+    assert len([r for r in mia.demo.emulator.requests(path="/api/email/target") if r["method"] == "POST"]) == 1
+    assert AuditEvent.objects.filter(action="proof_send").count() == 1
+
+    detail = mia.client.get(reverse("catalog:notification_detail", args=["student_activity_weekly_digest"]))
+    assert "to qa.student@example.com" in detail.content.decode()
+    assert 'href="/notifications/student_activity_weekly_digest/test-send/"' in detail.content.decode()
+
+
+def test_schema_errors_are_beside_their_fields_and_input_is_kept(mia):
+    data = {
+        "recipient": mia.own.pk,
+        "mode": "event",
+        "submission_token": TOKEN,
+        "action": "send",
+        "df_firstName": "",
+        "df_company": "ACME",
+        "df_companyNamespace": "maybe",
+        "df_latest_trial_start_date": "not a date",
+    }
+    response = mia.client.post(url("student_free_onboarding_welcome"), data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r'id="id_df_companyNamespace-errors">Must be true or false.', page)
+    assert 'value="ACME"' in page and 'value="not a date"' in page
+    data["df_companyNamespace"] = "true"
+    page = mia.client.post(url("student_free_onboarding_welcome"), data).content.decode()
+    assert re.search(r'id="id_df_firstName-errors">Required by the &#x27;SaaS Free Registration&#x27;', page)
+    assert re.search(r'id="id_df_latest_trial_start_date-errors">Must be a date', page)
+    assert not ProofSend.objects.exists()
+
+
+def test_bad_json_and_impossible_mode_are_explained(mia):
+    page = mia.client.post(
+        url("student_activity_weekly_digest"), _form(mia, data_fields="{nope", action="send")
+    ).content.decode()
+    assert "Not valid JSON" in page
+    page = mia.client.post(
+        url("student_activity_weekly_digest"), _form(mia, mode="event", action="send")
+    ).content.decode()
+    assert "Select a valid choice" in page
+    assert not ProofSend.objects.exists()
+
+
+def test_refusal_is_shown_with_its_reason(mia):
+    mia.demo.emulator.configure(faults=[{"endpoint": "GET /api/channels", "kind": "error500", "count": 5}])
+    response = mia.client.post(url("student_activity_weekly_digest"), _form(mia, action="send"), follow=True)
+    page = response.content.decode()
+    assert "Refused by the guard" in page and "live-check-failed" in page
+    assert ProofSend.objects.get().outcome == "refused_guard"
+
+
+def test_recipients_own_and_shared(demo, client, user_in_role):
+    marketer = user_in_role("marketing", username="mia")
+    client.force_login(marketer)
+    list_url = reverse("catalog:proof_recipient_list")
+    assert "Shared with everyone" not in client.get(list_url).content.decode()
+    response = client.post(list_url, {"project": demo.student.pk, "email": "qa.student@example.com", "shared": "on"})
+    assert response.status_code == 302
+    mine = ProofRecipient.objects.get()
+    assert mine.owner == marketer  # "shared" is ignored for someone who may not manage shared recipients
+    again = client.post(list_url, {"project": demo.student.pk, "email": "qa.student@example.com"})
+    assert again.status_code == 400 and "already have this test recipient" in again.content.decode()
+    bad = client.post(list_url, {"project": demo.student.pk, "email": "foo@"})
+    assert "&#x27;foo@&#x27; is not a valid email address." in bad.content.decode()
+    both = client.post(list_url, {"project": demo.student.pk, "email": "a@example.com", "user_id": "u1"})
+    assert "one of them" in both.content.decode()
+
+    admin = user_in_role("admin", username="ada")
+    client.force_login(admin)
+    client.post(list_url, {"project": demo.student.pk, "user_id": "qa-student-2", "shared": "on", "label": "QA"})
+    shared = ProofRecipient.objects.get(user_id="qa-student-2")
+    assert shared.shared
+    page = client.get(list_url).content.decode()
+    assert "qa-student-2" in page and "qa.student@example.com" not in page  # mia's own are hers
+
+    client.force_login(marketer)
+    assert "qa-student-2" in client.get(list_url).content.decode()
+    client.post(reverse("catalog:proof_recipient_delete", args=[shared.pk]), follow=True)
+    assert ProofRecipient.objects.filter(pk=shared.pk).exists()
+    client.post(reverse("catalog:proof_recipient_delete", args=[mine.pk]))
+    assert not ProofRecipient.objects.filter(pk=mine.pk).exists()
+    assert AuditEvent.objects.filter(object_type="proofrecipient").count() == 3
+
+
+def test_send_list_shows_attempts(mia):
+    mia.client.post(url("student_activity_weekly_digest"), _form(mia, action="send"))
+    page = mia.client.get(reverse("catalog:proof_send_list") + "?mine=1").content.decode()
+    assert "student_activity_weekly_digest" in page and "qa.student@example.com" in page
+    assert Notification.objects.filter(key="student_activity_weekly_digest").exists()
