@@ -162,6 +162,9 @@ def stop(processes: list[subprocess.Popen], code: int) -> int:
 
 def test(pytest_args: list[str]) -> int:
     ensure_venv("requirements-test.txt")
+    # One pytest-xdist worker per core halves the suite on two cores; "-n 0" runs in one process.
+    if not any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        pytest_args = ["-n", "auto", *pytest_args]
     code = subprocess.run([str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT).returncode
     if code == 5:
         say("pytest collected no tests: that is a failure")

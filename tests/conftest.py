@@ -1,10 +1,46 @@
 """Shared fixtures. Tests talk to the database pytest-django sets up (SQLite or PostgreSQL)."""
 
+import os
 from types import SimpleNamespace
 
 import pytest
 
 from catalog.models import Channel, IterableProject, MessageType, Notification, Owner, Template
+
+NOT_RUN = "BROWSER TEST NOT RUN"
+
+
+def _browser_tests_not_run(config) -> list:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    return [report for report in skipped if NOT_RUN in str(getattr(report, "longrepr", ""))]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Browser tests that could not run (no Chromium) are said loudly, never passed over in silence."""
+    not_run = _browser_tests_not_run(config)
+    if not not_run:
+        return
+    banner = "!" * 100
+    terminalreporter.write_line(banner, red=True, bold=True)
+    terminalreporter.write_line(
+        f"{len(not_run)} BROWSER TESTS WERE NOT RUN: Chromium is missing. Install Debian's chromium package "
+        "(apt-get install chromium).",
+        red=True,
+        bold=True,
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        terminalreporter.write_line("CI=true: failing the run rather than skipping them.", red=True, bold=True)
+    terminalreporter.write_line(banner, red=True, bold=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if (
+        os.environ.get("CI", "").lower() == "true"
+        and session.exitstatus == 0
+        and _browser_tests_not_run(session.config)
+    ):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
