@@ -9,30 +9,13 @@ from django.db import models
 
 from catalog.models import BatchErrorPolicy, IterableProject, Notification
 from catalog.services.guard import enforce_notification
-from catalog.services.resync import resync_parse_emails
+from catalog.services.resync import SETTINGS_FIELDS, resync_parse_emails
 
 
 class NotificationForm(forms.ModelForm):
     class Meta:
         model = Notification
-        fields = [
-            "key",
-            "name",
-            "description",
-            "audience",
-            "project",
-            "medium",
-            "trigger_type",
-            "campaign_id",
-            "event",
-            "journey",
-            "templates",
-            "message_type",
-            "owners",
-            "status",
-            "tags",
-            "code_location",
-        ]
+        fields = Notification.EDITABLE_FIELDS
 
     def _post_clean(self):
         super()._post_clean()
@@ -276,17 +259,7 @@ class ResyncSettingsForm(forms.Form):
 
     def changes(self) -> dict:
         """The keyword arguments for resync_settings_update."""
-        names = [
-            "scope",
-            "opt_in_enabled",
-            "batch_size",
-            "rate_per_second",
-            "read_concurrency",
-            "on_batch_error",
-            "schedule_enabled",
-            "schedule_minutes",
-        ]
-        return {name: self.cleaned_data[name] for name in names}
+        return {name: self.cleaned_data[name] for name in SETTINGS_FIELDS}
 
 
 # -- test sends (issue #7) ----------------------------------------------------------------------------------

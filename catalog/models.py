@@ -345,6 +345,12 @@ class Owner(models.Model):
 class Notification(Guarded):
     """One notification the company sends through Iterable, as staff declare it."""
 
+    # What staff edit, in form order; the form and the API both use this list.
+    EDITABLE_FIELDS = (
+        "key", "name", "description", "audience", "project", "medium", "trigger_type", "campaign_id", "event",
+        "journey", "templates", "message_type", "owners", "status", "tags", "code_location",
+    )  # fmt: skip
+
     key = models.SlugField(max_length=120, unique=True, help_text="Stable identifier, e.g. student_weekly_digest")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -24,6 +24,7 @@ from catalog.models import (
     ResyncSettings,
 )
 from catalog.services.resync import (
+    SETTINGS_FIELDS,
     resync_apply,
     resync_cancel,
     resync_dry_run_report,
@@ -305,18 +306,7 @@ class ResyncSettingsSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ResyncSettings
-        fields = [
-            "project",
-            "scope",
-            "opt_in_enabled",
-            "batch_size",
-            "rate_per_second",
-            "read_concurrency",
-            "on_batch_error",
-            "schedule_enabled",
-            "schedule_minutes",
-            "updated_at",
-        ]
+        fields = ["project", *SETTINGS_FIELDS, "updated_at"]
         read_only_fields = ["project", "updated_at"]
 
     def validate_scope(self, value):

@@ -135,20 +135,23 @@ def clean_scope(scope: Any) -> dict[str, Any]:
     return out
 
 
+# What staff may change in a project's resync settings (the page, the API and this service share the list).
+SETTINGS_FIELDS = (
+    "scope",
+    "opt_in_enabled",
+    "batch_size",
+    "rate_per_second",
+    "read_concurrency",
+    "on_batch_error",
+    "schedule_enabled",
+    "schedule_minutes",
+)
+
+
 def resync_settings_update(*, project, actor, **changes) -> ResyncSettings:
     """Change a project's resync settings (validated, audited) and keep its django-q Schedule in line."""
     settings = resync_settings_get(project=project)
-    allowed = {
-        "scope",
-        "opt_in_enabled",
-        "batch_size",
-        "rate_per_second",
-        "read_concurrency",
-        "on_batch_error",
-        "schedule_enabled",
-        "schedule_minutes",
-    }
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}")
     if "scope" in changes:
