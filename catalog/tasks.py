@@ -6,9 +6,9 @@ a long task is handed to a second worker while the first still runs.
 """
 
 from django.contrib.auth import get_user_model
-from django_q.tasks import async_task
 
 from catalog.models import IterableProject
+from catalog.observability import enqueue
 from catalog.services.sync import catalog_sync_enqueue, catalog_sync_project
 
 # A project sync makes a handful of paced calls; five minutes leaves room for Iterable's 429 back-offs.
@@ -33,7 +33,7 @@ def catalog_sync_all_task() -> int:
 
 def enqueue_project_sync(project_id: int, *, actor_id: int | None = None, trigger: str = "manual") -> str:
     """Queue ``catalog_sync_task`` for one project (callers use catalog_sync_enqueue, which waits for commit)."""
-    return async_task(
+    return enqueue(
         "catalog.tasks.catalog_sync_task",
         project_id,
         actor_id,

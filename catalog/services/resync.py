@@ -473,7 +473,7 @@ def resync_start_scheduled(*, project) -> ResyncRun | None:
 
 
 def _enqueue(run_id: int) -> None:
-    from django_q.tasks import async_task
+    from catalog.observability import enqueue
 
     # Only the id travels: task arguments are pickled into the database and shown in the admin.
     options = {
@@ -482,7 +482,7 @@ def _enqueue(run_id: int) -> None:
         "group": "resync",
         "task_name": f"resync-run-{run_id}",
     }
-    transaction.on_commit(lambda: async_task(TASK, run_id, q_options=options))
+    transaction.on_commit(lambda: enqueue(TASK, run_id, q_options=options))
 
 
 def resync_resume(*, run: ResyncRun) -> None:
