@@ -59,3 +59,34 @@ def enqueue(func_path: str, *args, **options):
     from django_q.tasks import async_task
 
     return async_task("catalog.observability.run_with_request_id", current_request_id(), func_path, *args, **options)
+
+
+class DatabaseUnavailableMiddleware:
+    """The database gone mid-request is an outage, not a bug: answer 503 with Retry-After and a sentence
+    (JSON in the API's error format), log it once, and let the transaction roll back so nothing half-writes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+        from django.http import HttpResponse, JsonResponse
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logging.getLogger("catalog.database").error("Database unavailable: %s", type(exception).__name__)
+        message = "The database is not answering right now. Nothing was saved; try again in a minute."
+        if request.path.startswith("/api/"):
+            response = JsonResponse(
+                {"errors": [{"field": None, "code": "database-unavailable", "message": message}]}, status=503
+            )
+        else:
+            response = HttpResponse(
+                f"<!doctype html><title>Unavailable</title><h1>Temporarily unavailable</h1><p>{message}</p>",
+                status=503,
+            )
+        response["Retry-After"] = "30"
+        return response
