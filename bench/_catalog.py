@@ -1,0 +1,49 @@
+"""A synthetic catalog of any size for the bench scripts (bulk writes; the guard still judges each row)."""
+
+from types import SimpleNamespace
+
+from catalog.models import Channel, IterableProject, MessageType, Notification, Owner, Template
+from catalog.services.guard import refresh_verdicts
+
+
+def bench_catalog() -> SimpleNamespace:
+    project = IterableProject.objects.create(name="Bench", api_key_env="ITERABLE_KEY_BENCH")
+    channel = Channel.objects.create(
+        project=project, iterable_id=1, name="Marketing", channel_type="Marketing", medium="Email"
+    )
+    message_type = MessageType.objects.create(
+        project=project, iterable_id=11, name="Newsletter", channel=channel, policy="OptIn"
+    )
+    owner = Owner.objects.create(name="Lifecycle", role="business", email="lifecycle@example.com")
+    template = Template.objects.create(
+        project=project, iterable_id=501, name="Digest", medium="Email", message_type=message_type
+    )
+    return SimpleNamespace(project=project, message_type=message_type, owner=owner, template=template)
+
+
+def grow_to(total: int, project, message_type, owner, template) -> None:
+    start = Notification.objects.count()
+    objs = Notification.objects.bulk_create(
+        (
+            Notification(
+                key=f"bench_{i:06d}",
+                name=f"Bench notification {i}",
+                audience=["students", "employers"][i % 2],
+                project=project,
+                medium="Email",
+                trigger_type="api_send",
+                campaign_id=100_000 + i,
+                message_type=message_type,
+                status="active",
+            )
+            for i in range(start, total)
+        ),
+        batch_size=1000,
+    )
+    Notification.owners.through.objects.bulk_create(
+        (Notification.owners.through(notification=n, owner=owner) for n in objs[::2]), batch_size=1000
+    )
+    Notification.templates.through.objects.bulk_create(
+        (Notification.templates.through(notification=n, template=template) for n in objs), batch_size=1000
+    )
+    refresh_verdicts(Notification.objects.all())
