@@ -138,6 +138,26 @@ def test_429_and_500_are_retried_by_the_client(project, emulator):
     assert len(emulator.requests(path=WRITE)) == 3
 
 
+def test_dropped_connections_and_timeouts_on_writes_are_retried(project, emulator, caplog):
+    """Failure drill: the overwrite is safe to repeat, so a dropped connection or a read timeout (even after
+    Iterable applied the batch) is retried, and the final state is the desired one."""
+    from catalog.iterable import client_for_project
+
+    client_for_project(project).timeout = (1.0, 0.5)
+    truth(project, ROWS)
+    emulator.configure(
+        faults=[
+            {"endpoint": WRITE, "kind": "drop", "count": 1, "process": True},
+            {"endpoint": WRITE, "kind": "slow", "seconds": 1.0, "count": 1, "process": True},
+        ]
+    )
+    run = run_to_end(resync_start(project=project, actor="t", everyone=True).run)
+    assert resync_progress(run=run)["failed"] == 0
+    retried = [r.getMessage() for r in caplog.records if "bulkUpdateSubscriptions failed" in r.getMessage()]
+    assert [("ConnectionDropped" in m, "ReadTimeout" in m) for m in retried] == [(True, False), (False, True)]
+    assert iterable_user(emulator, "cy@example.com")["unsubscribedChannelIds"] == [1]
+
+
 @pytest.mark.parametrize("policy", ["continue", "stop"])
 def test_a_batch_that_finally_fails(project, emulator, policy):
     resync_settings_update(project=project, actor="t", on_batch_error=policy, batch_size=2)
