@@ -2,6 +2,8 @@
 Each ends with nothing lost and a clear status. (A worker killed mid-run: tests/resync/test_resync_qcluster.py;
 429 and 5xx during a resync: tests/resync/test_resync_runs.py.)"""
 
+import time
+
 import pytest
 from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
@@ -84,6 +86,12 @@ def test_iterable_timeouts_during_a_sync_fail_it_cleanly_then_a_rerun_recovers(d
     assert after == mirror  # nothing half-written
     recovered = catalog_sync_project(project=demo.student, client=fast_client(demo))
     assert recovered.status == "succeeded"
+    # The two slow requests the client gave up on still finish in the emulator: wait for them, so their
+    # records cannot land in the next test's request log (one campaigns read per sync, two for the failed one).
+    deadline = time.monotonic() + 5
+    while len(demo.emulator.requests(path="GET /api/campaigns")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(demo.emulator.requests(path="GET /api/campaigns")) == 4
 
 
 def test_a_sync_task_delivered_twice_changes_nothing_the_second_time(demo):
