@@ -1,6 +1,7 @@
 """FilterSets shared by the pages and the REST API: one definition of search, filters and sorting."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from catalog import models, policy
@@ -25,6 +26,7 @@ class NotificationFilterSet(django_filters.FilterSet):
     owner = django_filters.ModelChoiceFilter(field_name="owners", queryset=models.Owner.objects.all())
     status = django_filters.ChoiceFilter(choices=models.NotificationStatus.choices)
     has_violations = django_filters.BooleanFilter(
+        widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
         method="filter_has_violations",
         label="Has violations",
         help_text="Any error or warning from the guard",
