@@ -112,6 +112,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Test sends per user: at most N sends in a sliding window of S seconds ("N/S").
+PROOF_SEND_RATE_LIMIT = tuple(int(part) for part in os.environ.get("PROOF_SEND_RATE_LIMIT", "10/60").split("/"))
+
 # A proxy's X-Request-ID is trusted only when the deployment says a proxy sets it.
 TRUST_REQUEST_ID_HEADER = env_bool("TRUST_REQUEST_ID_HEADER", False)
 

@@ -135,7 +135,10 @@ def _fetch(project: IterableProject, email: str, user_id: str, *, with_schema: b
     return results
 
 
-def _subscriptions(user: User) -> policy.ContactSubscriptions:
+def contact_subscriptions(user: User | None) -> policy.ContactSubscriptions:
+    """A contact's subscription arrays as the eligibility rule takes them (no contact: none at all)."""
+    if user is None:
+        return policy.ContactSubscriptions()
     return policy.ContactSubscriptions(
         subscribed_message_type_ids=frozenset(user.subscribed_message_type_ids),
         unsubscribed_channel_ids=frozenset(user.unsubscribed_channel_ids),
@@ -297,7 +300,7 @@ def _build(
         for device in fields.get("devices") or []
         if isinstance(device, dict)
     ]
-    subs = _subscriptions(user)
+    subs = contact_subscriptions(user)
     lookup.subscriptions = _subscription_rows(schema, subs)
     notifications = (
         [notification]

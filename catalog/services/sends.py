@@ -43,7 +43,7 @@ from catalog.models import (
 )
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
 from catalog.services.audit import actor_label, audit_event, audit_record, diff, snapshot
-from catalog.services.contacts import LookupInputError, identifier_clean
+from catalog.services.contacts import LookupInputError, contact_subscriptions, identifier_clean
 from catalog.services.guard import message_type_facts
 from catalog.services.iterable_support import explain_iterable_error
 
@@ -555,11 +555,7 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
             return ProofVerdict(False, found[0].code, f"Refused: {found[0].message}", checks)
     if check_reach:
         user = live["user"]
-        subscriptions = policy.ContactSubscriptions(
-            subscribed_message_type_ids=frozenset(user.subscribed_message_type_ids if user else ()),
-            unsubscribed_channel_ids=frozenset(user.unsubscribed_channel_ids if user else ()),
-            unsubscribed_message_type_ids=frozenset(user.unsubscribed_message_type_ids if user else ()),
-        )
+        subscriptions = contact_subscriptions(user)
         checks["contact_found"] = user is not None
         # What goes out is on the templates' types; without templates, on the declared one.
         for facts in checks["templates"] or [declared]:
