@@ -335,6 +335,7 @@ def _routes() -> list[Route]:
         Route("GET", "/api/messageTypes", "message_types_get"),
         Route("GET", "/api/templates", "templates_get"),
         Route("GET", "/api/campaigns", "campaigns_get"),
+        Route("GET", "/api/campaigns/{id}", "campaign_get"),
         Route("GET", "/api/journeys", "journeys_get"),
         Route("POST", "/api/events/track", "events_track", mutating=True),
         Route("POST", "/api/events/trackBulk", "events_track_bulk", mutating=True),
@@ -1319,6 +1320,17 @@ class EmulatorApp:
         body = {"campaigns": [_pick(c, self.CAMPAIGN_KEYS) for c in page], "totalCampaignsCount": len(items)}
         body.update(links)
         return json_response(200, body)
+
+    def campaign_get(self, ctx: Ctx, id: str) -> Response:
+        # The spec's path parameter is an int64; anything else is Iterable's 400, an unknown id its 404.
+        try:
+            campaign_id = int(id)
+        except ValueError:
+            raise bad_params(f"Invalid campaign id: {id}") from None
+        campaign = ctx.project.campaigns.get(campaign_id)
+        if campaign is None:
+            raise ApiError(404, "NotFound", f"Campaign {campaign_id} not found")
+        return json_response(200, _pick(campaign, self.CAMPAIGN_KEYS))
 
     JOURNEY_KEYS = (
         "id",

@@ -35,6 +35,7 @@ DOCUMENTED_LIMITS: dict[str, tuple[float, float, str]] = {
     "GET /api/templates/sms/get": (100, 1.0, "project"),
     "GET /api/templates/inapp/get": (100, 1.0, "project"),
     "GET /api/campaigns": (100, 1.0, "project"),
+    "GET /api/campaigns/{id}": (100, 1.0, "project"),
     "POST /api/templates/email/proof": (20, 1.0, "key"),
     "POST /api/templates/push/proof": (20, 1.0, "key"),
     "POST /api/templates/sms/proof": (20, 1.0, "key"),

@@ -746,6 +746,10 @@ class IterableClient:
         data = self._call("GET", "/api/campaigns", query=query)
         return _page(data, "campaigns", "totalCampaignsCount", page, page_size)
 
+    def get_campaign(self, campaign_id: int) -> dict[str, Any]:
+        """One campaign by id (``templateId``, ``workflowId``, ``campaignState``…); unknown raises ``NotFound``."""
+        return self._call("GET", f"/api/campaigns/{int(campaign_id)}")
+
     def iter_campaigns(
         self, *, campaign_state: str | None = None, page_size: int = CAMPAIGNS_MAX_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:

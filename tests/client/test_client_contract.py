@@ -207,6 +207,14 @@ def test_campaigns_and_journeys_pages(client):
     assert journeys.items[0]["triggerEventNames"] == ["trialStarted"]
 
 
+def test_campaign_by_id_carries_its_template(client):
+    campaign = client.get_campaign(501)
+    assert campaign["id"] == 501 and "templateId" in campaign and campaign["campaignState"]
+    with pytest.raises(IterableError) as unknown:
+        client.get_campaign(999_999)
+    assert unknown.value.status == 404
+
+
 def test_get_email_and_push_template(client):
     email = client.get_email_template(401)
     assert email["templateId"] == 401 and email["subject"] == "Your week" and email["messageTypeId"] == 201
