@@ -164,6 +164,25 @@ def _check(value: Any, spec: Any, path: str, errors: dict) -> None:
             fail(PLAY_ERRORS[spec])
 
 
+# Epoch values from 1e11 on are read as milliseconds: as seconds they would be past the year 5000.
+MS_THRESHOLD = 100_000_000_000
+MAX_EVENT_SECONDS = 253402300799  # 9999-12-31 23:59:59 UTC, the last instant a date can print
+
+
+def event_seconds(config: dict, value: Any, path: str) -> float:
+    """An event's ``createdAt`` (epoch seconds or milliseconds, per ``created_at_unit``) as seconds."""
+    unit = config["created_at_unit"]
+    number = float(value)
+    if unit == "milliseconds" or (unit == "auto" and abs(number) >= MS_THRESHOLD):
+        number /= 1000
+    if not 0 <= number <= MAX_EVENT_SECONDS:
+        raise bad_params(
+            f"Invalid createdAt: {value}; expected epoch seconds or milliseconds between 1970 and 9999",
+            {path: "Timestamp out of range"},
+        )
+    return number
+
+
 def bad_json(params: dict) -> ApiError:
     first = next(iter(params.items()))
     detail = first[1] if isinstance(first[1], str) else first[1][0]["msg"]
@@ -427,7 +446,8 @@ def _subscription_fields_problem(project: Project, fields: dict) -> str | None:
     return None
 
 
-def _merge_fields(user: dict, fields: dict, merge_nested: bool) -> None:
+def _merge_fields(project: Project, user: dict, fields: dict, merge_nested: bool) -> None:
+    project.journal(user)
     data = user["dataFields"]
     for key, value in fields.items():
         if key in PROTECTED_FIELDS:
@@ -481,7 +501,8 @@ def _subscriptions_problem(project: Project, user: dict | None, row: dict) -> st
     return "; ".join(problems) or None
 
 
-def _apply_subscriptions(user: dict, row: dict) -> None:
+def _apply_subscriptions(project: Project, user: dict, row: dict) -> None:
+    project.journal(user)
     for key in SUBSCRIPTION_ARRAYS:
         if row.get(key) is not None:
             user["dataFields"][key] = _dedupe(row[key])
@@ -590,6 +611,7 @@ class Ctx:
         self.req = req
         self.project = project
         self.api_key = api_key
+        self.refused_sends: list[dict] = []  # kept for /_emulator/sends even though the request fails
 
     def body(self, spec: dict) -> dict:
         data = self.req.json()
@@ -711,18 +733,28 @@ class EmulatorApp:
         ctx = Ctx(self, req, project, key)
         if route.mutating and len(req.body) > self.state.config["max_body_bytes"]:
             return envelope(413, "BatchTooLarge", f"Request body exceeds {self.state.config['max_body_bytes']} bytes")
-        try:
-            with self.state.lock:
-                try:
-                    return getattr(self, route.handler)(ctx, **params, **route.extra)
-                finally:
-                    if route.mutating:
-                        self.state.save()
-        except ApiError as exc:
-            return envelope(exc.status, exc.code, exc.msg, exc.params)
-        except Exception:  # a bug in the emulator: answer like Iterable's generic error, keep the trace
-            traceback.print_exc(file=sys.stderr)
-            return envelope(500, "GenericError", "Internal emulator error")
+        with self.state.lock:
+            saved = (list(self.state.sends), list(self.state.events)) if route.mutating else None
+            if route.mutating:
+                project.begin()
+            try:
+                resp = getattr(self, route.handler)(ctx, **params, **route.extra)
+            except ApiError as exc:
+                resp = envelope(exc.status, exc.code, exc.msg, exc.params)
+            except Exception:  # a bug in the emulator: answer like Iterable's generic error, keep the trace
+                traceback.print_exc(file=sys.stderr)
+                resp = envelope(500, "GenericError", "Internal emulator error")
+            if route.mutating:
+                # Atomic writes: whatever a failing request had applied (rows of a bulk call, a created
+                # profile, a recorded send) is undone; only the inspection records of refused sends stay.
+                if resp.status >= 400:
+                    project.rollback()
+                    self.state.sends[:], self.state.events[:] = saved
+                else:
+                    project.commit()
+                self.state.sends.extend(ctx.refused_sends)
+                self.state.save()
+            return resp
 
     # -- identification ----------------------------------------------------------------------------
     @staticmethod
@@ -803,7 +835,7 @@ class EmulatorApp:
         if problem:
             raise bad_params(problem)
         user = self._upsert_user(project, email, user_id, bool(body.get("preferUserId")))
-        _merge_fields(user, fields, bool(body.get("mergeNestedObjects")))
+        _merge_fields(project, user, fields, bool(body.get("mergeNestedObjects")))
         return envelope(200, "Success", "")
 
     def _upsert_user(self, project: Project, email: Any, user_id: Any, prefer_user_id: bool) -> dict:
@@ -876,7 +908,7 @@ class EmulatorApp:
                         result["invalidUserIds"].append(user_id)
                         failed["notFoundUserIds"].append(user_id)
                 else:
-                    _merge_fields(user, fields, bool(row.get("mergeNestedObjects")))
+                    _merge_fields(ctx.project, user, fields, bool(row.get("mergeNestedObjects")))
                     result["successCount"] += 1
                     continue
             result["failCount"] += 1
@@ -892,7 +924,7 @@ class EmulatorApp:
         problem = _subscriptions_problem(ctx.project, user, body)
         if problem:
             raise bad_params(problem)
-        _apply_subscriptions(user, body)
+        _apply_subscriptions(ctx.project, user, body)
         return envelope(200, "Success", "")
 
     def users_bulk_update_subscriptions(self, ctx: Ctx) -> Response:
@@ -935,7 +967,7 @@ class EmulatorApp:
                 continue
             if user is None:
                 user = ctx.project.create_user(email)
-            _apply_subscriptions(user, row)
+            _apply_subscriptions(ctx.project, user, row)
             result["successCount"] += 1
         return json_response(200, result)
 
@@ -1019,6 +1051,7 @@ class EmulatorApp:
 
     @staticmethod
     def _apply_group(project: Project, user: dict, group: str, gid: int, subscribe: bool) -> None:
+        project.journal(user)
         data = user["dataFields"]
         if group == "emailList":
             (_add if subscribe else _remove)(data, "emailListIds", gid)
@@ -1147,7 +1180,7 @@ class EmulatorApp:
             if user is None:
                 result["failCount"] += 1
                 continue
-            _merge_fields(user, row.get("dataFields") or {}, bool(row.get("mergeNestedObjects")))
+            _merge_fields(ctx.project, user, row.get("dataFields") or {}, bool(row.get("mergeNestedObjects")))
             _add(user["dataFields"], "emailListIds", lst["id"])
             result["successCount"] += 1
         return json_response(200, result)
@@ -1184,6 +1217,7 @@ class EmulatorApp:
             if user is None:
                 result["failCount"] += 1
                 continue
+            ctx.project.journal(user)
             _remove(user["dataFields"], "emailListIds", lst["id"])
             if body.get("channelUnsubscribe") and channel_id is not None:
                 _add(user["dataFields"], "unsubscribedChannelIds", channel_id)
@@ -1368,7 +1402,7 @@ class EmulatorApp:
             "reason": None,
             **fields,
         }
-        ctx.state.sends.append(send)
+        (ctx.refused_sends if send["status"] == "rejected" else ctx.state.sends).append(send)
         if send["kind"] == "target" and send["status"] in ("sent", "skipped"):
             prefix = EVENT_PREFIX[send["messageMedium"]]
             event = {
@@ -1500,11 +1534,11 @@ class EmulatorApp:
         return envelope(200, "Success", f"Sent proof of template {template['templateId']} to: {email}")
 
     # -- events ------------------------------------------------------------------------------------
-    def _track_one(self, ctx: Ctx, row: dict) -> str:
+    def _track_one(self, ctx: Ctx, row: dict, path: str = "obj") -> str:
         email, user_id = row.get("email"), row.get("userId")
         user = self._recipient(ctx.project, email, user_id, create=True)
         created = row.get("createdAt")
-        ts = float(created) if created is not None else time.time()
+        ts = event_seconds(ctx.state.config, created, f"{path}.createdAt") if created is not None else time.time()
         event_id = row.get("id") or uuid.uuid4().hex
         event = {
             "id": event_id,
@@ -1565,7 +1599,7 @@ class EmulatorApp:
             "createdFields": [],
             "filteredOutFields": [],
         }
-        for row in rows:
+        for i, row in enumerate(rows):
             email, user_id = row.get("email"), row.get("userId")
             if email is not None and not is_valid_email(email):
                 result["invalidEmails"].append(email)
@@ -1576,7 +1610,7 @@ class EmulatorApp:
             elif email is None and user_id is None:
                 pass
             else:
-                self._track_one(ctx, row)
+                self._track_one(ctx, row, f"obj.events[{i}]")
                 result["successCount"] += 1
                 continue
             result["failCount"] += 1

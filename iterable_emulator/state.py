@@ -30,6 +30,7 @@ SUBSCRIPTION_ARRAYS = (
 DATA_CENTERS = ("US", "EU")
 INELIGIBLE_MODES = ("skip", "error")
 UNKNOWN_USER_ID_MODES = ("legacy_400", "empty")
+CREATED_AT_UNITS = ("auto", "seconds", "milliseconds")
 FAULT_KINDS = ("error500", "error503", "error429", "slow", "drop")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -43,6 +44,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "ineligible_send_mode": "skip",
     # GET users/byUserId for an unknown id: "legacy_400" (400 text/plain) or "empty" (HTTP 200 {}).
     "unknown_user_id": "legacy_400",
+    # Event createdAt: "auto" (values from 1e11 on are milliseconds, smaller ones seconds), "seconds" or
+    # "milliseconds". Iterable's clients send both; neither ever answers 500.
+    "created_at_unit": "auto",
     # Added latency in milliseconds per endpoint id, "*" for every /api endpoint.
     "latency_ms": {},
     # Fault rules, consumed in order: {"endpoint": "POST /api/email/target"|"*", "kind": ..., "count": N,
@@ -153,6 +157,7 @@ class Project:
 
         self.users: dict[str, dict] = {}  # lower-cased email -> user
         self.users_by_id: dict[str, str] = {}  # userId -> lower-cased email
+        self._txn: dict | None = None
         for item in raw.get("users") or []:
             email = item.get("email") if isinstance(item, dict) else None
             if not is_valid_email(email):
@@ -160,6 +165,29 @@ class Project:
             user = self.create_user(email, item.get("userId"), created=iterable_time(default_ms / 1000))
             fields = copy.deepcopy(item.get("dataFields") or {})
             user["dataFields"].update(fields)
+
+    # -- transactions ------------------------------------------------------------------------------
+    # A failing request must change nothing. Copying every profile per write would cost O(users), so the
+    # two indexes are copied shallowly and a profile is deep-copied only when a handler is about to change it.
+    def begin(self) -> None:
+        self._txn = {"users": dict(self.users), "by_id": dict(self.users_by_id), "touched": {}}
+
+    def journal(self, user: dict) -> None:
+        """Call before changing ``user`` in place, so that ``rollback()`` can restore it."""
+        if self._txn is not None and id(user) not in self._txn["touched"]:
+            self._txn["touched"][id(user)] = (user, copy.deepcopy(user))
+
+    def rollback(self) -> None:
+        txn, self._txn = self._txn, None
+        if txn is None:
+            return
+        self.users, self.users_by_id = txn["users"], txn["by_id"]
+        for user, original in txn["touched"].values():
+            user.clear()
+            user.update(original)
+
+    def commit(self) -> None:
+        self._txn = None
 
     # -- users -------------------------------------------------------------------------------------
     def get_user(self, email: str) -> dict | None:
@@ -184,6 +212,7 @@ class Project:
         return user
 
     def set_user_id(self, user: dict, user_id: str) -> None:
+        self.journal(user)
         old = user.get("userId")
         if old and self.users_by_id.get(old) == user["email"].lower():
             del self.users_by_id[old]
@@ -274,6 +303,8 @@ def _validate_config(cfg: dict) -> None:
         raise SeedError(f"ineligible_send_mode must be one of {INELIGIBLE_MODES}")
     if cfg["unknown_user_id"] not in UNKNOWN_USER_ID_MODES:
         raise SeedError(f"unknown_user_id must be one of {UNKNOWN_USER_ID_MODES}")
+    if cfg["created_at_unit"] not in CREATED_AT_UNITS:
+        raise SeedError(f"created_at_unit must be one of {CREATED_AT_UNITS}")
     cfg["rate_limits_enabled"] = bool(cfg["rate_limits_enabled"])
     cfg["default_rate_limit"] = _normalise_limit(cfg["default_rate_limit"], "default_rate_limit")
     cfg["rate_limits"] = {k: _normalise_limit(v, f"rate_limits[{k!r}]") for k, v in cfg["rate_limits"].items()}
