@@ -814,17 +814,21 @@ class EmulatorApp:
 
     def users_delete(self, ctx: Ctx, email: str) -> Response:
         user = self._user_by_email(ctx.project, email, create=False)
-        if user is None:
+        if user is not None:
+            ctx.project.delete_user(user)
+        elif ctx.state.config["delete_unknown_user"] == "strict":
             raise ApiError(400, "UnknownEmailError", f"No user exists with email: {email}")
-        ctx.project.delete_user(user)
+        # Recorded: the delete is asynchronous, so an unknown (or already deleted) address is a plain success.
         return envelope(200, "Success", "")
 
     def users_delete_by_user_id(self, ctx: Ctx, userId: str) -> Response:
         user = ctx.project.get_user_by_id(userId)
         if user is None:
-            raise unknown_user_id(userId)
+            if ctx.state.config["delete_unknown_user"] == "strict":
+                raise unknown_user_id(userId)
+            raise bad_params(f"No users with userId {userId} exist")
         ctx.project.delete_user(user)
-        return envelope(200, "Success", "")
+        return envelope(200, "Success", f"All users associated with {userId} were successfully deleted")
 
     def users_update(self, ctx: Ctx) -> Response:
         body = ctx.body(USER_SPEC)

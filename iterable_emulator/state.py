@@ -31,6 +31,7 @@ DATA_CENTERS = ("US", "EU")
 INELIGIBLE_MODES = ("skip", "error")
 UNKNOWN_USER_ID_MODES = ("legacy_400", "empty")
 CREATED_AT_UNITS = ("auto", "seconds", "milliseconds")
+DELETE_UNKNOWN_MODES = ("recorded", "strict")
 FAULT_KINDS = ("error500", "error503", "error429", "slow", "drop")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -47,6 +48,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Event createdAt: "auto" (values from 1e11 on are milliseconds, smaller ones seconds), "seconds" or
     # "milliseconds". Iterable's clients send both; neither ever answers 500.
     "created_at_unit": "auto",
+    # DELETE of an unknown user: "recorded" (email: 200 Success; userId: 400 BadParams "No users with userId
+    # X exist") or "strict" (400 UnknownEmailError / UnknownUserIdError).
+    "delete_unknown_user": "recorded",
     # Added latency in milliseconds per endpoint id, "*" for every /api endpoint.
     "latency_ms": {},
     # Fault rules, consumed in order: {"endpoint": "POST /api/email/target"|"*", "kind": ..., "count": N,
@@ -303,6 +307,8 @@ def _validate_config(cfg: dict) -> None:
         raise SeedError(f"ineligible_send_mode must be one of {INELIGIBLE_MODES}")
     if cfg["unknown_user_id"] not in UNKNOWN_USER_ID_MODES:
         raise SeedError(f"unknown_user_id must be one of {UNKNOWN_USER_ID_MODES}")
+    if cfg["delete_unknown_user"] not in DELETE_UNKNOWN_MODES:
+        raise SeedError(f"delete_unknown_user must be one of {DELETE_UNKNOWN_MODES}")
     if cfg["created_at_unit"] not in CREATED_AT_UNITS:
         raise SeedError(f"created_at_unit must be one of {CREATED_AT_UNITS}")
     cfg["rate_limits_enabled"] = bool(cfg["rate_limits_enabled"])

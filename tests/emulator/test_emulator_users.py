@@ -178,9 +178,12 @@ def test_delete_by_email_and_user_id(us, check_schema):
     assert us.get("/api/users/a@example.com").json() == {}
     assert us.delete("/api/users/byUserId/ub").status_code == 200
     assert us.get("/api/users/getByEmail", params={"email": "b@example.com"}).json() == {}
-    missing = us.delete("/api/users/a@example.com")
-    assert missing.status_code == 400 and missing.json()["code"] == "UnknownEmailError"
-    assert us.delete("/api/users/byUserId/ub").json()["code"] == "UnknownUserIdError"
+    # Recorded: deleting an address that is gone is a success; an unknown userId is BadParams.
+    again = us.delete("/api/users/a@example.com")
+    assert again.status_code == 200 and again.json() == {"msg": "", "code": "Success", "params": None}
+    missing_id = us.delete("/api/users/byUserId/ub")
+    assert missing_id.status_code == 400
+    assert missing_id.json() == {"msg": "No users with userId ub exist", "code": "BadParams", "params": None}
     assert us.delete("/api/users/foo@").json()["code"] == "InvalidEmailAddressError"
 
 
