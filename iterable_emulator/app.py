@@ -558,7 +558,10 @@ def _sort(items: list[dict], req: Request, id_key: str, allowed: tuple[str, ...]
     return sorted(items, key=lambda x: (x.get(key) is None, x.get(key)), reverse=desc)
 
 
-def _paginate(req: Request, items: list, default: int, maximum: int) -> tuple[list, dict]:
+def _paginate(req: Request, items: list, default: int, maximum: int, *, unpaginated: bool = False) -> tuple[list, dict]:
+    """One page and its links; ``unpaginated``: without page and pageSize the whole list (the spec's old form)."""
+    if unpaginated and req.arg("page") is None and req.arg("pageSize") is None:
+        return items, {}
     page = _int_arg(req, "page", 1)
     size = _int_arg(req, "pageSize", default)
     if page < 1:
@@ -1272,7 +1275,7 @@ class EmulatorApp:
             and (not medium or t["messageMedium"] == medium)
         ]
         items = _sort(items, req, "templateId", ("id", "name", "createdAt", "updatedAt"))
-        page, links = _paginate(req, items, 20, 1000)
+        page, links = _paginate(req, items, 20, 1000, unpaginated=ctx.state.config["unpaginated_lists"] == "all")
         body = {"templates": [_pick(t, self.TEMPLATE_KEYS) for t in page], "totalTemplatesCount": len(items)}
         body.update(links)
         return json_response(200, body)
@@ -1354,7 +1357,9 @@ class EmulatorApp:
         states = set(ctx.req.query.get("campaignState", []))
         items = [c for c in ctx.project.campaigns.values() if not states or c["campaignState"] in states]
         items = _sort(items, ctx.req, "id", ("id", "name", "createdAt", "updatedAt", "startAt"))
-        page, links = _paginate(ctx.req, items, 20, 1000)
+        page, links = _paginate(
+            ctx.req, items, 20, 1000, unpaginated=ctx.state.config["unpaginated_lists"] == "all"
+        )
         body = {"campaigns": [_pick(c, self.CAMPAIGN_KEYS) for c in page], "totalCampaignsCount": len(items)}
         body.update(links)
         return json_response(200, body)

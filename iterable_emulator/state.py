@@ -32,6 +32,7 @@ INELIGIBLE_MODES = ("skip", "error")
 UNKNOWN_USER_ID_MODES = ("legacy_400", "empty")
 CREATED_AT_UNITS = ("auto", "seconds", "milliseconds")
 DELETE_UNKNOWN_MODES = ("recorded", "strict")
+UNPAGINATED_MODES = ("all", "paginate")
 FAULT_KINDS = ("error500", "error503", "error429", "slow", "drop")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -51,6 +52,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # DELETE of an unknown user: "recorded" (email: 200 Success; userId: 400 BadParams "No users with userId
     # X exist") or "strict" (400 UnknownEmailError / UnknownUserIdError).
     "delete_unknown_user": "recorded",
+    # GET templates / campaigns without page and pageSize: "all" (spec and recording: every row) or
+    # "paginate" (the first page of 20, as if the project had lost the deprecated unpaginated form).
+    "unpaginated_lists": "all",
     # Added latency in milliseconds per endpoint id, "*" for every /api endpoint.
     "latency_ms": {},
     # Fault rules, consumed in order: {"endpoint": "POST /api/email/target"|"*", "kind": ..., "count": N,
@@ -309,6 +313,8 @@ def _validate_config(cfg: dict) -> None:
         raise SeedError(f"unknown_user_id must be one of {UNKNOWN_USER_ID_MODES}")
     if cfg["delete_unknown_user"] not in DELETE_UNKNOWN_MODES:
         raise SeedError(f"delete_unknown_user must be one of {DELETE_UNKNOWN_MODES}")
+    if cfg["unpaginated_lists"] not in UNPAGINATED_MODES:
+        raise SeedError(f"unpaginated_lists must be one of {UNPAGINATED_MODES}")
     if cfg["created_at_unit"] not in CREATED_AT_UNITS:
         raise SeedError(f"created_at_unit must be one of {CREATED_AT_UNITS}")
     cfg["rate_limits_enabled"] = bool(cfg["rate_limits_enabled"])

@@ -59,7 +59,9 @@ def test_templates_list_and_filters(us, check_schema):
 
 
 def test_templates_pagination(us2, check_schema):
-    default = us2.get("/api/templates").json()
+    everything = us2.get("/api/templates").json()  # no page parameters: the spec's unpaginated form
+    assert len(everything["templates"]) == 25 and "nextPageUrl" not in everything
+    default = us2.get("/api/templates", params={"page": 1}).json()
     assert len(default["templates"]) == 20  # default pageSize
     assert default["totalTemplatesCount"] == 25
     assert "previousPageUrl" not in default
@@ -117,8 +119,9 @@ def test_campaigns(us, us2, check_schema):
     first = body["campaigns"][0]
     assert (first["id"], first["type"], first["campaignState"], first["templateId"]) == (40, "Triggered", "Running", 30)
     assert is_epoch_ms(first["createdAt"])
-    paged = us2.get("/api/campaigns").json()
+    paged = us2.get("/api/campaigns", params={"page": 1}).json()
     assert len(paged["campaigns"]) == 20 and paged["totalCampaignsCount"] == 25
+    assert len(us2.get("/api/campaigns").json()["campaigns"]) == 25
     running = us2.get("/api/campaigns", params={"campaignState": ["Running"], "pageSize": 100}).json()
     assert running["totalCampaignsCount"] == 13
     assert {c["campaignState"] for c in running["campaigns"]} == {"Running"}
