@@ -76,6 +76,8 @@ def demo_environment() -> dict:
         "CSRF_COOKIE_SECURE": "0",
         "SECURE_HSTS_SECONDS": "0",
         "ITERABLE_EMULATOR_URL": f"http://127.0.0.1:{EMULATOR_PORT}",
+        # The demo's API keys may go to the emulator (US and EU listeners), and nowhere but Iterable otherwise.
+        "ITERABLE_ALLOWED_HOSTS": f"http://127.0.0.1:{EMULATOR_PORT},http://127.0.0.1:{EMULATOR_EU_PORT}",
     }.items():
         env.setdefault(name, value)
     return env

@@ -142,6 +142,23 @@ env_var_name = RegexValidator(
     r"^[A-Z_][A-Z0-9_]*$",
     "Use the name of an environment variable (capital letters, digits, underscores), never the key itself.",
 )
+# Only variables meant for Iterable keys: a project must never be able to name SECRET_KEY or DATABASE_URL.
+api_key_env_name = RegexValidator(
+    r"^ITERABLE_API_KEY_[A-Z0-9][A-Z0-9_]*\Z",
+    "Use a variable named ITERABLE_API_KEY_<NAME> (capital letters, digits, underscores), e.g. "
+    "ITERABLE_API_KEY_STUDENT_US; never the key itself.",
+)
+
+
+def api_base_url_allowed(value: str) -> None:
+    """A project's key may go only to Iterable's data centres, or to a host ITERABLE_ALLOWED_HOSTS lists."""
+    from django.core.exceptions import ValidationError
+
+    from catalog.iterable.client import base_url_refusal
+
+    refusal = base_url_refusal(value, settings.ITERABLE_ALLOWED_HOSTS) if value else None
+    if refusal:
+        raise ValidationError(refusal, code="host_not_allowed")
 
 
 class IterableProject(models.Model):
@@ -152,13 +169,15 @@ class IterableProject(models.Model):
     api_key_env = models.CharField(
         "API key environment variable",
         max_length=100,
-        validators=[env_var_name],
-        help_text="Name of the environment variable that holds this project's API key.",
+        validators=[api_key_env_name],
+        help_text="Name of the environment variable that holds this project's API key: ITERABLE_API_KEY_<NAME>.",
     )
     api_base_url = models.URLField(
         "API base URL override",
         blank=True,
-        help_text="Leave blank for Iterable's host in this data centre; set for the local emulator.",
+        validators=[api_base_url_allowed],
+        help_text="Leave blank for Iterable's host in this data centre. Anything else (the local emulator) only "
+        "when the server's ITERABLE_ALLOWED_HOSTS lists it.",
     )
     iterable_project_id = models.PositiveIntegerField("Iterable project id", null=True, blank=True)
 
@@ -447,7 +466,7 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Every token expires (API_TOKEN_MAX_DAYS).")
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -457,6 +476,9 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="replaces"
+    )
 
 # ---------------------------------------------------------------------------------------------------------
 # Catalog sync: Iterable's side, mirrored (issue #9). Kept apart from the catalog on purpose: the catalog is
@@ -790,6 +812,11 @@ class ProofRecipient(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
+class RecipientStatus(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    PENDING = "pending", "Waiting for approval"
+
+
         related_name="proof_recipients",
         null=True,
         blank=True,
@@ -806,10 +833,21 @@ class ProofRecipient(models.Model):
             models.CheckConstraint(
                 condition=(Q(email="") & ~Q(user_id="")) | (~Q(email="") & Q(user_id="")),
                 name="proof_recipient_one_identity",
+    # Consent: a person's own login address and staff-domain addresses are approved at once; any other
+    # address (a customer's, a userId) waits for a second person with the manage permission.
+    status = models.CharField(max_length=10, choices=RecipientStatus.choices, default=RecipientStatus.APPROVED)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
                 violation_error_message="Give an email address or a userId (one of them).",
             ),
             models.UniqueConstraint(
                 fields=["project", "owner", "email", "user_id"],
+            _choices_check("status", RecipientStatus, "proof_recipient_status_valid"),
                 condition=Q(owner__isnull=False),
                 name="proof_recipient_own_unique",
                 violation_error_message="You already have this test recipient in this project.",

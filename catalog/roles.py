@@ -13,12 +13,21 @@ CATALOG_MODELS = [
     "notification",
 ]
 VIEW_CATALOG = [f"catalog.view_{m}" for m in CATALOG_MODELS] + ["catalog.view_auditevent"]
-EDIT_CATALOG = [f"catalog.{action}_{m}" for m in CATALOG_MODELS for action in ("add", "change", "delete")]
+# A project's connection (where its key goes, which variable holds it) is the admin's alone.
+PROJECT_MODELS = ["iterableproject"]
+EDIT_CATALOG = [
+    f"catalog.{action}_{m}"
+    for m in CATALOG_MODELS
+    if m not in PROJECT_MODELS
+    for action in ("add", "change", "delete")
+]
+EDIT_PROJECTS = [f"catalog.{action}_{m}" for m in PROJECT_MODELS for action in ("add", "change", "delete")]
 
 LOOKUP_CONTACT = "catalog.lookup_contact"
 SEND_PROOF = "catalog.send_proof"
 RUN_RESYNC = "catalog.run_resync"
 RUN_SYNC = "catalog.run_sync"
+# Shared test recipients, and approving anyone's recipient that is not their own or at a staff domain.
 MANAGE_SHARED_RECIPIENTS = "catalog.manage_shared_recipients"
 
 VIEWER, MARKETING, ENGINEERING, ADMIN = "viewer", "marketing", "engineering", "admin"
@@ -26,7 +35,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: VIEW_CATALOG,
     MARKETING: [*VIEW_CATALOG, LOOKUP_CONTACT, SEND_PROOF],
     ENGINEERING: [*VIEW_CATALOG, LOOKUP_CONTACT, SEND_PROOF, *EDIT_CATALOG, RUN_RESYNC, RUN_SYNC],
-    ADMIN: [*VIEW_CATALOG, LOOKUP_CONTACT, SEND_PROOF, *EDIT_CATALOG, RUN_RESYNC, RUN_SYNC, MANAGE_SHARED_RECIPIENTS],
+    ADMIN: [
+        *VIEW_CATALOG,
+        LOOKUP_CONTACT,
+        SEND_PROOF,
+        *EDIT_CATALOG,
+        *EDIT_PROJECTS,
+        RUN_RESYNC,
+        RUN_SYNC,
+        MANAGE_SHARED_RECIPIENTS,
+    ],
 }
 
 

@@ -112,6 +112,21 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Where a project's API key may be sent besides Iterable's US and EU hosts, as scheme://host[:port] origins
+# (no port: any port of that host). Production leaves it empty; the demo and the tests list the emulator.
+# The client reads the same variable (catalog/iterable/client.py) so that it refuses on its own too.
+ITERABLE_ALLOWED_HOSTS = env_list("ITERABLE_ALLOWED_HOSTS", "")
+
+# Test recipients anyone may add for themselves without a second person's approval: their own login
+# address, and addresses at these staff domains (comma-separated, e.g. "example.com,example.org").
+TEST_RECIPIENT_DOMAINS = [d.lower().lstrip("@") for d in env_list("TEST_RECIPIENT_DOMAINS", "")]
+
+# API tokens: the longest a token may live, and what one gets when no expiry is chosen.
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "90"))
+
+# The deep health check (Iterable reachability) per client address: N checks per S seconds ("N/S").
+HEALTH_DEEP_RATE_LIMIT = tuple(int(part) for part in os.environ.get("HEALTH_DEEP_RATE_LIMIT", "6/60").split("/"))
+
 # Test sends per user: at most N sends in a sliding window of S seconds ("N/S").
 PROOF_SEND_RATE_LIMIT = tuple(int(part) for part in os.environ.get("PROOF_SEND_RATE_LIMIT", "10/60").split("/"))
 

@@ -3,6 +3,12 @@
 django-q2 reads Q_CLUSTER["sync"] once at import, so it is set here rather than with override_settings.
 """
 
+import os
+
+# The emulator listens on ephemeral loopback ports; the client reads this variable itself, so it is set in
+# the environment before the settings read it.
+os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")
+
 from iterable_admin.settings import *  # noqa: F403
 from iterable_admin.settings import Q_CLUSTER
 
@@ -16,3 +22,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# The demo's QA recipients live at example.com.
+TEST_RECIPIENT_DOMAINS = ["example.com"]

@@ -19,8 +19,10 @@ PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", 
 ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke"}
 HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:docs"}  # pages for people, with session login
 
-# First match wins; everything else needs at least the viewer role.
+# First match wins (on the route's name, or its path for the entity pages); everything else needs at least
+# the viewer role.
 MINIMUM_ROLE = [
+    (r"^/projects/.+/$", "admin"),  # a project's connection: where its key goes
     (r"contact.lookup|contact_lookup", "marketing"),
     (r"proof|test-send", "marketing"),
     (r"resync", "engineering"),
@@ -57,12 +59,18 @@ def routes():
     return found
 
 
-def minimum_role(name: str) -> str | None:
+def minimum_role(name: str, path: str = "") -> str | None:
     if name in PUBLIC:
         return None
     if name in ANY_USER:
         return "norole"
-    return next((role for pattern, role in MINIMUM_ROLE if re.search(pattern, name)), "viewer")
+    if path.startswith("/projects/") and not re.search(r"_create$|_edit$|_delete$", name):
+        return "viewer"
+    return next(
+        (role for pattern, role in MINIMUM_ROLE if re.search(pattern, name) or (pattern.startswith("^/") and
+                                                                              re.search(pattern, path))),
+        "viewer",
+    )
 
 
 def test_every_route_is_classified_and_found():
@@ -86,7 +94,7 @@ def test_permission_matrix(demo, client, user_in_role, role):
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     problems = []
     for path, name in routes():
-        needed = minimum_role(name)
+        needed = minimum_role(name, path)
         is_api = path.startswith("/api/") and name not in HTML_UNDER_API
         response = (api if is_api else client).get(path)
         status = response.status_code

@@ -46,6 +46,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import re
 import time
@@ -53,7 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -68,6 +69,7 @@ logger = logging.getLogger(__name__)
 US_BASE_URL = "https://api.iterable.com"
 EU_BASE_URL = "https://api.eu.iterable.com"
 BASE_URLS = {"US": US_BASE_URL, "EU": EU_BASE_URL}
+ALLOWED_HOSTS_ENV = "ITERABLE_ALLOWED_HOSTS"
 
 DEFAULT_TIMEOUT = (3.05, 15.0)
 # Iterable's documented maximum page sizes: the walkers use them so a catalog sync makes the fewest calls.
@@ -195,6 +197,49 @@ def _seg(value: Any) -> str:
     return quote(str(value), safe="@")
 
 
+def allowed_hosts_from_env() -> list[str]:
+    """Origins besides Iterable's own that may receive a key: ``ITERABLE_ALLOWED_HOSTS``, comma-separated."""
+    return [item.strip() for item in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if item.strip()]
+
+
+def base_url_refusal(base_url: str, allowed_hosts: Sequence[str] = ()) -> str | None:
+    """Why an API key must not be sent to ``base_url``, or None when it may.
+
+    Allowed: Iterable's US and EU hosts over HTTPS, and the origins in ``allowed_hosts``
+    (``scheme://host[:port]``; without a port, any port of that host).
+    """
+    parts = urlsplit((base_url or "").strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return f"{base_url!r} is not a valid URL."
+    host = (parts.hostname or "").lower()
+    if not parts.scheme or not host or parts.username or parts.password or parts.query or parts.fragment:
+        return f"{base_url!r} is not a plain scheme://host[:port] address."
+    if parts.path not in ("", "/"):
+        return f"{base_url!r} has a path; give only the scheme and host (the client adds /api/…)."
+    for official in BASE_URLS.values():
+        known = urlsplit(official)
+        if parts.scheme == known.scheme and host == known.hostname and port in (None, 443):
+            return None
+    for entry in allowed_hosts:
+        allowed = urlsplit(entry.strip())
+        try:
+            allowed_port = allowed.port
+        except ValueError:
+            continue
+        if (
+            parts.scheme == allowed.scheme
+            and host == (allowed.hostname or "").lower()
+            and (allowed_port is None or allowed_port == port)
+        ):
+            return None
+    return (
+        f"An Iterable API key may go only to {' or '.join(BASE_URLS.values())}; {parts.scheme}://{parts.netloc} "
+        f"is not one of them and not listed in {ALLOWED_HOSTS_ENV}."
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The client
 
@@ -220,6 +265,7 @@ class IterableClient:
         rng: random.Random | None = None,
         pool_maxsize: int = 10,
         user_agent: str = "iterable-admin",
+        allowed_hosts: Sequence[str] | None = None,
     ) -> None:
         if not api_key:
             raise IterableError("No Iterable API key was given.", code="MissingApiKey")
@@ -233,6 +279,11 @@ class IterableClient:
                     code="BadConfiguration",
                 )
             self.base_url = BASE_URLS[dc]
+        # Checked here as well as on the project's form: a row written by any other door still cannot send
+        # the key anywhere but Iterable (or a host the deployment lists, such as the local emulator).
+        refusal = base_url_refusal(self.base_url, allowed_hosts_from_env() if allowed_hosts is None else allowed_hosts)
+        if refusal:
+            raise IterableError(refusal, code="HostNotAllowed")
         connect, read = timeout  # force an explicit (connect, read) pair
         self.timeout = (float(connect), float(read))
         self.max_attempts = max(1, int(max_attempts))

@@ -44,6 +44,7 @@ from catalog.models import (
     Template,
 )
 from catalog.services.catalog import catalog_object_save
+from catalog.services.projects import project_write_refusal
 
 FORMAT_NAME = "iterable-admin-catalog"
 FORMAT_VERSION = 1
@@ -546,6 +547,10 @@ class _Importer:
         found = {}
         for i, p in enumerate(items):
             keys = ("data_center", "api_key_env", "api_base_url", "iterable_project_id")
+            refusal = project_write_refusal(actor=self.actor, name=p["name"], values=self._values(p, keys))
+            if refusal:
+                self.problem(f"projects[{i}]", refusal)
+                continue
             obj = self.upsert("projects", f"projects[{i}]", IterableProject, {"name": p["name"]}, self._values(p, keys))
             if obj is not None:
                 found[p["name"]] = obj

@@ -101,7 +101,7 @@ RESOURCES = {
     "projects": Resource(
         "/api/projects/",
         _project,
-        lambda c: {"name": f"New {_n()}", "data_center": "EU", "api_key_env": "NEW_KEY"},
+        lambda c: {"name": f"New {_n()}", "data_center": "EU", "api_key_env": "ITERABLE_API_KEY_NEW"},
         {"name": "Renamed project"},
         serializers.ProjectSerializer,
     ),
@@ -199,7 +199,8 @@ def expected_status(resource: Resource, role: str | None, action: str) -> int:
     if role is None:
         return 401
     reading = action in {"list", "retrieve"}
-    if role not in (READERS if reading else WRITERS):
+    writers = {"admin"} if resource.path == "/api/projects/" else WRITERS  # a project's connection is the admin's
+    if role not in (READERS if reading else writers):
         return 403
     if not reading and not resource.writable:
         return resource.refused_write

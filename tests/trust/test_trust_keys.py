@@ -1,0 +1,143 @@
+"""Where a key may go: Iterable's data centres, or a host the deployment lists; never to a host an insider
+picks, from a variable an insider names. Changing a project's connection is the admin's, and audited."""
+
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from catalog.iterable import IterableClient, IterableError, clear_client_cache, client_for_project
+from catalog.iterable.client import base_url_refusal
+from catalog.models import AuditEvent, IterableProject
+from catalog.services.catalog_io import catalog_import
+from catalog.services.contacts import contact_lookup
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://api.iterable.com", True),
+        ("https://api.eu.iterable.com/", True),
+        ("https://api.iterable.com:443", True),
+        ("http://api.iterable.com", False),  # the key in clear text
+        ("https://api.iterable.com.attacker.example", False),
+        ("https://api.iterable.com@attacker.example", False),
+        ("https://attacker.example", False),
+        ("https://api.iterable.com/api/proxy", False),
+        ("http://127.0.0.1:8765", False),  # the emulator, unless listed
+    ],
+)
+def test_only_iterables_data_centres_by_default(url, allowed):
+    assert (base_url_refusal(url, []) is None) is allowed
+
+
+def test_a_listed_origin_is_allowed_with_its_port_or_any_port():
+    assert base_url_refusal("http://127.0.0.1:8765", ["http://127.0.0.1:8765"]) is None
+    assert base_url_refusal("http://127.0.0.1:8766", ["http://127.0.0.1:8765"]) is not None
+    assert base_url_refusal("http://127.0.0.1:9999", ["http://127.0.0.1"]) is None
+    assert base_url_refusal("https://127.0.0.1:9999", ["http://127.0.0.1"]) is not None
+
+
+def test_the_client_refuses_before_any_request(listener, monkeypatch):
+    monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1:1")
+    with pytest.raises(IterableError) as refused:
+        IterableClient("the-real-key", base_url=listener.url)
+    assert refused.value.code == "HostNotAllowed"
+    assert "ITERABLE_ALLOWED_HOSTS" in refused.value.msg
+    assert listener.received == []
+    # Listed, the same host is fine (what the demo and the tests do for the emulator).
+    monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", listener.url)
+    with IterableClient("the-real-key", base_url=listener.url, max_attempts=1) as client:
+        client.get_channels()
+    assert listener.received[0]["headers"]["Api-Key"] == "the-real-key"
+
+
+def test_a_tampered_project_row_sends_nothing_on_a_lookup(db, listener, monkeypatch, django_user_model):
+    """A row written past every form (raw SQL, an old backup) still cannot send a secret to a host."""
+    monkeypatch.setenv("SECRET_KEY_LIKE", "the-django-secret")
+    monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1:1")
+    clear_client_cache()
+    IterableProject.objects.create(name="Tampered", api_key_env="SECRET_KEY_LIKE", api_base_url=listener.url)
+    actor = django_user_model.objects.create_user("someone")
+    [result] = contact_lookup(actor=actor, email="anyone@example.com")
+    assert "not listed in ITERABLE_ALLOWED_HOSTS" in result.error
+    assert listener.received == []
+    with pytest.raises(IterableError):
+        client_for_project(IterableProject.objects.get(name="Tampered"))
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "ITERABLE_API_KEY_", "iterable_api_key_x", "KEY"])
+def test_the_key_variable_must_be_an_iterable_key(db, name):
+    with pytest.raises(ValidationError) as refused:
+        IterableProject(name="P", api_key_env=name).full_clean()
+    assert "ITERABLE_API_KEY_<NAME>" in str(refused.value.message_dict["api_key_env"])
+
+
+def test_the_base_url_must_be_allowed(db):
+    with pytest.raises(ValidationError) as refused:
+        IterableProject(name="P", api_key_env="ITERABLE_API_KEY_P", api_base_url="https://attacker.example").full_clean()
+    assert "not listed in ITERABLE_ALLOWED_HOSTS" in str(refused.value.message_dict["api_base_url"])
+    IterableProject(name="P", api_key_env="ITERABLE_API_KEY_P", api_base_url="https://api.eu.iterable.com").full_clean()
+
+
+@pytest.fixture
+def project(db):
+    return IterableProject.objects.create(name="Students", api_key_env="ITERABLE_API_KEY_STUDENTS")
+
+
+def test_engineering_cannot_change_a_connection_by_page_or_api(project, client, user_in_role):
+    from rest_framework.test import APIClient
+
+    engineer = user_in_role("engineering")
+    client.force_login(engineer)
+    edit = reverse("catalog:entity_edit", kwargs={"entity": "iterableproject", "pk": project.pk})
+    assert client.get(edit).status_code == 403
+    response = client.post(edit, {"name": "Students", "data_center": "US", "api_key_env": "ITERABLE_API_KEY_X"})
+    assert response.status_code == 403
+    api = APIClient()
+    api.force_authenticate(engineer)
+    patched = api.patch(f"/api/projects/{project.pk}/", {"api_base_url": "https://x.example"}, format="json")
+    assert patched.status_code == 403
+    created = api.post("/api/projects/", {"name": "New", "api_key_env": "ITERABLE_API_KEY_NEW"}, format="json")
+    assert created.status_code == 403
+    project.refresh_from_db()
+    assert (project.api_key_env, project.api_base_url) == ("ITERABLE_API_KEY_STUDENTS", "")
+
+
+def test_an_admin_changes_it_with_the_rules_and_on_record(project, user_in_role):
+    from rest_framework.test import APIClient
+
+    admin = user_in_role("admin")
+    api = APIClient()
+    api.force_authenticate(admin)
+    refused = api.patch(f"/api/projects/{project.pk}/", {"api_key_env": "SECRET_KEY"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "api_key_env"
+    refused = api.patch(f"/api/projects/{project.pk}/", {"api_base_url": "https://attacker.example"}, format="json")
+    assert refused.status_code == 400
+    changed = api.patch(f"/api/projects/{project.pk}/", {"data_center": "EU"}, format="json")
+    assert changed.status_code == 200
+    event = AuditEvent.objects.get(object_type="iterableproject", object_id=str(project.pk), action="update")
+    assert event.actor == admin
+    assert event.changes == {"data_center": {"before": "US", "after": "EU"}}
+
+
+def test_an_import_cannot_change_a_connection_without_the_admin_role(project, user_in_role):
+    engineer = user_in_role("engineering")
+    file = {
+        "format": "iterable-admin-catalog",
+        "version": 1,
+        "projects": [{"name": "Students", "data_center": "US", "api_key_env": "ITERABLE_API_KEY_OTHER"}],
+    }
+    result = catalog_import(actor=engineer, content=json.dumps(file), fmt="json")
+    assert not result.ok
+    assert any("Only admins change a project's connection" in p.message for p in result.errors)
+    new = {**file, "projects": [{"name": "Elsewhere", "data_center": "US", "api_key_env": "ITERABLE_API_KEY_ELSE"}]}
+    result = catalog_import(actor=engineer, content=json.dumps(new), fmt="json")
+    assert any("Only admins add Iterable projects" in p.message for p in result.errors)
+    project.refresh_from_db()
+    assert project.api_key_env == "ITERABLE_API_KEY_STUDENTS"
+    assert not IterableProject.objects.filter(name="Elsewhere").exists()
+    admin = user_in_role("admin")
+    assert catalog_import(actor=admin, content=json.dumps(file), fmt="json").ok
