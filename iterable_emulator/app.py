@@ -183,6 +183,28 @@ def event_seconds(config: dict, value: Any, path: str) -> float:
     return number
 
 
+SEND_AT_RE = re.compile(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d{1,6})?)\s*(Z|[+-]\d\d:?\d\d)?$")
+
+
+def parse_send_at(value: str) -> datetime:
+    """``sendAt`` as Iterable accepts it: ``2022-08-04 08:04:46``, with an optional ``+0000``/``+00:00``/``Z``."""
+    m = SEND_AT_RE.match(value.strip())
+    if m:
+        date, clock, offset = m.groups()
+        if offset in (None, "Z"):
+            offset = "+00:00"
+        elif ":" not in offset:
+            offset = f"{offset[:3]}:{offset[3:]}"
+        try:
+            return datetime.fromisoformat(f"{date}T{clock}{offset}")
+        except ValueError:
+            pass
+    raise bad_params(
+        f"Invalid sendAt: {value}; expected yyyy-MM-dd HH:mm:ss with an optional offset such as +0000",
+        {"sendAt": value},
+    )
+
+
 def bad_json(params: dict) -> ApiError:
     first = next(iter(params.items()))
     detail = first[1] if isinstance(first[1], str) else first[1][0]["msg"]
@@ -367,6 +389,7 @@ def _routes() -> list[Route]:
         r.append(Route("POST", f"/api/templates/{segment}/proof", "template_proof", mutating=True, medium=medium))
     for segment in ("email", "push", "sms", "inApp"):
         r.append(Route("POST", f"/api/{segment}/target", "target", mutating=True, medium=MEDIUM_BY_SEGMENT[segment]))
+        r.append(Route("POST", f"/api/{segment}/cancel", "cancel", mutating=True, medium=MEDIUM_BY_SEGMENT[segment]))
     return r
 
 
@@ -1472,18 +1495,15 @@ class EmulatorApp:
         }
         send_at = body.get("sendAt")
         if send_at:
-            try:
-                when = datetime.strptime(send_at, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-            except ValueError:
-                raise bad_params(f"Invalid sendAt: {send_at}; expected YYYY-MM-DD HH:MM:SS") from None
-            if when > time.time():
-                send = self._record_send(ctx, status="scheduled", sendAt=send_at, **common)
-                scheduled_id = len(ctx.state.sends)
-                send["scheduledMessageId"] = scheduled_id
+            when = parse_send_at(send_at)
+            if when.timestamp() > time.time():
+                scheduled_id = 1 + max((s.get("scheduledMessageId") or 0 for s in ctx.state.sends), default=0)
+                self._record_send(ctx, status="scheduled", sendAt=send_at, scheduledMessageId=scheduled_id, **common)
+                stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
                 return envelope(
                     200,
                     "Success",
-                    f"Campaign {campaign_id} - Scheduled triggered message to: {user['email']}",
+                    f"Campaign {campaign_id} - Scheduled triggered message for: {stamp} to: {user['email']}",
                     {"scheduledMessageId": scheduled_id},
                 )
         sent_msg = f"Campaign {campaign_id} - Sent triggered message to: {user['email']}"
@@ -1502,6 +1522,46 @@ class EmulatorApp:
             return envelope(200, "Success", sent_msg)
         self._record_send(ctx, status="sent", **common)
         return envelope(200, "Success", sent_msg)
+
+    def cancel(self, ctx: Ctx, medium: str) -> Response:
+        """Cancel scheduled sends: by ``scheduledMessageId``, or every one of a campaign to one user.
+
+        Recorded traffic cancelled an in-app message through ``push/cancel``, so the medium is not checked.
+        """
+        body = ctx.body({"campaignId": "int", "email": "string", "userId": "string", "scheduledMessageId": "int"})
+        scheduled_id, campaign_id = body.get("scheduledMessageId"), body.get("campaignId")
+        email, user_id = body.get("email"), body.get("userId")
+        if scheduled_id is not None:
+            wanted = lambda s: s.get("scheduledMessageId") == int(scheduled_id)  # noqa: E731
+            missing = f"No scheduled messages found- Invalid scheduledMessageId: {scheduled_id}"
+        elif campaign_id is not None and (email is not None or user_id is not None):
+            if email is not None:
+                if not is_valid_email(email):
+                    raise invalid_email(email)
+                wanted = lambda s: (s.get("email") or "").lower() == email.lower() and s["campaignId"] == campaign_id  # noqa: E731
+                missing = "No scheduled messages found- Invalid email and campaignId combination"
+            else:
+                wanted = lambda s: s.get("userId") == user_id and s["campaignId"] == campaign_id  # noqa: E731
+                missing = "No scheduled messages found- Invalid userId and campaignId combination"
+        else:
+            raise bad_params("Either scheduledMessageId, or campaignId with email or userId, must be provided")
+        sends = ctx.state.sends
+        hits = [
+            i
+            for i, s in enumerate(sends)
+            if s["projectId"] == ctx.project.id and s["status"] == "scheduled" and wanted(s)
+        ]
+        if not hits:
+            raise bad_params(missing)
+        for i in hits:
+            # A new dict, not an update in place: a rolled-back request restores the list's old entries.
+            sends[i] = {**sends[i], "status": "cancelled", "cancelledVia": f"{medium} cancel"}
+        ids = ",".join(str(sends[i]["scheduledMessageId"]) for i in reversed(hits))
+        return envelope(
+            200,
+            "Success",
+            f"Successfully cancelled scheduled messages with scheduledMessageId: {ids} from project: {ctx.project.id}",
+        )
 
     def template_proof(self, ctx: Ctx, medium: str) -> Response:
         body = ctx.body(

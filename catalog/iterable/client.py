@@ -894,6 +894,33 @@ class IterableClient:
         )
         return self._call("POST", endpoint, body=body, send=True)
 
+    def cancel_scheduled(
+        self,
+        medium: str = "email",
+        *,
+        scheduled_message_id: int | None = None,
+        campaign_id: int | None = None,
+        email: str | None = None,
+        user_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Cancel scheduled sends (``POST /api/{medium}/cancel``): one by ``scheduled_message_id``, or every
+        scheduled send of ``campaign_id`` to one user. Unknown ones raise ``BadParams``. Never repeated."""
+        if medium not in ("email", "push", "sms", "inApp"):
+            raise ValueError("medium must be one of email, push, sms, inApp")
+        if scheduled_message_id is None:
+            if campaign_id is None:
+                raise ValueError("cancel needs a scheduled_message_id, or a campaign_id and a user")
+            _one_identity(email, user_id)
+        body = _compact(
+            {
+                "scheduledMessageId": None if scheduled_message_id is None else int(scheduled_message_id),
+                "campaignId": None if campaign_id is None else int(campaign_id),
+                "email": email,
+                "userId": user_id,
+            }
+        )
+        return self._call("POST", f"/api/{medium}/cancel", body=body, send=True)
+
     def email_template_proof(
         self,
         template_id: int,

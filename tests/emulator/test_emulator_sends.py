@@ -122,6 +122,8 @@ def test_scheduled_send(us, emulator):
     resp = target(us, 42, "a@example.com", sendAt="2999-01-01 10:00:00")
     assert resp.status_code == 200
     assert isinstance(resp.json()["params"]["scheduledMessageId"], int)
+    msg = resp.json()["msg"]
+    assert msg == "Campaign 42 - Scheduled triggered message for: 2999-01-01T10:00:00.000Z to: a@example.com"
     assert emulator.sends(email="a@example.com")[0]["status"] == "scheduled"
     past = target(us, 42, "a@example.com", sendAt="2000-01-01 10:00:00")
     assert "Sent triggered message" in past.json()["msg"]
