@@ -894,6 +894,9 @@ class EmulatorApp:
     def users_bulk_update(self, ctx: Ctx) -> Response:
         body = ctx.body({"users": Req(("array", USER_SPEC)), "createNewFields": "bool"})
         rows = body["users"]
+        if not rows:
+            # Recorded answer to {"users": []}; the code names e-mails even for a userId-keyed project.
+            raise ApiError(400, "InvalidEmailAddressError", "Emails invalid: ")
         ctx.batch_check("POST /api/users/bulkUpdate", rows)
         failed: dict[str, list] = {
             k: []
