@@ -459,6 +459,10 @@ def _subscription_fields_problem(project: Project, fields: dict) -> str | None:
             not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         ):
             return f"{key} must be an array of integer ids"
+        if key == "emailListIds" and value:
+            dynamic = _dynamic_lists(project, value)
+            if dynamic:
+                return f"emailListIds may name static lists only; {dynamic} are not static"
         if key == "subscribedMessageTypeIds" and not opt_in:
             return "subscribedMessageTypeIds can only be set in projects with the opt-in message types feature enabled"
         if key in ("unsubscribedChannelIds", "unsubscribedMessageTypeIds") and opt_in:
@@ -467,6 +471,11 @@ def _subscription_fields_problem(project: Project, fields: dict) -> str | None:
                 "use updateSubscriptions"
             )
     return None
+
+
+def _dynamic_lists(project: Project, ids: list) -> list:
+    """Ids of existing lists that are not static: membership of those is computed, never written."""
+    return [i for i in ids if int(i) in project.lists and project.lists[int(i)]["listType"] != "Standard"]
 
 
 def _merge_fields(project: Project, user: dict, fields: dict, merge_nested: bool) -> None:
@@ -503,6 +512,9 @@ def _subscriptions_problem(project: Project, user: dict | None, row: dict) -> st
         bad = [i for i in lists if int(i) not in project.lists]
         if bad:
             problems.append(f"Invalid emailListIds: {bad}")
+        dynamic = _dynamic_lists(project, lists)
+        if dynamic:
+            problems.append(f"emailListIds may name static lists only; {dynamic} are not static")
     for key in ("subscribedMessageTypeIds", "unsubscribedMessageTypeIds"):
         ids = row.get(key)
         if ids is not None:
@@ -1074,6 +1086,8 @@ class EmulatorApp:
         }[name]
         if gid not in pool:
             raise bad_params(f"{name} {gid} does not exist in this project")
+        if name == "emailList" and pool[gid]["listType"] != "Standard":
+            raise bad_params(f"List {gid} is a {pool[gid]['listType']} list; only static lists can be changed")
         if (
             name == "messageType"
             and ctx.project.message_types[gid].get("subscriptionPolicy") == "OptIn"
