@@ -34,8 +34,9 @@ Success is judged by HTTP status first (some old 401s carried ``"code": "Success
 (an HTML 404 for a wrong path or host, the plain-text "No user with that id exists!") become a clear error.
 
 Secrets: the key lives only in the session headers. It is never in a URL, a log line, an error (every text
-copied from a response is passed through ``_redact``) or ``repr(client)``. Redirects are not followed,
-because ``requests`` would carry the custom ``Api-Key`` header to whatever host a redirect names.
+copied from a response, and every answer, leaves ``_call`` through ``_redact``) or ``repr(client)``.
+Redirects are not followed, because ``requests`` would carry the custom ``Api-Key`` header to whatever host
+a redirect names.
 
 Thread safety: one client may be shared by threads (a ``requests.Session`` with a pooled adapter and no
 cookies in use is fine for that); the pacing buckets are locked.
@@ -216,8 +217,6 @@ def base_url_refusal(base_url: str, allowed_hosts: Sequence[str] = ()) -> str | 
     host = (parts.hostname or "").lower()
     if not parts.scheme or not host or parts.username or parts.password or parts.query or parts.fragment:
         return f"{base_url!r} is not a plain scheme://host[:port] address."
-    if parts.path not in ("", "/"):
-        return f"{base_url!r} has a path; give only the scheme and host (the client adds /api/…)."
     for official in BASE_URLS.values():
         known = urlsplit(official)
         if parts.scheme == known.scheme and host == known.hostname and port in (None, 443):
@@ -291,6 +290,8 @@ class IterableClient:
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
         self._api_key = api_key
+        variants = {api_key, quote(api_key, safe="")}
+        self._key_pattern = re.compile("|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True)), re.I)
         self._sleep = sleep
         self._rng = rng or random.Random()  # jitter, not crypto
         self._pacer = Pacer(rate_limits, clock=clock, sleep=sleep) if pacing else None
@@ -326,17 +327,29 @@ class IterableClient:
         self.close()
 
     def _redact(self, value: Any) -> Any:
-        """Remove the API key from any text copied out of a response or an exception."""
-        key = self._api_key
+        """Remove the API key from any text copied out of a response or an exception: as sent, in any letter
+        case, and percent-encoded (a server may echo it in a URL)."""
         if isinstance(value, str):
-            return value.replace(key, "[redacted]") if key in value else value
+            return self._key_pattern.sub("[redacted]", value)
         if isinstance(value, dict):
             return {self._redact(k): self._redact(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self._redact(v) for v in value]
         return value
 
-    def _call(
+    def _call(self, method: str, endpoint: str, **options: Any) -> Any:
+        """Every answer and every error leaves the client through here, with the API key taken out of its
+        text, whatever Iterable (or whatever answers in its place) echoed: callers store and log what they get.
+        """
+        try:
+            return self._redact(self._exchange(method, endpoint, **options))
+        except IterableError as error:
+            error.msg = self._redact(error.msg)
+            error.params = self._redact(error.params)
+            error.args = (str(error),)
+            raise
+
+    def _exchange(
         self,
         method: str,
         endpoint: str,
@@ -451,7 +464,7 @@ class IterableClient:
         """Classify a failure without an HTTP answer; return the error and whether to try again."""
         # urllib3 names the URL (path and query, so possibly an e-mail address): keep it out of the message.
         text = _URL_IN_MESSAGE.sub(r"\1<omitted>", str(exc))
-        detail = self._redact(f"{type(exc).__name__}: {text}")[:300]
+        detail = self._redact(f"{type(exc).__name__}: {text}")[:300]  # before cutting: no half key survives
         if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidURL | ValueError):
             # A certificate or configuration problem does not heal by retrying.
             return IterableError(detail, code="TransportError", endpoint=endpoint), False
@@ -476,7 +489,7 @@ class IterableClient:
         except ValueError:
             # A 2xx that is not JSON is not Iterable talking (a proxy, a captive portal…).
             raise IterableError(
-                f"HTTP {response.status_code} with a non-JSON body ({_describe_body(response)}).",
+                f"HTTP {response.status_code} with a non-JSON body ({_describe_body(response, self._redact)}).",
                 code="BadResponse",
                 status=response.status_code,
                 endpoint=endpoint,
@@ -497,7 +510,7 @@ class IterableClient:
         if not code or code == "Success":  # status decides: an old 401 could say "Success"
             code = _FALLBACK_CODES.get(status, "ServerError" if status >= 500 else "HTTPError")
         if not msg:
-            msg = f"HTTP {status} ({_describe_body(response)})"
+            msg = f"HTTP {status} ({_describe_body(response, self._redact)})"
         retryable = (
             status in (429, 503) or code == "RateLimitExceeded" or (status == 500 and bool(_TRY_AGAIN.search(msg)))
         )
@@ -1043,9 +1056,10 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return False
 
 
-def _describe_body(response: requests.Response) -> str:
+def _describe_body(response: requests.Response, clean: Callable[[str], str] = str) -> str:
+    """A short description of an unexpected body; ``clean`` runs before it is cut, so no half key survives."""
     ctype = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
-    text = (response.text or "").strip()
+    text = clean((response.text or "").strip())
     if not text:
         return f"empty {ctype} body"
     if "html" in ctype or text.startswith("<"):

@@ -9,15 +9,19 @@ import pytest
 
 @pytest.fixture
 def listener():
-    """An HTTP server on loopback that answers 200 {} and keeps each request's path and headers."""
+    """An HTTP server on loopback that keeps each request's path and headers and answers what
+    ``respond(request)`` returns as (status, content type, body): 200 {} unless a test sets it."""
     received: list[dict] = []
+    state = SimpleNamespace(respond=lambda request: (200, "application/json", "{}"))
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self):
-            received.append({"path": self.path, "headers": dict(self.headers)})
-            body = b"{}"
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            request = {"path": self.path, "headers": dict(self.headers)}
+            received.append(request)
+            status, content_type, text = state.respond(request)
+            body = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -31,7 +35,9 @@ def listener():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_address[1]}", received=received)
+        state.url = f"http://127.0.0.1:{server.server_address[1]}"
+        state.received = received
+        yield state
     finally:
         server.shutdown()
         server.server_close()

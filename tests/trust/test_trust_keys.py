@@ -24,7 +24,8 @@ from catalog.services.contacts import contact_lookup
         ("https://api.iterable.com.attacker.example", False),
         ("https://api.iterable.com@attacker.example", False),
         ("https://attacker.example", False),
-        ("https://api.iterable.com/api/proxy", False),
+        ("https://api.iterable.com/prefix", True),  # a path on Iterable's host is still Iterable
+        ("https://attacker.example/api.iterable.com", False),
         ("http://127.0.0.1:8765", False),  # the emulator, unless listed
     ],
 )
