@@ -205,6 +205,31 @@ def parse_send_at(value: str) -> datetime:
     )
 
 
+DATE_PARAM_RE = re.compile(r"^(\d{4}-\d\d-\d\d)(?:[ T](\d\d:\d\d(?::\d\d(?:\.\d{1,6})?)?))?\s*(Z|[+-]\d\d:?\d\d)?$")
+
+
+def date_param_ms(req: Request, name: str) -> int | None:
+    """A query date (``yyyy-MM-dd HH:mm:ss ZZ``, or just a date; UTC without an offset) as epoch ms."""
+    raw = req.arg(name)
+    if raw is None or not raw.strip():
+        return None
+    m = DATE_PARAM_RE.match(raw.strip())
+    if m:
+        date, clock, offset = m.groups()
+        clock = clock or "00:00:00"
+        if len(clock) == 5:
+            clock += ":00"
+        if offset in (None, "Z"):
+            offset = "+00:00"
+        elif ":" not in offset:
+            offset = f"{offset[:3]}:{offset[3:]}"
+        try:
+            return int(datetime.fromisoformat(f"{date}T{clock}{offset}").timestamp() * 1000)
+        except ValueError:
+            pass
+    raise bad_params(f"Invalid {name}: {raw}; expected yyyy-MM-dd HH:mm:ss ZZ", {name: raw})
+
+
 def bad_json(params: dict) -> ApiError:
     first = next(iter(params.items()))
     detail = first[1] if isinstance(first[1], str) else first[1][0]["msg"]
@@ -1037,6 +1062,10 @@ class EmulatorApp:
             except ValueError:
                 raise bad_params(f"Invalid campaignIds: {raw}") from None
         medium = req.arg("messageMedium")
+        start_ms, end_ms = date_param_ms(req, "startDateTime"), date_param_ms(req, "endDateTime")
+        # The spec: excludeBlastCampaigns is ignored when campaign ids are given.
+        exclude_blast = (req.arg("excludeBlastCampaigns") or "").lower() == "true" and not campaign_ids
+        client_fields = ctx.state.config["sent_message_fields"] == "clients"
         messages = []
         if target_email is not None:
             for send in reversed(ctx.state.sends):
@@ -1048,15 +1077,26 @@ class EmulatorApp:
                     continue
                 if medium and send["messageMedium"] != medium:
                     continue
-                messages.append(
-                    {
-                        "messageId": send["messageId"],
-                        "campaignId": send["campaignId"],
-                        "templateId": send.get("templateId") or 0,
-                        "createdAt": send["createdAt"],
-                        "messageMedium": send["messageMedium"],
-                    }
-                )
+                if (start_ms is not None and send["createdAtMs"] < start_ms) or (
+                    end_ms is not None and send["createdAtMs"] >= end_ms
+                ):
+                    continue
+                campaign = ctx.project.campaigns.get(send["campaignId"]) or {}
+                if exclude_blast and campaign.get("type") == "Blast":
+                    continue
+                message = {
+                    "messageId": send["messageId"],
+                    "campaignId": send["campaignId"],
+                    "templateId": send.get("templateId") or 0,
+                    "createdAt": send["createdAt"],
+                    "messageMedium": send["messageMedium"],
+                }
+                if client_fields:
+                    # Not in the spec nor in the 2017 recording, but Iterable's published client requires them.
+                    message.update({"status": "Sent", "sentAt": send["createdAt"]})
+                    if campaign.get("name"):
+                        message["campaignName"] = campaign["name"]
+                messages.append(message)
                 if len(messages) >= limit:
                     break
         return json_response(200, {"messages": messages})
@@ -1308,11 +1348,14 @@ class EmulatorApp:
             raise bad_params(f"Invalid templateType: {template_type}")
         if medium and medium not in TEMPLATE_MEDIA:
             raise bad_params(f"Invalid messageMedium: {medium}")
+        start_ms, end_ms = date_param_ms(req, "startDateTime"), date_param_ms(req, "endDateTime")
         items = [
             t
             for t in ctx.project.templates.values()
             if (not template_type or t["templateType"] == template_type)
             and (not medium or t["messageMedium"] == medium)
+            and (start_ms is None or t["createdAt"] >= start_ms)
+            and (end_ms is None or t["createdAt"] < end_ms)
         ]
         items = _sort(items, req, "templateId", ("id", "name", "createdAt", "updatedAt"))
         page, links = _paginate(req, items, 20, 1000, unpaginated=ctx.state.config["unpaginated_lists"] == "all")
@@ -1330,11 +1373,22 @@ class EmulatorApp:
             raise bad_params(f"Template ID: {tid} does not exist for this project")
         return template
 
+    @staticmethod
+    def _localised(template: dict, locale: str | None) -> dict:
+        """The template's content in ``locale`` (seed: ``locale`` default "en", other ones in ``locales``)."""
+        default = template.get("locale", "en")
+        if not locale or locale == default:
+            return template
+        content = (template.get("locales") or {}).get(locale)
+        if content is None:
+            raise ApiError(404, "NotFound", f"Content does not exist for specified locale: {locale}")
+        return {**template, **content, "locale": locale}
+
     def template_get(self, ctx: Ctx, medium: str) -> Response:
         raw = ctx.req.arg("templateId")
         if raw is None:
             raise bad_params("templateId is required")
-        t = self._template(ctx, raw, medium)
+        t = self._localised(self._template(ctx, raw, medium), ctx.req.arg("locale"))
         name = t["name"]
         base = _pick(t, ("templateId", "name", "messageTypeId", "clientTemplateId"))
         if medium == "Email":

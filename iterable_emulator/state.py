@@ -33,6 +33,7 @@ UNKNOWN_USER_ID_MODES = ("legacy_400", "empty")
 CREATED_AT_UNITS = ("auto", "seconds", "milliseconds")
 DELETE_UNKNOWN_MODES = ("recorded", "strict")
 UNPAGINATED_MODES = ("all", "paginate")
+SENT_MESSAGE_FIELD_MODES = ("clients", "recorded")
 FAULT_KINDS = ("error500", "error503", "error429", "slow", "drop")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -55,6 +56,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # GET templates / campaigns without page and pageSize: "all" (spec and recording: every row) or
     # "paginate" (the first page of 20, as if the project had lost the deprecated unpaginated form).
     "unpaginated_lists": "all",
+    # getSentMessages rows: "clients" adds status, sentAt and campaignName (required by Iterable's published
+    # client) to the recorded messageId/campaignId/templateId/createdAt(/messageMedium); "recorded" leaves them out.
+    "sent_message_fields": "clients",
     # Added latency in milliseconds per endpoint id, "*" for every /api endpoint.
     "latency_ms": {},
     # Fault rules, consumed in order: {"endpoint": "POST /api/email/target"|"*", "kind": ..., "count": N,
@@ -315,6 +319,8 @@ def _validate_config(cfg: dict) -> None:
         raise SeedError(f"delete_unknown_user must be one of {DELETE_UNKNOWN_MODES}")
     if cfg["unpaginated_lists"] not in UNPAGINATED_MODES:
         raise SeedError(f"unpaginated_lists must be one of {UNPAGINATED_MODES}")
+    if cfg["sent_message_fields"] not in SENT_MESSAGE_FIELD_MODES:
+        raise SeedError(f"sent_message_fields must be one of {SENT_MESSAGE_FIELD_MODES}")
     if cfg["created_at_unit"] not in CREATED_AT_UNITS:
         raise SeedError(f"created_at_unit must be one of {CREATED_AT_UNITS}")
     cfg["rate_limits_enabled"] = bool(cfg["rate_limits_enabled"])
