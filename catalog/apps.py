@@ -8,12 +8,15 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from django.core.signals import request_finished
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         from catalog import checks, signals  # noqa: F401  (registers checks and signal handlers)
         from catalog.observability import clear_request_id
 
         post_migrate.connect(_sync_roles, sender=self)
+        post_migrate.connect(_reinstall_guard, sender=self)
+        connection_created.connect(_sqlite_guard_functions)
         request_finished.connect(clear_request_id)
 
 
@@ -24,3 +27,26 @@ def _sync_roles(sender, apps=None, **kwargs) -> None:
     from catalog.roles import sync_groups
 
     sync_groups(apps or global_apps)
+
+
+def _sqlite_guard_functions(sender, connection, **kwargs) -> None:
+    """SQLite's guard triggers call the look-alike key; every connection needs it registered."""
+    if connection.vendor == "sqlite":
+        from catalog.guard_sql import register_sqlite_functions
+
+        register_sqlite_functions(connection.connection)
+
+
+def _reinstall_guard(sender, using="default", plan=None, **kwargs) -> None:
+    """Re-create the guard's triggers after every migrate, so the database's look-alike table always
+    matches the installed code (a new confusables release changes it) once the guard's migration ran."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from catalog import guard_sql
+
+    connection = connections[using]
+    if not MigrationRecorder(connection).migration_qs.filter(app="catalog", name="0009_guard_in_database").exists():
+        return
+    with connection.schema_editor() as schema_editor:
+        guard_sql.install(schema_editor)

@@ -7,7 +7,7 @@ notification on a forbidden message type. The enforcement itself lives in catalo
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from catalog import policy
@@ -77,7 +77,11 @@ class FieldType(models.TextChoices):
 
 
 class GuardedQuerySet(models.QuerySet):
-    """Runs the guard on update(), bulk_update() and bulk_create(), which bypass save()."""
+    """Runs the guard on update(), bulk_update() and bulk_create(), which bypass save().
+
+    The database refuses the same writes (catalog/guard_sql.py); its refusals are turned into the
+    guard's ValidationError here, in a savepoint so the caller's transaction stays usable.
+    """
 
     def _enforce(self, objs) -> None:
         from catalog.services.guard import enforce
@@ -90,6 +94,12 @@ class GuardedQuerySet(models.QuerySet):
 
         return bool(GUARDED_FIELDS[self.model] & set(fields))
 
+    def _write(self, method, *args, **kwargs):
+        from catalog.services.guard import database_refusals_as_validation_errors
+
+        with database_refusals_as_validation_errors(), transaction.atomic(using=self.db):
+            return method(*args, **kwargs)
+
     def update(self, **kwargs):
         if self._touches_guard(kwargs):
             if any(hasattr(value, "resolve_expression") for value in kwargs.values()):
@@ -99,18 +109,18 @@ class GuardedQuerySet(models.QuerySet):
                 for name, value in kwargs.items():
                     setattr(obj, name, value)
             self._enforce(objs)
-        return super().update(**kwargs)
+        return self._write(super().update, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         objs = list(objs)
         if self._touches_guard(fields):
             self._enforce(objs)
-        return super().bulk_update(objs, fields, *args, **kwargs)
+        return self._write(super().bulk_update, objs, fields, *args, **kwargs)
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         self._enforce(objs)
-        return super().bulk_create(objs, *args, **kwargs)
+        return self._write(super().bulk_create, objs, *args, **kwargs)
 
 
 class Guarded(models.Model):
@@ -227,6 +237,9 @@ class MessageType(Guarded):
     )
     deprecated = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
+    # Whether the name reads as "Marketing Message" (catalog/lookalikes.py). The database computes it
+    # again on every write (catalog/guard_sql.py), so no writer can store a wrong value.
+    name_forbidden = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["project__name", "name"]
@@ -238,6 +251,10 @@ class MessageType(Guarded):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_policy_display()})"
+
+    def save(self, *args, **kwargs):
+        self.name_forbidden = policy.is_marketing_message(self.name)
+        super().save(*args, **kwargs)
 
 
 class Template(Guarded):

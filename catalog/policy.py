@@ -9,6 +9,9 @@ catalog, Iterable's own data and a proposed change before it is made.
 
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
+
+from catalog import lookalikes
 
 MARKETING = "Marketing"
 TRANSACTIONAL = "Transactional"
@@ -82,13 +85,23 @@ class NotificationFacts:
 
 
 def normalise_name(name: str) -> str:
-    """Fold case, compatibility characters and whitespace, so "MARKETING\u00a0message " still matches."""
+    """Fold case, compatibility characters and whitespace: how two spellings of one name are matched."""
     folded = unicodedata.normalize("NFKC", name or "").casefold()
     return " ".join(folded.split())
 
 
+@cache
+def forbidden_name_keys() -> frozenset[str]:
+    """Look-alike keys of the forbidden name. UTS #39 makes capital "I" a look-alike of "l" but not of
+    "i"; the key ignores case, so the "l" spelling is listed too ("MARKETlNG MESSAGE")."""
+    name = MARKETING_MESSAGE_NAME
+    return frozenset({lookalikes.key(name), lookalikes.key(name.replace("i", "l"))})
+
+
 def is_marketing_message(name: str) -> bool:
-    return normalise_name(name) == normalise_name(MARKETING_MESSAGE_NAME)
+    """True for "Marketing Message" however it is disguised: case, spacing, punctuation, invisible
+    characters, fullwidth forms, Cyrillic or Greek look-alike letters (catalog/lookalikes.py)."""
+    return lookalikes.key(name) in forbidden_name_keys()
 
 
 def effective_policy(policy: str | None) -> str:

@@ -5,13 +5,16 @@ to a notification, so every ORM door is covered. A change to a message type, a c
 judged by what it would do to the notifications that use it, and refused naming them.
 """
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, OperationalError
 from django.db.models import Count, Q
 
-from catalog import policy
-from catalog.models import Channel, MessageType, Notification, Template
+from catalog import guard_sql, policy
+from catalog.models import Channel, IterableProject, MessageType, Notification, Template
 
 GUARDED_FIELDS = {
     Notification: {"message_type", "message_type_id", "status", "trigger_type"},
@@ -20,6 +23,7 @@ GUARDED_FIELDS = {
     Template: {"message_type", "message_type_id"},
 }
 MAX_NAMED = 10
+PROJECT_MISMATCH = guard_sql.PROJECT_MISMATCH
 
 
 def message_type_facts(message_type: MessageType, channel: Channel | None = None) -> policy.MessageTypeFacts:
@@ -121,7 +125,33 @@ def _raise(violations: list[policy.Violation]) -> None:
     raise ValidationError(by_field)
 
 
+def _other_project(obj, project_id: int | None) -> str | None:
+    if obj is None or project_id is None or obj.project_id == project_id:
+        return None
+    project = IterableProject.objects.filter(pk=project_id).first()
+    return f"'{obj}' belongs to the Iterable project '{obj.project}', not to '{project}'"
+
+
+def enforce_same_project(notification: Notification, *, templates: Iterable[Template] | None = None) -> None:
+    """Everything a notification uses belongs to its project: Iterable's ids mean nothing across projects."""
+    wrong: dict[str, list[ValidationError]] = {}
+    project_id = notification.project_id
+    for field in ("message_type", "journey", "event"):
+        related = getattr(notification, field) if getattr(notification, f"{field}_id") is not None else None
+        if reason := _other_project(related, project_id):
+            wrong.setdefault(field, []).append(ValidationError(f"{reason}.", code=PROJECT_MISMATCH))
+    if templates is None:
+        templates = notification.templates.all() if notification.pk else []
+    for template in templates:
+        if reason := _other_project(template, project_id):
+            wrong.setdefault("templates", []).append(ValidationError(f"Template {reason}.", code=PROJECT_MISMATCH))
+    if wrong:
+        raise ValidationError(wrong)
+
+
 def enforce_notification(notification: Notification, *, templates: Iterable[Template] | None = None) -> None:
+    templates = list(templates) if templates is not None else None
+    enforce_same_project(notification, templates=templates)
     found = policy.errors(policy.notification_violations(notification_facts(notification, templates=templates)))
     if found:
         _raise(found)
@@ -169,7 +199,30 @@ def _changed_field(instance, fields: list[str]) -> str | None:
     return None
 
 
+def _refuse_project_move(instance, what: str) -> None:
+    if instance.pk is None:
+        return
+    saved = type(instance).objects.filter(pk=instance.pk).values_list("project_id", flat=True).first()
+    if saved is not None and saved != instance.project_id:
+        raise ValidationError(
+            {"project": [ValidationError(PROJECT_SENTENCES[guard_sql.PROJECT_FIXED], code=guard_sql.PROJECT_FIXED)]}
+        )
+
+
 def enforce_message_type(message_type: MessageType) -> None:
+    _refuse_project_move(message_type, "message type")
+    if message_type.channel_id is not None and message_type.project_id is not None:
+        channel_project = (
+            Channel.objects.filter(pk=message_type.channel_id).values_list("project_id", flat=True).first()
+        )
+        if channel_project is not None and channel_project != message_type.project_id:
+            raise ValidationError(
+                {
+                    "channel": [
+                        ValidationError("The channel belongs to another Iterable project.", code=PROJECT_MISMATCH)
+                    ]
+                }
+            )
     if message_type.pk is None:
         return
     field = _changed_field(message_type, ["policy", "channel_id", "name"])
@@ -185,6 +238,7 @@ def enforce_message_type(message_type: MessageType) -> None:
 
 
 def enforce_channel(channel: Channel) -> None:
+    _refuse_project_move(channel, "channel")
     if channel.pk is None or _changed_field(channel, ["channel_type"]) is None:
         return
     types = list(MessageType.objects.filter(channel_id=channel.pk))
@@ -197,6 +251,19 @@ def enforce_channel(channel: Channel) -> None:
 
 
 def enforce_template(template: Template) -> None:
+    _refuse_project_move(template, "template")
+    if template.message_type_id is not None and template.project_id is not None:
+        type_project = (
+            MessageType.objects.filter(pk=template.message_type_id).values_list("project_id", flat=True).first()
+        )
+        if type_project is not None and type_project != template.project_id:
+            raise ValidationError(
+                {
+                    "message_type": [
+                        ValidationError("The message type belongs to another Iterable project.", code=PROJECT_MISMATCH)
+                    ]
+                }
+            )
     if template.pk is None or _changed_field(template, ["message_type_id"]) is None:
         return
     new_type = MessageType.objects.select_related("channel").filter(pk=template.message_type_id).first()
@@ -223,3 +290,93 @@ ENFORCERS = {
 
 def enforce(instance) -> None:
     ENFORCERS[type(instance)](instance)
+
+
+# -- refusals from the database (catalog/guard_sql.py) ----------------------------------------------------
+
+CONCURRENT_CHANGE = "concurrent-change"
+PROJECT_SENTENCES = {
+    guard_sql.PROJECT_MISMATCH: (
+        "Refused: everything a notification uses (message type, templates, journey, custom event) must belong "
+        "to the notification's Iterable project; ids mean different things in different projects."
+    ),
+    guard_sql.PROJECT_FIXED: (
+        "Refused: an Iterable object cannot move to another project, because its ids belong to the project "
+        "it came from. Create it in the other project instead."
+    ),
+}
+
+
+def _db_refusal_payload(error: Exception) -> dict | None:
+    text = str(error)
+    at = text.find(guard_sql.MARKER)
+    if at < 0:
+        return None
+    decoder = json.JSONDecoder()
+    try:
+        payload, _ = decoder.raw_decode(text[at + len(guard_sql.MARKER) :])
+    except ValueError:
+        return {"code": "guard"}
+    return payload if isinstance(payload, dict) else {"code": "guard"}
+
+
+def _db_refusal_sentence(payload: dict) -> str:
+    code = payload.get("code", "")
+    if code in PROJECT_SENTENCES:
+        return PROJECT_SENTENCES[code]
+    subject = f"Notification '{payload['notification']}'" if payload.get("notification") else "A notification"
+    if payload.get("template"):
+        subject += f" through template '{payload['template']}'"
+    if payload.get("message_type"):
+        # PostgreSQL names what it judged: the same sentence the models give.
+        facts = policy.MessageTypeFacts(
+            name=payload["message_type"],
+            policy=policy.OPT_OUT if code == policy.OPTOUT_MARKETING else None,
+            channel_name=payload.get("channel") or "",
+            channel_type=policy.MARKETING if code == policy.OPTOUT_MARKETING else None,
+        )
+        found = [v for v in policy.message_type_violations(facts, subject=subject) if v.code == code]
+        if found:
+            return found[0].message
+    if code == policy.MARKETING_MESSAGE_TYPE:
+        return (
+            f"Refused: {subject.lower() if subject.startswith('A ') else subject} would use the "
+            f'"{policy.MARKETING_MESSAGE_NAME}" message type (or a name that reads the same), Iterable\'s opt-out '
+            "default, which can email people who unsubscribed."
+        )
+    return (
+        f"Refused: {subject.lower() if subject.startswith('A ') else subject} would go out on an opt-out message "
+        "type on a Marketing channel: it would reach everyone who never unsubscribed, including people who "
+        "never opted in. Use an opt-in marketing message type."
+    )
+
+
+def guard_error_from_db(error: Exception) -> ValidationError | None:
+    """The guard's sentence for a write the database refused, or None when `error` is something else.
+
+    Also covers the loser of a race that the database broke with a deadlock or serialization failure.
+    """
+    payload = _db_refusal_payload(error) if isinstance(error, IntegrityError) else None
+    if payload is not None:
+        code = payload.get("code") or "guard"
+        return ValidationError(_db_refusal_sentence(payload), code=code)
+    cause = getattr(error, "__cause__", None)
+    if isinstance(error, OperationalError) and type(cause).__name__ in {"DeadlockDetected", "SerializationFailure"}:
+        return ValidationError(
+            "Refused: someone changed the same part of the catalog at the same moment. Nothing was saved; "
+            "reload and try again.",
+            code=CONCURRENT_CHANGE,
+        )
+    return None
+
+
+@contextmanager
+def database_refusals_as_validation_errors() -> Iterator[None]:
+    """Around a write (outside its transaction): the database's guard refusals become ValidationError."""
+    try:
+        yield
+    except (IntegrityError, OperationalError) as error:
+        refusal = guard_error_from_db(error)
+        if refusal is None:
+            raise
+        raise refusal from error
