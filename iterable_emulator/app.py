@@ -687,7 +687,11 @@ class Ctx:
     def batch_check(self, endpoint: str, rows: list) -> None:
         limit = self.state.config["batch_limits"].get(endpoint)
         if limit and len(rows) > limit:
-            raise ApiError(400, "BatchTooLarge", f"Batch size {len(rows)} exceeds the limit of {limit}")
+            raise ApiError(
+                self.state.config["batch_too_large_status"],
+                "BatchTooLarge",
+                f"Batch size {len(rows)} exceeds the limit of {limit}",
+            )
 
 
 class EmulatorApp:
@@ -795,7 +799,11 @@ class EmulatorApp:
     def dispatch(self, route: Route, req: Request, project: Project, key: str, params: dict) -> Response:
         ctx = Ctx(self, req, project, key)
         if route.mutating and len(req.body) > self.state.config["max_body_bytes"]:
-            return envelope(413, "BatchTooLarge", f"Request body exceeds {self.state.config['max_body_bytes']} bytes")
+            return envelope(
+                self.state.config["batch_too_large_status"],
+                "BatchTooLarge",
+                f"Request body exceeds {self.state.config['max_body_bytes']} bytes",
+            )
         with self.state.lock:
             saved = (list(self.state.sends), list(self.state.events)) if route.mutating else None
             if route.mutating:

@@ -160,7 +160,7 @@ def test_bulk_update_subscriptions_body_errors_and_batch_limit(emulator, us):
         "/api/users/bulkUpdateSubscriptions",
         json={"updateSubscriptionsRequests": [{"email": f"u{i}@example.com", "emailListIds": [20]} for i in range(3)]},
     )
-    assert too_big.status_code == 400 and too_big.json()["code"] == "BatchTooLarge"
+    assert too_big.status_code == 413 and too_big.json()["code"] == "BatchTooLarge"
 
 
 # -- per-group subscriptions API -------------------------------------------------------------------
