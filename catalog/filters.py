@@ -72,7 +72,7 @@ class NotificationFilterSet(django_filters.FilterSet):
             | Q(owners__name__icontains=value)
             | Q(owners__email__icontains=value)
         )
-        if value.isdigit():
+        if value.isascii() and value.isdigit() and len(value) <= 18:  # "²".isdigit() is true; int() refuses it
             match |= Q(campaign_id=int(value)) | Q(templates__iterable_id=int(value))
         # Filter by ids so joins through owners/templates never duplicate rows or need DISTINCT.
         return queryset.filter(pk__in=models.Notification.objects.filter(match).values("pk"))

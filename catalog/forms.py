@@ -1,15 +1,13 @@
 """Forms. The guard's errors come from model validation (Guarded.clean) and land beside their field."""
 
-import csv
-import io
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from catalog.models import BatchErrorPolicy, IterableProject, Notification
 from catalog.services.guard import enforce_notification
-from catalog.services.resync import SETTINGS_FIELDS, resync_parse_emails
+from catalog.services.input_limits import MAX_UPLOAD_BYTES, CsvProblem, csv_rows, json_loads_bounded
+from catalog.services.resync import MAX_SCHEDULE_MINUTES, SETTINGS_FIELDS, resync_parse_emails
 
 
 class NotificationForm(forms.ModelForm):
@@ -29,11 +27,22 @@ class NotificationForm(forms.ModelForm):
                 self.add_error("templates", message)
 
 
+def _upload_within_limit(upload):
+    if upload is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB (the limit); split it.", code="too_large"
+        )
+    return upload
+
+
 class CatalogImportForm(forms.Form):
     file = forms.FileField(
         label="Catalog file (YAML or JSON)",
         help_text="A file exported from this dashboard. Objects are created or updated, never deleted.",
     )
+
+    def clean_file(self):
+        return _upload_within_limit(self.cleaned_data.get("file"))
 
 
 def _formfield(db_field, **kwargs):
@@ -87,6 +96,9 @@ class ResyncImportForm(forms.Form):
             "Good rows are kept; bad rows are listed with their line."
         ),
     )
+
+    def clean_file(self):
+        return _upload_within_limit(self.cleaned_data.get("file"))
 
 
 class ResyncStartForm(forms.Form):
@@ -163,11 +175,20 @@ class ResyncStartForm(forms.Form):
             self.add_error("file", "The file is not UTF-8 text.")
             return ""
         first = text.split("\n", 1)[0]
-        header = [h.strip().lower() for h in next(csv.reader([first]), [])]
+        if "email" not in first.lower():
+            return text
+        try:
+            rows = list(csv_rows(text))
+        except CsvProblem as problem:
+            self.add_error("file", str(problem))
+            return ""
+        header = [h.strip().lower() for h in rows[0][1]] if rows else []
         if "email" in header:  # a CSV with an email column: keep only that column (line numbers kept)
             column = header.index("email")
-            rows = list(csv.reader(io.StringIO(text)))
-            return "\n".join([""] + [row[column] if len(row) > column else "" for row in rows[1:]])
+            lines = [""] * (rows[-1][0] if rows else 0)
+            for line, row in rows[1:]:
+                lines[line - 1] = row[column] if len(row) > column else ""
+            return "\n".join(lines)
         return text
 
     def _addresses(self, text: str, field: str) -> list[str]:
@@ -216,7 +237,9 @@ class ResyncSettingsForm(forms.Form):
         label="Scheduled resync",
         help_text="Regularly resync every contact whose desired state changed since its last resync.",
     )
-    schedule_minutes = forms.IntegerField(min_value=1, max_value=525_600, label="Every (minutes)")
+    schedule_minutes = forms.IntegerField(
+        min_value=1, max_value=MAX_SCHEDULE_MINUTES, label="Every (minutes)", help_text="At most 32767 (22 days)."
+    )
 
     @classmethod
     def initial_from(cls, settings) -> dict:
@@ -248,7 +271,7 @@ class ResyncSettingsForm(forms.Form):
                 scope[array] = "all"
                 continue
             parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
-            bad = [p for p in parts if not p.isdigit() or len(p) > 18]
+            bad = [p for p in parts if not (p.isascii() and p.isdigit()) or len(p) > 18]
             if bad:
                 problem = f'Use "all" or ids separated by commas; not an id: {", ".join(bad[:5])}'
                 self.add_error(f"scope_{array}", problem)
@@ -325,8 +348,6 @@ class ProofSendForm(forms.Form):
         return [f"df_{spec.name}" for spec in self.schema]
 
     def clean(self):
-        import json
-
         from catalog.services.sends import proof_data_field_parse
 
         data = super().clean()
@@ -334,7 +355,7 @@ class ProofSendForm(forms.Form):
         raw = (data.get("data_fields") or "").strip()
         if raw:
             try:
-                values = json.loads(raw)
+                values = json_loads_bounded(raw)
             except ValueError as error:
                 self.add_error("data_fields", f"Not valid JSON: {error.msg} (line {error.lineno}).")
             else:

@@ -6,7 +6,7 @@
 the request as a whole. Guard refusals keep the guard's code and sentence.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
@@ -43,6 +43,10 @@ def flatten(details, path: tuple = ()) -> list[dict]:
 
 
 def to_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, RequestDataTooBig):
+        from catalog.api.parsers import body_too_large
+
+        return body_too_large()
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(as_serializer_error(exc))
     if isinstance(exc, ProtectedError | RestrictedError):
@@ -53,7 +57,8 @@ def to_api_exception(exc: Exception) -> Exception:
         )
         named = ", ".join(users[:10]) + (f" and {len(users) - 10} more" if len(users) > 10 else "")
         return Conflict(f"Cannot delete: still used by {named}. Remove those uses first.", code="protected")
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        # ObjectDoesNotExist past the view's own lookup: the object was deleted while this request ran.
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()

@@ -24,6 +24,7 @@ from catalog.models import (
     ResyncSettings,
 )
 from catalog.services.resync import (
+    MAX_SCHEDULE_MINUTES,
     SETTINGS_FIELDS,
     resync_apply,
     resync_cancel,
@@ -302,7 +303,7 @@ class ResyncSettingsSerializer(serializers.ModelSerializer):
     rate_per_second = serializers.FloatField(required=False, min_value=0, max_value=1000)
     read_concurrency = serializers.IntegerField(required=False, min_value=1, max_value=64)
     on_batch_error = serializers.ChoiceField(choices=BatchErrorPolicy.choices, required=False)
-    schedule_minutes = serializers.IntegerField(required=False, min_value=1, max_value=525_600)
+    schedule_minutes = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SCHEDULE_MINUTES)
 
     class Meta:
         model = ResyncSettings

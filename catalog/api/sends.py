@@ -223,6 +223,8 @@ class ProofSendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if params.get("mine", "").lower() in {"1", "true", "yes"}:
             attempts = attempts.filter(actor=self.request.user)
         if params.get("notification"):
+            if "\x00" in params["notification"]:  # PostgreSQL refuses NUL in a query
+                raise exceptions.ValidationError({"notification": ["A notification key has no NUL character."]})
             attempts = attempts.filter(notification_key=params["notification"])
         if params.get("outcome"):
             if params["outcome"] not in ProofOutcome.values:

@@ -44,11 +44,12 @@ from catalog.models import (
     Template,
 )
 from catalog.services.catalog import catalog_object_save
+from catalog.services.input_limits import MAX_UPLOAD_BYTES, json_loads_bounded, yaml_load_bounded
 from catalog.services.projects import project_write_refusal
 
 FORMAT_NAME = "iterable-admin-catalog"
 FORMAT_VERSION = 1
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_BYTES = MAX_UPLOAD_BYTES
 
 # Per section: key -> (accepted Python types, required). Checked before any lookup so a wrong type gets a
 # sentence about the file, not a database error.
@@ -263,8 +264,20 @@ def catalog_export(*, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+        return catalog_yaml_dump(data)
     raise ValueError(f"Unknown export format {fmt!r}: use json or yaml.")
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value shared by two objects out twice: the import refuses aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def catalog_yaml_dump(data) -> str:
+    """YAML the import reads back: no aliases, keys in the file format's order."""
+    return yaml.dump(data, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 CSV_COLUMNS = [
@@ -371,11 +384,11 @@ def _parse(content: bytes | str, fmt: str) -> tuple[object, list[ImportProblem]]
         return None, [ImportProblem("file", "The file is empty.")]
     if fmt == "json":
         try:
-            return json.loads(content), []
+            return json_loads_bounded(content), []
         except json.JSONDecodeError as error:
             return None, [ImportProblem(f"line {error.lineno}, column {error.colno}", f"Invalid JSON: {error.msg}.")]
     try:
-        return yaml.safe_load(content), []
+        return yaml_load_bounded(content), []
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"

@@ -16,8 +16,6 @@ cell is ``[]``; ids in a cell are separated by ``;``, ``|``, ``,`` or spaces.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -29,11 +27,13 @@ from django.utils import timezone
 
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
 from catalog.services.audit import actor_label, audit_record
+from catalog.services.input_limits import CsvProblem, csv_rows
 from catalog.services.resync import ALL, Rules, resync_rules
 
 MAX_STORED_ERRORS = 1000
 _CHUNK = 2000
 _ID_SPLIT = re.compile(r"[;|,\s]+")
+_ASCII_ID = re.compile(r"[0-9]{1,18}")
 _ALIASES = {
     "email": "email",
     "user_id": "user_id",
@@ -62,11 +62,13 @@ def preference_import_csv(*, project, actor, file, filename: str = "") -> Prefer
     text = _read_text(file)
     if "\x00" in text:  # no database stores NUL in text; a CSV with one is not the text file it claims to be
         raise ValidationError("The file contains NUL characters: upload a UTF-8 text CSV.")
-    reader = csv.reader(io.StringIO(text))
+    records = csv_rows(text)
     try:
-        header = next(reader)
+        _, header = next(records)
     except StopIteration:
         raise ValidationError("The file is empty: expected a header line with an email column.") from None
+    except CsvProblem as problem:
+        raise ValidationError(str(problem)) from None
     header = [h.strip() for h in header]
     unknown = [h for h in header if h and h not in _ALIASES]
     if "email" not in header:
@@ -74,25 +76,32 @@ def preference_import_csv(*, project, actor, file, filename: str = "") -> Prefer
     if unknown:
         raise ValidationError(f"Unknown column(s) in the header: {', '.join(unknown)}.")
     numbered = []
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue  # blank lines carry nothing
-        if len(cells) != len(header):
-            numbered.append((line, _BadShape(len(cells), len(header))))
-            continue
-        row: dict[str, Any] = {}
-        for name, cell in zip(header, cells, strict=True):
-            if not name:
-                continue
-            if _ALIASES[name] in SUBSCRIPTION_ARRAY_FIELDS:
-                row[name] = _CsvIds(cell)
-            else:
-                row[name] = cell
-        numbered.append((line, row))
+    try:
+        for line, cells in records:
+            _csv_row(numbered, header, line, cells)
+    except CsvProblem as problem:
+        # The reader cannot go past this line: nothing is imported (the lines after it are unread).
+        raise ValidationError(f"{problem} Nothing was imported; fix that line and upload again.") from None
     return _ingest(
         project=project, actor=actor, numbered=numbered, source=PreferenceImport.Source.CSV, filename=filename
     )
+
+
+def _csv_row(numbered: list, header: list[str], line: int, cells: list[str]) -> None:
+    if not any(c.strip() for c in cells):
+        return  # blank lines carry nothing
+    if len(cells) != len(header):
+        numbered.append((line, _BadShape(len(cells), len(header))))
+        return
+    row: dict[str, Any] = {}
+    for name, cell in zip(header, cells, strict=True):
+        if not name:
+            continue
+        if _ALIASES[name] in SUBSCRIPTION_ARRAY_FIELDS:
+            row[name] = _CsvIds(cell)
+        else:
+            row[name] = cell
+    numbered.append((line, row))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -128,7 +137,8 @@ def _parse_ids(value: Any) -> tuple[list[int] | None, str | None]:
     """(ids, None) or (None, reason). ``None`` input stays ``None`` (says nothing)."""
     if isinstance(value, _CsvIds):
         parts = [p for p in _ID_SPLIT.split(value.strip()) if p]
-        bad = [p for p in parts if not p.isdigit()]
+        # isdigit() is true for "²" and other digits int() refuses; ids are ASCII digits only.
+        bad = [p for p in parts if not _ASCII_ID.fullmatch(p)]
         if bad:
             return None, f"not an id: {', '.join(bad[:5])}"
         return sorted({int(p) for p in parts}), None

@@ -45,6 +45,7 @@ from catalog.roles import MANAGE_SHARED_RECIPIENTS
 from catalog.services.audit import actor_label, audit_event, audit_record, diff, snapshot
 from catalog.services.contacts import LookupInputError, contact_subscriptions, identifier_clean
 from catalog.services.guard import message_type_facts
+from catalog.services.input_limits import json_loads_bounded
 from catalog.services.iterable_support import explain_iterable_error
 
 # (sends, seconds) per user; PROOF_SEND_RATE_LIMIT in settings overrides it.
@@ -307,7 +308,7 @@ def proof_data_field_parse(data_type: str, text: str):
             raise ValueError("Must be a number.")
         return value
     try:
-        return json.loads(text)
+        return json_loads_bounded(text)
     except ValueError:
         raise ValueError(f"Must be JSON ({'an object' if data_type == FieldType.OBJECT else 'an array'}).") from None
 
@@ -733,8 +734,13 @@ def proof_send(*, actor, submission_token: str | None = None, **given) -> ProofS
     except IterableError as error:
         response = {"code": error.code, "msg": error.msg, "status": error.status, "params": error.params}
         if error.outcome_unknown:
+            what = (
+                f"Iterable answered with a server error ({error.status} {error.code})"
+                if error.status and error.status >= 500
+                else "Iterable did not answer in time"
+            )
             message = (
-                "Unknown: Iterable did not answer in time, so the test send may or may not have gone out. It was "
+                f"Unknown: {what}, so the test send may or may not have gone out. It was "
                 "not resent (Iterable has no idempotency key); check the recipient's inbox or the contact's history "
                 "before sending again."
             )

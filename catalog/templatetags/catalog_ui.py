@@ -130,6 +130,21 @@ def jsonish(value) -> str:
     return "" if value is None else str(value)
 
 
+@register.filter
+def change_rows(changes) -> list[tuple[str, dict]]:
+    """An audit event's changes as (name, change) pairs. A template's ``changes.items`` would look up a change
+    named "items" before the dict method, and not every action records a before/after pair."""
+    if not isinstance(changes, dict):
+        return []
+    rows = []
+    for name, change in changes.items():
+        if isinstance(change, dict) and set(change) == {"before", "after"}:
+            rows.append((name, {"pair": True, "before": change["before"], "after": change["after"]}))
+        else:
+            rows.append((name, {"pair": False, "value": change}))
+    return rows
+
+
 NAV = [
     ("messagetype", "Message types"),
     ("channel", "Channels"),

@@ -46,7 +46,8 @@ class ResyncPerm(Perm):
 def _project_from(params):
     """The project named by params["project"], or None (an unknown or malformed id is no project)."""
     value = params.get("project", "")
-    return IterableProject.objects.filter(pk=int(value)).first() if value.isdigit() and len(value) < 10 else None
+    is_id = value.isascii() and value.isdigit() and len(value) < 10  # "²".isdigit() is true; int() refuses it
+    return IterableProject.objects.filter(pk=int(value)).first() if is_id else None
 
 
 def _project_filter(request):
@@ -89,7 +90,8 @@ class RunStartView(ResyncPerm, View):
     def get(self, request):
         initial = {}
         for name in ("project", "import_record"):
-            if request.GET.get(name, "").isdigit():
+            value = request.GET.get(name, "")
+            if value.isascii() and value.isdigit():
                 initial[name] = request.GET[name]
         if "import_record" in initial:
             initial["selection"] = "import"

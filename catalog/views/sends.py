@@ -120,7 +120,9 @@ class ProofSendListView(Perm, View):
         if request.GET.get("mine"):
             attempts = attempts.filter(actor=request.user)
         if request.GET.get("notification"):
-            attempts = attempts.filter(notification_key=request.GET["notification"])
+            key = request.GET["notification"]
+            # No key holds NUL, and PostgreSQL refuses it in a query: nothing matches.
+            attempts = attempts.none() if "\x00" in key else attempts.filter(notification_key=key)
         page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "sends/send_list.html", {"page": page, "attempts": page.object_list})
 

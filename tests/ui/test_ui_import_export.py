@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from catalog import models
-from catalog.services.catalog_io import catalog_export, catalog_export_data, catalog_import
+from catalog.services.catalog_io import catalog_export, catalog_export_data, catalog_import, catalog_yaml_dump
 
 CATALOG_MODELS = [
     models.Notification,
@@ -76,7 +76,7 @@ def bad_file(catalog_data: dict) -> dict:
 def test_import_with_errors_lists_every_problem_and_keeps_nothing(small_catalog):
     data = bad_file(catalog_export_data())
     # Shape problems are found before anything is written.
-    result = catalog_import(actor="test", content=yaml.safe_dump(data), fmt="yaml")
+    result = catalog_import(actor="test", content=catalog_yaml_dump(data), fmt="yaml")
     assert not result.ok
     assert locations(result) == {
         "notifications[3].campaign_id",
@@ -87,7 +87,7 @@ def test_import_with_errors_lists_every_problem_and_keeps_nothing(small_catalog)
     # With the shape fixed, the references, the guard and the model's own validation speak.
     del data["notifications"][3:5]
     audits = models.AuditEvent.objects.count()
-    result = catalog_import(actor="test", content=yaml.safe_dump(data), fmt="yaml")
+    result = catalog_import(actor="test", content=catalog_yaml_dump(data), fmt="yaml")
     assert not result.ok
     assert locations(result) == {
         "notifications[1].message_type",
@@ -133,7 +133,7 @@ def test_import_page_shows_every_error_and_imports_nothing(small_catalog, client
     client = client_in_role("engineering")
     data = bad_file(catalog_export_data())
     del data["notifications"][3:5]
-    upload = SimpleUploadedFile("catalog.yaml", yaml.safe_dump(data).encode(), content_type="application/yaml")
+    upload = SimpleUploadedFile("catalog.yaml", catalog_yaml_dump(data).encode(), content_type="application/yaml")
     response = client.post(reverse("catalog:catalog_import"), {"file": upload})
     assert response.status_code == 400
     page = response.content.decode()

@@ -1,0 +1,136 @@
+"""Limits on what people may hand us (JSON, YAML, CSV, uploads), each refused with a sentence naming the limit.
+
+Python's JSON and YAML parsers recurse once per nesting level, so a body nested a thousand deep raises
+RecursionError (not a parse error) from deep inside the parser; YAML aliases let a few hundred bytes expand
+into megabytes; the csv module raises ``csv.Error`` for a cell over its field limit. Each door parses through
+here so that each of these becomes a clear 400 or form error instead of a 500 or a bomb.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+import yaml
+
+MAX_JSON_DEPTH = 32
+MAX_YAML_DEPTH = 32
+MAX_API_BODY_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_CSV_CELL_CHARS = 64 * 1024
+
+
+class InputTooDeep(ValueError):
+    """Nested deeper than the limit."""
+
+
+def json_depth_error(text: str, limit: int = MAX_JSON_DEPTH) -> int | None:
+    """The offset of the bracket that nests ``text`` deeper than ``limit`` levels, or None. A linear scan
+    that never recurses, so it can run before the (recursive) parser."""
+    depth = 0
+    in_string = escaped = False
+    for position, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return position
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+def json_loads_bounded(text: str | bytes, limit: int = MAX_JSON_DEPTH, **kwargs):
+    """``json.loads`` that refuses nesting deeper than ``limit`` with a ``JSONDecodeError`` (so every caller's
+    existing handling of bad JSON applies, with its line and column)."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8")
+    position = json_depth_error(text, limit)
+    if position is not None:
+        raise json.JSONDecodeError(f"nested deeper than {limit} levels (the limit)", text, position)
+    return json.loads(text, **kwargs)
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases (``*name``: a 547-byte file can expand to megabytes) and with a
+    nesting limit (its composer recurses once per level)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted: write each value out in full", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels (the limit)", self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def yaml_load_bounded(text: str):
+    """``yaml.safe_load`` with aliases refused and nesting bounded; errors are ``yaml.YAMLError`` with a mark."""
+    loader = _BoundedSafeLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+class CsvProblem(ValueError):
+    """A CSV that cannot be read past a line; ``line`` is the file's line (the header is line 1)."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(f"Line {line}: {message}")
+        self.line = line
+        self.message = message
+
+
+def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) for each record of a CSV, where line is the record's first line in the file.
+
+    Raises ``CsvProblem`` naming the line for what the csv module would get wrong or raise on: a quote that
+    is never closed (which would otherwise swallow the following lines into one cell), a stray quote, and a
+    cell longer than ``MAX_CSV_CELL_CHARS``. None of the files read here has a cell spanning lines."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            message = str(error)
+            if "field larger than field limit" in message:
+                message = f"a cell is longer than {MAX_CSV_CELL_CHARS:,} characters (the limit)"
+            elif "unexpected end of data" in message:
+                message = 'a quote (") opened on this line is never closed'
+            else:
+                message = f"not valid CSV ({message}); check the quotes on this line"
+            raise CsvProblem(line, message) from None
+        if reader.line_num > line and any("\n" in cell or "\r" in cell for cell in cells):
+            closed = f"closed only on line {reader.line_num}; close it on the line where it opens"
+            raise CsvProblem(line, f'a quote (") opened on this line is {closed}')
+        for cell in cells:
+            if len(cell) > MAX_CSV_CELL_CHARS:
+                raise CsvProblem(line, f"a cell is longer than {MAX_CSV_CELL_CHARS:,} characters (the limit)")
+        yield line, cells
+        line = reader.line_num + 1
