@@ -45,8 +45,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "default_rate_limit": {"limit": 100, "period": 1.0},
     # What */target does for a recipient who is not eligible: "skip" (HTTP 200 + send-skip) or "error" (400).
     "ineligible_send_mode": "skip",
-    # GET users/byUserId for an unknown id: "legacy_400" (400 text/plain) or "empty" (HTTP 200 {}).
-    "unknown_user_id": "legacy_400",
+    # GET users/byUserId for an unknown id: "empty" (HTTP 200 {}, like an unknown email, what Iterable's
+    # published client expects) or "legacy_400" (the 2017 recording: 400 text/plain "No user with that id exists!").
+    "unknown_user_id": "empty",
     # Event createdAt: "auto" (values from 1e11 on are milliseconds, smaller ones seconds), "seconds" or
     # "milliseconds". Iterable's clients send both; neither ever answers 500.
     "created_at_unit": "auto",

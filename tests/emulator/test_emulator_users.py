@@ -66,17 +66,17 @@ def test_get_by_user_id_query_and_path(us, check_schema):
         assert resp.json()["user"]["email"] == "b@example.com"
 
 
-def test_unknown_user_id_default_is_legacy_plain_text_400(us):
+def test_unknown_user_id_default_is_an_empty_json_object(us):
     for resp in (us.get("/api/users/byUserId", params={"userId": "nope"}), us.get("/api/users/byUserId/nope")):
-        assert resp.status_code == 400
-        assert resp.headers["Content-Type"].startswith("text/plain")
-        assert resp.text == "No user with that id exists!"
+        assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/json")
+        assert resp.json() == {}
 
 
-def test_unknown_user_id_can_be_configured_to_empty_object(emulator, us):
-    emulator.configure(unknown_user_id="empty")
+def test_unknown_user_id_can_be_configured_to_the_legacy_plain_text_400(emulator, us):
+    emulator.configure(unknown_user_id="legacy_400")
     resp = us.get("/api/users/byUserId/nope")
-    assert resp.status_code == 200 and resp.json() == {}
+    assert resp.status_code == 400 and resp.headers["Content-Type"].startswith("text/plain")
+    assert resp.text == "No user with that id exists!"
 
 
 def test_lookup_missing_parameter_is_bad_params(us):
