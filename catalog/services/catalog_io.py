@@ -50,6 +50,9 @@ from catalog.services.projects import project_write_refusal
 FORMAT_NAME = "iterable-admin-catalog"
 FORMAT_VERSION = 1
 MAX_IMPORT_BYTES = MAX_UPLOAD_BYTES
+# No field of the catalog needs more; a file that has more is a mistake (or worse), said before any lookup.
+MAX_LIST_ITEMS = 200
+MAX_TEXT_CHARS = 10_000
 
 # Per section: key -> (accepted Python types, required). Checked before any lookup so a wrong type gets a
 # sentence about the file, not a database error.
@@ -437,6 +440,11 @@ def _check_shape(data) -> list[ImportProblem]:
     return problems
 
 
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _type_names(types: tuple[type, ...]) -> str:
     names = {str: "text", int: "a whole number", bool: "true or false", list: "a list", type(None): "null"}
     return " or ".join(names[t] for t in types)
@@ -458,7 +466,13 @@ def _check_item(item, spec, where: str) -> list[ImportProblem]:
         # bool is an int in Python; a true/false is never a valid id or count.
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
-            problems.append(ImportProblem(f"{where}.{key}", f"Must be {_type_names(types)}, got {value!r}."))
+            problems.append(ImportProblem(f"{where}.{key}", f"Must be {_type_names(types)}, got {_short(value)}."))
+        elif isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
+            problems.append(ImportProblem(f"{where}.{key}", f"At most {MAX_LIST_ITEMS} items (the limit)."))
+        elif isinstance(value, list) and any(isinstance(v, str) and len(v) > MAX_TEXT_CHARS for v in value):
+            problems.append(ImportProblem(f"{where}.{key}", f"Items of at most {MAX_TEXT_CHARS:,} characters."))
+        elif isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+            problems.append(ImportProblem(f"{where}.{key}", f"At most {MAX_TEXT_CHARS:,} characters (the limit)."))
     return problems
 
 

@@ -236,3 +236,16 @@ def test_an_iterable_5xx_on_a_test_send_is_not_called_a_timeout(demo, user_in_ro
     assert attempt.outcome == ProofOutcome.UNKNOWN
     assert "server error (500" in attempt.message and "did not answer in time" not in attempt.message
     assert AuditEvent.objects.filter(action="proof_send").exists()
+
+
+def test_catalog_import_caps_list_and_text_sizes(small_catalog):
+    from catalog.services.catalog_io import MAX_LIST_ITEMS, catalog_export_data, catalog_import
+
+    data = catalog_export_data()
+    data["notifications"][0]["tags"] = ["t"] * (MAX_LIST_ITEMS + 1)
+    data["notifications"][1]["description"] = "x" * 20_000
+    result = catalog_import(actor="t", content=json.dumps(data), fmt="json")
+    assert {(p.location, p.message) for p in result.errors} == {
+        ("notifications[0].tags", f"At most {MAX_LIST_ITEMS} items (the limit)."),
+        ("notifications[1].description", "At most 10,000 characters (the limit)."),
+    }
