@@ -16,8 +16,8 @@ RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
 
 PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
           "password_reset_complete"}  # fmt: skip
-ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke"}
-HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:docs"}  # pages for people, with session login
+ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke", "api:token-rotate"}
+HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:token-rotate", "api:docs"}  # pages, with session login
 
 # First match wins (on the route's name, or its path for the entity pages); everything else needs at least
 # the viewer role.

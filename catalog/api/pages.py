@@ -1,6 +1,6 @@
-"""The token pages: a logged-in user lists, creates and revokes their own API tokens.
+"""The token pages: a logged-in user lists, creates, rotates and revokes their own API tokens.
 
-The new token is shown once, in the response to the POST that created it, and never again.
+A new token is shown once, in the response to the POST that created (or rotated) it, and never again.
 """
 
 from datetime import datetime, time
@@ -13,7 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.models import ApiToken
-from catalog.services.tokens import api_token_create, api_token_revoke
+from catalog.services.tokens import (
+    api_token_create,
+    api_token_expires_at,
+    api_token_max_days,
+    api_token_revoke,
+    api_token_rotate,
+)
 
 
 class TokenForm(forms.Form):
@@ -21,13 +27,16 @@ class TokenForm(forms.Form):
     expires_on = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Optional. The token stops working at the end of this day.",
+        help_text="Optional. The token stops working at the end of this day; without one, after the longest "
+        "a token may live.",
     )
 
     def clean_expires_on(self):
         value = self.cleaned_data["expires_on"]
         if value is not None and value < timezone.localdate():
             raise forms.ValidationError("Pick today or a later day.")
+        if value is not None and (value - timezone.localdate()).days > api_token_max_days():
+            raise forms.ValidationError(f"A token lives at most {api_token_max_days()} days; pick an earlier day.")
         return value
 
     def expires_at(self) -> datetime | None:
@@ -48,10 +57,33 @@ def token_list(request):
             actor=request.user, user=request.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
         )
         form = TokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)
-    return render(
-        request, "api/tokens.html", {"form": form, "tokens": tokens, "new_token": new_token, "now": timezone.now()}
-    )
+    return _render(request, form, new_token)
+
+
+def _render(request, form, new_token=None, error="", status=200):
+    tokens = [(token, api_token_expires_at(token)) for token in ApiToken.objects.filter(user=request.user)]
+    context = {
+        "form": form,
+        "tokens": tokens,
+        "new_token": new_token,
+        "error": error,
+        "now": timezone.now(),
+        "max_days": api_token_max_days(),
+    }
+    return render(request, "api/tokens.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def token_rotate(request, pk: int):
+    """A new secret for the same script: shown once here; the old one stops working now."""
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    try:
+        _, new_token = api_token_rotate(actor=request.user, token=token)
+    except ValueError as error:
+        return _render(request, TokenForm(), error=str(error), status=400)
+    return _render(request, TokenForm(), new_token)
 
 
 @login_required

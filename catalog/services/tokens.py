@@ -2,8 +2,12 @@
 
 A token reads `ia_<prefix>_<secret>`. The prefix finds the row; only a SHA-256 hash of the secret is kept
 (the secret has 256 bits of entropy, so a slow password hash would add nothing), and it is compared in
-constant time. The full token is returned once, by `api_token_create`, and never stored, logged or shown
-again.
+constant time. The full token is returned once, by `api_token_create` (or `api_token_rotate`), and never
+stored, logged or shown again.
+
+Every token expires: at most API_TOKEN_MAX_DAYS after it is made (90 by default), which is also what a
+token gets when no expiry is chosen. Rotating replaces a token by a new one with a fresh expiry and revokes
+the old one at once, so a script swaps its secret without a gap in which two are needed.
 """
 
 import hashlib
@@ -11,6 +15,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,11 +35,35 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def api_token_max_days() -> int:
+    return int(getattr(settings, "API_TOKEN_MAX_DAYS", 90))
+
+
+def api_token_expiry_clean(expires_at: datetime | None) -> datetime:
+    """The expiry a new token gets: the one asked for, or the longest allowed. Raises ValueError why not."""
+    now = timezone.now()
+    latest = now + timedelta(days=api_token_max_days())
+    if expires_at is None:
+        return latest
+    if expires_at <= now:
+        raise ValueError("The expiry must be in the future.")
+    if expires_at > latest + timedelta(days=1):  # a day's grace: "expires on" means the end of that day
+        raise ValueError(f"A token lives at most {api_token_max_days()} days; pick an earlier expiry.")
+    return min(expires_at, latest + timedelta(days=1))
+
+
+def api_token_expires_at(token: ApiToken) -> datetime:
+    """When a token stops working (tokens from before expiry was required: their creation plus the maximum)."""
+    return token.expires_at or token.created_at + timedelta(days=api_token_max_days())
+
+
 @transaction.atomic
 def api_token_create(*, actor, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token for `user`; returns the row and the full token, which is never available again."""
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValueError("The expiry must be in the future.")
+    """Create a token for `user`; returns the row and the full token, which is never available again.
+
+    Raises ValueError for an expiry in the past or beyond API_TOKEN_MAX_DAYS.
+    """
+    expires_at = api_token_expiry_clean(expires_at)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -51,6 +80,21 @@ def api_token_create(*, actor, user, name: str, expires_at: datetime | None = No
         changes={"name": {"before": None, "after": token.name}, "user": {"before": None, "after": str(user)}},
     )
     return token, f"{TOKEN_PREFIX}_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_token_rotate(*, actor, token: ApiToken) -> tuple[ApiToken, str]:
+    """Replace a live token by a new one (same user and name, a fresh expiry) and revoke it; returns the new row
+    and the full new token. Raises ValueError for a token that is revoked or expired (create a new one)."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None or api_token_expires_at(token) <= timezone.now():
+        raise ValueError("Only a live token can be rotated; this one is revoked or expired. Create a new one.")
+    new, raw = api_token_create(actor=actor, user=token.user, name=token.name)
+    token.revoked_at = timezone.now()
+    token.replaced_by = new
+    token.save(update_fields=["revoked_at", "replaced_by"])
+    audit_record(actor=actor, action="rotate", instance=token, changes={"replaced_by": new.prefix})
+    return new, raw
 
 
 @transaction.atomic
@@ -74,7 +118,7 @@ def api_token_authenticate(raw: str) -> ApiToken:
     now = timezone.now()
     if token.revoked_at is not None:
         raise TokenError("This token has been revoked. Create a new one.")
-    if token.expires_at is not None and token.expires_at <= now:
+    if api_token_expires_at(token) <= now:
         raise TokenError("This token has expired. Create a new one.")
     if not token.user.is_active:
         raise TokenError("The user of this token is inactive.")

@@ -131,7 +131,7 @@ def test_token_pages_create_show_once_and_revoke(client, user_in_role):
     assert raw in response.content.decode()
     token = ApiToken.objects.get(user=user)
     assert token.name == "nightly export"
-    assert token.expires_at is None
+    assert token.expires_at.date() == (timezone.now() + timedelta(days=90)).date()  # every token expires
     assert raw not in client.get("/api/tokens/").content.decode()  # shown once
     assert _get(f"Bearer {raw}").status_code == 200
     assert client.post(f"/api/tokens/{token.pk}/revoke/").status_code == 302
