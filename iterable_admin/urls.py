@@ -6,7 +6,7 @@ from catalog.views.health import health
 urlpatterns = [
     path("healthz", health, name="health"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include("catalog.views.accounts")),
     path("api/", include("catalog.api.urls")),
     path("", include("catalog.urls")),
 ]
