@@ -30,10 +30,12 @@ from .state import (
 )
 
 JSON_TYPE = "application/json; charset=utf-8"
+# The title and opening of Iterable's recorded page for an unknown route (a Play "Action not found").
 NOT_FOUND_HTML = (
-    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>Not Found</title></head>\n'
-    "<body><h1>404 - Not Found</h1><p>The page you requested could not be found.</p></body>\n</html>\n"
+    '<!doctype html><html><head><meta charset="utf-8"><title>Action not found</title></head>\n'
+    "<body><h1>Action not found</h1><p>For request to an unknown path.</p></body></html>\n"
 )
+JSON_CONTENT_TYPES = ("application/json", "text/json")
 SERVICE_UNAVAILABLE_HTML = (
     "<html><head><title>503 Service Temporarily Unavailable</title></head><body>"
     "<center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n"
@@ -242,6 +244,7 @@ USER_SPEC = {
     "dataFields": "object",
     "preferUserId": "bool",
     "mergeNestedObjects": "bool",
+    "createNewFields": "bool",
 }
 SUBS_SPEC = {
     "email": "string",
@@ -293,14 +296,18 @@ class Request:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        self.body = environ["wsgi.input"].read(length) if length > 0 else b""
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            self.body = _read_chunked(environ["wsgi.input"])
+        else:
+            self.body = environ["wsgi.input"].read(length) if length > 0 else b""
         self.remote_addr = environ.get("REMOTE_ADDR", "")
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT')}"
         self.base_url = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
 
     @property
     def api_key(self) -> str | None:
-        return self.environ.get("HTTP_API_KEY")
+        # The header, or the api_key query parameter that Iterable also accepts.
+        return self.environ.get("HTTP_API_KEY") or self.arg("api_key")
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -323,6 +330,34 @@ class Request:
             return json.loads(self.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return self.body.decode("utf-8", "replace")
+
+
+MAX_CHUNKED_BODY = 64 * 1024 * 1024
+
+
+def _read_chunked(stream: Any) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body (wsgiref hands the raw stream over without decoding it)."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = stream.readline(1024)
+        if not line:
+            break  # the client went away mid-body: what arrived is what there is
+        try:
+            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+        except ValueError:
+            break
+        if size == 0:
+            while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            break
+        total += size
+        if total > MAX_CHUNKED_BODY:
+            parts.append(b" " * (MAX_CHUNKED_BODY + 1))  # only the size matters from here: a 413 follows
+            break
+        parts.append(stream.read(size))
+        stream.readline(1024)  # the CRLF after each chunk
+    return b"".join(parts)
 
 
 class Route:
@@ -633,7 +668,7 @@ def _paginate(req: Request, items: list, default: int, maximum: int, *, unpagina
     links: dict[str, str] = {}
 
     def url(p: int) -> str:
-        params = [(k, v) for k, vs in req.query.items() for v in vs if k not in ("page", "pageSize")]
+        params = [(k, v) for k, vs in req.query.items() for v in vs if k not in ("page", "pageSize", "api_key")]
         params += [("page", str(p)), ("pageSize", str(size))]
         return f"{req.base_url}{req.path}?{urlencode(params)}"
 
@@ -677,6 +712,15 @@ class Ctx:
         self.refused_sends: list[dict] = []  # kept for /_emulator/sends even though the request fails
 
     def body(self, spec: dict) -> dict:
+        ctype = self.req.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if (
+            self.req.body.strip()
+            and self.state.config["content_type_check"] == "strict"
+            and ctype not in JSON_CONTENT_TYPES
+            and not ctype.endswith("+json")
+        ):
+            # What Play's JSON body parser answers (Iterable runs on Play); the body is not read.
+            raise ApiError(415, "BadJsonBody", "Expecting text/json or application/json body")
         data = self.req.json()
         errors: dict = {}
         _check(data, spec, "obj", errors)
@@ -719,7 +763,7 @@ class EmulatorApp:
             "data_center": self.data_center,
             "method": req.method,
             "path": req.path,
-            "query": {k: list(v) for k, v in req.query.items()},
+            "query": {k: list(v) for k, v in req.query.items() if k != "api_key"},
             "headers": {k: v for k, v in req.headers.items() if k.lower() != "api-key"},
             "api_key_present": bool(req.api_key),
             "project_id": None,
@@ -746,6 +790,7 @@ class EmulatorApp:
             404: "Not Found",
             409: "Conflict",
             413: "Payload Too Large",
+            415: "Unsupported Media Type",
             429: "Too Many Requests",
             500: "Internal Server Error",
             503: "Service Unavailable",
@@ -934,7 +979,7 @@ class EmulatorApp:
                     raise unknown_user_id(user_id)
                 user = project.create_user(f"{user_id}@placeholder.email", user_id)
             return user
-        raise bad_params("Either email or userId must be provided")
+        raise bad_params("Either email or userId must be set")
 
     def users_bulk_update(self, ctx: Ctx) -> Response:
         body = ctx.body({"users": Req(("array", USER_SPEC)), "createNewFields": "bool"})
@@ -1549,7 +1594,7 @@ class EmulatorApp:
         campaign_id = int(body["campaignId"])
         campaign = ctx.project.campaigns.get(campaign_id)
         if campaign is None or campaign["messageMedium"] != medium or campaign["type"] != "Triggered":
-            raise bad_params("Invalid campaignId")
+            raise bad_params("Invalid campaignId", {"campaignId": str(campaign_id)})
         user = self._recipient(
             ctx.project,
             body.get("recipientEmail"),
@@ -1719,6 +1764,8 @@ class EmulatorApp:
 
     def events_track(self, ctx: Ctx) -> Response:
         body = ctx.body(TRACK_SPEC)
+        if body.get("email") is None and body.get("userId") is None:
+            raise bad_params("Either email or userId must be specified in a track call")
         event_id = self._track_one(ctx, body)
         return envelope(200, "Success", f"Event with id: {event_id} tracked.", {"id": event_id})
 

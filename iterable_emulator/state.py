@@ -68,6 +68,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Max rows per bulk request, per endpoint id; Iterable documents none besides the 4 MB body.
     "batch_limits": {},
     "max_body_bytes": 4 * 1024 * 1024,
+    # A JSON body with another Content-Type: "strict" answers 415 BadJsonBody as Play's JSON parser does;
+    # "off" reads it anyway.
+    "content_type_check": "strict",
     # HTTP status of BatchTooLarge, for too many rows and for too large a body alike: 413 (Payload Too Large)
     # or 400. Nothing recorded shows which; one status for both is what matters to a client.
     "batch_too_large_status": 413,
@@ -327,6 +330,8 @@ def _validate_config(cfg: dict) -> None:
         raise SeedError(f"sent_message_fields must be one of {SENT_MESSAGE_FIELD_MODES}")
     if cfg["batch_too_large_status"] not in (400, 413):
         raise SeedError("batch_too_large_status must be 400 or 413")
+    if cfg["content_type_check"] not in ("strict", "off"):
+        raise SeedError("content_type_check must be strict or off")
     if cfg["created_at_unit"] not in CREATED_AT_UNITS:
         raise SeedError(f"created_at_unit must be one of {CREATED_AT_UNITS}")
     cfg["rate_limits_enabled"] = bool(cfg["rate_limits_enabled"])

@@ -84,7 +84,7 @@ def test_subscription_change_changes_eligibility(us, emulator):
 def test_bad_campaign_is_400(us, campaign_id):
     resp = us.post("/api/email/target", json={"campaignId": campaign_id, "recipientEmail": "a@example.com"})
     assert resp.status_code == 400
-    assert resp.json() == {"msg": "Invalid campaignId", "code": "BadParams", "params": None}
+    assert resp.json() == {"msg": "Invalid campaignId", "code": "BadParams", "params": {"campaignId": str(campaign_id)}}
 
 
 def test_target_body_and_recipient_errors(us):
