@@ -307,10 +307,28 @@ CSV_COLUMNS = [
 ]
 
 
+# A spreadsheet evaluates a cell that starts with one of these as a formula (CSV injection: a notification
+# named "=HYPERLINK(...)" would run when the export is opened). Such cells get a leading apostrophe, which
+# spreadsheets show as text and never evaluate.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_LEADS) else value
+
+
+class _SafeCsvWriter:
+    def __init__(self, out):
+        self._writer = csv.writer(out)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([csv_cell(value) for value in row])
+
+
 def notifications_csv(notifications) -> str:
-    """CSV of a notification queryset (already filtered); one row per notification."""
+    """CSV of a notification queryset (already filtered); one row per notification, formula cells escaped."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeCsvWriter(out)
     writer.writerow(CSV_COLUMNS)
     rows = notifications.select_related("project", "event", "journey", "message_type__channel").prefetch_related(
         "templates", "owners"
