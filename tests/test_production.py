@@ -91,10 +91,11 @@ def test_enqueued_task_runs_with_the_request_id(db):
     assert Task.objects.get(id=task_id).result == "req-42"  # settings_tests runs tasks inline
 
 
-def test_health(client, demo):
+def test_health(client, demo, user_in_role):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["database"]["ok"]
     assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
+    client.force_login(user_in_role("viewer"))  # the deep check needs a login or a token
     deep = client.get("/healthz?deep=1").json()
     assert deep["broker"]["ok"]
     assert all(project["ok"] for project in deep["iterable"].values())

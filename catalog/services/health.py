@@ -3,12 +3,18 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
 from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import IterableProject
+from catalog.services.tokens import TokenError, api_token_authenticate
+
+# Any role may run the deep check: it tells whether the dashboard works, not what is in it.
+DEEP_PERMISSION = "catalog.view_notification"
 
 IterableProbeTimeout = (2.0, 3.0)
 
@@ -61,3 +67,33 @@ def health_report(*, deep: bool) -> dict:
         report["iterable"] = {str(p.pk): r for p, r in zip(projects, results, strict=True)}
     report["ok"] = report["database"]["ok"]
     return report
+
+
+def health_deep_caller(request):
+    """The user running the deep check (a session with a role, or an API token's user), or None."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        keyword, _, raw = request.headers.get("Authorization", "").partition(" ")
+        if keyword.lower() not in {"bearer", "token"} or not raw.strip():
+            return None
+        try:
+            user = api_token_authenticate(raw.strip()).user
+        except TokenError:
+            return None
+    return user if user.is_active and user.has_perm(DEEP_PERMISSION) else None
+
+
+def health_deep_rate_take(user) -> int:
+    """Count one deep check for `user`; 0 if it may run now, else the seconds to wait (HEALTH_DEEP_RATE_LIMIT)."""
+    limit, seconds = getattr(settings, "HEALTH_DEEP_RATE_LIMIT", (6, 60))
+    window = int(time.time() // seconds)
+    key = f"health-deep:{user.pk}:{window}"
+    cache.add(key, 0, seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window expired between add and incr
+        cache.set(key, 1, seconds)
+        count = 1
+    if count <= limit:
+        return 0
+    return max(1, int(seconds - time.time() % seconds))

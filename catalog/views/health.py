@@ -1,9 +1,14 @@
-"""The health endpoint for load balancers and monitoring; no login (it names no secrets or people)."""
+"""The health endpoint for load balancers and monitoring.
+
+The shallow check stays anonymous and cheap (one SELECT 1). The deep check names the projects and calls
+Iterable once per project, so it needs a login with a role or an API token, and is rate limited per caller:
+otherwise anyone could use it to learn the projects and to make this server call Iterable in a loop.
+"""
 
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from catalog.services.health import health_report
+from catalog.services.health import health_deep_caller, health_deep_rate_take, health_report
 
 
 @never_cache
@@ -13,5 +18,19 @@ def health(request):
     ?deep=1 adds the task broker's backlog and each Iterable project's reachability, reported but not
     failing the check: an Iterable outage must not take the dashboard out of the load balancer.
     """
-    report = health_report(deep=request.GET.get("deep") == "1")
+    deep = request.GET.get("deep") == "1"
+    if deep:
+        caller = health_deep_caller(request)
+        if caller is None:
+            return JsonResponse(
+                {"ok": False, "error": "The deep check needs a login with a role or an API token "
+                 "(Authorization: Bearer <token>); /healthz without ?deep=1 needs neither."},
+                status=401,
+            )  # fmt: skip
+        wait = health_deep_rate_take(caller)
+        if wait:
+            response = JsonResponse({"ok": False, "error": f"Too many deep checks; try again in {wait} s."}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+    report = health_report(deep=deep)
     return JsonResponse(report, status=200 if report["ok"] else 503)
