@@ -5,6 +5,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import models, policy
+from catalog.roles import LOOKUP_CONTACT
+from catalog.services.audit import audit_event_masked
 from catalog.services.catalog import catalog_object_save
 from catalog.services.guard import notification_facts
 
@@ -108,6 +110,14 @@ class NotificationSerializer(CatalogSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    """Contacts' addresses and userIds are hidden from roles that may not look contacts up."""
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        if request is not None and not request.user.has_perm(LOOKUP_CONTACT):
+            instance = audit_event_masked(instance)
+        return super().to_representation(instance)
+
     class Meta:
         model = models.AuditEvent
         fields = [

@@ -1,8 +1,20 @@
 """The audit trail: one AuditEvent per write or send, with the fields before and after."""
 
+import re
+
 from django.db import models
 
 from catalog.models import AuditEvent
+from catalog.roles import LOOKUP_CONTACT
+
+_EMAIL = re.compile(r"[^\s@<>\"',;:()\[\]{}]+@[^\s@<>\"',;:()\[\]{}]+")
+# Values that name a contact whole (a userId is not recognisable as an address, so it goes by its key).
+_CONTACT_KEYS = {"recipient", "email", "user_id", "recipient_email", "recipient_user_id", "emails", "contact"}
+# Events whose subject is a contact, or an address staff chose as a test recipient: the name says who.
+_CONTACT_OBJECTS = {"contact", "proofrecipient"}
+# Owners are teams of staff with a shared address, shown to every role on their own page.
+_STAFF_OBJECTS = {"owner"}
+HIDDEN = "(hidden)"
 
 
 def actor_label(actor) -> str:
@@ -64,3 +76,39 @@ def audit_record(*, actor, action: str, instance: models.Model, changes: dict | 
         object_repr=str(instance),
         changes=changes,
     )
+
+
+def contact_masked(text: str) -> str:
+    """An address with only its first letter left ("j•••@•••"), so a row still reads as "someone's address"."""
+    return _EMAIL.sub(lambda m: f"{m.group(0)[0]}•••@•••", text)
+
+
+def _masked(value, *, whole: bool = False):
+    if isinstance(value, dict):
+        return {k: _masked(v, whole=whole or k in _CONTACT_KEYS) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, whole=whole) for v in value]
+    if isinstance(value, str):
+        return (HIDDEN if value else value) if whole else contact_masked(value)
+    return value
+
+
+def audit_event_masked(event: AuditEvent) -> AuditEvent:
+    """The event as shown to someone who may not look contacts up: addresses and userIds hidden (in memory)."""
+    if event.object_type in _STAFF_OBJECTS:
+        return event
+    if event.object_type in _CONTACT_OBJECTS:
+        masked = contact_masked(event.object_repr)
+        event.object_repr = masked if masked != event.object_repr or not event.object_repr else HIDDEN
+    else:
+        event.object_repr = contact_masked(event.object_repr)
+    event.changes = _masked(event.changes)
+    return event
+
+
+def audit_events_for(*, user, events) -> list[AuditEvent]:
+    """Audit events as `user` may see them: contacts' addresses only for roles that may look contacts up."""
+    events = list(events)
+    if user.has_perm(LOOKUP_CONTACT):
+        return events
+    return [audit_event_masked(event) for event in events]

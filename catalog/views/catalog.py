@@ -17,13 +17,22 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 
 from catalog import models, policy
 from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
+from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
-from catalog.services.catalog_io import catalog_export, catalog_import, guess_format, notifications_csv
+from catalog.services.catalog_io import (
+    ImportResult,
+    catalog_export,
+    catalog_import_progress,
+    catalog_import_start,
+    notifications_csv,
+)
 from catalog.services.guard import message_type_facts, notification_verdict
 from catalog.services.sends import proof_send_last_success
 from catalog.services.sync import findings_for_notification
@@ -64,8 +73,10 @@ def notification_rows(queryset):
     )
 
 
-def audit_history(instance, limit: int = 50):
-    return models.AuditEvent.objects.filter(object_type=instance._meta.model_name, object_id=str(instance.pk))[:limit]
+def audit_history(instance, user, limit: int = 50):
+    """An object's audit events, as `user` may see them (contacts' addresses hidden from roles without lookup)."""
+    events = models.AuditEvent.objects.filter(object_type=instance._meta.model_name, object_id=str(instance.pk))
+    return audit_events_for(user=user, events=events[:limit])
 
 
 class Perm(PermissionRequiredMixin):
@@ -99,7 +110,7 @@ class HomeView(Perm, View):
             "error_total": notifications.filter(verdict_errors__gt=0).count(),
             "warning_total": notifications.filter(verdict_errors=0, verdict_warnings__gt=0).count(),
             "verdicts": verdicts,
-            "recent": models.AuditEvent.objects.all()[:15],
+            "recent": audit_events_for(user=request.user, events=models.AuditEvent.objects.all()[:15]),
         }
         return render(request, "catalog/home.html", context)
 
@@ -142,7 +153,7 @@ class NotificationDetailView(Perm, View):
             "verdict": notification_verdict(notification),
             "drift": findings_for_notification(notification=notification),
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
-            "history": audit_history(notification),
+            "history": audit_history(notification, request.user),
             "last_proof_send": proof_send_last_success(notification=notification),
         }
         return render(request, "catalog/notification_detail.html", context)
@@ -321,7 +332,7 @@ class EntityDetailView(EntityMixin, View):
     def get(self, request, pk):
         obj = self.get_object(pk)
         extra = getattr(self, f"extra_{self.entity.name}", lambda obj: {})(obj)
-        context = self.context(object=obj, history=audit_history(obj), **extra)
+        context = self.context(object=obj, history=audit_history(obj, request.user), **extra)
         return render(request, [f"catalog/{self.entity.name}_detail.html", "catalog/entity_detail.html"], context)
 
     @staticmethod
@@ -437,17 +448,38 @@ class CatalogImportView(Perm, View):
     permission_required = ["catalog.add_notification", "catalog.change_notification"]
 
     def get(self, request):
-        return render(request, "catalog/import.html", {"form": CatalogImportForm()})
+        return self.render(request, CatalogImportForm())
 
     def post(self, request):
         form = CatalogImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            return render(request, "catalog/import.html", {"form": form}, status=400)
+            return self.render(request, form, status=400)
         upload = form.cleaned_data["file"]
-        content = upload.read()
-        result = catalog_import(actor=request.user, content=content, fmt=guess_format(upload.name, content))
-        status = 200 if result.ok else 400
-        return render(request, "catalog/import.html", {"form": CatalogImportForm(), "result": result}, status=status)
+        record, problems = catalog_import_start(actor=request.user, content=upload.read(), filename=upload.name)
+        if record is None:
+            result = ImportResult(errors=problems)
+            return self.render(request, CatalogImportForm(), status=400, result=result)
+        return redirect("catalog:catalog_import_detail", pk=record.pk)
+
+    def render(self, request, form, status=200, **extra):
+        recent = models.CatalogImport.objects.defer("content")[:10]
+        context = {"form": form, "recent": recent, **extra}
+        return render(request, "catalog/import.html", context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CatalogImportDetailView(Perm, View):
+    """An import's progress (the page refreshes itself while it runs) and then its result."""
+
+    permission_required = ["catalog.add_notification", "catalog.change_notification"]
+
+    def get(self, request, pk):
+        record = get_object_or_404(models.CatalogImport.objects.defer("content"), pk=pk)
+        progress = catalog_import_progress(record)
+        response = render(request, "catalog/import_detail.html", {"record": record, "progress": progress})
+        if progress["active"]:
+            response["Refresh"] = "2"  # reload until it is over: no script needed (the CSP allows none inline)
+        return response
 
 
 # ---------------------------------------------------------------------------------------------- audit
@@ -458,4 +490,5 @@ class AuditListView(Perm, View):
 
     def get(self, request):
         page = Paginator(models.AuditEvent.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = audit_events_for(user=request.user, events=page.object_list)
         return render(request, "catalog/audit_list.html", {"page": page})
