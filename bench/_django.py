@@ -8,12 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def django_throwaway(prefix: str) -> Path:
-    """Point Django at a fresh database in a temporary folder, set it up and migrate it."""
+def django_throwaway(prefix: str, database_url: str | None = None) -> Path:
+    """Point Django at a fresh database (SQLite in a temporary folder unless `database_url` names an empty
+    one), set it up and migrate it."""
     work = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "iterable_admin.settings_tests"
-    os.environ["DATABASE_URL"] = f"sqlite:///{work}/bench.sqlite3"
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{work}/bench.sqlite3"
     os.environ["DATA_DIR"] = str(work)
 
     import django

@@ -24,3 +24,13 @@ STORAGES = {
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 # The demo's QA recipients live at example.com.
 TEST_RECIPIENT_DOMAINS = ["example.com"]
+
+# SQLite tests use a file, as production does: an in-memory database shares one cache between threads and
+# answers "table is locked" at once, where a file waits its busy timeout (IMMEDIATE transactions), so
+# concurrency tests would measure the test setup instead of the product.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"iterable_admin_test_{os.getpid()}.sqlite3")
+    }

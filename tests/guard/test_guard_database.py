@@ -37,9 +37,7 @@ def violations_stored() -> list[str]:
     ):
         types = [n.message_type, *(t.message_type for t in n.templates.all() if t.message_type)]
         for t in types:
-            if policy.is_marketing_message(t.name) or (
-                t.channel.channel_type == "Marketing" and t.policy != "OptIn"
-            ):
+            if policy.is_marketing_message(t.name) or (t.channel.channel_type == "Marketing" and t.policy != "OptIn"):
                 found.append(n.key)
     return found
 
@@ -58,7 +56,11 @@ def test_raw_update_of_a_notification_onto_a_forbidden_type(small_catalog):
 
 def test_raw_insert_of_a_notification_on_a_forbidden_type(small_catalog):
     promos = MessageType.objects.create(
-        project=small_catalog.project, iterable_id=77, name="Promos", channel=small_catalog.transactional, policy="OptOut"
+        project=small_catalog.project,
+        iterable_id=77,
+        name="Promos",
+        channel=small_catalog.transactional,
+        policy="OptOut",
     )
     raw("UPDATE catalog_messagetype SET channel_id = %s WHERE id = %s", [small_catalog.marketing.pk, promos.pk])
     payload = refused_by_database(
@@ -89,7 +91,7 @@ def test_raw_policy_to_an_unknown_value_fails_closed(small_catalog):
 def test_raw_rename_of_a_used_type_to_a_look_alike(small_catalog):
     payload = refused_by_database(
         "UPDATE catalog_messagetype SET name = %s WHERE id = %s",
-        ["\u041c\u0430rketing \u041c\u0435ssage", small_catalog.opt_in.pk],  # Cyrillic М, а, е
+        ["\u041c\u0430rketing \u041c\u0435ssage", small_catalog.opt_in.pk],  # Cyrillic capital em, small a, small ie
     )
     assert payload["code"] == "marketing-message-type"
 
@@ -156,16 +158,32 @@ def other_project(small_catalog):
     opt_in = MessageType.objects.create(
         project=project, iterable_id=11, name="GitLab Marketing", channel=channel, policy="OptIn"
     )
-    template = Template.objects.create(project=project, iterable_id=501, name="Digest", medium="Email", message_type=opt_in)
+    template = Template.objects.create(
+        project=project, iterable_id=501, name="Digest", medium="Email", message_type=opt_in
+    )
     journey = Journey.objects.create(project=project, iterable_id=9, name="Onboarding")
     event = CustomEvent.objects.create(project=project, name="trialStarted")
-    return type("Other", (), {"project": project, "channel": channel, "opt_in": opt_in, "template": template,
-                              "journey": journey, "event": event})  # fmt: skip
+    return type(
+        "Other",
+        (),
+        {
+            "project": project,
+            "channel": channel,
+            "opt_in": opt_in,
+            "template": template,
+            "journey": journey,
+            "event": event,
+        },
+    )
 
 
 @pytest.mark.parametrize("column", ["message_type_id", "journey_id", "event_id"])
 def test_raw_notification_pointing_into_another_project(small_catalog, other_project, column):
-    target = {"message_type_id": other_project.opt_in, "journey_id": other_project.journey, "event_id": other_project.event}
+    target = {
+        "message_type_id": other_project.opt_in,
+        "journey_id": other_project.journey,
+        "event_id": other_project.event,
+    }
     payload = refused_by_database(
         f"UPDATE catalog_notification SET {column} = %s WHERE id = %s", [target[column].pk, small_catalog.digest.pk]
     )
@@ -173,25 +191,40 @@ def test_raw_notification_pointing_into_another_project(small_catalog, other_pro
 
 
 def test_raw_template_of_another_project(small_catalog, other_project):
-    assert refused_by_database(
-        "INSERT INTO catalog_notification_templates (notification_id, template_id) VALUES (%s, %s)",
-        [small_catalog.digest.pk, other_project.template.pk],
-    )["code"] == "project-mismatch"
+    assert (
+        refused_by_database(
+            "INSERT INTO catalog_notification_templates (notification_id, template_id) VALUES (%s, %s)",
+            [small_catalog.digest.pk, other_project.template.pk],
+        )["code"]
+        == "project-mismatch"
+    )
 
 
 def test_raw_notification_moved_to_another_project(small_catalog, other_project):
-    assert refused_by_database(
-        "UPDATE catalog_notification SET project_id = %s WHERE id = %s", [other_project.project.pk, small_catalog.digest.pk]
-    )["code"] == "project-mismatch"
+    assert (
+        refused_by_database(
+            "UPDATE catalog_notification SET project_id = %s WHERE id = %s",
+            [other_project.project.pk, small_catalog.digest.pk],
+        )["code"]
+        == "project-mismatch"
+    )
 
 
 @pytest.mark.parametrize("table", ["channel", "messagetype", "template", "journey", "customevent"])
 def test_an_iterable_object_never_changes_project(small_catalog, other_project, table):
-    row = {"channel": other_project.channel, "messagetype": other_project.opt_in, "template": other_project.template,
-           "journey": other_project.journey, "customevent": other_project.event}[table]  # fmt: skip
-    assert refused_by_database(
-        f"UPDATE catalog_{table} SET project_id = %s WHERE id = %s", [small_catalog.project.pk, row.pk]
-    )["code"] == "project-fixed"
+    row = {
+        "channel": other_project.channel,
+        "messagetype": other_project.opt_in,
+        "template": other_project.template,
+        "journey": other_project.journey,
+        "customevent": other_project.event,
+    }[table]
+    assert (
+        refused_by_database(
+            f"UPDATE catalog_{table} SET project_id = %s WHERE id = %s", [small_catalog.project.pk, row.pk]
+        )["code"]
+        == "project-fixed"
+    )
 
 
 def test_model_refuses_another_projects_objects_on_the_field(small_catalog, other_project):
@@ -220,9 +253,12 @@ def test_model_refuses_moving_a_type_between_projects(small_catalog, other_proje
 
 def test_bulk_create_update_conflicts_on_message_types(small_catalog):
     flipped = MessageType(
-        project=small_catalog.project, iterable_id=11, name="GitLab Marketing", channel=small_catalog.marketing,
+        project=small_catalog.project,
+        iterable_id=11,
+        name="GitLab Marketing",
+        channel=small_catalog.marketing,
         policy="OptOut",
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationError) as raised:
         MessageType.objects.bulk_create(
             [flipped], update_conflicts=True, unique_fields=["project", "iterable_id"], update_fields=["policy"]
@@ -233,9 +269,12 @@ def test_bulk_create_update_conflicts_on_message_types(small_catalog):
 
 def test_bulk_create_update_conflicts_on_channels(small_catalog):
     flipped = Channel(
-        project=small_catalog.project, iterable_id=2, name="Transactional Channel", channel_type="Marketing",
+        project=small_catalog.project,
+        iterable_id=2,
+        name="Transactional Channel",
+        channel_type="Marketing",
         medium="Email",
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationError):
         Channel.objects.bulk_create(
             [flipped], update_conflicts=True, unique_fields=["project", "iterable_id"], update_fields=["channel_type"]
@@ -245,9 +284,12 @@ def test_bulk_create_update_conflicts_on_channels(small_catalog):
 
 def test_bulk_create_update_conflicts_on_templates(small_catalog):
     moved = Template(
-        project=small_catalog.project, iterable_id=501, name="Digest", medium="Email",
+        project=small_catalog.project,
+        iterable_id=501,
+        name="Digest",
+        medium="Email",
         message_type=small_catalog.marketing_message,
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationError):
         Template.objects.bulk_create(
             [moved], update_conflicts=True, unique_fields=["project", "iterable_id"], update_fields=["message_type"]
@@ -260,9 +302,15 @@ def test_bulk_create_of_notifications(small_catalog):
         Notification.objects.bulk_create(
             [
                 Notification(
-                    key="bulk", name="Bulk", audience="students", project=small_catalog.project, medium="Email",
-                    trigger_type="api_send", campaign_id=5, message_type=small_catalog.marketing_message,
-                )  # fmt: skip
+                    key="bulk",
+                    name="Bulk",
+                    audience="students",
+                    project=small_catalog.project,
+                    medium="Email",
+                    trigger_type="api_send",
+                    campaign_id=5,
+                    message_type=small_catalog.marketing_message,
+                )
             ]
         )
     assert not Notification.objects.filter(key="bulk").exists()
@@ -300,12 +348,28 @@ def test_loaddata(small_catalog, tmp_path):
     fixture = tmp_path / "attack.json"
     fixture.write_text(
         json.dumps(
-            [{"model": "catalog.notification", "pk": small_catalog.digest.pk,
-              "fields": {"key": "weekly_digest", "name": "Weekly digest", "audience": "students",
-                         "project": small_catalog.project.pk, "medium": "Email", "trigger_type": "api_send",
-                         "campaign_id": 401, "message_type": small_catalog.marketing_message.pk, "status": "active",
-                         "tags": [], "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-                         "templates": [], "owners": []}}]  # fmt: skip
+            [
+                {
+                    "model": "catalog.notification",
+                    "pk": small_catalog.digest.pk,
+                    "fields": {
+                        "key": "weekly_digest",
+                        "name": "Weekly digest",
+                        "audience": "students",
+                        "project": small_catalog.project.pk,
+                        "medium": "Email",
+                        "trigger_type": "api_send",
+                        "campaign_id": 401,
+                        "message_type": small_catalog.marketing_message.pk,
+                        "status": "active",
+                        "tags": [],
+                        "created_at": "2026-01-01T00:00:00Z",
+                        "updated_at": "2026-01-01T00:00:00Z",
+                        "templates": [],
+                        "owners": [],
+                    },
+                }
+            ]
         )
     )
     with pytest.raises(IntegrityError), transaction.atomic():
