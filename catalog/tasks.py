@@ -48,10 +48,31 @@ def enqueue_project_sync(project_id: int, *, actor_id: int | None = None, trigge
 
 
 def resync_run_task(run_id: int) -> str:
-    """Process a resync run (a slice of it); idempotent through the run's lease and per-item checkpoints."""
-    from catalog.services.resync import resync_process
+    """Process a resync run (a slice of it); idempotent through the run's lease and per-item checkpoints.
 
-    return resync_process(run_id=run_id)
+    django-q stops a task at its timeout by raising in it and then acknowledges it as failed, so it is never
+    delivered again: the run is resumed here, from its checkpoint, before the exception goes on."""
+    import uuid
+
+    from django.db import connection
+    from django_q.exceptions import TimeoutException
+
+    from catalog.services.resync import resync_overran, resync_process
+
+    token = uuid.uuid4().hex
+    try:
+        return resync_process(run_id=run_id, token=token)
+    except TimeoutException:
+        connection.close()  # it may have struck mid-query: start the bookkeeping on a fresh connection
+        resync_overran(run_id=run_id, token=token)
+        raise
+
+
+def runs_supervise_task() -> dict:
+    """The supervisor's schedule (every minute): stalled runs resumed or failed, lost work given a state."""
+    from catalog.services.supervision import runs_supervise
+
+    return runs_supervise()
 
 
 def resync_scheduled_task(project_id: int) -> int | None:
@@ -63,3 +84,10 @@ def resync_scheduled_task(project_id: int) -> int | None:
         return None
     run = resync_start_scheduled(project=project)
     return run.pk if run else None
+
+
+def catalog_import_task(import_id: int) -> str:
+    """Import a queued catalog file; idempotent (claimed once, all-or-nothing)."""
+    from catalog.services.catalog_io import catalog_import_run
+
+    return catalog_import_run(import_id=import_id)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("notifications/<slug:key>/delete/", views.NotificationDeleteView.as_view(), name="notification_delete"),
     path("catalog/export/", views.CatalogExportView.as_view(), name="catalog_export"),
     path("catalog/import/", views.CatalogImportView.as_view(), name="catalog_import"),
+    path("catalog/import/<int:pk>/", views.CatalogImportDetailView.as_view(), name="catalog_import_detail"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("contacts/", contacts.ContactLookupView.as_view(), name="contact_lookup"),
     path("notifications/<slug:key>/test-send/", sends.ProofSendFormView.as_view(), name="proof_send"),

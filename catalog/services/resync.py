@@ -99,6 +99,20 @@ def _lease_seconds() -> float:
     return float(getattr(django_settings, "RESYNC_LEASE_SECONDS", 120))
 
 
+def _task_timeout() -> int:
+    return int(getattr(django_settings, "RESYNC_TASK_TIMEOUT", 300))
+
+
+def _stall_seconds() -> float:
+    """How long an active run may sit with nobody holding its lease and no task queued before it counts as
+    stalled (a died, overrun or lost task): a lease outlives a slice, so this is the lease plus a margin."""
+    return float(getattr(django_settings, "RESYNC_STALL_SECONDS", _lease_seconds() + 60))
+
+
+def _max_resumes() -> int:
+    return int(getattr(django_settings, "RESYNC_MAX_RESUMES", 5))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Settings and rules
 
@@ -480,12 +494,17 @@ def _enqueue(run_id: int) -> None:
 
     # Only the id travels: task arguments are pickled into the database and shown in the admin.
     options = {
-        "timeout": int(getattr(django_settings, "RESYNC_TASK_TIMEOUT", 300)),  # > slice, < Q_CLUSTER retry
+        "timeout": _task_timeout(),  # > slice, < Q_CLUSTER retry
         "ack_failure": True,
         "group": "resync",
-        "task_name": f"resync-run-{run_id}",
+        "task_name": resync_task_name(run_id),
     }
+    ResyncRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
     transaction.on_commit(lambda: enqueue(TASK, run_id, q_options=options))
+
+
+def resync_task_name(run_id: int) -> str:
+    return f"resync-run-{run_id}"
 
 
 def resync_resume(*, run: ResyncRun) -> None:
@@ -516,16 +535,24 @@ def resync_cancel(*, run: ResyncRun, actor) -> ResyncRun:
 
 def resync_retry_failed(*, run: ResyncRun, actor) -> int:
     """Put the run's failed contacts back to pending and run it again. Returns how many."""
-    if run.status in ACTIVE:
-        raise ValidationError("The run is still active; retry its failures when it has finished.")
+    run.refresh_from_db()
+    if run.status in ACTIVE and _lease_held(run):
+        raise ValidationError("The run is being processed right now; retry its failures when it has finished.")
+    stalled = run.status in ACTIVE  # active, yet nobody holds it: its task died, overran or was lost
     with transaction.atomic():
         count = run.items.filter(status=ResyncItem.Status.FAILED).update(
             status=ResyncItem.Status.PENDING, error_code="", error_message="", outcome=""
         )
-        if not count and run.status != ResyncRun.Status.FAILED:
+        if not count and run.status != ResyncRun.Status.FAILED and not stalled:
             return 0
         ResyncRun.objects.filter(pk=run.pk).update(
-            status=ResyncRun.Status.QUEUED, finished_at=None, last_error="", lease_owner="", lease_until=None
+            status=ResyncRun.Status.QUEUED,
+            finished_at=None,
+            last_error="",
+            lease_owner="",
+            lease_until=None,
+            resumes=0,
+            resumed_at_batch=F("batches_done"),
         )
         audit_record(actor=actor, action="resync_retry_failed", instance=run, changes={"items": count})
         _enqueue(run.pk)
@@ -573,7 +600,11 @@ def resync_progress(*, run: ResyncRun) -> dict[str, Any]:
         "eta_seconds": eta,
         "last_error": run.last_error,
         "can_cancel": run.status in ACTIVE,
-        "can_retry_failed": run.status not in ACTIVE and (counts["failed"] > 0 or run.status == "failed"),
+        "stalled": resync_stalled(run),
+        "resumes": run.resumes,
+        "can_retry_failed": (
+            run.status not in ACTIVE and (counts["failed"] > 0 or run.status == "failed")
+        ) or (run.status in ACTIVE and not _lease_held(run) and (counts["failed"] > 0 or resync_stalled(run))),
         "can_apply": run.dry_run and run.status == ResyncRun.Status.DONE,
     }
 
@@ -655,11 +686,12 @@ def _release(run_id: int, token: str, **fields) -> None:
     ResyncRun.objects.filter(pk=run_id, lease_owner=token).update(lease_owner="", lease_until=None, **fields)
 
 
-def resync_process(*, run_id: int, slice_seconds: float | None = None) -> str:
+def resync_process(*, run_id: int, slice_seconds: float | None = None, token: str | None = None) -> str:
     """Process a run's batches for up to ``slice_seconds`` (default ``RESYNC_SLICE_SECONDS``) while holding
     its lease. Returns ``"done"``, ``"continue"`` (a continuation was enqueued), ``"busy"`` (another worker
-    holds the lease), ``"stopped"`` (cancelled, lease lost, or stopped on a batch error) or ``"failed"``."""
-    token = uuid.uuid4().hex
+    holds the lease), ``"stopped"`` (cancelled, lease lost, or stopped on a batch error) or ``"failed"``.
+    ``token`` names the lease holder (the task passes its own, to release the lease if it overruns)."""
+    token = token or uuid.uuid4().hex
     if not _acquire(run_id, token):
         return "busy"
     deadline = time.monotonic() + (_slice_seconds() if slice_seconds is None else slice_seconds)
@@ -883,3 +915,105 @@ def _checkpoint(run, items, results: dict[int, _Result], batch_no: int, started)
             # The "resynced" marker: the time the batch started (a change made during the batch stays "changed").
             ContactPreference.objects.filter(pk__in=synced).update(resynced_at=started, resynced_run=run)
         ResyncRun.objects.filter(pk=run.pk).update(batches_done=F("batches_done") + 1)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Supervision: a run whose task died, overran its timeout or was lost is resumed from its checkpoint (the
+# pending items), or fails with the reason once resuming no longer gets it further.
+
+
+def _lease_held(run: ResyncRun, now: datetime | None = None) -> bool:
+    return bool(run.lease_until and run.lease_until > (now or timezone.now()))
+
+
+def resync_stalled(run: ResyncRun, now: datetime | None = None) -> bool:
+    """Active, yet nobody has held its lease nor queued its task for ``RESYNC_STALL_SECONDS``."""
+    now = now or timezone.now()
+    if run.status not in ACTIVE:
+        return False
+    quiet_since = now - timedelta(seconds=_stall_seconds())
+    if run.lease_until and run.lease_until > quiet_since:
+        return False
+    return not (run.enqueued_at and run.enqueued_at > quiet_since)
+
+
+def _last_task_failure(run: ResyncRun) -> str:
+    """What django-q recorded about the run's last failed task since it was queued, in one line."""
+    from django_q.models import Task
+
+    failures = Task.objects.filter(name=resync_task_name(run.pk), success=False)
+    if run.enqueued_at:
+        failures = failures.filter(stopped__gte=run.enqueued_at)
+    task = failures.order_by("-stopped").first()
+    if task is None:
+        return ""
+    return str(task.result or "").split(" : ", 1)[0].strip()[:300]
+
+
+def resync_resume_or_fail(*, run: ResyncRun, reason: str, overran: bool = False, token: str = "") -> str:
+    """Resume a stalled run from its checkpoint, halving its batches when its task overran (a batch must fit
+    in the task's time), or fail it with ``reason`` after RESYNC_MAX_RESUMES resumes in a row that did not
+    get it further. Returns ``"resumed"``, ``"failed"`` or ``"skipped"`` (no longer active)."""
+    run.refresh_from_db()
+    if run.status not in ACTIVE:
+        return "skipped"
+    resumes = 1 if run.batches_done > run.resumed_at_batch else run.resumes + 1
+    lease = Q(lease_owner=token) if token else Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
+    with transaction.atomic():
+        if resumes > _max_resumes():
+            message = (
+                f"Stopped: its task was resumed {resumes - 1} times without getting further. Last reason: {reason}. "
+                "Its pending contacts were not sent; fix the cause, then use 'retry failed'."
+            )
+            updated = ResyncRun.objects.filter(lease, pk=run.pk, status__in=ACTIVE).update(
+                status=ResyncRun.Status.FAILED,
+                finished_at=timezone.now(),
+                last_error=message[:2000],
+                lease_owner="",
+                lease_until=None,
+            )
+            if updated:
+                audit_record(actor="supervisor", action="resync_stalled", instance=run, changes={"reason": reason})
+            return "failed" if updated else "skipped"
+        batch_size = max(1, run.batch_size // 2) if overran else run.batch_size
+        updated = ResyncRun.objects.filter(lease, pk=run.pk, status__in=ACTIVE).update(
+            resumes=resumes,
+            resumed_at_batch=run.batches_done,
+            batch_size=batch_size,
+            last_error=f"Resumed from its checkpoint after batch {run.batches_done}: {reason}."[:2000],
+            lease_owner="",
+            lease_until=None,
+        )
+        if updated:
+            logger.warning("Resync run %s resumed (%s); batches of %d", run.pk, reason, batch_size)
+            _enqueue(run.pk)
+    return "resumed" if updated else "skipped"
+
+
+def resync_overran(*, run_id: int, token: str) -> str:
+    """The run's task hit its timeout mid-slice: resume from the checkpoint with smaller batches now, rather
+    than wait for the supervisor (django-q acknowledges a timed-out task and never delivers it again)."""
+    run = ResyncRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return "skipped"
+    reason = f"its task overran its {_task_timeout()} s time limit (Iterable slow to answer?)"
+    return resync_resume_or_fail(run=run, reason=reason, overran=True, token=token)
+
+
+def resync_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
+    """Resume (or fail) every stalled run whose task is not waiting in the queue. ``queued_names``: the task
+    names in the broker's queue, ``None`` when they cannot be known (then only runs with no task at all)."""
+    now = now or timezone.now()
+    counts = {"resumed": 0, "failed": 0}
+    for run in ResyncRun.objects.filter(status__in=ACTIVE).order_by("pk"):
+        if not resync_stalled(run, now):
+            continue
+        if queued_names is None or resync_task_name(run.pk) in queued_names:
+            continue  # the broker still holds its task and will deliver it (again)
+        failure = _last_task_failure(run)
+        overran = "timeout" in failure.lower()
+        reason = failure or "its task was lost (the worker stopped, or the queue dropped it)"
+        outcome = resync_resume_or_fail(run=run, reason=reason, overran=overran)
+        if outcome in counts:
+            counts[outcome] += 1
+    return counts

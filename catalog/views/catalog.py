@@ -17,14 +17,22 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 
 from catalog import models, policy
 from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
-from catalog.services.catalog_io import catalog_export, catalog_import, guess_format, notifications_csv
+from catalog.services.catalog_io import (
+    ImportResult,
+    catalog_export,
+    catalog_import_progress,
+    catalog_import_start,
+    notifications_csv,
+)
 from catalog.services.guard import message_type_facts, notification_verdict
 from catalog.services.sends import proof_send_last_success
 from catalog.services.sync import findings_for_notification
@@ -440,17 +448,38 @@ class CatalogImportView(Perm, View):
     permission_required = ["catalog.add_notification", "catalog.change_notification"]
 
     def get(self, request):
-        return render(request, "catalog/import.html", {"form": CatalogImportForm()})
+        return self.render(request, CatalogImportForm())
 
     def post(self, request):
         form = CatalogImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            return render(request, "catalog/import.html", {"form": form}, status=400)
+            return self.render(request, form, status=400)
         upload = form.cleaned_data["file"]
-        content = upload.read()
-        result = catalog_import(actor=request.user, content=content, fmt=guess_format(upload.name, content))
-        status = 200 if result.ok else 400
-        return render(request, "catalog/import.html", {"form": CatalogImportForm(), "result": result}, status=status)
+        record, problems = catalog_import_start(actor=request.user, content=upload.read(), filename=upload.name)
+        if record is None:
+            result = ImportResult(errors=problems)
+            return self.render(request, CatalogImportForm(), status=400, result=result)
+        return redirect("catalog:catalog_import_detail", pk=record.pk)
+
+    def render(self, request, form, status=200, **extra):
+        recent = models.CatalogImport.objects.defer("content")[:10]
+        context = {"form": form, "recent": recent, **extra}
+        return render(request, "catalog/import.html", context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CatalogImportDetailView(Perm, View):
+    """An import's progress (the page refreshes itself while it runs) and then its result."""
+
+    permission_required = ["catalog.add_notification", "catalog.change_notification"]
+
+    def get(self, request, pk):
+        record = get_object_or_404(models.CatalogImport.objects.defer("content"), pk=pk)
+        progress = catalog_import_progress(record)
+        response = render(request, "catalog/import_detail.html", {"record": record, "progress": progress})
+        if progress["active"]:
+            response["Refresh"] = "2"  # reload until it is over: no script needed (the CSP allows none inline)
+        return response
 
 
 # ---------------------------------------------------------------------------------------------- audit

@@ -129,25 +129,37 @@ def test_malformed_files_get_a_clear_error(db, content, fmt, where, says):
     assert says in result.errors[0].message
 
 
-def test_import_page_shows_every_error_and_imports_nothing(small_catalog, client_in_role):
+def _upload_in_background(client, upload, django_capture_on_commit_callbacks):
+    """Upload on the import page (which queues the import), let the worker run it (django-q runs tasks in
+    process in the tests), and open the import's page."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("catalog:catalog_import"), {"file": upload})
+    assert response.status_code == 302, response.content[:2000]
+    return client.get(response["Location"])
+
+
+def test_import_page_shows_every_error_and_imports_nothing(
+    small_catalog, client_in_role, django_capture_on_commit_callbacks
+):
     client = client_in_role("engineering")
     data = bad_file(catalog_export_data())
     del data["notifications"][3:5]
     upload = SimpleUploadedFile("catalog.yaml", catalog_yaml_dump(data).encode(), content_type="application/yaml")
-    response = client.post(reverse("catalog:catalog_import"), {"file": upload})
-    assert response.status_code == 400
+    response = _upload_in_background(client, upload, django_capture_on_commit_callbacks)
+    assert response.status_code == 200
+    assert "Refresh" not in response
     page = response.content.decode()
     assert "Nothing was imported: 6 problems" in page
     assert "notifications[2].templates[1]" in page
     assert not models.Notification.objects.filter(key="brand_new").exists()
 
 
-def test_import_page_imports_a_good_file(small_catalog, client_in_role):
+def test_import_page_imports_a_good_file(small_catalog, client_in_role, django_capture_on_commit_callbacks):
     client = client_in_role("admin")
     data = catalog_export_data()
     data["notifications"] = [dict(data["notifications"][0], key="from_upload", campaign_id=778)]
     upload = SimpleUploadedFile("catalog.json", json.dumps(data).encode(), content_type="application/json")
-    response = client.post(reverse("catalog:catalog_import"), {"file": upload})
+    response = _upload_in_background(client, upload, django_capture_on_commit_callbacks)
     assert response.status_code == 200
     assert b"Imported." in response.content
     assert models.Notification.objects.filter(key="from_upload").exists()
@@ -167,3 +179,25 @@ def test_export_downloads(small_catalog, client_in_role):
     response = client.get(reverse("catalog:catalog_export"), {"format": "yaml"})
     assert yaml.safe_load(response.content)["format"] == "iterable-admin-catalog"
     assert client.get(reverse("catalog:catalog_export"), {"format": "xml"}).status_code == 404
+
+
+def test_the_upload_only_queues_and_the_page_shows_progress(small_catalog, client_in_role):
+    client = client_in_role("admin")
+    data = catalog_export_data()
+    upload = SimpleUploadedFile("catalog.json", json.dumps(data).encode(), content_type="application/json")
+    response = client.post(reverse("catalog:catalog_import"), {"file": upload})  # no commit: the task waits
+    assert response.status_code == 302
+    record = models.CatalogImport.objects.get()
+    assert record.status == "queued" and record.fmt == "json" and record.filename == "catalog.json"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and page["Refresh"] == "2"
+    assert b'<progress id="import-progress" max="100" value="5"' in page.content
+    assert b"Recent imports" in client.get(reverse("catalog:catalog_import")).content
+
+
+def test_a_file_that_is_not_text_is_refused_at_upload(db, client_in_role):
+    upload = SimpleUploadedFile("catalog.yaml", b"\xff\xfe\x00bad")
+    response = client_in_role("admin").post(reverse("catalog:catalog_import"), {"file": upload})
+    assert response.status_code == 400
+    assert b"not UTF-8 text" in response.content
+    assert not models.CatalogImport.objects.exists()
