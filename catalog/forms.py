@@ -4,16 +4,73 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from catalog.models import BatchErrorPolicy, IterableProject, Notification
-from catalog.services.guard import enforce_notification
+from catalog.models import BatchErrorPolicy, IterableProject, MessageType, Notification
+from catalog.services.guard import enforce_notification, guard_forbids_type
 from catalog.services.input_limits import MAX_UPLOAD_BYTES, CsvProblem, csv_rows, json_loads_bounded
 from catalog.services.resync import MAX_SCHEDULE_MINUTES, SETTINGS_FIELDS, resync_parse_emails
+
+
+class ProjectObjectChoiceMixin:
+    """Options labelled with their Iterable project, so two projects' "GitLab Marketing (Opt-in)" never
+    look the same; message types the guard forbids are marked and cannot be picked."""
+
+    def label_from_instance(self, obj):
+        label = f"{obj} · {obj.project}"
+        if isinstance(obj, MessageType) and guard_forbids_type(obj):
+            label += " — forbidden by the guard"
+        return label
+
+
+class ProjectObjectChoiceField(ProjectObjectChoiceMixin, forms.ModelChoiceField):
+    pass
+
+
+class ProjectObjectMultipleChoiceField(ProjectObjectChoiceMixin, forms.ModelMultipleChoiceField):
+    pass
+
+
+class GuardedTypeSelect(forms.Select):
+    """A select whose forbidden message types are shown but disabled."""
+
+    forbidden: frozenset = frozenset()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if getattr(value, "value", value) in self.forbidden and not selected:
+            option["attrs"]["disabled"] = True
+        return option
 
 
 class NotificationForm(forms.ModelForm):
     class Meta:
         model = Notification
         fields = Notification.EDITABLE_FIELDS
+        field_classes = {
+            "message_type": ProjectObjectChoiceField,
+            "journey": ProjectObjectChoiceField,
+            "event": ProjectObjectChoiceField,
+            "templates": ProjectObjectMultipleChoiceField,
+        }
+        widgets = {"message_type": GuardedTypeSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the notification's project's objects: ids mean different things in different projects.
+        project_id = self.instance.project_id
+        if self.is_bound and self.data.get(self.add_prefix("project")):
+            project_id = self.data.get(self.add_prefix("project"))
+        related = {"message_type": "channel", "templates": "message_type", "journey": None, "event": None}
+        for name, join in related.items():
+            if name not in self.fields:
+                continue
+            queryset = self.fields[name].queryset.select_related("project", *([join] if join else []))
+            if project_id and str(project_id).isdigit():
+                queryset = queryset.filter(project_id=project_id)
+            self.fields[name].queryset = queryset
+        if "message_type" in self.fields:
+            self.fields["message_type"].widget.forbidden = frozenset(
+                t.pk for t in self.fields["message_type"].queryset if guard_forbids_type(t)
+            )
 
     def _post_clean(self):
         super()._post_clean()

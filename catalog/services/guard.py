@@ -37,6 +37,11 @@ def message_type_facts(message_type: MessageType, channel: Channel | None = None
     )
 
 
+def guard_forbids_type(message_type: MessageType) -> bool:
+    """Whether no notification may use this message type (the two errors, judged on the type alone)."""
+    return bool(policy.message_type_violations(message_type_facts(message_type), subject="A notification"))
+
+
 def notification_facts(
     notification: Notification,
     *,
