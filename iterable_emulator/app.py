@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from .ratelimit import CHOSEN_LIMITS, DOCUMENTED_LIMITS, describe_period
+from .render import RENDERED_FIELDS, RenderError, render
 from .state import (
     SUBSCRIPTION_ARRAYS,
     Project,
@@ -447,6 +448,8 @@ def _routes() -> list[Route]:
         medium = MEDIUM_BY_SEGMENT[segment]
         r.append(Route("GET", f"/api/templates/{segment}/get", "template_get", medium=medium))
         r.append(Route("POST", f"/api/templates/{segment}/proof", "template_proof", mutating=True, medium=medium))
+        if segment in ("email", "inapp"):  # the spec has no preview for push or SMS
+            r.append(Route("POST", f"/api/templates/{segment}/preview", "template_preview", medium=medium))
     for segment in ("email", "push", "sms", "inApp"):
         r.append(Route("POST", f"/api/{segment}/target", "target", mutating=True, medium=MEDIUM_BY_SEGMENT[segment]))
         r.append(Route("POST", f"/api/{segment}/cancel", "cancel", mutating=True, medium=MEDIUM_BY_SEGMENT[segment]))
@@ -1435,13 +1438,17 @@ class EmulatorApp:
         content = (template.get("locales") or {}).get(locale)
         if content is None:
             raise ApiError(404, "NotFound", f"Content does not exist for specified locale: {locale}")
-        return {**template, **content, "locale": locale}
+        return {**template, **content, "locale": locale, "isDefaultLocale": False}
 
     def template_get(self, ctx: Ctx, medium: str) -> Response:
         raw = ctx.req.arg("templateId")
         if raw is None:
             raise bad_params("templateId is required")
         t = self._localised(self._template(ctx, raw, medium), ctx.req.arg("locale"))
+        return json_response(200, self._template_view(t, medium))
+
+    def _template_view(self, t: dict, medium: str) -> dict:
+        """A template as ``templates/*/get`` shows it, with the emulator's defaults for missing content."""
         name = t["name"]
         base = _pick(t, ("templateId", "name", "messageTypeId", "clientTemplateId"))
         if medium == "Email":
@@ -1455,7 +1462,7 @@ class EmulatorApp:
                     "preheaderText": t.get("preheaderText", ""),
                     "creatorUserId": t["creatorUserId"],
                     "locale": t.get("locale", "en"),
-                    "isDefaultLocale": True,
+                    "isDefaultLocale": t.get("isDefaultLocale", True),
                     "metadata": _pick(t, self.TEMPLATE_KEYS),
                 }
             )
@@ -1470,14 +1477,69 @@ class EmulatorApp:
                     "deeplink": copy.deepcopy(t.get("deeplink", {})),
                     "isSilentPush": bool(t.get("isSilentPush", False)),
                     "locale": t.get("locale", "en"),
-                    "isDefaultLocale": True,
+                    "isDefaultLocale": t.get("isDefaultLocale", True),
                 }
             )
         elif medium == "SMS":
             base.update({"message": t.get("message", name), "locale": t.get("locale", "en")})
         else:
             base.update({"html": t.get("html", f"<p>{name}</p>"), "locale": t.get("locale", "en")})
-        return json_response(200, base)
+        return base
+
+    def rendered(self, template: dict, medium: str, data: dict, feed: dict | None = None) -> dict:
+        """What a recipient would see: each visible field of the template with ``data`` merged in."""
+        view = self._template_view(template, medium)
+        if template.get("mergeDataFeedContext") and feed:
+            data = {**feed, **data}
+        return {key: render(view.get(key), data, feed) for key in RENDERED_FIELDS[medium] if key in view}
+
+    def _merge_data(self, user: dict | None, fields: dict | None) -> dict:
+        """Merge context of a send: the profile's fields, then the request's dataFields on top."""
+        data = copy.deepcopy((user or {}).get("dataFields") or {})
+        if user:
+            data.setdefault("email", user["email"])
+        data.update(copy.deepcopy(fields or {}))
+        return data
+
+    def _send_rendering(
+        self,
+        template: dict | None,
+        medium: str,
+        user: dict | None,
+        fields: dict | None,
+        locale: str | None = None,
+        email: str | None = None,
+    ) -> dict | None:
+        """For ``/_emulator/sends``: what the message would have said; a send never fails over it."""
+        if template is None:
+            return None
+        data = self._merge_data(user, fields)
+        if email:
+            data.setdefault("email", email)
+        try:
+            return self.rendered(self._localised(template, locale), medium, data)
+        except (ApiError, RenderError) as exc:
+            return {"error": str(exc)}
+
+    def template_preview(self, ctx: Ctx, medium: str) -> Response:
+        raw = ctx.req.arg("templateId")
+        if raw is None:
+            raise bad_params("templateId is required")
+        try:
+            tid = int(raw)
+        except ValueError:
+            raise bad_params(f"Invalid templateId: {raw}") from None
+        template = ctx.project.templates.get(tid)
+        if template is None or template["messageMedium"] != medium:
+            raise ApiError(404, "NotFound", f"Template {tid} not found")
+        template = self._localised(template, ctx.req.arg("locale"))
+        spec = {"dataFields": "object", "dataFeed": "object", "fetchDataFeeds": "bool"}
+        body = ctx.body(spec) if ctx.req.body.strip() else {}
+        try:
+            out = self.rendered(template, medium, copy.deepcopy(body.get("dataFields") or {}), body.get("dataFeed"))
+        except RenderError as exc:
+            raise bad_params(f"Template {tid} cannot be rendered: {exc}") from None
+        return text_response(200, out["html"], "text/html; charset=utf-8")
 
     CAMPAIGN_KEYS = (
         "id",
@@ -1616,6 +1678,7 @@ class EmulatorApp:
             "userId": user.get("userId"),
             "dataFields": copy.deepcopy(body.get("dataFields") or {}),
             "metadata": copy.deepcopy(body.get("metadata") or {}),
+            "rendered": self._send_rendering(template, medium, user, body.get("dataFields")),
         }
         send_at = body.get("sendAt")
         if send_at:
@@ -1723,6 +1786,7 @@ class EmulatorApp:
             dataFields=copy.deepcopy(body.get("dataFields") or {}),
             metadata={},
             locale=body.get("locale"),
+            rendered=self._send_rendering(template, medium, user, body.get("dataFields"), body.get("locale"), email),
         )
         return envelope(200, "Success", f"Sent proof of template {template['templateId']} to: {email}")
 
@@ -1894,7 +1958,53 @@ class EmulatorApp:
                 project=int(project) if project else None, email=req.query.get("email", [None])[0]
             )
             return json_response(200, {"events": events})
+        if route == ("POST", "/_emulator/render"):
+            try:
+                ask = json.loads(req.body.decode("utf-8") or "{}")
+                if not isinstance(ask, dict):
+                    raise ValueError("the body must be an object")
+                return json_response(200, self.render_for(**ask))
+            except (UnicodeDecodeError, ValueError, TypeError) as exc:
+                return json_response(400, {"error": str(exc)})
+            except ApiError as exc:
+                return json_response(400, {"error": exc.msg})
         return json_response(404, {"error": f"no inspection endpoint {req.method} {req.path}"})
+
+    def render_for(
+        self,
+        project: int,
+        templateId: int,
+        dataFields: dict | None = None,
+        email: str | None = None,
+        locale: str | None = None,
+        dataFeed: dict | None = None,
+    ) -> dict:
+        """What Iterable would render for a template: the profile of ``email`` (if any), then ``dataFields``."""
+        with self.state.lock:
+            proj = self.state.projects.get(project)
+            if proj is None:
+                raise ValueError(f"no project {project}")
+            template = proj.templates.get(templateId)
+            if template is None:
+                raise ValueError(f"no template {templateId} in project {project}")
+            if dataFields is not None and not isinstance(dataFields, dict):
+                raise ValueError("dataFields must be an object")
+            user = proj.get_user(email) if email else None
+            data = self._merge_data(user, dataFields)
+            if email:
+                data.setdefault("email", email)
+            medium = template["messageMedium"]
+            localised = self._localised(template, locale)
+            try:
+                rendered = self.rendered(localised, medium, data, dataFeed)
+            except RenderError as exc:
+                raise ValueError(f"template {templateId} cannot be rendered: {exc}") from None
+        return {
+            "templateId": templateId,
+            "messageMedium": medium,
+            "locale": localised.get("locale", "en"),
+            "rendered": rendered,
+        }
 
     def config_view(self) -> dict:
         with self.state.lock:

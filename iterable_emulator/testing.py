@@ -49,6 +49,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .app import make_app
 from .server import start_listeners
 from .state import State, load_seed_file
 
@@ -108,6 +109,12 @@ class EmulatorServer:
 
     def snapshot(self) -> dict:
         return self.state.snapshot()
+
+    def render(self, project: int, template_id: int, data_fields: dict | None = None, **options: Any) -> dict:
+        """What a send of the template would say (same as ``POST /_emulator/render``); ``options``: ``email``
+        (merge that profile's fields first), ``locale``, ``dataFeed``."""
+        app = make_app(self.state)
+        return app.render_for(project=project, templateId=template_id, dataFields=data_fields, **options)
 
     def stop(self) -> None:
         if not self._stopped:

@@ -1,0 +1,164 @@
+"""Handlebars-style merge tags as Iterable documents them for templates, enough to show what a send would say.
+
+Supported: ``{{field}}`` (HTML-escaped), ``{{{field}}}`` (raw), dotted paths (``{{address.city}}``), ``this``
+inside ``#each``, ``{{#if x}}…{{else}}…{{/if}}``, ``{{#unless x}}…{{/unless}}``, ``{{#each list}}…{{/each}}``,
+``{{defaultIfEmpty field "fallback"}}``, comments ``{{! … }}`` and data-feed tags ``[[field]]``. A field that is
+missing renders as an empty string, as the spec says Iterable does; an unknown helper is a ``RenderError``
+(Iterable refuses such a template when it is saved, so a send never sees one).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+TAG = re.compile(r"\{\{\{\s*(.*?)\s*\}\}\}|\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+FEED_TAG = re.compile(r"\[\[\s*([\w.]+)\s*\]\]")
+BLOCKS = ("if", "unless", "each")
+
+
+class RenderError(ValueError):
+    """A template the renderer cannot read (unbalanced block, unknown helper)."""
+
+
+def _lookup(path: str, scopes: list[Any]) -> Any:
+    if path in ("this", "."):
+        return scopes[-1]
+    if path.startswith("this."):
+        path, scopes = path[5:], scopes[-1:]
+    for scope in reversed(scopes):
+        value: Any = scope
+        for part in path.split("."):
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            else:
+                value = None
+                break
+        if value is not None:
+            return value
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _truthy(value: Any) -> bool:
+    return value not in (None, False, "", 0, [], {})
+
+
+def _tokens(source: str) -> list[tuple[str, str]]:
+    """("text", s) | ("raw", expr) | ("var", expr) pieces in order."""
+    out: list[tuple[str, str]] = []
+    pos = 0
+    for m in TAG.finditer(source):
+        if m.start() > pos:
+            out.append(("text", source[pos : m.start()]))
+        out.append(("raw", m.group(1)) if m.group(1) is not None else ("var", m.group(2)))
+        pos = m.end()
+    if pos < len(source):
+        out.append(("text", source[pos:]))
+    return out
+
+
+def _parse(tokens: list[tuple[str, str]], i: int, closing: str | None) -> tuple[list, int, str | None]:
+    """A tree of nodes up to ``{{/closing}}``; returns (nodes, next index, "else" if stopped at {{else}})."""
+    nodes: list = []
+    while i < len(tokens):
+        kind, value = tokens[i]
+        i += 1
+        if kind == "var" and value.startswith("#"):
+            name, _, arg = value[1:].partition(" ")
+            if name not in BLOCKS:
+                raise RenderError(f"unknown block helper #{name}")
+            body, i, stop = _parse(tokens, i, name)
+            alternative: list = []
+            if stop == "else":
+                alternative, i, _ = _parse(tokens, i, name)
+            nodes.append(("block", name, arg.strip(), body, alternative))
+        elif kind == "var" and value.startswith("/"):
+            if value[1:].strip() != closing:
+                raise RenderError(f"unexpected {{{{{value}}}}}")
+            return nodes, i, None
+        elif kind == "var" and value == "else":
+            if closing is None:
+                raise RenderError("{{else}} outside a block")
+            return nodes, i, "else"
+        elif kind == "var" and value.startswith("!"):
+            continue
+        else:
+            nodes.append((kind, value))
+    if closing is not None:
+        raise RenderError(f"{{{{#{closing}}}}} is never closed")
+    return nodes, i, None
+
+
+def _argument(token: str, scopes: list[Any]) -> Any:
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'":
+        return token[1:-1]
+    return _lookup(token, scopes)
+
+
+def _expression(expr: str, scopes: list[Any]) -> Any:
+    parts = re.findall(r'"[^"]*"|\'[^\']*\'|\S+', expr)
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return _lookup(parts[0], scopes)
+    helper, args = parts[0], [_argument(p, scopes) for p in parts[1:]]
+    if helper == "defaultIfEmpty":
+        return args[0] if _truthy(args[0]) else (args[1] if len(args) > 1 else "")
+    raise RenderError(f"unknown helper {helper}")
+
+
+def _render(nodes: list, scopes: list[Any]) -> str:
+    out: list[str] = []
+    for node in nodes:
+        if node[0] == "text":
+            out.append(node[1])
+        elif node[0] == "raw":
+            out.append(_text(_expression(node[1], scopes)))
+        elif node[0] == "var":
+            out.append(html.escape(_text(_expression(node[1], scopes)), quote=True))
+        else:
+            _, name, arg, body, alternative = node
+            value = _expression(arg, scopes)
+            if name == "each":
+                items = value if isinstance(value, list) else []
+                if items:
+                    out.extend(_render(body, [*scopes, item]) for item in items)
+                else:
+                    out.append(_render(alternative, scopes))
+            elif _truthy(value) == (name == "if"):
+                out.append(_render(body, scopes))
+            else:
+                out.append(_render(alternative, scopes))
+    return "".join(out)
+
+
+def render(source: str | None, data: dict, feed: dict | None = None) -> str:
+    """``source`` with its merge tags filled from ``data`` and ``[[feed tags]]`` from ``feed``."""
+    if not source:
+        return ""
+    nodes, _, _ = _parse(_tokens(source), 0, None)
+    text = _render(nodes, [data])
+    if feed is not None:
+        text = FEED_TAG.sub(lambda m: html.escape(_text(_lookup(m.group(1), [feed]))), text)
+    return text
+
+
+# Fields of a template that carry text a recipient sees, per medium.
+RENDERED_FIELDS = {
+    "Email": ("subject", "preheaderText", "html", "plainText", "fromName"),
+    "Push": ("title", "message"),
+    "SMS": ("message",),
+    "InApp": ("html",),
+}

@@ -1,0 +1,37 @@
+"""The emulator's Handlebars-style merge tags (pure functions, no server)."""
+
+from __future__ import annotations
+
+import pytest
+
+from iterable_emulator.render import RenderError, render
+
+
+def test_variables_are_escaped_and_missing_ones_are_empty():
+    assert render("Hi {{firstName}}{{lastName}}!", {"firstName": "<Ada & Co>"}) == "Hi &lt;Ada &amp; Co&gt;!"
+    assert render("{{{html}}}", {"html": "<b>x</b>"}) == "<b>x</b>"
+    assert render("{{ address.city }} {{address.zip}}", {"address": {"city": "Oslo"}}) == "Oslo "
+    assert render("{{n}} {{ok}}", {"n": 0, "ok": True}) == "0 true"
+
+
+def test_blocks():
+    template = "{{#if vip}}VIP{{else}}regular{{/if}}/{{#unless vip}}not vip{{/unless}}"
+    assert render(template, {"vip": True}) == "VIP/"
+    assert render(template, {"vip": False}) == "regular/not vip"
+    items = "{{#each items}}[{{this.name}} {{currency}}]{{else}}none{{/each}}"
+    assert render(items, {"items": [{"name": "a"}, {"name": "b"}], "currency": "EUR"}) == "[a EUR][b EUR]"
+    assert render(items, {"items": []}) == "none"
+    assert render("{{#each tags}}{{this}},{{/each}}", {"tags": ["x", "y"]}) == "x,y,"
+
+
+def test_helpers_comments_and_feed_tags():
+    assert render('{{defaultIfEmpty firstName "friend"}}', {}) == "friend"
+    assert render('{{defaultIfEmpty firstName "friend"}}', {"firstName": "Ada"}) == "Ada"
+    assert render("a{{! not shown }}b", {}) == "ab"
+    assert render("[[price]] {{x}}", {"x": 1}, {"price": "9 €"}) == "9 € 1"
+
+
+@pytest.mark.parametrize("bad", ["{{#if x}}open", "{{/if}}", "{{#with x}}{{/with}}", "{{shout name}}", "{{else}}"])
+def test_unreadable_templates_raise(bad):
+    with pytest.raises(RenderError):
+        render(bad, {"x": 1, "name": "n"})
