@@ -437,6 +437,7 @@ def _routes() -> list[Route]:
         Route("GET", "/api/messageTypes", "message_types_get"),
         Route("GET", "/api/templates", "templates_get"),
         Route("GET", "/api/campaigns", "campaigns_get"),
+        Route("GET", "/api/campaigns/metrics", "campaign_metrics"),  # before {id}, which would match "metrics"
         Route("GET", "/api/campaigns/{id}", "campaign_get"),
         Route("GET", "/api/journeys", "journeys_get"),
         Route("POST", "/api/events/track", "events_track", mutating=True),
@@ -1583,6 +1584,101 @@ class EmulatorApp:
         if campaign is None:
             raise ApiError(404, "NotFound", f"Campaign {campaign_id} not found")
         return json_response(200, _pick(campaign, self.CAMPAIGN_KEYS))
+
+    # Recorded column order; Iterable repeats every metric name (two columns, equal values).
+    METRICS = (
+        "Average Order Value",
+        "Purchases / M",
+        "Revenue",
+        "Revenue / M",
+        "Total Complaints",
+        "Total Email Opens",
+        "Total Email Sends",
+        "Total Emails Bounced",
+        "Total Emails Clicked",
+        "Total Emails Delivered",
+        "Total Hosted Unsubscribe Clicks",
+        "Total Purchases",
+        "Total Unsubscribes",
+        "Unique Email Clicks",
+        "Unique Email Opens Or Clicks",
+        "Unique Emails Bounced",
+        "Unique Hosted Unsubscribe Clicks",
+        "Unique Purchases",
+        "Unique Unsubscribes",
+    )
+
+    def campaign_metrics(self, ctx: Ctx) -> Response:
+        """CSV of one row per campaign, counted from the emulator's sends and seeded engagement events."""
+        ids = []
+        for raw in ctx.req.query.get("campaignId", []):
+            try:
+                ids.append(int(raw))
+            except ValueError:
+                raise bad_params(f"Invalid campaignId: {raw}") from None
+        start_ms, end_ms = date_param_ms(ctx.req, "startDateTime"), date_param_ms(ctx.req, "endDateTime")
+
+        def in_range(ms: int) -> bool:
+            return (start_ms is None or ms >= start_ms) and (end_ms is None or ms < end_ms)
+
+        header = ",".join(["id"] + [name for name in self.METRICS for _ in (1, 2)])
+        if not ids:
+            return text_response(200, "id,\n")  # recorded answer without a campaignId
+        rows = [header]
+        for cid in ids:
+            sends = [
+                s
+                for s in ctx.state.sends
+                if s["projectId"] == ctx.project.id
+                and s["campaignId"] == cid
+                and s["kind"] == "target"
+                and s["status"] == "sent"
+                and s["messageMedium"] == "Email"
+                and in_range(s["createdAtMs"])
+            ]
+            events = [
+                e
+                for e in ctx.state.events
+                if e["projectId"] == ctx.project.id and e.get("campaignId") == cid and in_range(e["createdAtMs"])
+            ]
+            values = self._metric_values(sends, events)
+            rows.append(",".join([str(cid)] + [str(values[name]) for name in self.METRICS for _ in (1, 2)]))
+        return text_response(200, "\n".join(rows))
+
+    @staticmethod
+    def _metric_values(sends: list[dict], events: list[dict]) -> dict:
+        def of(kind: str) -> list[dict]:
+            return [e for e in events if e["eventType"] == kind]
+
+        def unique(*kinds: str) -> int:
+            return len({(e.get("email") or "").lower() for e in events if e["eventType"] in kinds})
+
+        def per_mille(n: float) -> float:
+            return round(n / len(sends) * 1000, 4) if sends else 0.0
+
+        purchases = of("purchase")
+        revenue = float(sum(float((e.get("dataFields") or {}).get("total") or 0) for e in purchases))
+        return {
+            "Average Order Value": round(revenue / len(purchases), 4) if purchases else 0.0,
+            "Purchases / M": per_mille(len(purchases)),
+            "Revenue": revenue,
+            "Revenue / M": per_mille(revenue),
+            "Total Complaints": len(of("emailComplaint")),
+            "Total Email Opens": len(of("emailOpen")),
+            "Total Email Sends": len(sends),
+            "Total Emails Bounced": len(of("emailBounce")),
+            "Total Emails Clicked": len(of("emailClick")),
+            "Total Emails Delivered": float(len(sends) - len(of("emailBounce"))),
+            "Total Hosted Unsubscribe Clicks": len(of("hostedUnsubscribeClick")),
+            "Total Purchases": len(purchases),
+            "Total Unsubscribes": len(of("emailUnSubscribe")),
+            "Unique Email Clicks": unique("emailClick"),
+            "Unique Email Opens Or Clicks": unique("emailOpen", "emailClick"),
+            "Unique Emails Bounced": unique("emailBounce"),
+            "Unique Hosted Unsubscribe Clicks": unique("hostedUnsubscribeClick"),
+            "Unique Purchases": unique("purchase"),
+            "Unique Unsubscribes": unique("emailUnSubscribe"),
+        }
 
     JOURNEY_KEYS = (
         "id",
