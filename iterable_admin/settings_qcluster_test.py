@@ -22,3 +22,5 @@ Q_CLUSTER = {
 RESYNC_SLICE_SECONDS = 1.5
 RESYNC_LEASE_SECONDS = 4
 RESYNC_TASK_TIMEOUT = 6
+# The supervisor (a schedule django-q checks every 30 s) resumes a run idle this long whose task is gone.
+RESYNC_STALL_SECONDS = 5
