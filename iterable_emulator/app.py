@@ -93,6 +93,10 @@ def bad_params(msg: str, params: Any = None) -> ApiError:
     return ApiError(400, "BadParams", msg, params)
 
 
+def forgotten(ident: str) -> ApiError:
+    return ApiError(400, "ForgottenUserError", f"User {ident} has been forgotten and cannot be written to")
+
+
 def unknown_user_id(user_id: str) -> ApiError:
     return ApiError(400, "UnknownUserIdError", f"No user exists with userId: {user_id}")
 
@@ -391,6 +395,8 @@ def _routes() -> list[Route]:
         Route("GET", "/api/users/getSentMessages", "users_get_sent_messages"),
         Route("GET", "/api/users/getFields", "users_get_fields"),
         Route("POST", "/api/users/update", "users_update", mutating=True),
+        Route("POST", "/api/users/forget", "users_forget", mutating=True, forget=True),
+        Route("POST", "/api/users/unforget", "users_forget", mutating=True, forget=False),
         Route("POST", "/api/users/bulkUpdate", "users_bulk_update", mutating=True),
         Route("POST", "/api/users/updateSubscriptions", "users_update_subscriptions", mutating=True),
         Route("POST", "/api/users/bulkUpdateSubscriptions", "users_bulk_update_subscriptions", mutating=True),
@@ -883,6 +889,8 @@ class EmulatorApp:
             raise invalid_email(email)
         user = project.get_user(email)
         if user is None and create:
+            if project.is_forgotten(email=email):
+                raise forgotten(email)
             user = project.create_user(email)
         return user
 
@@ -950,6 +958,34 @@ class EmulatorApp:
         ctx.project.delete_user(user)
         return envelope(200, "Success", f"All users associated with {userId} were successfully deleted")
 
+    def users_forget(self, ctx: Ctx, forget: bool) -> Response:
+        """GDPR forget: delete the profile and refuse to create it again; ``unforget`` lifts the refusal."""
+        body = ctx.body({"email": "string", "userId": "string"})
+        email, user_id = body.get("email"), body.get("userId")
+        project = ctx.project
+        if email is not None:
+            if not is_valid_email(email):
+                raise invalid_email(email)
+            user = project.get_user(email)
+        elif user_id is not None:
+            user = project.get_user_by_id(user_id)
+        else:
+            raise bad_params("Either email or userId must be set")
+        keys = {"email": (email or (user or {}).get("email")), "userId": (user_id or (user or {}).get("userId"))}
+        if forget:
+            if user is not None:
+                project.delete_user(user)
+            if keys["email"]:
+                project.forgotten_emails.add(keys["email"].lower())
+            if keys["userId"]:
+                project.forgotten_user_ids.add(keys["userId"])
+        else:
+            if email is not None:
+                project.forgotten_emails.discard(email.lower())
+            if user_id is not None:
+                project.forgotten_user_ids.discard(user_id)
+        return envelope(200, "Success", "")
+
     def users_update(self, ctx: Ctx) -> Response:
         body = ctx.body(USER_SPEC)
         project = ctx.project
@@ -972,6 +1008,8 @@ class EmulatorApp:
                 if other is not None and other is not user:
                     raise ApiError(409, "ExternalKeyConflict", f"userId {user_id} already belongs to another user")
             if user is None:
+                if project.is_forgotten(email=email, user_id=user_id):
+                    raise forgotten(email)
                 return project.create_user(email, user_id)
             if user_id and user.get("userId") != user_id:
                 project.set_user_id(user, user_id)
@@ -981,6 +1019,8 @@ class EmulatorApp:
             if user is None:
                 if not prefer_user_id:
                     raise unknown_user_id(user_id)
+                if project.is_forgotten(user_id=user_id):
+                    raise forgotten(user_id)
                 user = project.create_user(f"{user_id}@placeholder.email", user_id)
             return user
         raise bad_params("Either email or userId must be set")
@@ -1031,6 +1071,8 @@ class EmulatorApp:
                 except ApiError as exc:
                     if exc.code == "ExternalKeyConflict":
                         failed[f"conflict{ident_key}"].append(ident)
+                    elif exc.code == "ForgottenUserError":
+                        failed[f"forgotten{ident_key}"].append(ident)
                     else:
                         result["invalidUserIds"].append(user_id)
                         failed["notFoundUserIds"].append(user_id)
@@ -1093,6 +1135,10 @@ class EmulatorApp:
                 result["failCount"] += 1
                 continue
             if user is None:
+                if ctx.project.is_forgotten(email=email):
+                    result[failure_list].append(ident)
+                    result["failCount"] += 1
+                    continue
                 user = ctx.project.create_user(email)
             _apply_subscriptions(ctx.project, user, row)
             result["successCount"] += 1
@@ -1314,6 +1360,8 @@ class EmulatorApp:
                     user = ctx.project.get_user(email)
                     if user is None and existing_only:
                         failed["notFoundEmails"].append(email)
+                    elif user is None and ctx.project.is_forgotten(email=email, user_id=user_id):
+                        failed["forgottenEmails"].append(email)
                     elif user is None:
                         user = ctx.project.create_user(email, user_id)
             elif user_id is not None:
@@ -1964,6 +2012,8 @@ class EmulatorApp:
                 failed["notFoundUserIds"].append(user_id)
             elif email is None and user_id is None:
                 pass
+            elif email is not None and ctx.project.get_user(email) is None and ctx.project.is_forgotten(email=email):
+                failed["forgottenEmails"].append(email)
             else:
                 self._track_one(ctx, row, f"obj.events[{i}]")
                 result["successCount"] += 1

@@ -40,6 +40,7 @@ DOCUMENTED_LIMITS: dict[str, tuple[float, float, str]] = {
     "POST /api/templates/inapp/preview": (10, 1.0, "project"),
     "GET /api/campaigns/metrics": (10, 60.0, "project"),
     "POST /api/users/forget": (3, 1.0, "project"),
+    "POST /api/users/unforget": (3, 1.0, "project"),
     "POST /api/templates/email/proof": (20, 1.0, "key"),
     "POST /api/templates/push/proof": (20, 1.0, "key"),
     "POST /api/templates/sms/proof": (20, 1.0, "key"),

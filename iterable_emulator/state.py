@@ -177,6 +177,10 @@ class Project:
         self.users: dict[str, dict] = {}  # lower-cased email -> user
         self.users_by_id: dict[str, str] = {}  # userId -> lower-cased email
         self._txn: dict | None = None
+        # GDPR-forgotten identities: no write may create a profile for them again until unforgotten.
+        forgotten = raw.get("forgotten") or {}
+        self.forgotten_emails: set[str] = {e.lower() for e in forgotten.get("emails") or []}
+        self.forgotten_user_ids: set[str] = set(forgotten.get("userIds") or [])
         for item in raw.get("users") or []:
             email = item.get("email") if isinstance(item, dict) else None
             if not is_valid_email(email):
@@ -189,7 +193,12 @@ class Project:
     # A failing request must change nothing. Copying every profile per write would cost O(users), so the
     # two indexes are copied shallowly and a profile is deep-copied only when a handler is about to change it.
     def begin(self) -> None:
-        self._txn = {"users": dict(self.users), "by_id": dict(self.users_by_id), "touched": {}}
+        self._txn = {
+            "users": dict(self.users),
+            "by_id": dict(self.users_by_id),
+            "forgotten": (set(self.forgotten_emails), set(self.forgotten_user_ids)),
+            "touched": {},
+        }
 
     def journal(self, user: dict) -> None:
         """Call before changing ``user`` in place, so that ``rollback()`` can restore it."""
@@ -201,6 +210,7 @@ class Project:
         if txn is None:
             return
         self.users, self.users_by_id = txn["users"], txn["by_id"]
+        self.forgotten_emails, self.forgotten_user_ids = txn["forgotten"]
         for user, original in txn["touched"].values():
             user.clear()
             user.update(original)
@@ -244,6 +254,11 @@ class Project:
         if user.get("userId"):
             self.users_by_id.pop(user["userId"], None)
 
+    def is_forgotten(self, email: str | None = None, user_id: str | None = None) -> bool:
+        return bool(email and email.lower() in self.forgotten_emails) or bool(
+            user_id and user_id in self.forgotten_user_ids
+        )
+
     @staticmethod
     def touch(user: dict) -> None:
         user["dataFields"]["profileUpdatedAt"] = iterable_time()
@@ -279,6 +294,7 @@ class Project:
             "campaigns": listed(self.campaigns),
             "journeys": listed(self.journeys),
             "users": users,
+            "forgotten": {"emails": sorted(self.forgotten_emails), "userIds": sorted(self.forgotten_user_ids)},
         }
 
 
