@@ -452,8 +452,33 @@ def _catalog_verdict(plan: ProofPlan) -> ProofVerdict | None:
     return None
 
 
-def _live_read(project: IterableProject, templates: list[tuple[int, str]], email: str, user_id: str, who: bool):
-    """Read message types, channels, templates and (if `who`) the recipient from Iterable now, concurrently.
+def _fan_out(calls: dict) -> dict:
+    if not calls:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="proof-check") as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _template_getter(client, medium: str):
+    return {"Email": client.get_email_template, "Push": client.get_push_template}.get(medium)
+
+
+def _live_read(
+    project: IterableProject,
+    templates: list[tuple[int, str]],
+    email: str,
+    user_id: str,
+    who: bool,
+    *,
+    campaign_id: int | None = None,
+    journey_id: int | None = None,
+):
+    """Read message types, channels, templates, the campaigns that will send and (if `who`) the recipient
+    from Iterable now, concurrently; then the template each campaign really uses (Iterable copies a
+    template when it is attached to a campaign, so the campaign's template is what renders, whatever the
+    catalog lists). `campaign_id`: a campaign send's campaign; `journey_id`: a journey's campaigns (every
+    campaign whose workflowId is the journey).
 
     No cache on purpose: the guard judges what Iterable holds at the moment of the send. No database here.
     """
@@ -462,11 +487,22 @@ def _live_read(project: IterableProject, templates: list[tuple[int, str]], email
     for template_id, medium in templates:
         getter = client.get_push_template if medium == "Push" else client.get_email_template
         calls[f"template:{template_id}"] = lambda getter=getter, template_id=template_id: getter(template_id)
+    if campaign_id is not None:
+        calls["campaigns"] = lambda: [client.get_campaign(campaign_id)]
+    elif journey_id is not None:
+        calls["campaigns"] = lambda: [c for c in client.iter_campaigns() if c.get("workflowId") == journey_id]
     if who:
         calls["user"] = (lambda: client.get_user_by_email(email)) if email else (lambda: client.get_user_by_id(user_id))
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="proof-check") as pool:
-        futures = {name: pool.submit(call) for name, call in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
+    live = _fan_out(calls)
+    live.setdefault("campaigns", [])
+    rendered = {}
+    for campaign in live["campaigns"]:
+        template_id = campaign.get("templateId")
+        getter = _template_getter(client, campaign.get("messageMedium", ""))
+        if template_id is not None and getter is not None:
+            rendered[f"campaign-template:{campaign.get('id')}"] = lambda getter=getter, t=int(template_id): getter(t)
+    live.update(_fan_out(rendered))
+    return live
 
 
 def _live_verdict(plan: ProofPlan) -> ProofVerdict:
@@ -475,9 +511,14 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
     templates = _judged_templates(plan)
     check_reach = plan.mode != ProofMode.TEMPLATE_PROOF
     checks: dict = {"templates": [], "message_type": None, "eligibility": []}
+    follow = {}
+    if plan.mode == ProofMode.CAMPAIGN:
+        follow["campaign_id"] = notification.campaign_id
+    elif plan.mode == ProofMode.EVENT and notification.journey_id:
+        follow["journey_id"] = notification.journey.iterable_id
     try:
         live = _live_read(
-            project, [(t.iterable_id, t.medium) for t in templates], plan.email, plan.user_id, check_reach
+            project, [(t.iterable_id, t.medium) for t in templates], plan.email, plan.user_id, check_reach, **follow
         )
     except IterableError as error:
         return ProofVerdict(
@@ -540,6 +581,30 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
         facts["template_id"] = template.iterable_id
         checks["templates"].append(facts)
         judged.append(facts)
+    checks["campaigns"] = []
+    for campaign in live["campaigns"]:
+        campaign_id = campaign.get("id")
+        rendered = live.get(f"campaign-template:{campaign_id}")
+        type_id = rendered.get("messageTypeId") if isinstance(rendered, dict) else None
+        if type_id is None:
+            return ProofVerdict(
+                False,
+                LIVE_CHECK_FAILED,
+                f"Refused: the guard could not read which template campaign #{campaign_id} sends, and on which "
+                "message type, so it cannot vouch for what Iterable would render.",
+                checks,
+            )
+        via = (
+            f"campaign '{campaign.get('name', '')}' (#{campaign_id}) through its template "
+            f"'{rendered.get('name', '')}' (#{campaign.get('templateId')})"
+        )
+        facts, refused = describe(type_id, via)
+        if refused:
+            return refused
+        facts["template_id"] = campaign.get("templateId")
+        facts["campaign_id"] = campaign_id
+        checks["campaigns"].append(facts)
+        judged.append(facts)
     for facts in judged:
         found = policy.errors(
             policy.message_type_violations(
@@ -558,8 +623,9 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
         user = live["user"]
         subscriptions = contact_subscriptions(user)
         checks["contact_found"] = user is not None
-        # What goes out is on the templates' types; without templates, on the declared one.
-        for facts in checks["templates"] or [declared]:
+        # What goes out is on the rendered templates' types: the campaigns' own, else the catalog's templates,
+        # else the declared type.
+        for facts in checks["campaigns"] or checks["templates"] or [declared]:
             reach = policy.eligibility(
                 subscriptions,
                 message_type_id=facts["message_type_id"],

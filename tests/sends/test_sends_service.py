@@ -206,7 +206,7 @@ def test_timeout_is_unknown_and_never_resent(sends, monkeypatch):
     assert AuditEvent.objects.get(action="proof_send").changes["outcome"] == "unknown"
 
 
-def test_iterable_refusal_is_recorded_and_explained(sends):
+def test_unknown_campaign_is_refused_by_the_live_check_before_anything_is_sent(sends):
     bad = Notification.objects.create(
         key="student_bad_campaign",
         name="Bad campaign",
@@ -215,6 +215,26 @@ def test_iterable_refusal_is_recorded_and_explained(sends):
         medium="Email",
         trigger_type="api_send",
         campaign_id=999999,
+        message_type=sends.transactional.message_type,
+        status="active",
+    )
+    attempt = proof_send(actor=sends.mia, notification=bad, recipient=sends.own)
+    assert attempt.outcome == ProofOutcome.REFUSED_GUARD
+    assert attempt.error_code == "live-check-failed" and "could not read" in attempt.message
+    assert sent_requests(sends.emulator, "/api/email/target") == []
+
+
+def test_iterable_refusal_is_recorded_and_explained(sends):
+    # The campaign exists (the guard reads it and its template) but is a push campaign: Iterable refuses an
+    # e-mail send of it.
+    bad = Notification.objects.create(
+        key="student_wrong_medium",
+        name="Wrong medium",
+        audience="students",
+        project=sends.student,
+        medium="Email",
+        trigger_type="api_send",
+        campaign_id=420001,
         message_type=sends.transactional.message_type,
         status="active",
     )
