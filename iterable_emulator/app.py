@@ -446,6 +446,8 @@ def _routes() -> list[Route]:
         Route("GET", "/api/campaigns/metrics", "campaign_metrics"),  # before {id}, which would match "metrics"
         Route("GET", "/api/campaigns/{id}", "campaign_get"),
         Route("GET", "/api/journeys", "journeys_get"),
+        Route("GET", "/api/webhooks", "webhooks_get"),
+        Route("POST", "/api/webhooks", "webhook_update", mutating=True),
         Route("POST", "/api/events/track", "events_track", mutating=True),
         Route("POST", "/api/events/trackBulk", "events_track_bulk", mutating=True),
         Route("GET", "/api/events/byUserId/{userId}", "events_get_by_user_id"),
@@ -860,7 +862,8 @@ class EmulatorApp:
                 f"Request body exceeds {self.state.config['max_body_bytes']} bytes",
             )
         with self.state.lock:
-            saved = (list(self.state.sends), list(self.state.events)) if route.mutating else None
+            state = self.state
+            saved = (list(state.sends), list(state.events), list(state.webhook_deliveries)) if route.mutating else None
             if route.mutating:
                 project.begin()
             try:
@@ -875,7 +878,7 @@ class EmulatorApp:
                 # profile, a recorded send) is undone; only the inspection records of refused sends stay.
                 if resp.status >= 400:
                     project.rollback()
-                    self.state.sends[:], self.state.events[:] = saved
+                    state.sends[:], state.events[:], state.webhook_deliveries[:] = saved
                 else:
                     project.commit()
                 self.state.sends.extend(ctx.refused_sends)
@@ -1615,9 +1618,7 @@ class EmulatorApp:
         states = set(ctx.req.query.get("campaignState", []))
         items = [c for c in ctx.project.campaigns.values() if not states or c["campaignState"] in states]
         items = _sort(items, ctx.req, "id", ("id", "name", "createdAt", "updatedAt", "startAt"))
-        page, links = _paginate(
-            ctx.req, items, 20, 1000, unpaginated=ctx.state.config["unpaginated_lists"] == "all"
-        )
+        page, links = _paginate(ctx.req, items, 20, 1000, unpaginated=ctx.state.config["unpaginated_lists"] == "all")
         body = {"campaigns": [_pick(c, self.CAMPAIGN_KEYS) for c in page], "totalCampaignsCount": len(items)}
         body.update(links)
         return json_response(200, body)
@@ -1753,6 +1754,82 @@ class EmulatorApp:
         body.update(links)
         return json_response(200, body)
 
+    # -- system webhooks ---------------------------------------------------------------------------
+    WEBHOOK_KEYS = (
+        "id",
+        "endpoint",
+        "authType",
+        "enabled",
+        "blastSendEnabled",
+        "triggeredSendEnabled",
+        "channelIds",
+        "messageTypeIds",
+    )
+    AUTH_TYPES = ("NoAuth", "Basic", "OAuth2")
+
+    def webhooks_get(self, ctx: Ctx) -> Response:
+        hooks = [{k: copy.deepcopy(h.get(k)) for k in self.WEBHOOK_KEYS} for h in ctx.project.webhooks.values()]
+        return json_response(200, {"webhooks": hooks})
+
+    def webhook_update(self, ctx: Ctx) -> Response:
+        body = ctx.body(
+            {
+                "id": Req("int"),
+                "endpoint": "string",
+                "authType": "string",
+                "authToken": "string",
+                "enabled": "bool",
+                "blastSendEnabled": "bool",
+                "triggeredSendEnabled": "bool",
+                "headers": ("array", {"key": Req("string"), "value": Req("string")}),
+            }
+        )
+        hook = ctx.project.webhooks.get(int(body["id"]))
+        if hook is None:
+            raise bad_params(f"Webhook {body['id']} does not exist in this project")
+        if body.get("authType") is not None and body["authType"] not in self.AUTH_TYPES:
+            raise bad_params(f"Invalid authType: {body['authType']}. Use {', '.join(self.AUTH_TYPES)}")
+        endpoint = body.get("endpoint")
+        if endpoint is not None and not re.match(r"^https?://[^\s/]+", endpoint):
+            raise bad_params(f"Invalid endpoint: {endpoint}")
+        # Only the fields sent change (spec); the rollback restores the old entry if anything below fails.
+        ctx.project.webhooks[hook["id"]] = {**hook, **{k: copy.deepcopy(v) for k, v in body.items() if v is not None}}
+        updated = ctx.project.webhooks[hook["id"]]
+        return json_response(200, {k: copy.deepcopy(updated.get(k)) for k in self.WEBHOOK_KEYS})
+
+    def _deliver(
+        self,
+        ctx: Ctx,
+        event_name: str,
+        email: str,
+        data: dict,
+        *,
+        channel_id: Any = None,
+        message_type_id: Any = None,
+        triggered: bool | None = None,
+    ) -> None:
+        """Record the system-webhook call Iterable would make for this event, per matching webhook."""
+        for hook in ctx.project.webhooks.values():
+            if not hook["enabled"]:
+                continue
+            if triggered is not None and not hook["triggeredSendEnabled"]:
+                continue
+            if channel_id is not None and hook["channelIds"] and channel_id not in hook["channelIds"]:
+                continue
+            if message_type_id is not None and hook["messageTypeIds"] and message_type_id not in hook["messageTypeIds"]:
+                continue
+            headers = {h["key"]: h["value"] for h in hook.get("headers") or []}
+            ctx.state.webhook_deliveries.append(
+                {
+                    "projectId": ctx.project.id,
+                    "webhookId": hook["id"],
+                    "endpoint": hook["endpoint"],
+                    "authType": hook["authType"],
+                    "headers": headers,
+                    "payload": {"email": email, "eventName": event_name, "dataFields": copy.deepcopy(data)},
+                }
+            )
+
     # -- sends -------------------------------------------------------------------------------------
     def _record_send(self, ctx: Ctx, **fields: Any) -> dict:
         ts = time.time()
@@ -1783,6 +1860,16 @@ class EmulatorApp:
             if send["reason"]:
                 event["reason"] = send["reason"]
             ctx.state.events.append(event)
+            if send["status"] == "sent":
+                self._deliver(
+                    ctx,
+                    event["eventType"],
+                    send["email"],
+                    {k: send.get(k) for k in ("campaignId", "templateId", "messageId", "createdAt", "messageTypeId")},
+                    channel_id=send.get("channelId"),
+                    message_type_id=send.get("messageTypeId"),
+                    triggered=True,
+                )
         return send
 
     def target(self, ctx: Ctx, medium: str) -> Response:
@@ -1961,6 +2048,7 @@ class EmulatorApp:
         for key in ("campaignId", "templateId"):
             if row.get(key) is not None:
                 event[key] = int(row[key])
+        self._deliver(ctx, row["eventName"], user["email"], {**event["dataFields"], "createdAt": event["createdAt"]})
         events = ctx.state.events
         for i, existing in enumerate(events):
             if existing["projectId"] == ctx.project.id and existing["id"] == event_id:
@@ -2098,6 +2186,15 @@ class EmulatorApp:
                 status=req.query.get("status", [None])[0],
             )
             return json_response(200, {"sends": sends})
+        if route == ("GET", "/_emulator/webhooks"):
+            project = req.query.get("project", [None])[0]
+            with state.lock:
+                deliveries = [
+                    copy.deepcopy(d)
+                    for d in state.webhook_deliveries
+                    if project is None or d["projectId"] == int(project)
+                ]
+            return json_response(200, {"deliveries": deliveries})
         if route == ("GET", "/_emulator/events"):
             project = req.query.get("project", [None])[0]
             events = state.list_events(

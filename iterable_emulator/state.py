@@ -166,6 +166,16 @@ class Project:
             camp.setdefault("type", "Triggered")
             camp.setdefault("campaignState", "Running")
             camp.setdefault("createdByUserId", "emulator@iterable.local")
+        self.webhooks = index("webhooks", "id", ("endpoint",))
+        for hook in self.webhooks.values():
+            hook.pop("createdAt", None)
+            hook.pop("updatedAt", None)
+            hook.setdefault("authType", "NoAuth")
+            hook.setdefault("enabled", True)
+            hook.setdefault("blastSendEnabled", False)
+            hook.setdefault("triggeredSendEnabled", False)
+            hook.setdefault("channelIds", [])
+            hook.setdefault("messageTypeIds", [])
         self.journeys = index("journeys", "id", ("name",))
         for jny in self.journeys.values():
             jny.setdefault("enabled", True)
@@ -293,6 +303,7 @@ class Project:
             "templates": listed(self.templates),
             "campaigns": listed(self.campaigns),
             "journeys": listed(self.journeys),
+            "webhooks": listed(self.webhooks),
             "users": users,
             "forgotten": {"emails": sorted(self.forgotten_emails), "userIds": sorted(self.forgotten_user_ids)},
         }
@@ -428,6 +439,8 @@ class State:
             self.config = config
             self.sends: list[dict] = copy.deepcopy(seed.get("sends") or [])
             self.events: list[dict] = copy.deepcopy(seed.get("events") or [])
+            # System webhook calls Iterable would have made (never sent anywhere: no network in tests).
+            self.webhook_deliveries: list[dict] = copy.deepcopy(seed.get("webhook_deliveries") or [])
             self.limiter.reset()
 
     def load_seed(self, seed: dict | list) -> None:
@@ -531,6 +544,7 @@ class State:
                 "config": copy.deepcopy(self.config),
                 "sends": copy.deepcopy(self.sends),
                 "events": copy.deepcopy(self.events),
+                "webhook_deliveries": copy.deepcopy(self.webhook_deliveries),
             }
 
     def save(self) -> None:

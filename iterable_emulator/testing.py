@@ -107,6 +107,11 @@ class EmulatorServer:
     def events(self, project: int | None = None, email: str | None = None) -> list[dict]:
         return self.state.list_events(project=project, email=email)
 
+    def webhook_deliveries(self, project: int | None = None) -> list[dict]:
+        """System-webhook calls Iterable would have made (``GET /_emulator/webhooks``); nothing is sent."""
+        with self.state.lock:
+            return [dict(d) for d in self.state.webhook_deliveries if project is None or d["projectId"] == project]
+
     def snapshot(self) -> dict:
         return self.state.snapshot()
 

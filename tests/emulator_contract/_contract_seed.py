@@ -23,6 +23,9 @@ PUSH_CAMPAIGN = 4001  # Triggered, Push, Running, template 3001
 BLAST_CAMPAIGN = 4002  # Blast, Email
 LOCALE_TEMPLATE = 3000  # has an "fr" locale besides the default "en"
 
+WEBHOOK = 91
+WEBHOOK_OFF = 92
+
 KNOWN = "ada@example.com"
 KNOWN_ID = "ada-1"
 
@@ -91,6 +94,10 @@ SEED = {
             "templates": [_template(i) for i in range(TEMPLATE_COUNT)],
             "campaigns": [_campaign(i) for i in range(CAMPAIGN_COUNT)],
             "users": [{"email": KNOWN, "userId": KNOWN_ID, "dataFields": {"firstName": "Ada"}}],
+            "webhooks": [
+                {"id": WEBHOOK, "endpoint": "https://hooks.example.com/iterable", "triggeredSendEnabled": True},
+                {"id": WEBHOOK_OFF, "endpoint": "https://hooks.example.com/off", "enabled": False},
+            ],
         }
     ]
 }
