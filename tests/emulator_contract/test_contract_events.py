@@ -75,3 +75,25 @@ def test_failing_track_bulk_applies_nothing(emulator, ours, theirs):
     # The rows before the bad one were neither kept as events nor allowed to create a profile.
     assert emulator.events(project=PROJECT_ID) == []
     assert ours.get_user_by_email("fresh@example.com") is None
+
+
+def test_a_crash_half_way_through_track_bulk_is_rolled_back(emulator, ours, monkeypatch):
+    """The old failure: a 500 after some rows were applied. A handler bug on row 3 now undoes rows 1-2."""
+    from iterable_emulator.app import EmulatorApp
+
+    real = EmulatorApp._track_one
+    calls = []
+
+    def crash_on_third(self, ctx, row, path="obj"):
+        calls.append(row["eventName"])
+        if len(calls) == 3:
+            raise RuntimeError("simulated emulator bug")
+        return real(self, ctx, row, path)
+
+    monkeypatch.setattr(EmulatorApp, "_track_one", crash_on_third)
+    rows = [{"eventName": f"e{i}", "email": f"p{i}@example.com", "createdAt": MS} for i in range(4)]
+    with pytest.raises(IterableError) as caught:
+        ours.track_bulk(rows)
+    assert caught.value.status == 500 and calls == ["e0", "e1", "e2"]
+    assert emulator.events(project=PROJECT_ID) == []
+    assert all(ours.get_user_by_email(f"p{i}@example.com") is None for i in range(4))
