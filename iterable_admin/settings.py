@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "catalog.workers",  # before django_q: its qcluster command (bounded stop on SIGTERM) replaces django_q's
     "django_q",
     "axes",
     "csp",

@@ -24,3 +24,5 @@ RESYNC_LEASE_SECONDS = 4
 RESYNC_TASK_TIMEOUT = 6
 # The supervisor (a schedule django-q checks every 30 s) resumes a run idle this long whose task is gone.
 RESYNC_STALL_SECONDS = 5
+# SIGTERM: a running task has this long to reach a checkpoint before its process is killed.
+QCLUSTER_STOP_SECONDS = 5

@@ -72,6 +72,7 @@ from catalog.models import (
     ResyncSettings,
 )
 from catalog.services.audit import actor_label, audit_record
+from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
 
@@ -729,7 +730,7 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
         if outcome == "stop":
             _release(run_id, token, status=ResyncRun.Status.FAILED, finished_at=timezone.now())
             return "stopped"
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or shutdown_requested():  # a stopping worker ends at the checkpoint
             _release(run_id, token)
             with transaction.atomic():
                 _enqueue(run_id)
