@@ -279,6 +279,7 @@ SEED = {
                     "updatedAt": MS,
                 },
             ],
+            "webhooks": [{"id": 77, "endpoint": "https://hooks.example.com/a", "triggeredSendEnabled": True}],
             "users": [
                 {"email": "a@example.com", "userId": "ua", "dataFields": {"firstName": "Ada"}},
                 {
