@@ -78,6 +78,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
+_ABSENT = object()  # journal marker: the key did not exist before the request
+
+
 class SeedError(ValueError):
     """A seed or config document that cannot be loaded."""
 
@@ -200,15 +203,21 @@ class Project:
             user["dataFields"].update(fields)
 
     # -- transactions ------------------------------------------------------------------------------
-    # A failing request must change nothing. Copying every profile per write would cost O(users), so the
-    # two indexes are copied shallowly and a profile is deep-copied only when a handler is about to change it.
+    # A failing request must change nothing. Copying the project per write would cost O(users), so the
+    # journal keeps the old value of each index key a request changes, and a deep copy of a profile taken
+    # just before its first change: the cost follows what the request touches.
     def begin(self) -> None:
         self._txn = {
-            "users": dict(self.users),
-            "by_id": dict(self.users_by_id),
+            "users": {},
+            "by_id": {},
             "forgotten": (set(self.forgotten_emails), set(self.forgotten_user_ids)),
             "touched": {},
         }
+
+    def _index_journal(self, name: str, key: str) -> None:
+        if self._txn is not None and key not in self._txn[name]:
+            index = self.users if name == "users" else self.users_by_id
+            self._txn[name][key] = index.get(key, _ABSENT)
 
     def journal(self, user: dict) -> None:
         """Call before changing ``user`` in place, so that ``rollback()`` can restore it."""
@@ -219,7 +228,12 @@ class Project:
         txn, self._txn = self._txn, None
         if txn is None:
             return
-        self.users, self.users_by_id = txn["users"], txn["by_id"]
+        for name, index in (("users", self.users), ("by_id", self.users_by_id)):
+            for key, old in txn[name].items():
+                if old is _ABSENT:
+                    index.pop(key, None)
+                else:
+                    index[key] = old
         self.forgotten_emails, self.forgotten_user_ids = txn["forgotten"]
         for user, original in txn["touched"].values():
             user.clear()
@@ -245,6 +259,7 @@ class Project:
             "profileUpdatedAt": stamp,
         }
         user: dict[str, Any] = {"email": email, "dataFields": fields}
+        self._index_journal("users", email.lower())
         self.users[email.lower()] = user
         if user_id:
             self.set_user_id(user, user_id)
@@ -254,14 +269,18 @@ class Project:
         self.journal(user)
         old = user.get("userId")
         if old and self.users_by_id.get(old) == user["email"].lower():
+            self._index_journal("by_id", old)
             del self.users_by_id[old]
+        self._index_journal("by_id", user_id)
         user["userId"] = user_id
         user["dataFields"]["userId"] = user_id
         self.users_by_id[user_id] = user["email"].lower()
 
     def delete_user(self, user: dict) -> None:
+        self._index_journal("users", user["email"].lower())
         self.users.pop(user["email"].lower(), None)
         if user.get("userId"):
+            self._index_journal("by_id", user["userId"])
             self.users_by_id.pop(user["userId"], None)
 
     def is_forgotten(self, email: str | None = None, user_id: str | None = None) -> bool:
