@@ -161,8 +161,15 @@ class SyncFindingAdmin(SyncReadOnlyAdmin):
 
 @admin.register(models.ProofRecipient)
 class ProofRecipientAdmin(AuditedAdmin):
-    list_display = ["email", "user_id", "label", "project", "owner", "created_at"]
-    list_filter = ["project"]
+    """Read and remove only: adding, and approving an address, go through the dashboard's test-recipient
+    page, where a second person approves anything that is not the adder's own or a staff address."""
+
+    list_display = ["email", "user_id", "label", "project", "owner", "status", "approved_by", "created_at"]
+    list_filter = ["project", "status"]
+    readonly_fields = ["project", "owner", "email", "user_id", "status", "added_by", "approved_by", "approved_at"]
+
+    def has_add_permission(self, request):
+        return False
     search_fields = ["email", "user_id", "label", "owner__username"]
     list_select_related = ["project", "owner"]
 

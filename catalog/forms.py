@@ -376,20 +376,28 @@ class ProofSendForm(forms.Form):
         label="Other data fields (JSON object)",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    confirm_event = forms.BooleanField(
+        required=False, label="Yes, send the real event: I know it starts the journey for this recipient"
+    )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, notification, user, **kwargs):
         from catalog.models import ProofMode, Template
-        from catalog.services.sends import proof_modes, proof_recipients_visible, proof_templates
+        from catalog.services.sends import proof_event_impact, proof_modes, proof_recipients_sendable, proof_templates
 
         super().__init__(*args, **kwargs)
         self.notification = notification
-        self.fields["recipient"].queryset = proof_recipients_visible(user=user, project=notification.project)
+        self.fields["recipient"].queryset = proof_recipients_sendable(user=user, project=notification.project)
         self.fields["recipient"].label_from_instance = lambda r: (
             f"{r.identifier}{' · ' + r.label if r.label else ''} ({'shared' if r.shared else 'yours'})"
         )
         modes = proof_modes(notification)
         self.fields["mode"].choices = [(m, ProofMode(m).label) for m in modes]
+        if ProofMode.EVENT in modes:
+            impact = proof_event_impact(notification)
+            self.fields["confirm_event"].help_text = f"Only for a custom-event send. {impact.sentence}"
+        else:
+            del self.fields["confirm_event"]
         self.fields["template"].queryset = Template.objects.filter(pk__in=[t.pk for t in proof_templates(notification)])
         self.schema = list(notification.event.fields.all()) if notification.event_id else []
         for spec in self.schema:

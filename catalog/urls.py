@@ -38,6 +38,9 @@ urlpatterns = [
     path("test-sends/<int:pk>/", sends.ProofSendDetailView.as_view(), name="proof_send_detail"),
     path("test-recipients/", sends.ProofRecipientListView.as_view(), name="proof_recipient_list"),
     path("test-recipients/<int:pk>/delete/", sends.ProofRecipientDeleteView.as_view(), name="proof_recipient_delete"),
+    path(
+        "test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proof_recipient_approve"
+    ),
     path("sync/", sync.SyncRunListView.as_view(), name="sync_run_list"),
     path("sync/start/", sync.SyncStartView.as_view(), name="sync_start"),
     path("sync/runs/<int:pk>/", sync.SyncRunDetailView.as_view(), name="sync_run_detail"),

@@ -23,6 +23,7 @@ HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:token-rotate", "api:doc
 # the viewer role.
 MINIMUM_ROLE = [
     (r"^/projects/.+/$", "admin"),  # a project's connection: where its key goes
+    (r"recipient.approve", "admin"),  # a second person with the manage permission approves a test recipient
     (r"contact.lookup|contact_lookup", "marketing"),
     (r"proof|test-send", "marketing"),
     (r"resync", "engineering"),

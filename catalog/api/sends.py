@@ -12,7 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, routers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from catalog.api.exceptions import Conflict
 from catalog.api.permissions import HasCapability
@@ -25,15 +27,18 @@ from catalog.models import (
     ProofSend,
     Template,
 )
-from catalog.roles import SEND_PROOF
+from catalog.roles import MANAGE_SHARED_RECIPIENTS, SEND_PROOF
 from catalog.services.sends import (
     ProofSendDuplicate,
     proof_preview,
+    proof_recipient_approve,
     proof_recipient_create,
     proof_recipient_delete,
     proof_recipient_update,
+    proof_recipients_pending,
     proof_recipients_visible,
     proof_send,
+    proof_send_for,
 )
 
 
@@ -47,7 +52,11 @@ class RateLimited(exceptions.APIException):
 
 
 class ProofRecipientSerializer(serializers.ModelSerializer):
-    """A test recipient: an email or a userId in one project. `shared` is chosen at creation (admins only)."""
+    """A test recipient: an email or a userId in one project. `shared` is chosen at creation (admins only).
+
+    `status` is `approved` for your own login address and staff-domain addresses; any other address is
+    `pending` until a second person with manage_shared_recipients approves it, and receives nothing until then.
+    """
 
     shared = serializers.BooleanField(
         required=False, default=False, help_text="Shared with everyone (needs manage_shared_recipients); set once."
@@ -57,11 +66,26 @@ class ProofRecipientSerializer(serializers.ModelSerializer):
     email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
     user_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     label = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    added_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ProofRecipient
-        fields = ["id", "project", "email", "user_id", "label", "shared", "owner", "created_at"]
-        read_only_fields = ["id", "owner", "created_at"]
+        fields = [
+            "id",
+            "project",
+            "email",
+            "user_id",
+            "label",
+            "shared",
+            "owner",
+            "status",
+            "added_by",
+            "approved_by",
+            "approved_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "owner", "status", "added_by", "approved_by", "approved_at", "created_at"]
         validators = []  # uniqueness and "one of email or userId" are the service's, with clear sentences
 
     def to_representation(self, instance):
@@ -113,6 +137,12 @@ class ProofSendRequestSerializer(serializers.Serializer):
 
 
 class ProofSendCreateSerializer(ProofSendRequestSerializer):
+    confirm_event = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Required (true) for mode=event: the event starts the real journey, which may send the recipient "
+        "several messages (the preview's `starts` says which). Template proofs start nothing.",
+    )
     submission_token = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -137,10 +167,20 @@ class ProofPreviewSerializer(serializers.Serializer):
     code = serializers.CharField(allow_blank=True, help_text="Why not, as a code (guard or eligibility).")
     message = serializers.CharField(allow_blank=True)
     checks = serializers.JSONField(help_text="What was read from Iterable and judged.")
+    starts = serializers.JSONField(
+        allow_null=True,
+        help_text="For mode=event: the journeys it starts, their campaigns and how many messages it may send.",
+    )
 
 
 class ProofSendSerializer(serializers.ModelSerializer):
-    """One recorded test-send attempt."""
+    """One recorded test-send attempt; another person's private recipient is shown as such, not by address."""
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        if request is not None:
+            instance = proof_send_for(user=request.user, attempt=instance)
+        return super().to_representation(instance)
 
     notification = serializers.CharField(source="notification_key", read_only=True)
     actor = serializers.CharField(source="actor_label", read_only=True)
@@ -188,10 +228,27 @@ class ProofRecipientViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ProofRecipient.objects.none()
-        return proof_recipients_visible(user=self.request.user)
+        user = self.request.user
+        # Those who approve also see (and may refuse) everyone's waiting recipients.
+        mine = proof_recipients_visible(user=user).values("pk")
+        waiting = proof_recipients_pending(user=user).values("pk")
+        return ProofRecipient.objects.filter(Q(pk__in=mine) | Q(pk__in=waiting)).select_related("project", "owner")
 
     def perform_destroy(self, instance):
         proof_recipient_delete(actor=self.request.user, recipient=instance)
+
+
+class ProofRecipientApproveView(APIView):
+    """Approve a waiting test recipient (a second person with manage_shared_recipients; not who added it)."""
+
+    permission_classes = [HasCapability]
+    required_permission = MANAGE_SHARED_RECIPIENTS
+
+    @extend_schema(request=None, responses={200: ProofRecipientSerializer})
+    def post(self, request, pk: int):
+        recipient = get_object_or_404(ProofRecipient.objects.all(), pk=pk)
+        recipient = proof_recipient_approve(actor=request.user, recipient=recipient)
+        return Response(ProofRecipientSerializer(recipient, context={"request": request}).data)
 
 
 def _given(data: dict) -> dict:
@@ -249,6 +306,7 @@ class ProofSendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             "code": verdict.code,
             "message": verdict.message,
             "checks": verdict.checks,
+            "starts": plan.impact.as_dict() if plan.impact else None,
         }
         response = Response(ProofPreviewSerializer(data).data)
         add_never_cache_headers(response)
@@ -263,13 +321,14 @@ class ProofSendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             attempt = proof_send(
                 actor=request.user,
                 submission_token=given.validated_data["submission_token"],
+                confirm_event=given.validated_data["confirm_event"],
                 **_given(given.validated_data),
             )
         except ProofSendDuplicate as duplicate:
             raise Conflict(str(duplicate), code="duplicate-submission") from duplicate
         if attempt.outcome == ProofOutcome.RATE_LIMITED:
             raise RateLimited(attempt.message)
-        return Response(ProofSendSerializer(attempt).data, status=status.HTTP_201_CREATED)
+        return Response(ProofSendSerializer(attempt, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 router = routers.SimpleRouter()

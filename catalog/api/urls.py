@@ -41,6 +41,7 @@ urlpatterns = [
     path("tokens/", pages.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
     path("tokens/<int:pk>/rotate/", pages.token_rotate, name="token-rotate"),
+    path("test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proofrecipient-approve"),
     path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
     path("sync/iterable-violations/", sync.IterableViolationListView.as_view(), name="sync-iterable-violations"),
     path("sync/orphans/prefill/", sync.OrphanPrefillView.as_view(), name="sync-orphan-prefill"),

@@ -107,8 +107,30 @@ def audit_event_masked(event: AuditEvent) -> AuditEvent:
 
 
 def audit_events_for(*, user, events) -> list[AuditEvent]:
-    """Audit events as `user` may see them: contacts' addresses only for roles that may look contacts up."""
+    """Audit events as `user` may see them: contacts' addresses only for roles that may look contacts up, and
+    another person's private test recipient not even then."""
     events = list(events)
-    if user.has_perm(LOOKUP_CONTACT):
+    if not user.has_perm(LOOKUP_CONTACT):
+        return [audit_event_masked(event) for event in events]
+    return _private_recipients_hidden(user, events)
+
+
+def _private_recipients_hidden(user, events: list[AuditEvent]) -> list[AuditEvent]:
+    from catalog.models import ProofSend
+    from catalog.roles import MANAGE_SHARED_RECIPIENTS
+    from catalog.services.sends import PRIVATE_RECIPIENT, proof_send_recipient_shown
+
+    if user.has_perm(MANAGE_SHARED_RECIPIENTS):
         return events
-    return [audit_event_masked(event) for event in events]
+    theirs = [e for e in events if e.actor_id != user.pk]
+    attempt_ids = [e.changes.get("attempt") for e in theirs if e.action == "proof_send" and isinstance(e.changes, dict)]
+    attempts = ProofSend.objects.select_related("recipient").in_bulk([i for i in attempt_ids if isinstance(i, int)])
+    for event in theirs:
+        if event.action == "proof_send" and isinstance(event.changes, dict):
+            attempt = attempts.get(event.changes.get("attempt"))
+            if attempt is None or not proof_send_recipient_shown(user=user, attempt=attempt):
+                event.changes = {**event.changes, "recipient": PRIVATE_RECIPIENT}
+        elif event.object_type == "proofrecipient" and "(own," in event.object_repr:
+            event.object_repr = PRIVATE_RECIPIENT
+            event.changes = _masked(event.changes)
+    return events

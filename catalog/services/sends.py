@@ -33,15 +33,18 @@ from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
     EventField,
     FieldType,
+    IterableMirror,
     IterableProject,
+    MirrorKind,
     Notification,
     ProofMode,
     ProofOutcome,
     ProofRecipient,
     ProofSend,
+    RecipientStatus,
     Template,
 )
-from catalog.roles import MANAGE_SHARED_RECIPIENTS
+from catalog.roles import LOOKUP_CONTACT, MANAGE_SHARED_RECIPIENTS
 from catalog.services.audit import actor_label, audit_event, audit_record, diff, snapshot
 from catalog.services.contacts import LookupInputError, contact_subscriptions, identifier_clean
 from catalog.services.guard import message_type_facts
@@ -59,6 +62,7 @@ RECIPIENT_INELIGIBLE = "recipient-ineligible"
 LIVE_CHECK_FAILED = "live-check-failed"
 TYPE_MISSING = "type-missing-in-iterable"
 RATE_LIMITED = "rate-limited"
+PRIVATE_RECIPIENT = "(someone's private test recipient)"
 
 
 class ProofSendDuplicate(Exception):
@@ -110,6 +114,48 @@ class ProofPlan:
     data_fields: dict
     request: ProofRequest
     recipient: ProofRecipient | None = None
+    impact: "EventImpact | None" = None
+
+
+@dataclass
+class EventImpact:
+    """What sending a custom event starts: the journeys it triggers, their campaigns, how many messages."""
+
+    event: str
+    journeys: list[str]
+    campaigns: list[str]
+    source: str
+
+    @property
+    def messages(self) -> int:
+        """At most one message per campaign of the journeys, per contact that enters them."""
+        return len(self.campaigns)
+
+    @property
+    def sentence(self) -> str:
+        if not self.journeys:
+            return (
+                f"Sending the '{self.event}' event is a real event: the catalog knows no journey it starts, but "
+                "any journey in Iterable triggered by it will start for the recipient."
+            )
+        journeys = ", ".join(f"'{j}'" for j in self.journeys)
+        campaigns = f": {', '.join(self.campaigns)}" if self.campaigns else ""
+        return (
+            f"Sending the '{self.event}' event starts the journey {journeys} for the recipient, for real. It has "
+            f"{self.messages} campaign{'s' if self.messages != 1 else ''}{campaigns}; the recipient may get up to "
+            f"{self.messages} message{'s' if self.messages != 1 else ''} over the journey's schedule "
+            f"(counted from {self.source}). A template proof starts nothing."
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "event": self.event,
+            "journeys": self.journeys,
+            "campaigns": self.campaigns,
+            "messages": self.messages,
+            "source": self.source,
+            "summary": self.sentence,
+        }
 
 
 @dataclass
@@ -124,15 +170,55 @@ class ProofPreview:
 
 
 def proof_recipients_visible(*, user, project: IterableProject | None = None):
-    """The allowlist a user may send to: their own recipients and the shared ones."""
+    """The test recipients a user sees: their own and the shared ones, approved or waiting for approval."""
     found = ProofRecipient.objects.filter(Q(owner=user) | Q(owner__isnull=True)).select_related("project", "owner")
     return found.filter(project=project) if project is not None else found
 
 
+def proof_recipients_sendable(*, user, project: IterableProject | None = None):
+    """The allowlist a user may send to: their own and the shared recipients that are approved."""
+    return proof_recipients_visible(user=user, project=project).filter(status=RecipientStatus.APPROVED)
+
+
+def proof_recipients_pending(*, user):
+    """Everyone's recipients waiting for approval, for those who may approve them (else none)."""
+    if not user.has_perm(MANAGE_SHARED_RECIPIENTS):
+        return ProofRecipient.objects.none()
+    pending = ProofRecipient.objects.filter(status=RecipientStatus.PENDING)
+    return pending.select_related("project", "owner", "added_by").order_by("created_at", "id")
+
+
 def proof_recipient_can_manage(*, user, recipient: ProofRecipient) -> bool:
-    if recipient.owner_id is None:
-        return user.has_perm(MANAGE_SHARED_RECIPIENTS)
-    return recipient.owner_id == user.pk
+    """Change or remove it: one's own; shared ones, and anyone's (to refuse it), with the manage permission."""
+    if recipient.owner_id == user.pk and recipient.owner_id is not None:
+        return True
+    return user.has_perm(MANAGE_SHARED_RECIPIENTS)
+
+
+def proof_recipient_consent_needed(*, actor, email: str, user_id: str) -> bool:
+    """Whether a second person must approve this address before it receives anything.
+
+    Not needed for the actor's own login address or an address at a staff domain (TEST_RECIPIENT_DOMAINS):
+    those are staff who agreed by adding themselves. Anyone else may be a customer (who may have unsubscribed),
+    and a userId cannot be told apart from a customer's, so they wait.
+    """
+    if user_id or not email:
+        return True
+    address = email.strip().lower()
+    own = (getattr(actor, "email", "") or "").strip().lower()
+    if own and address == own:
+        return False
+    domains = {d.lower() for d in getattr(settings, "TEST_RECIPIENT_DOMAINS", [])}
+    return address.rpartition("@")[2] not in domains
+
+
+def _consent_apply(*, actor, recipient: ProofRecipient) -> None:
+    if proof_recipient_consent_needed(actor=actor, email=recipient.email, user_id=recipient.user_id):
+        recipient.status = RecipientStatus.PENDING
+        recipient.approved_by, recipient.approved_at = None, None
+    else:
+        recipient.status = RecipientStatus.APPROVED
+        recipient.approved_by, recipient.approved_at = None, timezone.now()
 
 
 def _recipient_clean(recipient: ProofRecipient) -> None:
@@ -150,9 +236,15 @@ def proof_recipient_create(
     if shared and not actor.has_perm(MANAGE_SHARED_RECIPIENTS):
         raise PermissionDenied("Only admins manage shared test recipients.")
     recipient = ProofRecipient(
-        project=project, owner=None if shared else actor, email=email or "", user_id=user_id or "", label=label or ""
+        project=project,
+        owner=None if shared else actor,
+        email=email or "",
+        user_id=user_id or "",
+        label=label or "",
+        added_by=actor,
     )
     _recipient_clean(recipient)
+    _consent_apply(actor=actor, recipient=recipient)
     recipient.save()
     audit_record(actor=actor, action="create", instance=recipient, changes=diff({}, snapshot(recipient)))
     return recipient
@@ -162,17 +254,42 @@ def proof_recipient_update(*, actor, recipient: ProofRecipient, **changes) -> Pr
     """Change a test recipient's project, email, userId or label (the owner, and so "shared", stays)."""
     if not proof_recipient_can_manage(user=actor, recipient=recipient):
         raise PermissionDenied("You can change only your own test recipients.")
-    before = snapshot(ProofRecipient.objects.get(pk=recipient.pk))
+    stored = ProofRecipient.objects.get(pk=recipient.pk)
+    before = snapshot(stored)
     for name in ("project", "email", "user_id", "label"):
         if name in changes:
             setattr(recipient, name, changes[name] if changes[name] is not None else "")
     _recipient_clean(recipient)
+    if (recipient.project_id, recipient.email, recipient.user_id) != (stored.project_id, stored.email, stored.user_id):
+        # Another address (or project) is another consent: approved again only on the same terms as new.
+        recipient.added_by = actor
+        _consent_apply(actor=actor, recipient=recipient)
     recipient.save()
     audit_record(actor=actor, action="update", instance=recipient, changes=diff(before, snapshot(recipient)))
     return recipient
 
 
+def proof_recipient_approve(*, actor, recipient: ProofRecipient) -> ProofRecipient:
+    """A second person, with the manage permission, lets a waiting recipient receive test sends. Audited."""
+    if not actor.has_perm(MANAGE_SHARED_RECIPIENTS):
+        raise PermissionDenied("Only admins approve test recipients.")
+    if actor.pk in {recipient.added_by_id, recipient.owner_id}:
+        raise PermissionDenied("A second person approves a test recipient: not the one who added it.")
+    with transaction.atomic():
+        recipient = ProofRecipient.objects.select_for_update().get(pk=recipient.pk)
+        if recipient.status == RecipientStatus.APPROVED:
+            return recipient
+        before = snapshot(recipient)
+        recipient.status = RecipientStatus.APPROVED
+        recipient.approved_by, recipient.approved_at = actor, timezone.now()
+        recipient.save(update_fields=["status", "approved_by", "approved_at"])
+        audit_record(actor=actor, action="approve", instance=recipient, changes=diff(before, snapshot(recipient)))
+    return recipient
+
+
 def proof_recipient_delete(*, actor, recipient: ProofRecipient) -> None:
+    """Remove a test recipient: one's own; shared ones or anyone's (refusing a waiting one) with the manage
+    permission. Audited."""
     if not proof_recipient_can_manage(user=actor, recipient=recipient):
         raise PermissionDenied("You can remove only your own test recipients.")
     with transaction.atomic():
@@ -181,7 +298,7 @@ def proof_recipient_delete(*, actor, recipient: ProofRecipient) -> None:
 
 
 def _allowlisted(*, actor, project: IterableProject, email: str, user_id: str) -> ProofRecipient | None:
-    found = proof_recipients_visible(user=actor, project=project)
+    found = proof_recipients_sendable(user=actor, project=project)
     if email:
         return found.filter(email__iexact=email).order_by("owner_id").first()
     return found.filter(user_id=user_id).order_by("owner_id").first()
@@ -212,8 +329,39 @@ def proof_templates(notification: Notification) -> list[Template]:
 
 
 def proof_mode_default(notification: Notification) -> str | None:
+    """The notification's own trigger; for a custom event, a template proof when there is one: the event would
+    start the real journey, which a test should do only when someone asks for it."""
     modes = proof_modes(notification)
+    if ProofMode.EVENT in modes and ProofMode.TEMPLATE_PROOF in modes:
+        return ProofMode.TEMPLATE_PROOF
     return modes[0] if modes else None
+
+
+def proof_event_impact(notification: Notification) -> EventImpact | None:
+    """What a custom-event test send of this notification starts (None for other notifications).
+
+    The journeys are the notification's own and any the catalog lists as triggered by the event; their
+    campaigns come from the last sync of Iterable (campaigns by workflowId), else from the catalog's
+    notifications on those journeys.
+    """
+    if not notification.event_id:
+        return None
+    name = notification.event.name
+    journeys = [j for j in notification.project.journeys.all() if name in (j.trigger_event_names or [])]
+    if notification.journey_id and notification.journey_id not in {j.pk for j in journeys}:
+        journeys.insert(0, notification.journey)
+    workflow_ids = [j.iterable_id for j in journeys]
+    mirrored = IterableMirror.objects.filter(
+        project=notification.project, kind=MirrorKind.CAMPAIGN, iterable_workflow_id__in=workflow_ids
+    ).order_by("iterable_id")
+    campaigns = [f"{m.name} (#{m.iterable_id})" for m in mirrored]
+    source = "Iterable, as of the last sync"
+    if not campaigns:
+        listed = Notification.objects.filter(journey__in=journeys).order_by("key")
+        campaigns = [f"{n.name} (#{n.campaign_id})" if n.campaign_id else n.name for n in listed]
+        source = "the catalog (no sync has listed this journey's campaigns)"
+    states = {j.pk: j.get_state_display().lower() for j in journeys}
+    return EventImpact(name, [f"{j.name} ({states[j.pk]})" for j in journeys], campaigns, source)
 
 
 def _event_fields(notification: Notification) -> list[EventField]:
@@ -381,7 +529,7 @@ def proof_plan(
     """Check the input of a test send and build its request. Raises ValidationError keyed by field."""
     errors: dict[str, list[str]] = {}
     modes = proof_modes(notification)
-    mode = mode or (modes[0] if modes else None)
+    mode = mode or proof_mode_default(notification)
     if mode not in modes:
         why = {
             ProofMode.CAMPAIGN: "a campaign send needs an API-send notification with a campaign id, by email or push",
@@ -425,7 +573,22 @@ def proof_plan(
     request = _request_build(
         notification=notification, mode=mode, template=template, email=email, user_id=user_id, data_fields=data_fields
     )
-    return ProofPlan(notification, mode, template, email, user_id, data_fields, request, recipient)
+    impact = proof_event_impact(notification) if mode == ProofMode.EVENT else None
+    return ProofPlan(notification, mode, template, email, user_id, data_fields, request, recipient, impact)
+
+
+def _recipient_check(*, actor, recipient: ProofRecipient | None) -> None:
+    """A recipient picked by id must be the actor's own or a shared one: ids are guessable, and the answer
+    would otherwise show someone else's private address."""
+    if recipient is not None and not proof_recipients_visible(user=actor).filter(pk=recipient.pk).exists():
+        raise ValidationError({"recipient": ["Pick one of your test recipients or a shared one."]})
+
+
+def _event_confirmation_check(plan: ProofPlan, confirmed: bool) -> None:
+    if plan.mode == ProofMode.EVENT and not confirmed:
+        raise ValidationError(
+            {"confirm_event": [f"{plan.impact.sentence} Confirm that you mean it (confirm_event) to send the event."]}
+        )
 
 
 # ------------------------------------------------------------------------------------------- the guard
@@ -658,15 +821,26 @@ def proof_preview(*, actor, **given) -> ProofPreview:
 
     Takes proof_plan's arguments. Raises ValidationError for bad input.
     """
+    _recipient_check(actor=actor, recipient=given.get("recipient"))
     plan = proof_plan(**given)
     notification = plan.notification
     if _allowlisted(actor=actor, project=notification.project, email=plan.email, user_id=plan.user_id) is None:
-        return ProofPreview(plan, _not_allowlisted(plan))
+        return ProofPreview(plan, _not_allowlisted(plan, actor))
     return ProofPreview(plan, _verdict(plan))
 
 
-def _not_allowlisted(plan: ProofPlan) -> ProofVerdict:
+def _not_allowlisted(plan: ProofPlan, actor) -> ProofVerdict:
     who = plan.email or plan.user_id
+    waiting = proof_recipients_visible(user=actor, project=plan.notification.project).filter(
+        Q(email__iexact=plan.email) if plan.email else Q(user_id=plan.user_id), status=RecipientStatus.PENDING
+    )
+    if waiting.exists():
+        return ProofVerdict(
+            False,
+            NOT_ALLOWLISTED,
+            f"Refused: {who} is waiting for an admin's approval as a test recipient, and receives nothing until "
+            "then. Your own login address and addresses at the staff domains need no approval.",
+        )
     return ProofVerdict(
         False,
         NOT_ALLOWLISTED,
@@ -760,14 +934,17 @@ def proof_submission_token_clean(token: str | None) -> str | None:
     return token
 
 
-def proof_send(*, actor, submission_token: str | None = None, **given) -> ProofSend:
+def proof_send(*, actor, submission_token: str | None = None, confirm_event: bool = False, **given) -> ProofSend:
     """Send one test send, guarded and recorded (see the module docstring). Returns the recorded attempt.
 
-    Takes proof_plan's arguments. Raises ValidationError for bad input (nothing recorded) and
-    ProofSendDuplicate when the submission token was used before (nothing sent again).
+    Takes proof_plan's arguments. Raises ValidationError for bad input (nothing recorded), for a custom event
+    sent without `confirm_event` (it starts the real journey), and ProofSendDuplicate when the submission
+    token was used before (nothing sent again).
     """
     token = proof_submission_token_clean(submission_token)
+    _recipient_check(actor=actor, recipient=given.get("recipient"))
     plan = proof_plan(**given)
+    _event_confirmation_check(plan, confirm_event)
     attempt = _start(actor=actor, plan=plan, token=token)
     limit, seconds = _rate_limit()
     recent = ProofSend.objects.filter(
@@ -783,7 +960,7 @@ def proof_send(*, actor, submission_token: str | None = None, **given) -> ProofS
         )
     notification = plan.notification
     if _allowlisted(actor=actor, project=notification.project, email=plan.email, user_id=plan.user_id) is None:
-        verdict = _not_allowlisted(plan)
+        verdict = _not_allowlisted(plan, actor)
     else:
         verdict = _verdict(plan)
     if not verdict.allowed:
@@ -833,6 +1010,39 @@ def proof_send(*, actor, submission_token: str | None = None, **given) -> ProofS
         response=answer if isinstance(answer, dict | list) else {"body": answer},
         checks=verdict.checks,
     )
+
+
+def proof_send_recipient_shown(*, user, attempt: ProofSend) -> bool:
+    """Whether `user` may see to whom a test send went: their own sends, sends to a shared recipient (for roles
+    that may look contacts up), and everything for those who manage recipients. Another person's private test
+    recipient is theirs."""
+    if user.has_perm(MANAGE_SHARED_RECIPIENTS) or (attempt.actor_id is not None and attempt.actor_id == user.pk):
+        return True
+    shared = attempt.recipient is not None and attempt.recipient.owner_id is None
+    return shared and user.has_perm(LOOKUP_CONTACT)
+
+
+def proof_send_for(*, user, attempt: ProofSend) -> ProofSend:
+    """The attempt as `user` may see it: someone else's private recipient hidden wherever it appears (in memory)."""
+    if proof_send_recipient_shown(user=user, attempt=attempt):
+        return attempt
+    hidden = [v for v in (attempt.recipient_email, attempt.recipient_user_id) if v]
+
+    def scrub(value):
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, str):
+            for secret in hidden:
+                value = value.replace(secret, PRIVATE_RECIPIENT)
+        return value
+
+    attempt.recipient_email = PRIVATE_RECIPIENT if attempt.recipient_email else ""
+    attempt.recipient_user_id = PRIVATE_RECIPIENT if attempt.recipient_user_id else ""
+    attempt.request_body, attempt.response = scrub(attempt.request_body), scrub(attempt.response)
+    attempt.message, attempt.checks = scrub(attempt.message), scrub(attempt.checks)
+    return attempt
 
 
 def proof_send_last_success(*, notification: Notification) -> ProofSend | None:

@@ -34,7 +34,7 @@ from catalog.services.catalog_io import (
     notifications_csv,
 )
 from catalog.services.guard import message_type_facts, notification_verdict
-from catalog.services.sends import proof_send_last_success
+from catalog.services.sends import proof_send_for, proof_send_last_success
 from catalog.services.sync import findings_for_notification
 
 PAGE_SIZE = 50
@@ -71,6 +71,12 @@ def notification_rows(queryset):
     return queryset.select_related("project", "message_type__channel", "event", "journey").prefetch_related(
         "owners", "templates"
     )
+
+
+def _last_proof_send(notification, user):
+    """The last successful test send, with its recipient hidden from anyone it is not shown to."""
+    attempt = proof_send_last_success(notification=notification)
+    return proof_send_for(user=user, attempt=attempt) if attempt is not None else None
 
 
 def audit_history(instance, user, limit: int = 50):
@@ -154,7 +160,7 @@ class NotificationDetailView(Perm, View):
             "drift": findings_for_notification(notification=notification),
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
             "history": audit_history(notification, request.user),
-            "last_proof_send": proof_send_last_success(notification=notification),
+            "last_proof_send": _last_proof_send(notification, request.user),
         }
         return render(request, "catalog/notification_detail.html", context)
 

@@ -10,29 +10,42 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
 from catalog.forms import ProofRecipientForm, ProofSendForm
-from catalog.models import Notification, ProofSend
+from catalog.models import Notification, ProofRecipient, ProofSend
+from catalog.roles import MANAGE_SHARED_RECIPIENTS
 from catalog.services.sends import (
     ProofSendDuplicate,
     proof_data_fields_initial,
     proof_mode_default,
     proof_preview,
+    proof_recipient_approve,
     proof_recipient_can_manage,
     proof_recipient_create,
     proof_recipient_delete,
+    proof_recipients_pending,
+    proof_recipients_sendable,
     proof_recipients_visible,
     proof_send,
+    proof_send_for,
     proof_templates,
 )
 from catalog.views.catalog import Perm, add_validation_errors
 
 PAGE_SIZE = 50
 SEND_PROOF = "catalog.send_proof"
+
+
+def _manageable(user):
+    """Recipients `user` may remove: their own and shared ones, and everyone's waiting ones if they approve."""
+    mine = proof_recipients_visible(user=user).values("pk")
+    waiting = proof_recipients_pending(user=user).values("pk")
+    return ProofRecipient.objects.filter(Q(pk__in=mine) | Q(pk__in=waiting))
 
 
 def _as_text(value) -> str:
@@ -57,7 +70,7 @@ class ProofSendFormView(Perm, View):
     def get(self, request, key):
         notification = self.get_notification(key)
         templates = proof_templates(notification)
-        recipients = list(proof_recipients_visible(user=request.user, project=notification.project)[:1])
+        recipients = list(proof_recipients_sendable(user=request.user, project=notification.project)[:1])
         fields = proof_data_fields_initial(notification=notification)
         initial = {
             "submission_token": uuid.uuid4().hex,
@@ -89,7 +102,12 @@ class ProofSendFormView(Perm, View):
             }
             try:
                 if request.POST.get("action") == "send":
-                    attempt = proof_send(actor=request.user, submission_token=data["submission_token"], **given)
+                    attempt = proof_send(
+                        actor=request.user,
+                        submission_token=data["submission_token"],
+                        confirm_event=data.get("confirm_event", False),
+                        **given,
+                    )
                     return redirect("catalog:proof_send_detail", pk=attempt.pk)
                 preview = proof_preview(actor=request.user, **given)
             except ProofSendDuplicate as duplicate:
@@ -105,7 +123,7 @@ class ProofSendFormView(Perm, View):
             "form": form,
             "preview": preview,
             "data_inputs": [form[name] for name in form.data_field_names()],
-            "has_recipients": proof_recipients_visible(user=request.user, project=notification.project).exists(),
+            "has_recipients": proof_recipients_sendable(user=request.user, project=notification.project).exists(),
         }
         return render(request, "sends/send_form.html", context, status=status)
 
@@ -123,8 +141,9 @@ class ProofSendListView(Perm, View):
             key = request.GET["notification"]
             # No key holds NUL, and PostgreSQL refuses it in a query: nothing matches.
             attempts = attempts.none() if "\x00" in key else attempts.filter(notification_key=key)
-        page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
-        return render(request, "sends/send_list.html", {"page": page, "attempts": page.object_list})
+        page = Paginator(attempts.select_related("recipient"), PAGE_SIZE).get_page(request.GET.get("page"))
+        shown = [proof_send_for(user=request.user, attempt=a) for a in page.object_list]
+        return render(request, "sends/send_list.html", {"page": page, "attempts": shown})
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -133,13 +152,15 @@ class ProofSendDetailView(Perm, View):
 
     def get(self, request, pk):
         attempt = get_object_or_404(ProofSend.objects.select_related("notification", "project", "recipient"), pk=pk)
+        attempt = proof_send_for(user=request.user, attempt=attempt)
         body = json.dumps(attempt.request_body, indent=2, ensure_ascii=False)
         answer = json.dumps(attempt.response, indent=2, ensure_ascii=False) if attempt.response is not None else ""
         return render(request, "sends/send_detail.html", {"attempt": attempt, "body": body, "answer": answer})
 
 
 class ProofRecipientListView(Perm, View):
-    """One's own test recipients and the shared ones; admins also manage the shared ones."""
+    """One's own test recipients and the shared ones; admins also manage the shared ones and approve (or
+    refuse) anyone's recipient that is not their own address or at a staff domain."""
 
     permission_required = SEND_PROOF
 
@@ -162,7 +183,14 @@ class ProofRecipientListView(Perm, View):
             except ValidationError as error:
                 add_validation_errors(form, error)
             else:
-                messages.success(request, f"Added test recipient {recipient.identifier}.")
+                if recipient.status == "pending":
+                    messages.info(
+                        request,
+                        f"Added test recipient {recipient.identifier}. It is waiting for an admin's approval "
+                        "(only your own address and staff addresses need none) and receives nothing until then.",
+                    )
+                else:
+                    messages.success(request, f"Added test recipient {recipient.identifier}.")
                 return redirect("catalog:proof_recipient_list")
         return self.render(request, form, status=400)
 
@@ -171,18 +199,36 @@ class ProofRecipientListView(Perm, View):
             (r, proof_recipient_can_manage(user=request.user, recipient=r))
             for r in proof_recipients_visible(user=request.user)
         ]
-        return render(request, "sends/recipient_list.html", {"form": form, "recipients": recipients}, status=status)
+        pending = list(proof_recipients_pending(user=request.user))
+        context = {"form": form, "recipients": recipients, "pending": pending}
+        return render(request, "sends/recipient_list.html", context, status=status)
 
 
 class ProofRecipientDeleteView(Perm, View):
     permission_required = SEND_PROOF
 
     def post(self, request, pk):
-        recipient = get_object_or_404(proof_recipients_visible(user=request.user), pk=pk)
+        recipient = get_object_or_404(_manageable(request.user), pk=pk)
         try:
             proof_recipient_delete(actor=request.user, recipient=recipient)
         except PermissionDenied:
             messages.error(request, "Only admins remove shared test recipients.")
         else:
             messages.success(request, f"Removed test recipient {recipient.identifier}.")
+        return redirect("catalog:proof_recipient_list")
+
+
+class ProofRecipientApproveView(Perm, View):
+    """A second person approves a waiting test recipient; audited, and shown in the activity log."""
+
+    permission_required = MANAGE_SHARED_RECIPIENTS
+
+    def post(self, request, pk):
+        recipient = get_object_or_404(ProofRecipient, pk=pk)
+        try:
+            proof_recipient_approve(actor=request.user, recipient=recipient)
+        except PermissionDenied as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, f"Approved test recipient {recipient.identifier}.")
         return redirect("catalog:proof_recipient_list")

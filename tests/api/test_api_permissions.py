@@ -34,7 +34,7 @@ class Resource:
 
 def _project(c):
     n = _n()
-    return models.IterableProject.objects.create(name=f"Project {n}", api_key_env=f"KEY_{n}")
+    return models.IterableProject.objects.create(name=f"Project {n}", api_key_env=f"ITERABLE_API_KEY_{n}")
 
 
 def _channel(c):

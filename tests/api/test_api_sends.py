@@ -76,7 +76,7 @@ def test_event_and_template_proof_modes(marketer):
         "email": "qa.student@example.com",
         "data_fields": payload,
     }
-    event = marketer.post(SENDS, body, format="json").json()
+    event = marketer.post(SENDS, {**body, "mode": "event", "confirm_event": True}, format="json").json()
     assert event["mode"] == "event" and event["outcome"] == "sent", event
     assert [r["body"] for r in posts(marketer.demo.emulator, "/api/events/track")] == [event["request_body"]]
     proof = marketer.post(SENDS, {**body, "mode": "template_proof"}, format="json").json()

@@ -26,6 +26,9 @@ def test_a_whole_test_send(page, live_server, log_in, marketer):
 
     page.goto(f"{live_server.url}/notifications/student_free_onboarding_welcome/")
     page.get_by_role("link", name="Test send", exact=True).click()
+    # A custom event starts the real journey: it is not the default, and it needs a confirmation.
+    assert page.get_by_label("How").input_value() == "template_proof"
+    page.get_by_label("How").select_option("event")
     assert page.get_by_label("firstName").input_value() == "John"
     page.get_by_label("firstName").fill("")
     page.get_by_role("button", name="Preview").click()
@@ -37,6 +40,11 @@ def test_a_whole_test_send(page, live_server, log_in, marketer):
     previewed = json.loads(page.get_by_test_id("preview-body").inner_text())
     assert previewed["eventName"] == "SaaS Free Registration" and previewed["dataFields"]["firstName"] == "Mia"
     assert marketer.emulator.requests(path="/api/events/track") == []
+
+    page.get_by_role("button", name="Send test").click()
+    assert "starts the journey" in page.get_by_role("alert").first.inner_text()
+    assert marketer.emulator.requests(path="/api/events/track") == []
+    page.get_by_label("Yes, send the real event").check()
 
     # The same form submitted twice behind the page's back (a double click, a retrying proxy), then for real.
     statuses = page.evaluate(

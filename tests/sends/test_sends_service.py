@@ -60,10 +60,11 @@ def test_push_campaign_send_by_user_id(sends):
 
 def test_event_send_tracks_the_event_that_starts_the_journey(sends):
     payload = sends.welcome.event.example_payload()
-    preview = proof_preview(actor=sends.mia, notification=sends.welcome, recipient=sends.own, data_fields=payload)
+    given = {"notification": sends.welcome, "recipient": sends.own, "data_fields": payload, "mode": "event"}
+    preview = proof_preview(actor=sends.mia, **given)
     assert preview.plan.mode == "event" and preview.verdict.allowed, preview.verdict.message
 
-    attempt = proof_send(actor=sends.mia, notification=sends.welcome, recipient=sends.own, data_fields=payload)
+    attempt = proof_send(actor=sends.mia, confirm_event=True, **given)
 
     assert attempt.outcome == ProofOutcome.SENT, attempt.message
     recorded = sent_requests(sends.emulator, "/api/events/track")
@@ -90,7 +91,12 @@ def test_template_proof_needs_no_campaign(sends):
 
 def test_someone_not_on_the_allowlist_is_refused_and_recorded(sends, user_in_role):
     other = user_in_role("marketing", username="otto")
-    attempt = proof_send(actor=other, notification=sends.digest, recipient=sends.own)  # mia's own recipient
+    # mia's own recipient, picked by its id: bad input that names nobody, and nothing is recorded.
+    with pytest.raises(ValidationError) as raised:
+        proof_send(actor=other, notification=sends.digest, recipient=sends.own)
+    assert raised.value.message_dict == {"recipient": ["Pick one of your test recipients or a shared one."]}
+    assert not ProofSend.objects.exists()
+    attempt = proof_send(actor=other, notification=sends.digest, email=sends.own.email)  # typed by hand
     assert attempt.outcome == ProofOutcome.REFUSED_GUARD
     assert attempt.error_code == "recipient-not-allowlisted"
     assert "not on your test recipients" in attempt.message

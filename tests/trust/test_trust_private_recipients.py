@@ -1,0 +1,69 @@
+"""Another person's private test recipient is theirs: previews, lists and pages never show it to anyone else
+(admins, who approve recipients, excepted); viewers see no recipient at all."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from catalog.models import Notification, ProofRecipient
+from catalog.services.sends import proof_send
+
+PRIVATE = "qa.student@example.com"
+SHARED = "qa.student.push@example.com"
+KEY = "student_activity_weekly_digest"
+
+
+@pytest.fixture
+def sent(demo, user_in_role):
+    mia = user_in_role("marketing", username="mia")
+    own = ProofRecipient.objects.create(project=demo.student, owner=mia, email=PRIVATE)
+    shared = ProofRecipient.objects.create(project=demo.student, email=SHARED)
+    digest = Notification.objects.get(key=KEY)
+    private_send = proof_send(actor=mia, notification=digest, recipient=own)
+    shared_send = proof_send(actor=mia, notification=digest, recipient=shared)
+    return mia, own, private_send, shared_send
+
+
+def _api(user):
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_a_preview_by_id_does_not_reveal_someone_elses_recipient(sent, user_in_role):
+    _mia, own, *_ = sent
+    otto = _api(user_in_role("marketing", username="otto"))
+    response = otto.post("/api/test-sends/preview/", {"notification": KEY, "recipient": own.pk}, format="json")
+    assert response.status_code == 400
+    assert PRIVATE not in response.content.decode()
+    assert response.json()["errors"][0]["field"] == "recipient"
+
+
+def test_lists_and_pages_hide_someone_elses_private_recipient(client, sent, user_in_role):
+    _mia, _own, private_send, shared_send = sent
+    otto = user_in_role("marketing", username="otto")
+    api_list = _api(otto).get("/api/test-sends/").content.decode()
+    api_detail = _api(otto).get(f"/api/test-sends/{private_send.pk}/").content.decode()
+    client.force_login(otto)
+    page_list = client.get(reverse("catalog:proof_send_list")).content.decode()
+    page_detail = client.get(reverse("catalog:proof_send_detail", args=[private_send.pk])).content.decode()
+    note = client.get(reverse("catalog:notification_detail", args=[KEY])).content.decode()
+    for seen in (api_list, api_detail, page_list, page_detail, note):
+        assert PRIVATE not in seen
+    assert "private test recipient" in page_detail
+    assert SHARED in api_list and SHARED in page_list  # a shared recipient is everyone's
+    assert SHARED in client.get(reverse("catalog:proof_send_detail", args=[shared_send.pk])).content.decode()
+
+
+@pytest.mark.parametrize(("role", "sees_private"), [("admin", True), ("viewer", False)])
+def test_admins_see_every_recipient_and_viewers_none(client, sent, user_in_role, role, sees_private):
+    client.force_login(user_in_role(role))
+    note = client.get(reverse("catalog:notification_detail", args=[KEY])).content.decode()
+    assert (PRIVATE in note or SHARED in note) is sees_private
+
+
+def test_the_sender_sees_their_own(client, sent):
+    mia, _own, private_send, _shared = sent
+    client.force_login(mia)
+    assert PRIVATE in client.get(reverse("catalog:proof_send_detail", args=[private_send.pk])).content.decode()
+    assert PRIVATE in _api(mia).get("/api/test-sends/").content.decode()

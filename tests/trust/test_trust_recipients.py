@@ -1,0 +1,126 @@
+"""Test recipients with consent: one's own login address and staff-domain addresses at once; anything else
+waits for a second person who may approve, and receives nothing until then. Approvals and removals are on
+record."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import override_settings
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from catalog.models import AuditEvent, Notification, ProofOutcome, ProofRecipient, RecipientStatus
+from catalog.services.sends import (
+    proof_recipient_approve,
+    proof_recipient_create,
+    proof_recipient_update,
+    proof_send,
+)
+
+CUSTOMER = "student.0007@example.com"  # a demo contact, not staff
+STAFF_DOMAINS = ["staff.example.org"]
+
+
+@pytest.fixture
+def people(demo, user_in_role, django_user_model):
+    from django.contrib.auth.models import Group
+
+    def person(username, role):
+        user = django_user_model.objects.create_user(username, f"{username}@staff.example.org", "a long password 1")
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    digest = Notification.objects.get(key="student_activity_weekly_digest")
+    return demo, person("mia", "marketing"), person("ada", "admin"), person("bo", "admin"), digest
+
+
+def _proofs(emulator):
+    return [r for r in emulator.requests(path="/api/templates/email/proof") if r["method"] == "POST"]
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_own_and_staff_addresses_are_ready_at_once(people):
+    demo, mia, *_ = people
+    own = proof_recipient_create(actor=mia, project=demo.student, email="MIA@staff.example.org")
+    colleague = proof_recipient_create(actor=mia, project=demo.student, email="qa.box@staff.example.org")
+    assert own.status == colleague.status == RecipientStatus.APPROVED
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_a_customer_receives_nothing_until_a_second_person_approves(people):
+    demo, mia, ada, _bo, digest = people
+    waiting = proof_recipient_create(actor=mia, project=demo.student, email=CUSTOMER)
+    assert waiting.status == RecipientStatus.PENDING
+    attempt = proof_send(actor=mia, notification=digest, recipient=waiting, mode="template_proof")
+    assert attempt.outcome == ProofOutcome.REFUSED_GUARD
+    assert "waiting for an admin's approval" in attempt.message
+    assert _proofs(demo.emulator) == []
+
+    with pytest.raises(PermissionDenied):
+        proof_recipient_approve(actor=mia, recipient=waiting)  # marketing may not approve
+    proof_recipient_approve(actor=ada, recipient=waiting)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.approved_by) == (RecipientStatus.APPROVED, ada)
+    event = AuditEvent.objects.get(action="approve", object_type="proofrecipient", object_id=str(waiting.pk))
+    assert event.actor == ada and event.changes["status"] == {"before": "pending", "after": "approved"}
+    sent = proof_send(actor=mia, notification=digest, recipient=waiting, mode="template_proof")
+    assert sent.outcome == ProofOutcome.SENT, sent.message
+    assert len(_proofs(demo.emulator)) == 1
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_the_one_who_added_it_cannot_approve_it(people):
+    demo, _mia, ada, bo, _digest = people
+    shared = proof_recipient_create(actor=ada, project=demo.student, email=CUSTOMER, shared=True)
+    assert shared.status == RecipientStatus.PENDING
+    with pytest.raises(PermissionDenied, match="second person"):
+        proof_recipient_approve(actor=ada, recipient=shared)
+    assert proof_recipient_approve(actor=bo, recipient=shared).status == RecipientStatus.APPROVED
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_a_user_id_waits_and_changing_an_address_asks_again(people):
+    demo, mia, *_ = people
+    assert proof_recipient_create(actor=mia, project=demo.student, user_id="qa-student-1").status == "pending"
+    own = proof_recipient_create(actor=mia, project=demo.student, email="mia@staff.example.org")
+    changed = proof_recipient_update(actor=mia, recipient=own, email=CUSTOMER)
+    assert changed.status == RecipientStatus.PENDING
+    assert proof_recipient_update(actor=mia, recipient=changed, label="mine").status == RecipientStatus.PENDING
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_pages_show_waiting_recipients_to_approvers_who_approve_or_refuse(client, people):
+    demo, mia, ada, _bo, _digest = people
+    first = proof_recipient_create(actor=mia, project=demo.student, email=CUSTOMER)
+    second = proof_recipient_create(actor=mia, project=demo.student, email="student.0008@example.com")
+    client.force_login(mia)
+    page = client.get(reverse("catalog:proof_recipient_list")).content.decode()
+    assert "Waiting for approval" in page and "Waiting for your approval" not in page
+    assert client.post(reverse("catalog:proof_recipient_approve", args=[first.pk])).status_code == 403
+
+    client.force_login(ada)
+    page = client.get(reverse("catalog:proof_recipient_list")).content.decode()
+    assert "Waiting for your approval" in page and CUSTOMER in page
+    client.post(reverse("catalog:proof_recipient_approve", args=[first.pk]))
+    client.post(reverse("catalog:proof_recipient_delete", args=[second.pk]))  # refused
+    first.refresh_from_db()
+    assert first.status == RecipientStatus.APPROVED
+    assert not ProofRecipient.objects.filter(pk=second.pk).exists()
+    removed = AuditEvent.objects.get(action="delete", object_type="proofrecipient", object_id=str(second.pk))
+    assert removed.actor == ada
+    activity = client.get(reverse("catalog:audit_list")).content.decode()
+    assert "approve proofrecipient" in activity and "delete proofrecipient" in activity
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_the_api_says_the_status_and_approves(people):
+    demo, mia, ada, _bo, _digest = people
+    as_mia, as_ada = APIClient(), APIClient()
+    as_mia.force_authenticate(mia)
+    as_ada.force_authenticate(ada)
+    created = as_mia.post("/api/test-recipients/", {"project": demo.student.pk, "email": CUSTOMER}, format="json")
+    assert created.status_code == 201 and created.json()["status"] == "pending"
+    pk = created.json()["id"]
+    assert as_mia.post(f"/api/test-recipients/{pk}/approve/").status_code == 403
+    approved = as_ada.post(f"/api/test-recipients/{pk}/approve/")
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "approved" and approved.json()["approved_by"] == "ada"
