@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=12)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
+    # The client sends a key only to Iterable or to a listed host: here, the emulator on loopback.
+    os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")
     with EmulatorServer(SEED) as emu:
         unpaced = IterableClient(KEY, base_url=emu.us_url, pacing=False, max_attempts=1)
         ok, limited, elapsed = burst(unpaced, args.calls, args.threads)

@@ -28,6 +28,7 @@ os.environ["DATA_DIR"] = str(TMP)
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-only-for-a-throwaway-database-00000")
 os.environ["BENCH_ITERABLE_KEY"] = KEY = "bench-key-000000000000000000"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")  # the emulator on loopback
 
 import django  # noqa: E402
 

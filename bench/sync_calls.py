@@ -75,6 +75,7 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch.name}/bench.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iterable_admin.settings")
     os.environ["BENCH_SYNC_KEY"] = KEY
+    os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")  # the emulator on loopback
     import django
 
     django.setup()
