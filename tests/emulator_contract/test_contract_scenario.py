@@ -1,4 +1,4 @@
-"""The whole run the issue asks an independent client to pass, in one go, through iterable-api only:
+"""The whole run an independent client must pass, in one go, through iterable-api only:
 sends, sent-message history, events with millisecond timestamps, deletes, paging without parameters,
 a scheduled send and its cancellation."""
 
