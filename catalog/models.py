@@ -155,7 +155,7 @@ env_var_name = RegexValidator(
 # Only variables meant for Iterable keys: a project must never be able to name SECRET_KEY or DATABASE_URL.
 api_key_env_name = RegexValidator(
     r"^ITERABLE_API_KEY_[A-Z0-9][A-Z0-9_]*\Z",
-    "Use a variable named ITERABLE_API_KEY_<NAME> (capital letters, digits, underscores), e.g. "
+    "Use the name of an environment variable ITERABLE_API_KEY_<NAME> (capital letters, digits, underscores), e.g. "
     "ITERABLE_API_KEY_STUDENT_US; never the key itself.",
 )
 
@@ -486,6 +486,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Every token expires (API_TOKEN_MAX_DAYS).")
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="replaces"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -493,9 +496,6 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
-    replaced_by = models.OneToOneField(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="replaces"
-    )
 
 # ---------------------------------------------------------------------------------------------------------
 # Catalog sync: Iterable's side, mirrored (issue #9). Kept apart from the catalog on purpose: the catalog is
@@ -827,6 +827,11 @@ class ResyncItem(models.Model):
 # "Proof send" in code (pytest collects Test*), "test send" in the UI.
 
 
+class RecipientStatus(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    PENDING = "pending", "Waiting for approval"
+
+
 class ProofRecipient(models.Model):
     """An allowlisted test-send recipient in one project: a person's own (owner set) or shared (owner empty)."""
 
@@ -834,11 +839,6 @@ class ProofRecipient(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
-class RecipientStatus(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    PENDING = "pending", "Waiting for approval"
-
-
         related_name="proof_recipients",
         null=True,
         blank=True,
@@ -848,13 +848,6 @@ class RecipientStatus(models.TextChoices):
     user_id = models.CharField("userId", max_length=200, blank=True)
     label = models.CharField(max_length=100, blank=True, help_text="Who or what this is, e.g. 'QA iPhone'.")
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["project__name", "email", "user_id", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(email="") & ~Q(user_id="")) | (~Q(email="") & Q(user_id="")),
-                name="proof_recipient_one_identity",
     # Consent: a person's own login address and staff-domain addresses are approved at once; any other
     # address (a customer's, a userId) waits for a second person with the manage permission.
     status = models.CharField(max_length=10, choices=RecipientStatus.choices, default=RecipientStatus.APPROVED)
@@ -865,11 +858,18 @@ class RecipientStatus(models.TextChoices):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project__name", "email", "user_id", "id"]
+        constraints = [
+            _choices_check("status", RecipientStatus, "proof_recipient_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(email="") & ~Q(user_id="")) | (~Q(email="") & Q(user_id="")),
+                name="proof_recipient_one_identity",
                 violation_error_message="Give an email address or a userId (one of them).",
             ),
             models.UniqueConstraint(
                 fields=["project", "owner", "email", "user_id"],
-            _choices_check("status", RecipientStatus, "proof_recipient_status_valid"),
                 condition=Q(owner__isnull=False),
                 name="proof_recipient_own_unique",
                 violation_error_message="You already have this test recipient in this project.",

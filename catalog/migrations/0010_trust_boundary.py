@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='iterableproject',
             name='api_key_env',
-            field=models.CharField(help_text="Name of the environment variable that holds this project's API key: ITERABLE_API_KEY_<NAME>.", max_length=100, validators=[django.core.validators.RegexValidator('^ITERABLE_API_KEY_[A-Z0-9][A-Z0-9_]*\\Z', 'Use a variable named ITERABLE_API_KEY_<NAME> (capital letters, digits, underscores), e.g. ITERABLE_API_KEY_STUDENT_US; never the key itself.')], verbose_name='API key environment variable'),
+            field=models.CharField(help_text="Name of the environment variable that holds this project's API key: ITERABLE_API_KEY_<NAME>.", max_length=100, validators=[django.core.validators.RegexValidator('^ITERABLE_API_KEY_[A-Z0-9][A-Z0-9_]*\\Z', 'Use the name of an environment variable ITERABLE_API_KEY_<NAME> (capital letters, digits, underscores), e.g. ITERABLE_API_KEY_STUDENT_US; never the key itself.')], verbose_name='API key environment variable'),
         ),
         migrations.AddConstraint(
             model_name='proofrecipient',
