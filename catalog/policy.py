@@ -52,6 +52,8 @@ class Violation:
     message: str
     objects: tuple[str, ...] = ()
     field: str = ""
+    # "catalog": what staff declare breaks a rule; "iterable": the latest sync found it in Iterable itself.
+    source: str = "catalog"
 
     @property
     def is_error(self) -> bool:

@@ -123,6 +123,9 @@ ITERABLE_ALLOWED_HOSTS = env_list("ITERABLE_ALLOWED_HOSTS", "")
 # Test recipients anyone may add for themselves without a second person's approval: their own login
 # address, and addresses at these staff domains (comma-separated, e.g. "example.com,example.org").
 TEST_RECIPIENT_DOMAINS = [d.lower().lstrip("@") for d in env_list("TEST_RECIPIENT_DOMAINS", "")]
+# The guard's verdict says "not checked in Iterable since ..." instead of "ok" once a project's last
+# successful sync is older than this: the hourly sync, plus a quarter of an hour for a slow run.
+ITERABLE_CHECK_STALE_MINUTES = int(os.environ.get("ITERABLE_CHECK_STALE_MINUTES", "75"))
 
 # API tokens: the longest a token may live, and what one gets when no expiry is chosen.
 API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "90"))

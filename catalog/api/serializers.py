@@ -7,7 +7,7 @@ from rest_framework import serializers
 from catalog import models, policy
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_save
-from catalog.services.guard import notification_facts
+from catalog.services.guard import iterable_checks, iterable_violations, notification_facts, verdict_summary
 
 
 class CatalogSerializer(serializers.ModelSerializer):
@@ -88,11 +88,34 @@ class OwnerSerializer(CatalogSerializer):
         fields = ["id", "name", "role", "email", "slack_channel"]
 
 
+class VerdictSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["error", "warning", "not-checked", "ok"],
+        help_text="The one verdict: catalog rules plus the latest sync's findings in Iterable; 'not-checked' when "
+        "the project's Iterable side has not been synced lately and nothing is wrong in the catalog.",
+    )
+    label = serializers.CharField(help_text="The verdict in words.")
+    iterable_checked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the latest successful sync read this project's Iterable side."
+    )
+
+
 class NotificationSerializer(CatalogSerializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     verdict_codes = serializers.ListField(
-        child=serializers.CharField(), read_only=True, help_text="The guard's codes for this notification, as stored."
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The guard's codes for this notification, as stored (catalog rules and Iterable's findings).",
     )
+    verdict = serializers.SerializerMethodField()
+
+    @extend_schema_field(VerdictSerializer)
+    def get_verdict(self, notification) -> dict:
+        checks = self.context.get("_iterable_checks")
+        if checks is None:
+            checks = self.context["_iterable_checks"] = iterable_checks()
+        summary = verdict_summary(notification, checks.get(notification.project_id))
+        return {"state": summary.state, "label": summary.label, "iterable_checked_at": summary.checked_at}
 
     class Meta:
         model = models.Notification
@@ -104,6 +127,7 @@ class NotificationSerializer(CatalogSerializer):
             "verdict_codes",
             "verdict_errors",
             "verdict_warnings",
+            "verdict",
         ]
         read_only_fields = ["verdict_errors", "verdict_warnings"]
 
@@ -152,6 +176,10 @@ class ViolationSerializer(serializers.Serializer):
     message = serializers.CharField()
     field = serializers.CharField(help_text="The notification field the violation is about.")
     objects = serializers.ListField(child=serializers.CharField())
+    source = serializers.ChoiceField(
+        choices=["catalog", "iterable"],
+        help_text="catalog: what staff declare breaks the rule; iterable: the latest sync found it in Iterable.",
+    )
 
 
 class NotificationViolationsSerializer(serializers.ModelSerializer):
@@ -167,6 +195,7 @@ class NotificationViolationsSerializer(serializers.ModelSerializer):
     @extend_schema_field(ViolationSerializer(many=True))
     def get_violations(self, notification):
         found = policy.notification_violations(notification_facts(notification, owner_count=notification.owner_total))
+        found += iterable_violations(notification)
         wanted_code = self.context.get("code")
         wanted_severity = self.context.get("severity")
         found = [
@@ -230,6 +259,9 @@ class ReachSerializer(serializers.Serializer):
     rule = serializers.CharField()
     reason = serializers.CharField()
     guard = ViolationSerializer(many=True)
+    not_checked = serializers.CharField(
+        help_text="Set when the guard found nothing but Iterable's side was not synced lately: since when."
+    )
 
 
 class HistoryItemSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from catalog.api.permissions import HasCapability
 from catalog.filters import GuardViolationFilterSet, NotificationFilterSet
 from catalog.services.catalog import catalog_object_delete
 from catalog.services.contacts import LookupInputError, contact_lookup
+from catalog.services.guard import prefetch_iterable_violations
 
 
 class CatalogViewSet(viewsets.ModelViewSet):
@@ -113,7 +114,7 @@ class GuardViolationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = GuardViolationFilterSet
     queryset = (
         models.Notification.objects.select_related("message_type__channel")
-        .prefetch_related("templates__message_type__channel")
+        .prefetch_related("templates__message_type__channel", prefetch_iterable_violations())
         .annotate(owner_total=Count("owners", distinct=True))
     )
 

@@ -17,6 +17,7 @@ from catalog import policy
 from catalog.iterable import IterableError, User, client_for_project
 from catalog.models import IterableProject, Notification, Template
 from catalog.services.audit import audit_event
+from catalog.services.guard import iterable_checks, iterable_violations, prefetch_iterable_violations
 from catalog.services.iterable_support import (
     IterableSchema,
     explain_iterable_error,
@@ -60,6 +61,8 @@ class Reach:
     rule: str
     reason: str
     guard: list[policy.Violation] = field(default_factory=list)
+    # Set when nothing is wrong but Iterable's side was not synced lately: "not checked since ...".
+    not_checked: str = ""
 
 
 @dataclass
@@ -221,6 +224,16 @@ def _reach(notification: Notification, schema: IterableSchema, subs: policy.Cont
     return Reach(notification, verdict.allowed, verdict.rule, verdict.reason, guard)
 
 
+def _with_verdict(reach: Reach, check) -> Reach:
+    """The guard column shows the one verdict: what Iterable's message type says now, what the latest sync
+    found in Iterable (templates, campaigns), and "not checked since" when that sync is too old."""
+    seen = {v.code for v in reach.guard}
+    reach.guard += [v for v in iterable_violations(reach.notification) if v.is_error and v.code not in seen]
+    if not reach.guard and (check is None or check.stale):
+        reach.not_checked = (check.label if check else "Not checked in Iterable yet") + " (templates and campaigns)"
+    return reach
+
+
 def _history(result_sent, result_events, project: IterableProject) -> tuple[list[HistoryItem], str]:
     errors = [r for r in (result_sent, result_events) if isinstance(r, IterableError)]
     sent = [] if isinstance(result_sent, IterableError) else result_sent
@@ -307,10 +320,13 @@ def _build(
         if notification is not None
         else Notification.objects.filter(project=project).exclude(status="deprecated")
     )
-    lookup.reach = [
-        _reach(n, schema, subs)
-        for n in Notification.objects.filter(pk__in=[n.pk for n in notifications]).select_related("message_type")
-    ]
+    rows = (
+        Notification.objects.filter(pk__in=[n.pk for n in notifications])
+        .select_related("message_type")
+        .prefetch_related(prefetch_iterable_violations())
+    )
+    check = iterable_checks([project.pk]).get(project.pk)
+    lookup.reach = [_with_verdict(_reach(n, schema, subs), check) for n in rows]
     lookup.history, lookup.history_error = _history(results["sent"], results["events"], project)
     return lookup
 

@@ -8,10 +8,14 @@ judged by what it would do to the notifications that use it, and refused naming 
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Prefetch, Q
+from django.utils import timezone
 
 from catalog import guard_sql, policy
 from catalog.models import Channel, IterableProject, MessageType, Notification, Template
@@ -87,13 +91,106 @@ def notification_facts(
     )
 
 
+# -- the one verdict: the catalog's rules plus what the latest sync found in Iterable -------------------
+
+
+GUARD_FINDINGS_ATTR = "iterable_guard_findings"
+
+
+@dataclass(frozen=True)
+class IterableCheck:
+    """When Iterable was last read for a project (a successful sync), and whether that is too long ago."""
+
+    checked_at: datetime | None
+    stale: bool
+
+    @property
+    def label(self) -> str:
+        if self.checked_at is None:
+            return "Not checked in Iterable yet: no sync of this project has succeeded"
+        return f"Not checked in Iterable since {timezone.localtime(self.checked_at):%Y-%m-%d %H:%M}"
+
+
+def iterable_checks(project_ids: Iterable[int] | None = None) -> dict[int, IterableCheck]:
+    """Per project, its last successful sync; stale when older than ITERABLE_CHECK_STALE_MINUTES (one query)."""
+    from catalog.models import SyncStatus
+
+    projects = IterableProject.objects.all()
+    if project_ids is not None:
+        projects = projects.filter(pk__in=list(project_ids))
+    succeeded = Q(sync_runs__status=SyncStatus.SUCCEEDED)
+    last = projects.annotate(at=Max("sync_runs__finished_at", filter=succeeded)).values_list("pk", "at")
+    limit = timezone.now() - timedelta(minutes=settings.ITERABLE_CHECK_STALE_MINUTES)
+    return {pk: IterableCheck(at, at is None or at < limit) for pk, at in last}
+
+
+def iterable_violations(notification: Notification) -> list[policy.Violation]:
+    """What the latest sync of the notification's project found against the guard in Iterable itself."""
+    from catalog.models import FindingCategory, SyncFinding
+
+    findings = getattr(notification, GUARD_FINDINGS_ATTR, None)
+    if findings is None:
+        findings = SyncFinding.objects.filter(notification=notification, category=FindingCategory.GUARD)
+        findings = findings.select_related("run").order_by("code", "iterable_id", "id")
+    return [
+        policy.Violation(
+            code=f.code,
+            severity=f.severity,
+            message=f"In Iterable (sync of {timezone.localtime(f.run.started_at):%Y-%m-%d %H:%M}): {f.message}",
+            objects=(f"Notification '{notification.key}'",),
+            source="iterable",
+        )
+        for f in findings
+    ]
+
+
+def prefetch_iterable_violations():
+    """A Prefetch that lets `iterable_violations` read a list of notifications without a query each."""
+    from catalog.models import FindingCategory, SyncFinding
+
+    findings = SyncFinding.objects.filter(category=FindingCategory.GUARD).select_related("run")
+    return Prefetch(
+        "sync_findings", queryset=findings.order_by("code", "iterable_id", "id"), to_attr=GUARD_FINDINGS_ATTR
+    )
+
+
 def notification_verdict(notification: Notification) -> list[policy.Violation]:
-    """Errors and warnings for a saved notification (owners counted)."""
-    return policy.notification_violations(notification_facts(notification, owner_count=notification.owners.count()))
+    """Every error and warning for a saved notification: the catalog's rules (owners counted) and the
+    latest sync's Iterable-side guard findings; errors first."""
+    found = policy.notification_violations(notification_facts(notification, owner_count=notification.owners.count()))
+    found += iterable_violations(notification)
+    return sorted(found, key=lambda v: v.severity != policy.ERROR)
+
+
+@dataclass(frozen=True)
+class VerdictSummary:
+    state: str  # "error", "warning", "not-checked" or "ok"
+    label: str
+    checked_at: datetime | None
+
+
+def verdict_summary(notification: Notification, check: IterableCheck | None) -> VerdictSummary:
+    """The one verdict in a few words, from the stored counts (which include Iterable's findings).
+
+    Errors always show; without errors, a project Iterable has not been checked for lately says so
+    instead of "ok", since Iterable may have changed underneath.
+    """
+    errors, warnings = notification.verdict_errors, notification.verdict_warnings
+    checked_at = check.checked_at if check else None
+    if errors:
+        return VerdictSummary("error", f"{errors} error{'s' if errors != 1 else ''}", checked_at)
+    if check is None or check.stale:
+        return VerdictSummary("not-checked", (check or IterableCheck(None, True)).label, checked_at)
+    if warnings:
+        return VerdictSummary("warning", f"{warnings} warning{'s' if warnings != 1 else ''}", checked_at)
+    return VerdictSummary("ok", "ok", checked_at)
 
 
 def refresh_verdicts(notifications) -> None:
-    """Recompute the stored verdict of these notifications (a queryset or an iterable of them)."""
+    """Recompute the stored verdict of these notifications (a queryset or an iterable of them): the
+    catalog's rules plus the Iterable-side guard findings of the latest sync."""
+    from catalog.models import FindingCategory, SyncFinding
+
     notifications = (
         Notification.objects.filter(pk__in=[n.pk for n in notifications])
         if not hasattr(notifications, "model")
@@ -101,22 +198,33 @@ def refresh_verdicts(notifications) -> None:
     )
     rows = (
         notifications.select_related("message_type__channel")
-        .prefetch_related("templates__message_type__channel")
+        .prefetch_related(
+            "templates__message_type__channel",
+            Prefetch(
+                "sync_findings",
+                queryset=SyncFinding.objects.filter(category=FindingCategory.GUARD).only(
+                    "notification_id", "code", "severity", "iterable_id"
+                ),
+                to_attr="guard_findings",
+            ),
+        )
         .annotate(owner_total=Count("owners"))
     )
     changed = []
     for notification in rows:
         found = policy.notification_violations(notification_facts(notification, owner_count=notification.owner_total))
-        codes = sorted({v.code for v in found})
-        error_count = sum(v.is_error for v in found)
-        if (codes, error_count, len(found) - error_count) != (
+        in_iterable = {(f.code, f.iterable_id, f.severity) for f in notification.guard_findings}
+        codes = sorted({v.code for v in found} | {code for code, _, _ in in_iterable})
+        error_count = sum(v.is_error for v in found) + sum(1 for *_, sev in in_iterable if sev == policy.ERROR)
+        warning_count = len(found) + len(in_iterable) - error_count
+        if (codes, error_count, warning_count) != (
             notification.verdict_codes,
             notification.verdict_errors,
             notification.verdict_warnings,
         ):
             notification.verdict_codes = codes
             notification.verdict_errors = error_count
-            notification.verdict_warnings = len(found) - error_count
+            notification.verdict_warnings = warning_count
             changed.append(notification)
     Notification.objects.bulk_update(changed, ["verdict_codes", "verdict_errors", "verdict_warnings"])
 

@@ -74,6 +74,7 @@ from catalog.models import (
     TriggerType,
 )
 from catalog.services.audit import actor_label, audit_record
+from catalog.services.guard import refresh_verdicts
 
 logger = logging.getLogger(__name__)
 
@@ -580,6 +581,13 @@ def _guard_findings(project: IterableProject, mirror: _Mirror, notifications: li
             by_template[t.iterable_id].add(n.pk)
         if n.trigger_type == TriggerType.API_SEND and n.campaign_id is not None:
             by_campaign[n.campaign_id].add(n.pk)
+            # What renders is the template the campaign uses in Iterable, whatever the catalog lists.
+            if (campaign := mirror.campaigns.get(n.campaign_id)) and campaign["iterable_template_id"] is not None:
+                by_template[campaign["iterable_template_id"]].add(n.pk)
+        if n.trigger_type == TriggerType.CUSTOM_EVENT and n.journey_id is not None:
+            for campaign in mirror.campaigns.values():
+                if campaign["iterable_workflow_id"] == n.journey.iterable_id and campaign["iterable_template_id"]:
+                    by_template[campaign["iterable_template_id"]].add(n.pk)
     keys = {n.pk: n.key for n in notifications}
     forbidden_types = {
         tid
@@ -612,6 +620,27 @@ def _guard_findings(project: IterableProject, mirror: _Mirror, notifications: li
                         details=details,
                     )
                 )
+    # A notification's own message type, as Iterable holds it now (flipped to opt-out, moved to a Marketing
+    # channel, renamed), even when no template on it is known.
+    for n in notifications:
+        type_id = n.message_type.iterable_id
+        if type_id not in forbidden_types:
+            continue
+        facts = mirror.type_facts(type_id)
+        subject = f"Notification '{n.key}'"
+        for violation in policy.errors(policy.message_type_violations(facts, subject=subject)):
+            found.append(
+                Finding(
+                    category=FindingCategory.GUARD,
+                    code=violation.code,
+                    severity=violation.severity,
+                    message=f"In Iterable, {violation.message[0].lower()}{violation.message[1:]}",
+                    notification_id=n.pk,
+                    iterable_kind=MirrorKind.MESSAGE_TYPE,
+                    iterable_id=type_id,
+                    details={"message_type": facts.name, "iterable_message_type_id": type_id, "notifications": [n.key]},
+                )
+            )
     return found
 
 
@@ -711,6 +740,8 @@ def catalog_sync_project(*, project: IterableProject, actor=None, trigger: str =
                 ],
                 batch_size=WRITE_BATCH,
             )
+            # The one verdict: every notification of the project is judged again with these findings.
+            refresh_verdicts(Notification.objects.filter(project=project))
             run.calls = dict(fetched.calls)
             run.findings = dict(sorted(Counter(f.code for f in found).items()))
             run.status = SyncStatus.SUCCEEDED
@@ -786,9 +817,13 @@ def catalog_sync_schedule_ensure() -> tuple[Any, bool]:
 
 
 def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:
-    """The latest sync's Iterable-side guard violations, one per (template, code), with affected notifications."""
+    """The latest sync's Iterable templates on forbidden types, one per (template, code), with the notifications
+    they affect (a notification's own type found forbidden in Iterable is in that notification's verdict)."""
     grouped: dict[tuple[int, str], dict] = {}
-    for f in SyncFinding.objects.filter(project=project, category=FindingCategory.GUARD).select_related("notification"):
+    templates = SyncFinding.objects.filter(
+        project=project, category=FindingCategory.GUARD, iterable_kind=MirrorKind.TEMPLATE
+    )
+    for f in templates.select_related("notification"):
         entry = grouped.setdefault(
             (f.iterable_id, f.code),
             {"template_id": f.iterable_id, "code": f.code, "message": f.message, "notifications": []},

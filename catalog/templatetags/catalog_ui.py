@@ -180,3 +180,30 @@ def change_perm(context, entity) -> bool:
 @register.simple_tag(takes_context=True)
 def delete_perm(context, entity) -> bool:
     return context["request"].user.has_perm(f"catalog.delete_{entity.name}")
+
+
+@register.simple_tag(takes_context=True)
+def verdict_badge(context, notification):
+    """The one verdict as badges: errors and warnings (catalog and Iterable), or "not checked since …" when
+    Iterable has not been synced lately, or ok. The projects' last syncs are read once per page."""
+    from django.utils.html import format_html_join
+
+    from catalog.services.guard import iterable_checks, verdict_summary
+
+    checks = context.render_context.get("_iterable_checks")
+    if checks is None:
+        checks = context.render_context["_iterable_checks"] = iterable_checks()
+    check = checks.get(notification.project_id)
+    summary = verdict_summary(notification, check)
+    badges = []
+    errors, warnings = notification.verdict_errors, notification.verdict_warnings
+    if errors:
+        badges.append(("error", f"{errors} error{'s' if errors != 1 else ''}", ""))
+    if warnings:
+        badges.append(("warning", f"{warnings} warning{'s' if warnings != 1 else ''}", ""))
+    if not errors and (check is None or check.stale):
+        badges.append(("not-checked", "not checked", summary.label))
+    if not badges:
+        badges.append(("ok", "ok", "No rule broken; Iterable checked by the last sync"))
+    rows = ((kind, title or text, text) for kind, text, title in badges)
+    return format_html_join(" ", '<span class="badge {}" title="{}">{}</span>', rows)

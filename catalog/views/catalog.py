@@ -33,7 +33,7 @@ from catalog.services.catalog_io import (
     catalog_import_start,
     notifications_csv,
 )
-from catalog.services.guard import message_type_facts, notification_verdict
+from catalog.services.guard import iterable_checks, message_type_facts, notification_verdict
 from catalog.services.sends import proof_send_for, proof_send_last_success
 from catalog.services.sync import findings_for_notification
 
@@ -114,11 +114,24 @@ class HomeView(Perm, View):
             "by_audience": counts("audience", models.Audience.choices),
             "by_status": counts("status", models.NotificationStatus.choices),
             "error_total": notifications.filter(verdict_errors__gt=0).count(),
+            "unchecked": _unchecked_projects(notifications),
             "warning_total": notifications.filter(verdict_errors=0, verdict_warnings__gt=0).count(),
             "verdicts": verdicts,
             "recent": audit_events_for(user=request.user, events=models.AuditEvent.objects.all()[:15]),
         }
         return render(request, "catalog/home.html", context)
+
+
+def _unchecked_projects(notifications) -> list[tuple]:
+    """Projects whose Iterable side the sync has not checked lately: their "ok" cannot be vouched for."""
+    checks = iterable_checks()
+    stale = [pk for pk, check in checks.items() if check.stale]
+    if not stale:
+        return []
+    unjudged = notifications.filter(project__in=stale, verdict_errors=0).order_by()
+    counts = dict(unjudged.values_list("project").annotate(n=Count("pk")))
+    projects = models.IterableProject.objects.filter(pk__in=stale).order_by("name")
+    return [(p, checks[p.pk], counts.get(p.pk, 0)) for p in projects]
 
 
 # ---------------------------------------------------------------------------------------------- notifications
@@ -157,6 +170,7 @@ class NotificationDetailView(Perm, View):
         context = {
             "n": notification,
             "verdict": notification_verdict(notification),
+            "iterable_check": iterable_checks([notification.project_id])[notification.project_id],
             "drift": findings_for_notification(notification=notification),
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
             "history": audit_history(notification, request.user),

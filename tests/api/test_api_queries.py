@@ -114,5 +114,6 @@ def test_list_queries_do_not_grow_with_rows(small_catalog, user_in_role, django_
     with django_assert_num_queries(few):
         response = client.get(path, {"limit": 1000})
     assert len(response.json()["results"]) == 1000
-    # Permissions (2), count, page, and one per prefetched relation.
-    assert few <= 7, f"{name}: {few} queries"
+    # Permissions (2), count, page, one per prefetched relation, and for notifications the projects' last
+    # syncs (the verdict says "not checked" when Iterable has not been read lately).
+    assert few <= 8, f"{name}: {few} queries"
