@@ -16,3 +16,36 @@ def secret_key_from_environment(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.database)
+def guard_triggers_installed(app_configs, databases=None, **kwargs):
+    """The guard lives in the database too: `manage.py check --database default` says when its triggers are
+    missing (dropped by hand, or a database restored without them)."""
+    from django.db import connections
+
+    from catalog import guard_sql
+
+    problems = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if connection.vendor == "postgresql":
+            expected = {name for name, *_ in guard_sql.POSTGRES_TRIGGERS}
+            sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'catalog_guard_%%'"
+        elif connection.vendor == "sqlite":
+            expected = set(guard_sql.SQLITE_TRIGGERS)
+            sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'catalog_guard_%'"
+        else:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            missing = expected - {row[0] for row in cursor.fetchall()}
+        if missing:
+            problems.append(
+                Error(
+                    f"The guard's database triggers are missing on '{alias}': {', '.join(sorted(missing))}.",
+                    hint="Run `manage.py migrate`: it installs them again.",
+                    id="catalog.E010",
+                )
+            )
+    return problems

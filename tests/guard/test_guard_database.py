@@ -453,3 +453,15 @@ def test_database_key_is_the_python_key(db):
         assert database_key(name) == lookalikes.key(name)
 
     same()
+
+
+def test_a_missing_trigger_is_reported_by_the_system_check(small_catalog):
+    from catalog.checks import guard_triggers_installed
+
+    assert guard_triggers_installed(None, databases=["default"]) == []
+    if connection.vendor == "postgresql":
+        raw("DROP TRIGGER catalog_guard_channel ON catalog_channel")
+    else:
+        raw("DROP TRIGGER catalog_guard_channel_update")
+    [error] = guard_triggers_installed(None, databases=["default"])
+    assert error.id == "catalog.E010" and "catalog_guard_channel" in error.msg
