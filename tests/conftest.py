@@ -47,7 +47,7 @@ def pytest_sessionfinish(session, exitstatus):
 def small_catalog(db):
     """One project with the seed's subscription schema: an opt-in marketing type, the forbidden
     "Marketing Message", a transactional type, and one active notification on each allowed type."""
-    project = IterableProject.objects.create(name="Test project", data_center="US", api_key_env="ITERABLE_KEY_TEST")
+    project = IterableProject.objects.create(name="Test project", data_center="US", api_key_env="ITERABLE_API_KEY_TEST")
     marketing = Channel.objects.create(
         project=project, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email"
     )

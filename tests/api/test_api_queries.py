@@ -55,7 +55,7 @@ MAKERS = {
     "notifications": _notifications,
     "violations": _notifications,
     "custom-events": _custom_events,
-    "projects": _simple(models.IterableProject, name=lambda c, i: f"P{i}", api_key_env="KEY"),
+    "projects": _simple(models.IterableProject, name=lambda c, i: f"P{i}", api_key_env="ITERABLE_API_KEY_P"),
     "channels": _simple(
         models.Channel,
         project=lambda c, i: c.project,
