@@ -84,11 +84,10 @@ class NotificationForm(forms.ModelForm):
                 self.add_error("templates", message)
 
 
-def _upload_within_limit(upload):
-    if upload is not None and upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB (the limit); split it.", code="too_large"
-        )
+def _upload_within_limit(upload, limit: int = MAX_UPLOAD_BYTES):
+    if upload is not None and upload.size > limit:
+        message = f"The file is larger than {limit // (1024 * 1024)} MB (the limit); split it."
+        raise ValidationError(message, code="too_large")
     return upload
 
 
@@ -99,7 +98,9 @@ class CatalogImportForm(forms.Form):
     )
 
     def clean_file(self):
-        return _upload_within_limit(self.cleaned_data.get("file"))
+        from catalog.services.catalog_io import MAX_IMPORT_BYTES
+
+        return _upload_within_limit(self.cleaned_data.get("file"), MAX_IMPORT_BYTES)
 
 
 def _formfield(db_field, **kwargs):

@@ -1,9 +1,12 @@
 """Writes to the catalog. Every door (forms, admin, API, commands, import) saves through here, so each
 write is validated (the guard included), atomic and audited the same way."""
 
+from dataclasses import dataclass, field
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from catalog import policy
 from catalog.models import Notification
 from catalog.services.audit import audit_record, diff, snapshot
 from catalog.services.guard import database_refusals_as_validation_errors, enforce_notification
@@ -51,3 +54,140 @@ def catalog_object_delete(*, actor, instance: models.Model) -> None:
     changes = diff(snapshot(instance), {})
     audit_record(actor=actor, action="delete", instance=instance, changes=changes)
     instance.delete()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Many notifications at once (the catalog import): the same validation, guard and audit as
+# catalog_object_save, with a bounded number of queries per batch instead of dozens per notification.
+
+
+@dataclass
+class NotificationWrite:
+    """One notification to create or update: the instance with its new values, its complete template and
+    owner lists (loaded with what the guard reads: message type and channel), and its snapshot before."""
+
+    instance: Notification
+    templates: list
+    owners: list
+    before: dict = field(default_factory=dict)
+    m2m_changed: bool = True
+    fields: tuple[str, ...] = ()  # for an update, the fields that change (only those are written)
+
+
+def _trigger_refusal(notification: Notification) -> str | None:
+    """The database's trigger constraint, judged here so one notification's refusal is not a batch's error."""
+    complete = (
+        notification.status == policy.DRAFT
+        or (notification.trigger_type == policy.API_SEND and notification.campaign_id is not None)
+        or (
+            notification.trigger_type == policy.CUSTOM_EVENT
+            and notification.event_id is not None
+            and notification.journey_id is not None
+        )
+    )
+    if complete:
+        return None
+    constraint = next(c for c in Notification._meta.constraints if c.name == "notification_trigger_complete")
+    return str(constraint.violation_error_message)
+
+
+def catalog_notifications_validate(writes: list[NotificationWrite]) -> dict[int, ValidationError]:
+    """Every refusal among ``writes`` (by index), without a query: field rules, the trigger rule and the guard
+    (with the proposed templates). Related objects must already be resolved (they came from the database)."""
+    related = ["project", "message_type", "event", "journey", "templates", "owners"]
+    refused: dict[int, ValidationError] = {}
+    for index, write in enumerate(writes):
+        errors: dict[str, list] = {}
+        try:
+            write.instance.clean_fields(exclude=related)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if message := _trigger_refusal(write.instance):
+            errors.setdefault("__all__", []).append(message)
+        try:
+            enforce_notification(write.instance, templates=write.templates)
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+        if errors:
+            refused[index] = ValidationError(errors)
+    return refused
+
+
+def _snapshot_with(instance: models.Model, m2m: dict[str, list]) -> dict:
+    pk, instance.pk = instance.pk, None  # snapshot() reads many-to-many from the database for saved objects
+    try:
+        data = snapshot(instance)
+    finally:
+        instance.pk = pk
+    data.update({name: sorted(str(obj) for obj in objs) for name, objs in m2m.items()})
+    return data
+
+
+def catalog_notifications_save_bulk(*, actor, writes: list[NotificationWrite], batch_size: int = 500) -> None:
+    """Create and update many validated notifications (catalog_notifications_validate first): bulk writes
+    through the guarded querysets (and the database's guard), templates and owners set, the stored verdicts
+    refreshed and one audit event per notification that changed, like catalog_object_save. Atomic."""
+    from django.utils import timezone
+
+    from catalog.models import AuditEvent
+    from catalog.services.audit import actor_label
+    from catalog.services.guard import refresh_verdicts
+
+    now = timezone.now()
+    creates = [w for w in writes if w.instance.pk is None]
+    updates = [w for w in writes if w.instance.pk is not None]
+    with transaction.atomic(), database_refusals_as_validation_errors():
+        Notification.objects.bulk_create([w.instance for w in creates], batch_size=batch_size)
+        if any(w.instance.pk is None for w in creates):  # a backend that returns no ids from a bulk insert
+            ids = dict(
+                Notification.objects.filter(key__in=[w.instance.key for w in creates]).values_list("key", "pk")
+            )
+            for w in creates:
+                w.instance.pk = ids[w.instance.key]
+        by_fields: dict[tuple[str, ...], list[Notification]] = {}
+        for w in updates:
+            w.instance.updated_at = now
+            by_fields.setdefault(tuple(sorted({*w.fields, "updated_at"})), []).append(w.instance)
+        for names, objs in by_fields.items():
+            # Judged above with the proposed templates (catalog_notifications_validate), and the database's
+            # guard judges every row again; GuardedQuerySet.bulk_update would refuse its own CASE expressions.
+            models.QuerySet(Notification).bulk_update(objs, list(names), batch_size=batch_size)
+        for name in ("templates", "owners"):
+            through = getattr(Notification, name).through
+            column = f"{getattr(Notification, name).field.m2m_reverse_field_name()}_id"
+            changed = [w for w in writes if w.m2m_changed]
+            ids = [w.instance.pk for w in changed]
+            wanted = {(w.instance.pk, obj.pk) for w in changed for obj in getattr(w, name)}
+            stale, have = [], set()
+            for start in range(0, len(ids), batch_size):
+                rows = through.objects.filter(notification_id__in=ids[start : start + batch_size])
+                for row_id, notification_id, other_id in rows.values_list("id", "notification_id", column):
+                    if (notification_id, other_id) in wanted:
+                        have.add((notification_id, other_id))
+                    else:
+                        stale.append(row_id)
+            for start in range(0, len(stale), batch_size):
+                through.objects.filter(id__in=stale[start : start + batch_size]).delete()
+            through.objects.bulk_create(
+                [through(notification_id=n, **{column: o}) for n, o in sorted(wanted - have)], batch_size=batch_size
+            )
+        touched = [w.instance.pk for w in writes]
+        for start in range(0, len(touched), batch_size):
+            refresh_verdicts(Notification.objects.filter(pk__in=touched[start : start + batch_size]))
+        events = []
+        for w in writes:
+            changes = diff(w.before, _snapshot_with(w.instance, {"templates": w.templates, "owners": w.owners}))
+            if not w.before or changes:
+                events.append(
+                    AuditEvent(
+                        actor=actor if isinstance(actor, models.Model) else None,
+                        actor_label=actor_label(actor),
+                        action="update" if w.before else "create",
+                        object_type="notification",
+                        object_id=str(w.instance.pk),
+                        object_repr=str(w.instance)[:200],
+                        changes=changes,
+                    )
+                )
+        AuditEvent.objects.bulk_create(events, batch_size=batch_size)

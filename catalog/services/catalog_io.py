@@ -49,14 +49,21 @@ from catalog.models import (
     Owner,
     Template,
 )
-from catalog.services.audit import actor_label
-from catalog.services.catalog import catalog_object_save
+from catalog.services.audit import actor_label, snapshot
+from catalog.services.catalog import (
+    NotificationWrite,
+    catalog_notifications_save_bulk,
+    catalog_notifications_validate,
+    catalog_object_save,
+)
 from catalog.services.input_limits import MAX_UPLOAD_BYTES, json_loads_bounded, yaml_load_bounded
 from catalog.services.projects import project_write_refusal
 
 FORMAT_NAME = "iterable-admin-catalog"
 FORMAT_VERSION = 1
-MAX_IMPORT_BYTES = MAX_UPLOAD_BYTES
+# A worker imports the file (not the web request), so it may hold a large catalog: 25,000 notifications
+# take about 10 MB.
+MAX_IMPORT_BYTES = 4 * MAX_UPLOAD_BYTES
 # No field of the catalog needs more; a file that has more is a mistake (or worse), said before any lookup.
 MAX_LIST_ITEMS = 200
 MAX_TEXT_CHARS = 10_000
@@ -514,10 +521,14 @@ def _check_notification_lists(item: dict, where: str) -> list[ImportProblem]:
     return problems
 
 
+NOTIFICATION_BATCH = 2000
+
+
 class _Importer:
     def __init__(self, actor, result: ImportResult):
         self.actor = actor
         self.result = result
+        self._refs: dict = {}
 
     def problem(self, where: str, message: str) -> None:
         self.result.errors.append(ImportProblem(where, message))
@@ -682,62 +693,124 @@ class _Importer:
                 self.upsert("event_fields", f"{where}.fields[{j}]", EventField, lookup, values)
 
     def notifications(self, items, projects) -> None:
-        for i, n in enumerate(items):
+        """In batches: references resolved from one query per kind and project, every notification of the
+        batch judged before any is written, then written together (catalog_notifications_save_bulk)."""
+        seen: dict[str, str] = {}
+        for start in range(0, len(items), NOTIFICATION_BATCH):
+            self._notification_batch(items[start : start + NOTIFICATION_BATCH], start, projects, seen)
+
+    def _references(self, project) -> dict:
+        """The project's message types, events, journeys and templates by the keys a file uses, with what the
+        guard reads loaded (channels, the templates' message types); owners are global."""
+        if project.pk not in self._refs:
+            self._refs[project.pk] = {
+                "message_type": {
+                    m.name: m for m in MessageType.objects.filter(project=project).select_related("channel")
+                },
+                "event": {e.name: e for e in CustomEvent.objects.filter(project=project)},
+                "journey": {j.iterable_id: j for j in Journey.objects.filter(project=project)},
+                "template": {
+                    t.iterable_id: t
+                    for t in Template.objects.filter(project=project).select_related("message_type__channel")
+                },
+            }
+        if "owners" not in self._refs:
+            self._refs["owners"] = {(o.name, o.role): o for o in Owner.objects.all()}
+        return self._refs[project.pk]
+
+    def _reference(self, refs: dict, kind: str, key, where: str, label: str):
+        found = refs[kind].get(key)
+        if found is None:
+            self.problem(where, f"Unknown {label}: not in the catalog nor earlier in this file.")
+        return found
+
+    def _notification_batch(self, items, offset: int, projects, seen: dict[str, str]) -> None:
+        existing = {
+            n.key: n
+            for n in Notification.objects.filter(key__in=[n["key"] for n in items])
+            .select_related("project", "message_type__channel", "event", "journey")
+            .prefetch_related("templates__message_type__channel", "owners")
+        }
+        writes: list[NotificationWrite] = []
+        places: list[str] = []
+        scalar = ("name", "description", "audience", "medium", "trigger_type", "campaign_id", "status", "tags")
+        for i, n in enumerate(items, start=offset):
             where = f"notifications[{i}]"
+            if n["key"] in seen:
+                self.problem(f"{where}.key", f"The key {n['key']!r} is also used by {seen[n['key']]}.")
+                continue
+            seen[n["key"]] = where
             project = self.project(projects, n["project"], where)
             if project is None:
                 continue
-            ok = True
-            keys = ("name", "description", "audience", "medium", "trigger_type", "campaign_id", "status", "tags")
-            values = {**self._values(n, (*keys, "code_location")), "project": project}
-            values["message_type"] = self.lookup(
-                MessageType,
-                f"{where}.message_type",
-                f"message type {n['message_type']!r}",
-                project=project,
-                name=n["message_type"],
+            refs = self._references(project)
+            values = {**self._values(n, (*scalar, "code_location")), "project": project}
+            values["message_type"] = self._reference(
+                refs, "message_type", n["message_type"], f"{where}.message_type", f"message type {n['message_type']!r}"
             )
-            ok &= values["message_type"] is not None
-            for name, model, lookup_key, label in (
-                ("event", CustomEvent, "name", "custom event"),
-                ("journey", Journey, "iterable_id", "journey"),
-            ):
+            ok = values["message_type"] is not None
+            for name, label in (("event", "custom event"), ("journey", "journey")):
                 if n.get(name) is not None:
-                    values[name] = self.lookup(
-                        model, f"{where}.{name}", f"{label} {n[name]!r}", project=project, **{lookup_key: n[name]}
-                    )
+                    values[name] = self._reference(refs, name, n[name], f"{where}.{name}", f"{label} {n[name]!r}")
                     ok &= values[name] is not None
                 elif name in n:
                     values[name] = None
-            m2m = {}
+            wanted: dict[str, list] = {}
             if "templates" in n:
-                templates = []
-                for j, template_id in enumerate(n["templates"]):
-                    template = self.lookup(
-                        Template,
-                        f"{where}.templates[{j}]",
-                        f"template {template_id}",
-                        project=project,
-                        iterable_id=template_id,
-                    )
-                    ok &= template is not None
-                    templates.append(template)
-                m2m["templates"] = templates
+                wanted["templates"] = [
+                    self._reference(refs, "template", t, f"{where}.templates[{j}]", f"template {t}")
+                    for j, t in enumerate(n["templates"])
+                ]
             if "owners" in n:
-                owners = []
-                for j, o in enumerate(n["owners"]):
-                    owner = self.lookup(
-                        Owner,
-                        f"{where}.owners[{j}]",
+                wanted["owners"] = [
+                    self._reference(
+                        self._refs, "owners", (o["name"], o["role"]), f"{where}.owners[{j}]",
                         f"owner {o['name']!r} ({o['role']})",
-                        name=o["name"],
-                        role=o["role"],
                     )
-                    ok &= owner is not None
-                    owners.append(owner)
-                m2m["owners"] = owners
-            if ok:
-                self.upsert("notifications", where, Notification, {"key": n["key"]}, values, m2m)
+                    for j, o in enumerate(n["owners"])
+                ]  # fmt: skip
+            ok &= all(obj is not None for objs in wanted.values() for obj in objs)
+            if not ok:
+                continue
+            instance = existing.get(n["key"])
+            creating = instance is None
+            before = {} if creating else snapshot(instance)
+            if creating:
+                instance = Notification(key=n["key"])
+            changed_fields = []
+            for name, value in values.items():
+                model_field = Notification._meta.get_field(name)
+                target = value.pk if model_field.is_relation and value is not None else value
+                if getattr(instance, model_field.attname) != target:
+                    setattr(instance, name, value)
+                    changed_fields.append(name)
+            changed = creating or bool(changed_fields)
+            current = {m: [] if creating else list(getattr(instance, m).all()) for m in ("templates", "owners")}
+            m2m_changed = creating or any(
+                {o.pk for o in wanted[name]} != {o.pk for o in current[name]} for name in wanted
+            )
+            if not (changed or m2m_changed):
+                self.count(self.result.unchanged, "notifications")
+                continue
+            final = {name: wanted.get(name, current[name]) for name in ("templates", "owners")}
+            writes.append(
+                NotificationWrite(
+                    instance, final["templates"], final["owners"], before, m2m_changed, tuple(changed_fields)
+                )
+            )
+            places.append(where)
+        for index, error in catalog_notifications_validate(writes).items():
+            self.validation_problems(places[index], error)
+        if self.result.errors or not writes:
+            return  # nothing is kept anyway; the rest of the file is still checked so every problem is listed
+        try:
+            catalog_notifications_save_bulk(actor=self.actor, writes=writes)
+        except (ValidationError, IntegrityError) as error:
+            detail = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+            self.problem(f"notifications[{offset}:{offset + len(items)}]", f"The database refused them: {detail}")
+            return
+        for write in writes:
+            self.count(self.result.updated if write.before else self.result.created, "notifications")
 
 
 def catalog_import(*, actor, content: bytes | str, fmt: str, parsed=None) -> ImportResult:

@@ -201,3 +201,38 @@ def test_a_file_that_is_not_text_is_refused_at_upload(db, client_in_role):
     assert response.status_code == 400
     assert b"not UTF-8 text" in response.content
     assert not models.CatalogImport.objects.exists()
+
+
+def _many(data: dict, count: int, start: int = 0) -> dict:
+    base = data["notifications"][0]
+    return {
+        **data,
+        "notifications": [dict(base, key=f"many_{i:05d}", campaign_id=90_000 + i) for i in range(start, start + count)],
+    }
+
+
+def test_import_queries_do_not_grow_with_the_file(small_catalog):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    data = catalog_export_data()
+    with CaptureQueriesContext(connection) as small:
+        assert catalog_import(actor="t", content=json.dumps(_many(data, 20)), fmt="json").ok
+    with CaptureQueriesContext(connection) as large:
+        assert catalog_import(actor="t", content=json.dumps(_many(data, 400, start=20)), fmt="json").ok
+    assert len(large) - len(small) < 60, (len(small), len(large))  # batches, not a query storm per row
+    assert models.Notification.objects.filter(key__startswith="many_").count() == 420
+    assert models.AuditEvent.objects.filter(object_type="notification", action="create").count() >= 420
+    one = models.Notification.objects.get(key="many_00300")
+    assert [t.iterable_id for t in one.templates.all()] == data["notifications"][0]["templates"]
+    first = models.Notification.objects.get(key="many_00001")
+    assert (one.verdict_errors, one.verdict_codes) == (0, first.verdict_codes)
+
+
+def test_a_key_twice_in_one_file_is_reported(small_catalog):
+    data = _many(catalog_export_data(), 2)
+    data["notifications"][1]["key"] = data["notifications"][0]["key"]
+    result = catalog_import(actor="t", content=json.dumps(data), fmt="json")
+    assert [str(p) for p in result.errors] == [
+        "notifications[1].key: The key 'many_00000' is also used by notifications[0]."
+    ]
