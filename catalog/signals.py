@@ -1,12 +1,11 @@
 """Signal handlers: the guard on attaching templates (which bypasses Notification.save()), and the
 stored verdicts kept fresh when anything they depend on changes."""
 
-from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from catalog.models import Channel, MessageType, Notification, Template
-from catalog.services.guard import enforce_notification, refresh_verdicts
+from catalog.services.guard import enforce_notification, refresh_verdicts, refresh_verdicts_of_users
 
 
 @receiver(m2m_changed, sender=Notification.templates.through)
@@ -46,10 +45,4 @@ def refresh_after_relations_change(sender, instance, action, reverse, pk_set, **
 def refresh_users_verdicts(sender, instance, created, raw=False, **kwargs):
     if created or raw:
         return
-    if sender is MessageType:
-        users = Q(message_type=instance) | Q(templates__message_type=instance)
-    elif sender is Channel:
-        users = Q(message_type__channel=instance) | Q(templates__message_type__channel=instance)
-    else:
-        users = Q(templates=instance)
-    refresh_verdicts(Notification.objects.filter(users).distinct())
+    refresh_verdicts_of_users(instance)

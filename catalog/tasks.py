@@ -91,3 +91,10 @@ def catalog_import_task(import_id: int) -> str:
     from catalog.services.catalog_io import catalog_import_run
 
     return catalog_import_run(import_id=import_id)
+
+
+def verdicts_refresh_task(model_name: str, pk: int) -> int:
+    """Refresh the stored verdicts of a widely used message type's, channel's or template's notifications."""
+    from catalog.services.guard import verdicts_refresh_run
+
+    return verdicts_refresh_run(model_name, pk)

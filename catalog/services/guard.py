@@ -186,18 +186,69 @@ def verdict_summary(notification: Notification, check: IterableCheck | None) -> 
     return VerdictSummary("ok", "ok", checked_at)
 
 
-def refresh_verdicts(notifications) -> None:
+VERDICT_BATCH = 2000
+
+
+def refresh_verdicts(notifications) -> int:
     """Recompute the stored verdict of these notifications (a queryset or an iterable of them): the
-    catalog's rules plus the Iterable-side guard findings of the latest sync."""
+    catalog's rules plus the Iterable-side guard findings of the latest sync. Returns how many changed.
+
+    Works in batches of VERDICT_BATCH rows, each read with its relations and written with bounded UPDATEs,
+    so the time and the SQL grow linearly with the rows (one UPDATE over every row grew quadratically).
+    """
+    if hasattr(notifications, "model"):
+        ids = list(notifications.order_by("pk").values_list("pk", flat=True).distinct())
+    else:
+        ids = sorted({n.pk for n in notifications})
+    changed = 0
+    for start in range(0, len(ids), VERDICT_BATCH):
+        changed += _refresh_batch(ids[start : start + VERDICT_BATCH])
+    return changed
+
+
+VERDICT_INLINE_LIMIT = 2000
+VERDICTS_TASK = "catalog.tasks.verdicts_refresh_task"
+_USERS = {
+    "messagetype": lambda pk: Q(message_type_id=pk) | Q(templates__message_type_id=pk),
+    "channel": lambda pk: Q(message_type__channel_id=pk) | Q(templates__message_type__channel_id=pk),
+    "template": lambda pk: Q(templates__id=pk),
+}
+
+
+def notifications_using(model_name: str, pk: int):
+    """The notifications whose verdict depends on this message type, channel or template."""
+    return Notification.objects.filter(_USERS[model_name](pk)).distinct()
+
+
+def refresh_verdicts_of_users(instance) -> None:
+    """After a message type, channel or template changed: refresh its users' verdicts, in this request when
+    they are few, else in a background task once the change commits (a type used by 100,000 notifications
+    would hold the request for seconds)."""
+    from django.db import transaction
+
+    from catalog.observability import enqueue
+
+    model_name = instance._meta.model_name
+    users = notifications_using(model_name, instance.pk)
+    if users[: VERDICT_INLINE_LIMIT + 1].count() <= VERDICT_INLINE_LIMIT:
+        refresh_verdicts(users)
+        return
+    transaction.on_commit(
+        lambda: enqueue(VERDICTS_TASK, model_name, instance.pk, q_options={"timeout": 600, "group": "verdicts"})
+    )
+
+
+def verdicts_refresh_run(model_name: str, pk: int) -> int:
+    """The background half of refresh_verdicts_of_users: safe to run twice (it only recomputes)."""
+    return refresh_verdicts(notifications_using(model_name, pk))
+
+
+def _refresh_batch(ids: list[int]) -> int:
     from catalog.models import FindingCategory, SyncFinding
 
-    notifications = (
-        Notification.objects.filter(pk__in=[n.pk for n in notifications])
-        if not hasattr(notifications, "model")
-        else notifications.order_by()
-    )
     rows = (
-        notifications.select_related("message_type__channel")
+        Notification.objects.filter(pk__in=ids)
+        .select_related("message_type__channel")
         .prefetch_related(
             "templates__message_type__channel",
             Prefetch(
@@ -226,7 +277,8 @@ def refresh_verdicts(notifications) -> None:
             notification.verdict_errors = error_count
             notification.verdict_warnings = warning_count
             changed.append(notification)
-    Notification.objects.bulk_update(changed, ["verdict_codes", "verdict_errors", "verdict_warnings"])
+    Notification.objects.bulk_update(changed, ["verdict_codes", "verdict_errors", "verdict_warnings"], batch_size=500)
+    return len(changed)
 
 
 def _raise(violations: list[policy.Violation]) -> None:

@@ -1,0 +1,67 @@
+"""Stored verdicts stay fresh when a message type changes: in the request for a few users, in a background
+task for many, in bounded batches either way."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Notification
+from catalog.services import guard
+
+
+def _many_users(small_catalog, count: int) -> None:
+    Notification.objects.bulk_create(
+        Notification(
+            key=f"many_{i}",
+            name=f"Many {i}",
+            audience="students",
+            project=small_catalog.project,
+            medium="Email",
+            trigger_type="api_send",
+            campaign_id=1000 + i,
+            message_type=small_catalog.opt_in,
+            status="active",
+        )
+        for i in range(count)
+    )
+
+
+def test_few_users_are_refreshed_in_the_request(small_catalog):
+    small_catalog.opt_in.deprecated = True
+    small_catalog.opt_in.save()
+    assert "deprecated-message-type" in Notification.objects.get(key="weekly_digest").verdict_codes
+
+
+def test_many_users_are_refreshed_in_a_task_after_commit(
+    small_catalog, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(guard, "VERDICT_INLINE_LIMIT", 3)
+    _many_users(small_catalog, 5)
+    small_catalog.opt_in.deprecated = True
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        small_catalog.opt_in.save()
+    assert len(callbacks) == 1
+    assert "deprecated-message-type" not in Notification.objects.get(key="many_0").verdict_codes
+    callbacks[0]()  # the queue runs tasks synchronously in the tests
+    users = Notification.objects.filter(message_type=small_catalog.opt_in)
+    assert all("deprecated-message-type" in n.verdict_codes for n in users)
+
+
+def test_refresh_works_in_bounded_batches(small_catalog, monkeypatch):
+    monkeypatch.setattr(guard, "VERDICT_BATCH", 4)
+    _many_users(small_catalog, 10)
+    with CaptureQueriesContext(connection) as queries:
+        changed = guard.refresh_verdicts(Notification.objects.all())
+    assert changed == 10  # the new rows had no stored verdict yet (no owner warning)
+    longest = max(len(q["sql"]) for q in queries.captured_queries)
+    # No statement holds every row: a batch of 4 ids, whatever the total.
+    assert longest < 4000, longest
+    assert all(n.verdict_warnings == 1 for n in Notification.objects.filter(key__startswith="many_"))
+
+
+@pytest.mark.parametrize("model", ["messagetype", "channel", "template"])
+def test_the_task_recomputes_the_users_of_each_kind(small_catalog, model):
+    Notification.objects.filter(key="weekly_digest").update(verdict_codes=["stale"], verdict_errors=0)
+    pk = {"messagetype": small_catalog.opt_in, "channel": small_catalog.marketing, "template": small_catalog.template}
+    assert guard.verdicts_refresh_run(model, pk[model].pk) >= 1
+    assert Notification.objects.get(key="weekly_digest").verdict_codes != ["stale"]
