@@ -142,3 +142,12 @@ def test_an_import_cannot_change_a_connection_without_the_admin_role(project, us
     assert not IterableProject.objects.filter(name="Elsewhere").exists()
     admin = user_in_role("admin")
     assert catalog_import(actor=admin, content=json.dumps(file), fmt="json").ok
+
+
+def test_the_demo_loader_says_when_its_emulator_is_not_listed(db, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.ITERABLE_ALLOWED_HOSTS = []
+    with pytest.raises(CommandError, match="not listed in ITERABLE_ALLOWED_HOSTS"):
+        call_command("seed_demo", api_base_url="http://127.0.0.1:8765")
+    assert not IterableProject.objects.exists()

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from catalog.services.demo import demo_catalog_load
 
@@ -14,7 +15,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, api_base_url, **options):
-        counts = demo_catalog_load(api_base_url=api_base_url)
+        try:
+            counts = demo_catalog_load(api_base_url=api_base_url)
+        except ValidationError as error:  # e.g. an emulator URL that ITERABLE_ALLOWED_HOSTS does not list
+            raise CommandError(" ".join(error.messages)) from None
         if not counts:
             self.stdout.write("Demo catalog already up to date: nothing changed.")
             return
