@@ -64,3 +64,23 @@ def test_a_sync_against_an_echoing_proxy_stores_no_key(db, listener, monkeypatch
     assert KEY not in stored
     assert KEY not in caplog.text
     clear_client_cache()
+
+
+def test_a_test_send_against_an_echoing_proxy_stores_no_key(small_catalog, listener, monkeypatch, user_in_role):
+    from catalog.models import ProofRecipient, ProofSend
+    from catalog.services.sends import proof_send
+
+    monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", listener.url)
+    monkeypatch.setenv("ITERABLE_API_KEY_TEST", KEY)
+    clear_client_cache()
+    IterableProject.objects.filter(pk=small_catalog.project.pk).update(api_base_url=listener.url)
+    listener.respond = lambda request: (200, "text/html", f"<html><title>Hello {KEY}</title></html>")
+    marketer = user_in_role("marketing")
+    recipient = ProofRecipient.objects.create(project=small_catalog.project, owner=marketer, email="qa@example.com")
+    digest = small_catalog.digest.__class__.objects.get(pk=small_catalog.digest.pk)
+    attempt = proof_send(actor=marketer, notification=digest, recipient=recipient)
+    assert listener.received  # Iterable's stand-in was asked (the guard's live check)
+    stored = json.dumps([list(ProofSend.objects.values()), list(AuditEvent.objects.values())], default=str)
+    assert attempt.outcome in {"refused_guard", "refused_iterable"} and "[redacted]" in attempt.message
+    assert KEY not in stored
+    clear_client_cache()
