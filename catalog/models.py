@@ -1001,3 +1001,6 @@ class CatalogImport(models.Model):
 
     def __str__(self) -> str:
         return f"Catalog import #{self.pk} ({self.filename or self.fmt}, {self.status})"
+
+
+from catalog.health.models import HealthAlert, HealthDaily, HealthEvent, OwnerAlertHook, WebhookSecret  # noqa: E402, F401

@@ -57,6 +57,7 @@ urlpatterns = [
     path("resync/runs/<int:pk>/retry-failed/", resync.RunRetryFailedView.as_view(), name="resync-run-retry-failed"),
     path("resync/runs/<int:pk>/apply/", resync.RunApplyView.as_view(), name="resync-run-apply"),
     path("resync/settings/<int:project_id>/", resync.ResyncSettingsView.as_view(), name="resync-settings"),
+    path("health/", include("catalog.health.urls")),
     path("", include(sends.router.urls)),
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.

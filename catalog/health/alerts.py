@@ -1,0 +1,141 @@
+"""Alerts from real sends: raised once per open problem, sent to the notification's owners, acknowledged by a person."""
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import mail_admins, send_mail
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.health.models import HealthAlert, OwnerAlertHook
+from catalog.models import Notification
+from catalog.services.audit import actor_label, audit_record
+
+log = logging.getLogger("catalog.health")
+HOOK_TIMEOUT_SECONDS = 5
+
+
+def alert_raise(
+    *,
+    project_id: int,
+    notification_id: int | None,
+    kind: str,
+    dedupe_key: str,
+    message: str,
+    details: dict,
+    occurrences: int,
+    at: datetime,
+) -> HealthAlert:
+    """Open an alert, or add to the open one with the same key (callers hold the counting lock)."""
+    alert = HealthAlert.objects.filter(dedupe_key=dedupe_key, acknowledged_at__isnull=True).first()
+    if alert is not None:
+        HealthAlert.objects.filter(pk=alert.pk).update(
+            occurrences=F("occurrences") + occurrences, last_seen_at=at, details={**alert.details, **details}
+        )
+        return alert
+    return HealthAlert.objects.create(
+        project_id=project_id,
+        notification_id=notification_id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        message=message,
+        details=details,
+        occurrences=max(occurrences, 1),
+        first_seen_at=at,
+        last_seen_at=at,
+    )
+
+
+def alert_recipients(alert: HealthAlert) -> tuple[list[str], list[str]]:
+    """Owner addresses and owner webhook URLs; an alert without a notification goes to HEALTH_ALERT_EMAILS."""
+    if alert.notification_id is None:
+        return list(getattr(settings, "HEALTH_ALERT_EMAILS", [])), []
+    owners = Notification.objects.get(pk=alert.notification_id).owners.all()
+    emails = sorted({o.email for o in owners if o.email})
+    hooks = list(OwnerAlertHook.objects.filter(owner__in=owners).order_by("pk").values_list("url", flat=True))
+    return emails, hooks
+
+
+def _post_hook(url: str, body: dict) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"Not an http(s) URL: {url[:60]}")
+    request = urllib.request.Request(  # noqa: S310 (checked above: http or https only)
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=HOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        response.read(1024)
+
+
+def _subject(alert: HealthAlert) -> str:
+    what = alert.notification.name if alert.notification_id else f"campaign {alert.details.get('campaign_id')}"
+    return f"[Iterable alert] {alert.get_kind_display()}: {what}"
+
+
+def alert_deliver(alert: HealthAlert) -> list[dict]:
+    """Email and webhook to the owners; each outcome recorded, none stops the others."""
+    emails, hooks = alert_recipients(alert)
+    subject = _subject(alert)
+    body = f"{alert.message}\n\nFirst seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC. Acknowledge it on the dashboard."
+    outcomes = []
+    try:
+        if emails:
+            send_mail(subject, body, None, emails)
+        else:
+            mail_admins(subject, body)
+        outcomes.append({"channel": "email", "to": emails or ["admins"], "ok": True})
+    # SMTP fails in many ways; whatever it is, the alert stays visible on the dashboard.
+    except Exception as error:
+        log.warning("Alert %s: email failed: %s", alert.pk, error)
+        outcomes.append({"channel": "email", "to": emails, "ok": False, "error": str(error)[:200]})
+    for url in hooks:
+        try:
+            _post_hook(url, {"text": f"{subject}\n{alert.message}", "alert": alert.pk, "kind": alert.kind})
+            outcomes.append({"channel": "webhook", "to": url, "ok": True})
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            log.warning("Alert %s: webhook %s failed: %s", alert.pk, url, error)
+            outcomes.append({"channel": "webhook", "to": url, "ok": False, "error": str(error)[:200]})
+    return outcomes
+
+
+def alerts_notify() -> int:
+    """Send every alert not sent yet. Each is claimed first, so two workers never send one alert twice."""
+    sent = 0
+    for pk in HealthAlert.objects.filter(notified_at__isnull=True).order_by("pk").values_list("pk", flat=True)[:100]:
+        if not HealthAlert.objects.filter(pk=pk, notified_at__isnull=True).update(notified_at=timezone.now()):
+            continue
+        alert = HealthAlert.objects.select_related("notification").get(pk=pk)
+        HealthAlert.objects.filter(pk=pk).update(deliveries=alert_deliver(alert))
+        sent += 1
+    return sent
+
+
+def alert_acknowledge(*, alert: HealthAlert, actor, note: str = "") -> HealthAlert:
+    """A person has seen it; audited. A later occurrence opens a new alert."""
+    if alert.acknowledged_at is not None:
+        raise ValidationError(
+            f"{actor_label(alert.acknowledged_by) if alert.acknowledged_by else alert.acknowledged_label} "
+            f"already acknowledged this alert on {alert.acknowledged_at:%d %b %Y %H:%M}.",
+            code="already_acknowledged",
+        )
+    if len(note) > 500:
+        raise ValidationError("The note may be at most 500 characters.", code="too_long")
+    with transaction.atomic():
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = actor
+        alert.acknowledged_label = actor_label(actor)
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledged_label"])
+        audit_record(actor=actor, action="acknowledge", instance=alert, changes={"note": note} if note else {})
+    return alert
+
+
+def alerts_open(*, notification=None, limit: int = 20) -> list[HealthAlert]:
+    alerts = HealthAlert.objects.filter(acknowledged_at__isnull=True).select_related("notification", "project")
+    if notification is not None:
+        alerts = alerts.filter(notification=notification)
+    return list(alerts[:limit])

@@ -1,0 +1,322 @@
+"""From stored events to counters and alerts, idempotently.
+
+One transaction takes a batch of uncounted events, adds them to the day counters, judges the sends (the
+guard's rule on the message type they really went out on; campaigns the catalog does not know; spikes
+against the notification's own baseline) and marks the batch counted. A worker killed half-way rolls the
+whole batch back, so every event is counted exactly once; two workers are serialised by a lock.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from catalog import policy
+from catalog.health.alerts import alert_raise, alerts_notify
+from catalog.health.models import AlertKind, EventKind, HealthDaily, HealthEvent
+from catalog.models import IterableMirror, Journey, MessageType, MirrorKind, Notification, Template
+from catalog.services.guard import message_type_facts
+
+log = logging.getLogger("catalog.health")
+
+BATCH = 5000
+# Fixed key of the PostgreSQL advisory lock that serialises counting (SQLite serialises writers already).
+LOCK_KEY = 0x1EA17
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def retention_days() -> int:
+    return int(_setting("HEALTH_RAW_RETENTION_DAYS", 30))
+
+
+def bucket_of(notification_id: int | None, campaign_id: int | None, template_id: int | None) -> str:
+    if notification_id:
+        return f"n:{notification_id}"
+    if campaign_id:
+        return f"c:{campaign_id}"
+    if template_id:
+        return f"t:{template_id}"
+    return "-"
+
+
+@dataclass
+class ProjectMap:
+    """Which notification a campaign or template belongs to, and what Iterable says their types are."""
+
+    by_campaign: dict[int, int] = field(default_factory=dict)
+    by_template: dict[int, int] = field(default_factory=dict)
+    template_type: dict[int, int | None] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, project_id: int) -> "ProjectMap":
+        found = cls()
+
+        def claim(target: dict, key, notification_id) -> None:
+            # The oldest notification wins when two claim one campaign: stable across runs.
+            if key is not None and notification_id is not None:
+                target[key] = min(target.get(key, notification_id), notification_id)
+
+        for pk, campaign_id in Notification.objects.filter(project_id=project_id).values_list("pk", "campaign_id"):
+            claim(found.by_campaign, campaign_id, pk)
+        template_rows = Template.objects.filter(project_id=project_id).values_list(
+            "iterable_id", "campaign_id", "message_type__iterable_id", "notifications"
+        )
+        for template_id, campaign_id, type_id, notification_id in template_rows:
+            found.template_type[template_id] = type_id
+            claim(found.by_template, template_id, notification_id)
+            claim(found.by_campaign, campaign_id, notification_id)
+        journeys = dict(
+            Journey.objects.filter(project_id=project_id, notifications__isnull=False).values_list(
+                "iterable_id", "notifications"
+            )
+        )
+        mirror = IterableMirror.objects.filter(project_id=project_id, kind=MirrorKind.CAMPAIGN).values_list(
+            "iterable_id", "iterable_template_id", "iterable_workflow_id"
+        )
+        for campaign_id, template_id, workflow_id in mirror:
+            claim(found.by_campaign, campaign_id, found.by_template.get(template_id) or journeys.get(workflow_id))
+        return found
+
+    def notification_for(self, campaign_id: int | None, template_id: int | None) -> int | None:
+        return self.by_campaign.get(campaign_id) or self.by_template.get(template_id)
+
+
+def _type_facts(project_id: int, type_ids: set[int]) -> dict[int, policy.MessageTypeFacts]:
+    """Facts of the message types sends went out on: the catalog's, else what the last sync saw in Iterable."""
+    facts = {
+        mt.iterable_id: message_type_facts(mt)
+        for mt in MessageType.objects.filter(project_id=project_id, iterable_id__in=type_ids).select_related("channel")
+    }
+    missing = type_ids - set(facts)
+    if missing:
+        types = IterableMirror.objects.filter(
+            project_id=project_id, kind=MirrorKind.MESSAGE_TYPE, iterable_id__in=missing
+        ).values_list("iterable_id", "payload")
+        channels = dict(
+            IterableMirror.objects.filter(project_id=project_id, kind=MirrorKind.CHANNEL).values_list(
+                "iterable_id", "payload"
+            )
+        )
+        for type_id, raw in types:
+            channel = channels.get(raw.get("channelId")) or {}
+            facts[type_id] = policy.MessageTypeFacts(
+                name=str(raw.get("name") or ""),
+                # Iterable's default when a type does not say: opt-out.
+                policy=raw.get("subscriptionPolicy") or policy.OPT_OUT,
+                channel_name=str(channel.get("name") or f"#{raw.get('channelId')}"),
+                channel_type=channel.get("channelType"),
+            )
+    return facts
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def _add_to_counters(totals: dict[tuple, dict]) -> None:
+    if not totals:
+        return
+    projects = {k[0] for k in totals}
+    buckets = {k[1] for k in totals}
+    days = {k[2] for k in totals}
+    existing = {
+        (row.project_id, row.bucket, row.day, row.kind): row
+        for row in HealthDaily.objects.filter(project_id__in=projects, bucket__in=buckets, day__in=days)
+    }
+    changed, new = [], []
+    for key, total in totals.items():
+        row = existing.get(key)
+        if row is None:
+            project_id, bucket, day, kind = key
+            new.append(HealthDaily(project_id=project_id, bucket=bucket, day=day, kind=kind, **total))
+            continue
+        row.count += total["count"]
+        row.last_at = max(filter(None, [row.last_at, total["last_at"]]))
+        changed.append(row)
+    HealthDaily.objects.bulk_update(changed, ["count", "last_at"], batch_size=500)
+    HealthDaily.objects.bulk_create(new, batch_size=500)
+
+
+def _judge_sends(project_id: int, pmap: ProjectMap, sends: list[dict], now: datetime) -> None:
+    """The guard on real sends: forbidden message types and campaigns the catalog does not know."""
+    type_ids = set()
+    for event in sends:
+        event["type_id"] = event["message_type_id"] or pmap.template_type.get(event["template_id"])
+        if event["type_id"]:
+            type_ids.add(event["type_id"])
+    facts = _type_facts(project_id, type_ids) if type_ids else {}
+    forbidden: dict[tuple, list[dict]] = defaultdict(list)
+    unknown: dict[int, list[dict]] = defaultdict(list)
+    for event in sends:
+        notification_id = event["notification_id"]
+        type_facts = facts.get(event["type_id"])
+        if type_facts is not None:
+            subject = f"A send of campaign {event['campaign_id']}" if event["campaign_id"] else "A send"
+            if policy.message_type_violations(type_facts, subject=subject):
+                forbidden[(notification_id, event["campaign_id"], event["type_id"])].append(event)
+        # A campaign Iterable has (the mirror) but no notification declares is outside the catalog all the same.
+        if event["campaign_id"] and notification_id is None:
+            unknown[event["campaign_id"]].append(event)
+    for (notification_id, campaign_id, type_id), events in forbidden.items():
+        type_facts = facts[type_id]
+        subject = f"Campaign {campaign_id}" if campaign_id else f"Template {events[0]['template_id']}"
+        sentences = [v.message for v in policy.message_type_violations(type_facts, subject=subject)]
+        alert_raise(
+            project_id=project_id,
+            notification_id=notification_id,
+            kind=AlertKind.FORBIDDEN_TYPE,
+            dedupe_key=f"{AlertKind.FORBIDDEN_TYPE}:{project_id}:{campaign_id}:{type_id}",
+            message=f"Iterable sent {len(events)} message(s) on message type '{type_facts.name}'. "
+            + " ".join(sentences),
+            details={
+                "campaign_id": campaign_id,
+                "message_type_id": type_id,
+                "message_type": type_facts.name,
+                "channel": type_facts.channel_name,
+            },
+            occurrences=len(events),
+            at=max(e["occurred_at"] for e in events),
+        )
+    for campaign_id, events in unknown.items():
+        alert_raise(
+            project_id=project_id,
+            notification_id=None,
+            kind=AlertKind.UNKNOWN_CAMPAIGN,
+            dedupe_key=f"{AlertKind.UNKNOWN_CAMPAIGN}:{project_id}:{campaign_id}",
+            message=f"Iterable sent {len(events)} message(s) from campaign {campaign_id}, which no notification in "
+            "the catalog declares. Add it to the catalog (Iterable sync, orphans) or stop the campaign.",
+            details={"campaign_id": campaign_id},
+            occurrences=len(events),
+            at=max(e["occurred_at"] for e in events),
+        )
+
+
+SPIKES = {
+    EventKind.UNSUBSCRIBE: (AlertKind.UNSUBSCRIBE_SPIKE, "HEALTH_UNSUBSCRIBE_FLOOR", 0.005),
+    EventKind.BOUNCE: (AlertKind.BOUNCE_SPIKE, "HEALTH_BOUNCE_FLOOR", 0.02),
+}
+
+
+def spike_check(*, notification_id: int, day, now: datetime) -> None:
+    """Today's unsubscribe and bounce rates against the notification's own previous 28 days."""
+    rows = HealthDaily.objects.filter(notification_id=notification_id, day__gte=day - timedelta(days=28), day__lte=day)
+    today, before = defaultdict(int), defaultdict(int)
+    for row_day, kind, count in rows.values_list("day", "kind", "count"):
+        (today if row_day == day else before)[kind] += count
+    min_count = int(_setting("HEALTH_SPIKE_MIN_COUNT", 5))
+    factor = float(_setting("HEALTH_SPIKE_FACTOR", 3.0))
+    notification = None
+    for kind, (alert_kind, floor_name, floor_default) in SPIKES.items():
+        if today[kind] < min_count:
+            continue
+        rate = today[kind] / max(today[EventKind.SEND], 1)
+        baseline = before[kind] / before[EventKind.SEND] if before[EventKind.SEND] else 0.0
+        if rate < float(_setting(floor_name, floor_default)) or rate < factor * baseline:
+            continue
+        notification = notification or Notification.objects.only("project_id", "name").get(pk=notification_id)
+        word = "unsubscribes" if kind == EventKind.UNSUBSCRIBE else "bounces"
+        alert_raise(
+            project_id=notification.project_id,
+            notification_id=notification_id,
+            kind=alert_kind,
+            dedupe_key=f"{alert_kind}:{notification_id}:{day.isoformat()}",
+            message=f"{notification.name}: {today[kind]} {word} on {day:%d %b %Y} for {today[EventKind.SEND]} "
+            f"sends ({rate:.1%}), against {baseline:.1%} over the previous 28 days.",
+            details={
+                "day": day.isoformat(),
+                "count": today[kind],
+                "sends": today[EventKind.SEND],
+                "rate": round(rate, 4),
+                "baseline": round(baseline, 4),
+            },
+            occurrences=0,
+            at=now,
+        )
+
+
+COLUMNS = ("id", "project_id", "kind", "campaign_id", "template_id", "message_type_id", "occurred_at")
+
+
+def health_process_batch(*, batch: int = BATCH) -> int:
+    """Count and judge one batch of uncounted events; returns how many (0 when there were none)."""
+    now = timezone.now()
+    with transaction.atomic():
+        _lock()
+        events = list(HealthEvent.objects.filter(counted=False).order_by("id").values(*COLUMNS)[:batch])
+        if not events:
+            return 0
+        by_project = defaultdict(list)
+        for event in events:
+            by_project[event["project_id"]].append(event)
+        totals: dict[tuple, dict] = {}
+        spikes = set()
+        for project_id, project_events in by_project.items():
+            pmap = ProjectMap.load(project_id)
+            for event in project_events:
+                event["notification_id"] = pmap.notification_for(event["campaign_id"], event["template_id"])
+                bucket = bucket_of(event["notification_id"], event["campaign_id"], event["template_id"])
+                day = event["occurred_at"].astimezone(timezone.get_current_timezone()).date()
+                key = (project_id, bucket, day, event["kind"])
+                orphan = not event["notification_id"]
+                total = totals.setdefault(
+                    key,
+                    {
+                        "count": 0,
+                        "last_at": None,
+                        "notification_id": event["notification_id"],
+                        "campaign_id": event["campaign_id"] if orphan else None,
+                        "template_id": event["template_id"] if orphan else None,
+                    },
+                )
+                total["count"] += 1
+                total["last_at"] = max(filter(None, [total["last_at"], event["occurred_at"]]))
+                if event["notification_id"] and event["kind"] in SPIKES:
+                    spikes.add((event["notification_id"], day))
+            sends = [e for e in project_events if e["kind"] == EventKind.SEND]
+            if sends:
+                _judge_sends(project_id, pmap, sends, now)
+        _add_to_counters(totals)
+        for notification_id, day in spikes:
+            spike_check(notification_id=notification_id, day=day, now=now)
+        HealthEvent.objects.filter(id__in=[e["id"] for e in events]).update(counted=True)
+    return len(events)
+
+
+def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, max_batches: int = 50) -> int:
+    """Delete counted raw events older than the retention window, in bounded batches (short locks)."""
+    cutoff = (now or timezone.now()) - timedelta(days=retention_days())
+    deleted = 0
+    for _ in range(max_batches):
+        old = HealthEvent.objects.filter(received_at__lt=cutoff, counted=True).order_by("id")
+        ids = list(old.values_list("id", flat=True)[:batch])
+        if not ids:
+            break
+        deleted += HealthEvent.objects.filter(id__in=ids).delete()[0]
+    return deleted
+
+
+def health_process(*, max_batches: int = 20) -> dict:
+    """Everything a worker does for live health: count, judge, notify owners, then keep the window."""
+    counted = 0
+    for _ in range(max_batches):
+        done = health_process_batch()
+        counted += done
+        if done < BATCH:
+            break
+    notified = alerts_notify()
+    return {"counted": counted, "notified": notified}
+
+
+def notification_totals(notification_id: int, *, since) -> dict[str, int]:
+    rows = HealthDaily.objects.filter(notification_id=notification_id, day__gte=since)
+    return dict(rows.values_list("kind").annotate(n=Sum("count")).order_by())

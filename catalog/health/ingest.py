@@ -1,0 +1,133 @@
+"""The webhook door: check the project's secret, store the raw events once, and nothing more.
+
+The request only commits raw rows (one bulk INSERT, duplicates dropped by the unique key), so a worker killed
+mid-request leaves either all of them or none, and Iterable's retry brings the rest; counting and judging
+happen afterwards from the stored rows (catalog/health/counters.py), where they can be repeated safely.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.health.events import events_parse
+from catalog.health.models import HealthEvent, WebhookSecret
+from catalog.models import IterableProject
+from catalog.observability import enqueue
+from catalog.services.audit import audit_record
+
+SECRET_HEADER = "HTTP_X_WEBHOOK_SECRET"
+
+
+class WebhookAuthError(Exception):
+    pass
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def webhook_secret_rotate(*, project: IterableProject, actor) -> str:
+    """A new secret for the project's webhooks (the old one stops working); shown once, stored hashed."""
+    secret = secrets.token_urlsafe(32)
+    row, created = WebhookSecret.objects.update_or_create(project=project, defaults={"secret_hash": _digest(secret)})
+    audit_record(actor=actor, action="create" if created else "rotate", instance=row, changes={})
+    return secret
+
+
+def presented_secret(meta: dict) -> str | None:
+    """The secret as Iterable's webhook settings can send it: a custom header, Basic auth or a bearer token."""
+    if meta.get(SECRET_HEADER):
+        return meta[SECRET_HEADER]
+    auth = meta.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        try:
+            user, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return password or user
+    return None
+
+
+def webhook_authenticate(*, project_id: int, secret: str | None) -> int:
+    """The project id if the secret is its own; one answer for an unknown project and a wrong secret."""
+    row = WebhookSecret.objects.filter(project_id=project_id).only("id", "secret_hash", "last_used_at").first()
+    # Compare even when there is no row, so timing does not tell which projects exist.
+    expected = row.secret_hash if row else _digest(secrets.token_hex(16))
+    if not hmac.compare_digest(_digest(secret or ""), expected) or row is None or not secret:
+        raise WebhookAuthError("The webhook secret is missing or wrong for this project.")
+    now = timezone.now()
+    if row.last_used_at is None or row.last_used_at < now - timedelta(minutes=1):
+        WebhookSecret.objects.filter(pk=row.pk).update(last_used_at=now)
+    return project_id
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+
+
+def events_ingest(*, project_id: int, body) -> IngestResult:
+    """Store the events of one delivery; a redelivered event is dropped by the database's unique key."""
+    now = timezone.now()
+    parsed = events_parse(body, received_at=now)
+    rows = [HealthEvent(project_id=project_id, received_at=now, **event.__dict__) for event in parsed]
+    with transaction.atomic():
+        HealthEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        transaction.on_commit(health_process_soon)
+    return IngestResult(received=len(rows))
+
+
+_soon = {"last": -1e9, "timer": None}
+_soon_lock = threading.Lock()
+
+
+def _enqueue_process() -> None:
+    enqueue("catalog.health.tasks.health_process_task", q_options={"task_name": "health-process", "timeout": 120})
+
+
+def _fire() -> None:
+    from django.db import close_old_connections
+
+    with _soon_lock:
+        _soon["timer"] = None
+        _soon["last"] = time.monotonic()
+    try:
+        _enqueue_process()
+    finally:
+        close_old_connections()
+
+
+def health_process_soon() -> None:
+    """Ask a worker to count and judge new events: at once, or, if this process asked less than
+    HEALTH_PROCESS_SOON_SECONDS ago, once more when that interval ends (one pending timer), so the last events
+    of a burst are judged within seconds too. The minute schedule covers a process killed meanwhile."""
+    interval = float(getattr(settings, "HEALTH_PROCESS_SOON_SECONDS", 2))
+    if interval <= 0:
+        _enqueue_process()
+        return
+    with _soon_lock:
+        waited = time.monotonic() - _soon["last"]
+        if waited >= interval:
+            _soon["last"] = time.monotonic()
+            now = True
+        else:
+            now = False
+            if _soon["timer"] is None:
+                _soon["timer"] = threading.Timer(interval - waited, _fire)
+                _soon["timer"].daemon = True
+                _soon["timer"].start()
+    if now:
+        _enqueue_process()

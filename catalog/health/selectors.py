@@ -1,0 +1,96 @@
+"""Reads for pages and the API: a notification's series, rates and last send; a contact's recent events."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from catalog.health.models import EventKind, HealthDaily, HealthEvent
+
+CHART_KINDS = [
+    EventKind.SEND, EventKind.OPEN, EventKind.CLICK, EventKind.BOUNCE, EventKind.UNSUBSCRIBE, EventKind.SKIP,
+]  # fmt: skip
+RATE_KINDS = [EventKind.OPEN, EventKind.CLICK, EventKind.BOUNCE, EventKind.UNSUBSCRIBE, EventKind.COMPLAINT]
+PERIODS = (30, 90)
+BASELINE_DAYS = 28
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def notification_health(notification, *, days: int = 30) -> dict:
+    """Per-day counts of the chart kinds over `days`, totals, rates against the baseline before, last send."""
+    if days not in PERIODS:
+        raise ValueError(f"days must be one of {', '.join(map(str, PERIODS))}")
+    today = _today()
+    start = today - timedelta(days=days - 1)
+    baseline_start = start - timedelta(days=BASELINE_DAYS)
+    rows = HealthDaily.objects.filter(notification=notification, day__gte=baseline_start).values_list(
+        "day", "kind", "count"
+    )
+    per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    totals, baseline = defaultdict(int), defaultdict(int)
+    for day, kind, count in rows:
+        if day >= start:
+            per_day[day][kind] += count
+            totals[kind] += count
+        else:
+            baseline[kind] += count
+    labels = [start + timedelta(days=i) for i in range(days)]
+    series = {kind.value: [per_day[d][kind] for d in labels] for kind in CHART_KINDS}
+
+    def rate(counts, kind):
+        return counts[kind] / counts[EventKind.SEND] if counts[EventKind.SEND] else None
+
+    rates = [
+        {
+            "kind": kind.value,
+            "label": kind.label,
+            "rate": rate(totals, kind),
+            "baseline": rate(baseline, kind),
+        }
+        for kind in RATE_KINDS
+    ]
+    last_sent = HealthDaily.objects.filter(notification=notification, kind=EventKind.SEND).aggregate(at=Max("last_at"))[
+        "at"
+    ]
+    return {
+        "days": days,
+        "labels": [d.isoformat() for d in labels],
+        "series": series,
+        "series_labels": {kind.value: kind.label for kind in CHART_KINDS},
+        "totals": {kind.value: totals[kind] for kind in CHART_KINDS},
+        "rates": rates,
+        "last_sent": last_sent,
+        "rows": [(d, [per_day[d][kind] for kind in CHART_KINDS]) for d in reversed(labels) if per_day.get(d)],
+    }
+
+
+def sent_since(*, since: date):
+    """Notification ids with at least one send since the day."""
+    return HealthDaily.objects.filter(kind=EventKind.SEND, day__gte=since, notification__isnull=False).values(
+        "notification_id"
+    )
+
+
+def send_totals(notification_ids, *, days: int = 30) -> dict[int, int]:
+    since = _today() - timedelta(days=days - 1)
+    rows = HealthDaily.objects.filter(notification_id__in=notification_ids, kind=EventKind.SEND, day__gte=since)
+    return dict(rows.values_list("notification_id").annotate(n=Sum("count")).order_by())
+
+
+def contact_recent(*, project_ids, email: str = "", user_id: str = "", limit: int = 50) -> list[HealthEvent]:
+    """A contact's recent sends and skips (and what followed them), newest first, within the raw window."""
+    who = Q()
+    if email:
+        who |= Q(email=email.strip().lower())
+    if user_id:
+        who |= Q(user_id=user_id)
+    if not who:
+        return []
+    kinds = [EventKind.SEND, EventKind.SKIP, EventKind.BOUNCE, EventKind.UNSUBSCRIBE, EventKind.OPEN, EventKind.CLICK]
+    return list(
+        HealthEvent.objects.filter(who, project_id__in=project_ids, kind__in=kinds).order_by("-occurred_at")[:limit]
+    )

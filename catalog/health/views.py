@@ -1,0 +1,169 @@
+"""Live health's doors: Iterable's webhook receiver, the API (series, alerts, acknowledge) and the page form
+that acknowledges an alert. Thin: the work is in ingest, selectors and alerts."""
+
+import json
+
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api.permissions import HasCapability
+from catalog.health.alerts import alert_acknowledge
+from catalog.health.events import EventError
+from catalog.health.ingest import WebhookAuthError, events_ingest, presented_secret, webhook_authenticate
+from catalog.health.models import HealthAlert
+from catalog.health.selectors import PERIODS, notification_health
+from catalog.models import Notification
+
+VIEW = "catalog.view_notification"
+ACKNOWLEDGE = "catalog.change_notification"
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"errors": [{"field": None, "code": code, "message": message}]}, status=status)
+
+
+@csrf_exempt
+def webhook_receive(request, project_id: int):
+    """Where Iterable's system webhooks post: one event (Iterable's form) or a list of up to 1,000."""
+    if request.method != "POST":
+        response = _error(405, "method_not_allowed", "Iterable's system webhooks POST here.")
+        response["Allow"] = "POST"
+        return response
+    try:
+        webhook_authenticate(project_id=project_id, secret=presented_secret(request.META))
+    except WebhookAuthError as error:
+        response = _error(401, "not_authenticated", str(error))
+        response["WWW-Authenticate"] = 'Basic realm="iterable-webhooks"'
+        return response
+    try:
+        body = json.loads(request.body)
+    except RequestDataTooBig:
+        return _error(413, "too_large", "The body is too large: send at most 1,000 events per request.")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "parse_error", "The body is not JSON: send the event Iterable's webhook builds.")
+    try:
+        result = events_ingest(project_id=project_id, body=body)
+    except EventError as error:
+        return _error(400, "invalid", str(error))
+    return JsonResponse({"received": result.received})
+
+
+@require_POST
+@permission_required(ACKNOWLEDGE, raise_exception=True)
+def alert_acknowledge_page(request, pk: int):
+    """The button on home and the notification page; back to where it was pressed."""
+    from django.contrib import messages
+
+    alert = get_object_or_404(HealthAlert, pk=pk)
+    try:
+        alert_acknowledge(alert=alert, actor=request.user, note=request.POST.get("note", ""))
+        messages.success(request, "Alert acknowledged.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        target = "catalog:home"
+    return redirect(target)
+
+
+# ------------------------------------------------------------------------------------------ API
+
+
+class RateSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    rate = serializers.FloatField(allow_null=True, help_text="Per send over the period; null without sends.")
+    baseline = serializers.FloatField(allow_null=True, help_text="The same over the 28 days before the period.")
+
+
+class NotificationHealthSerializer(serializers.Serializer):
+    notification = serializers.CharField(help_text="The notification's key.")
+    days = serializers.IntegerField()
+    labels = serializers.ListField(child=serializers.DateField())
+    series = serializers.DictField(child=serializers.ListField(child=serializers.IntegerField()))
+    totals = serializers.DictField(child=serializers.IntegerField())
+    rates = RateSerializer(many=True)
+    last_sent = serializers.DateTimeField(allow_null=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    notification_key = serializers.CharField(source="notification.key", read_only=True, allow_null=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+
+    class Meta:
+        model = HealthAlert
+        fields = [
+            "id", "kind", "kind_label", "project", "project_name", "notification", "notification_key", "message",
+            "details", "occurrences", "first_seen_at", "last_seen_at", "notified_at", "acknowledged_at",
+            "acknowledged_label",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class NotificationHealthView(APIView):
+    permission_classes = [HasCapability]
+    required_permission = VIEW
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, enum=list(PERIODS), description="30 (default) or 90.")],
+        responses=NotificationHealthSerializer,
+        summary="A notification's sends, opens, clicks, bounces, unsubscribes and skips per day",
+    )
+    def get(self, request, key: str):
+        notification = get_object_or_404(Notification, key=key)
+        raw = request.query_params.get("days", "30")
+        if raw not in {str(p) for p in PERIODS}:
+            raise ApiValidationError({"days": [f"Use one of {', '.join(map(str, PERIODS))}."]})
+        data = notification_health(notification, days=int(raw))
+        data["notification"] = notification.key
+        return Response(NotificationHealthSerializer(data).data)
+
+
+class AlertListView(generics.ListAPIView):
+    permission_classes = [HasCapability]
+    required_permission = VIEW
+    serializer_class = AlertSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("open", bool, description="Only alerts nobody has acknowledged yet.")],
+        summary="Alerts from real sends",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        alerts = HealthAlert.objects.select_related("notification", "project").order_by("-last_seen_at", "-id")
+        raw = self.request.query_params.get("open")
+        if raw is not None:
+            if raw not in {"true", "false"}:
+                raise ApiValidationError({"open": ["Use true or false."]})
+            alerts = alerts.filter(acknowledged_at__isnull=raw == "true")
+        return alerts
+
+
+class AlertAcknowledgeView(APIView):
+    permission_classes = [HasCapability]
+    required_permission = ACKNOWLEDGE
+
+    @extend_schema(request=AcknowledgeSerializer, responses=AlertSerializer, summary="Acknowledge an alert")
+    def post(self, request, pk: int):
+        alert = get_object_or_404(HealthAlert, pk=pk)
+        payload = AcknowledgeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        alert = alert_acknowledge(alert=alert, actor=request.user, note=payload.validated_data.get("note", ""))
+        return Response(AlertSerializer(alert).data)
