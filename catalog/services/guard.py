@@ -273,12 +273,34 @@ def _refresh_batch(ids: list[int]) -> int:
             notification.verdict_errors,
             notification.verdict_warnings,
         ):
-            notification.verdict_codes = codes
-            notification.verdict_errors = error_count
-            notification.verdict_warnings = warning_count
-            changed.append(notification)
-    Notification.objects.bulk_update(changed, ["verdict_codes", "verdict_errors", "verdict_warnings"], batch_size=500)
+            changed.append((notification.pk, json.dumps(codes), error_count, warning_count))
+    for start in range(0, len(changed), VERDICT_WRITE_BATCH):
+        _write_verdicts(changed[start : start + VERDICT_WRITE_BATCH])
     return len(changed)
+
+
+VERDICT_WRITE_BATCH = 500
+
+
+def _write_verdicts(rows: list[tuple[int, str, int, int]]) -> None:
+    """One UPDATE ... FROM (VALUES ...) per batch: Django's bulk_update builds a CASE expression per row and
+    field in Python, which cost three quarters of a refresh. The verdict columns are no guard input (the
+    triggers watch other columns), so this write needs no guard of its own."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        row_sql = "(%s::bigint, %s::jsonb, %s::integer, %s::integer)"
+    else:
+        row_sql = "(%s, %s, %s, %s)"
+    values = ", ".join([row_sql] * len(rows))
+    # Only placeholders are interpolated; every value travels as a parameter.
+    sql = (
+        f"WITH v(id, codes, errors, warnings) AS (VALUES {values}) "  # noqa: S608
+        "UPDATE catalog_notification SET verdict_codes = v.codes, verdict_errors = v.errors, "
+        "verdict_warnings = v.warnings FROM v WHERE catalog_notification.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 def _raise(violations: list[policy.Violation]) -> None:
