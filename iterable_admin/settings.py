@@ -278,7 +278,12 @@ SPECTACULAR_SETTINGS = {
     ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status"; the test recipient's gets its own schema name.
-    "ENUM_NAME_OVERRIDES": {"RecipientStatusEnum": "catalog.models.RecipientStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "RecipientStatusEnum": "catalog.models.RecipientStatus",
+        "ViolationSourceEnum": ["catalog", "iterable"],
+        "PreferenceImportSourceEnum": "catalog.models.PreferenceImport.Source",
+        "NotificationStatusEnum": "catalog.models.NotificationStatus",
+    },
 }
 
 # django-q2: the ORM broker on the main database (acknowledged, at-least-once). The defaults retry a
