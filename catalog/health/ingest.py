@@ -40,6 +40,7 @@ def webhook_secret_rotate(*, project: IterableProject, actor) -> str:
     """A new secret for the project's webhooks (the old one stops working); shown once, stored hashed."""
     secret = secrets.token_urlsafe(32)
     row, created = WebhookSecret.objects.update_or_create(project=project, defaults={"secret_hash": _digest(secret)})
+    _known.pop(project.pk, None)
     audit_record(actor=actor, action="create" if created else "rotate", instance=row, changes={})
     return secret
 
@@ -61,13 +62,25 @@ def presented_secret(meta: dict) -> str | None:
     return None
 
 
+# project id -> (hash, when read): a sender posts many events a second, and the secret rarely changes. A rotated
+# secret's predecessor keeps working in a process for at most SECRET_CACHE_SECONDS.
+_known: dict[int, tuple[str, float]] = {}
+SECRET_CACHE_SECONDS = 30
+
+
 def webhook_authenticate(*, project_id: int, secret: str | None) -> int:
     """The project id if the secret is its own; one answer for an unknown project and a wrong secret."""
+    presented = _digest(secret or "")
+    cached = _known.get(project_id)
+    fresh = cached and time.monotonic() - cached[1] < SECRET_CACHE_SECONDS
+    if secret and fresh and hmac.compare_digest(presented, cached[0]):
+        return project_id
     row = WebhookSecret.objects.filter(project_id=project_id).only("id", "secret_hash", "last_used_at").first()
     # Compare even when there is no row, so timing does not tell which projects exist.
     expected = row.secret_hash if row else _digest(secrets.token_hex(16))
-    if not hmac.compare_digest(_digest(secret or ""), expected) or row is None or not secret:
+    if not hmac.compare_digest(presented, expected) or row is None or not secret:
         raise WebhookAuthError("The webhook secret is missing or wrong for this project.")
+    _known[project_id] = (row.secret_hash, time.monotonic())
     now = timezone.now()
     if row.last_used_at is None or row.last_used_at < now - timedelta(minutes=1):
         WebhookSecret.objects.filter(pk=row.pk).update(last_used_at=now)

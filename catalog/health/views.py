@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import roles
 from catalog.api.permissions import HasCapability
 from catalog.health.alerts import alert_acknowledge
 from catalog.health.events import EventError
@@ -25,7 +26,9 @@ from catalog.health.selectors import PERIODS, notification_health
 from catalog.models import Notification
 
 VIEW = "catalog.view_notification"
-ACKNOWLEDGE = "catalog.change_notification"
+# Acknowledging is for the roles that act on notifications (marketing and up: the ones that may send tests),
+# not only for those who may edit the catalog; viewers only see alerts.
+ACKNOWLEDGE = roles.SEND_PROOF
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:

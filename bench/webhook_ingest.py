@@ -1,0 +1,242 @@
+"""Webhook ingest on loopback: Iterable's system-webhook events posted to gunicorn, stored once, then counted.
+
+Starts gunicorn on 127.0.0.1 against a throwaway database (PostgreSQL by default, as production), posts
+`--events` unique events (plus `--redeliver` percent sent twice, as Iterable's retries do) from `--connections`
+client threads, `--batch` events per request (1 = Iterable's own one-event form), and prints events per
+second. With `--kill` it SIGKILLs a gunicorn worker mid-run; the client retries what failed, as Iterable
+does. Then it counts the stored events (the worker's job), checks that every unique event is stored and
+counted exactly once, and prints the disk per event and a year's disk budget at `--per-day` events a day.
+
+    python bench/webhook_ingest.py [--sqlite] [--events 30000] [--batch 100] [--connections 8] [--workers 3]
+                                   [--kill] [--per-day 5000000] [--notifications 500]
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from _django import ROOT, django_throwaway
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a fresh PostgreSQL database")
+parser.add_argument("--events", type=int, default=30_000)
+parser.add_argument("--batch", type=int, default=100)
+parser.add_argument("--connections", type=int, default=8)
+parser.add_argument("--workers", type=int, default=3)
+parser.add_argument("--redeliver", type=float, default=5.0, help="percent of requests sent twice")
+parser.add_argument("--kill", action="store_true", help="SIGKILL a gunicorn worker half-way")
+parser.add_argument("--per-day", type=int, default=5_000_000)
+parser.add_argument("--notifications", type=int, default=500, help="for the counters' share of the budget")
+args = parser.parse_args()
+
+url = None
+if not args.sqlite:
+    name = f"webhook_bench_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+WORK = django_throwaway("webhook-ingest", url)
+
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
+
+from catalog.health.counters import health_process, retention_days  # noqa: E402
+from catalog.health.ingest import webhook_secret_rotate  # noqa: E402
+from catalog.health.models import HealthDaily, HealthEvent  # noqa: E402
+from catalog.models import IterableProject  # noqa: E402
+
+KINDS = ["emailSend"] * 6 + ["emailOpen"] * 2 + ["emailClick", "emailSendSkip", "pushSend", "emailUnSubscribe"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def event(n: int) -> dict:
+    rng = random.Random(n)
+    name = rng.choice(KINDS)
+    return {
+        "email": f"contact{rng.randint(1, 200_000)}@example.com",
+        "eventName": name,
+        "dataFields": {
+            "campaignId": 1000 + rng.randint(0, 49),
+            "templateId": 5000 + rng.randint(0, 49),
+            "messageTypeId": 11,
+            "messageId": f"{n:012x}",
+            "createdAt": f"2026-11-{rng.randint(1, 29):02d} {rng.randint(0, 23):02d}:00:00 +00:00",
+            **({"reason": "UserUnsubscribed"} if name.endswith("Skip") else {}),
+        },
+    }
+
+
+def batches(total: int, size: int, redeliver: float) -> list[list[dict]]:
+    out = [[event(n) for n in range(start, min(start + size, total))] for start in range(0, total, size)]
+    rng = random.Random(7)
+    out += [rng.choice(out) for _ in range(int(len(out) * redeliver / 100))]
+    rng.shuffle(out)
+    return out
+
+
+def worker_pids(master: int) -> list[int]:
+    path = Path(f"/proc/{master}/task/{master}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def main() -> None:
+    project = IterableProject.objects.create(name="Bench", api_key_env="ITERABLE_API_KEY_BENCH")
+    secret = webhook_secret_rotate(project=project, actor="bench")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "iterable_admin.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "STATIC_MANIFEST": "0",
+        "LOG_LEVEL": "ERROR",
+        "STATIC_ROOT": str(WORK),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "iterable_admin.wsgi", "--workers", str(args.workers), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "error"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    work = batches(args.events, args.batch, args.redeliver)
+    endpoint = f"http://127.0.0.1:{port}/api/health/webhooks/{project.pk}/"
+    lock = threading.Lock()
+    tally = {"requests": 0, "retries": 0, "errors": 0}
+    queue = list(enumerate(work))
+
+    def client() -> None:
+        session = requests.Session()
+        headers = {"Content-Type": "application/json", "X-Webhook-Secret": secret}
+        while True:
+            with lock:
+                if not queue:
+                    return
+                _, batch = queue.pop()
+            body = json.dumps(batch if args.batch > 1 else batch[0])
+            for attempt in range(20):
+                try:
+                    response = session.post(endpoint, data=body, headers=headers, timeout=30)
+                    if response.status_code == 200:
+                        break
+                    with lock:
+                        tally["errors"] += 1
+                except requests.RequestException:
+                    session = requests.Session()
+                with lock:
+                    tally["retries"] += 1
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                raise SystemExit(f"gave up on a batch after 20 attempts: {response.status_code} {response.text[:200]}")
+            with lock:
+                tally["requests"] += 1
+
+    killed = []
+
+    def killer() -> None:
+        while len(queue) > len(work) // 2:
+            time.sleep(0.05)
+        pids = worker_pids(server.pid)
+        if pids:
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    try:
+        wait_for(port)
+        for _ in range(args.workers * 2):  # warm every worker's imports (405: nothing stored)
+            requests.get(endpoint, timeout=10)
+        threads = [threading.Thread(target=client) for _ in range(args.connections)]
+        if args.kill:
+            threads.append(threading.Thread(target=killer))
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    posted = sum(len(b) for b in work)
+    print(
+        f"database: {connection.vendor}; gunicorn x{args.workers} sync workers; {args.connections} client threads; "
+        f"{os.cpu_count()} cores shared by server, database and client"
+    )
+    print(
+        f"posted {posted:,} events ({args.events:,} unique, {posted - args.events:,} redelivered) in "
+        f"{tally['requests']:,} requests of {args.batch}; retries {tally['retries']}"
+        + (f"; worker {killed[0]} SIGKILLed half-way" if killed else "")
+    )
+    print(f"INGEST: {posted / elapsed:,.0f} events/s posted ({args.events / elapsed:,.0f} unique/s), "
+          f"{tally['requests'] / elapsed:,.0f} requests/s, {elapsed:.1f} s")  # fmt: skip
+
+    stored = HealthEvent.objects.count()
+    started = time.perf_counter()
+    health_process(max_batches=10_000)
+    counting = time.perf_counter() - started
+    counted = HealthDaily.objects.aggregate(n=Sum("count"))["n"] or 0
+    verdict = "OK" if stored == counted == args.events else "MISMATCH"
+    print(f"stored {stored:,} events, counted {counted:,} (expected {args.events:,} each): {verdict}; "
+          f"counting {stored / counting:,.0f} events/s")  # fmt: skip
+    health_process()
+    again = HealthDaily.objects.aggregate(n=Sum("count"))["n"] or 0
+    print(f"counting again changes nothing: {'OK' if again == counted else 'MISMATCH'}")
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE catalog_healthevent")
+            cursor.execute("VACUUM ANALYZE catalog_healthdaily")
+            cursor.execute(
+                "SELECT pg_total_relation_size('catalog_healthevent'), pg_total_relation_size('catalog_healthdaily'),"
+                " (SELECT count(*) FROM catalog_healthdaily)"
+            )
+            raw_bytes, daily_bytes, daily_rows = cursor.fetchone()
+    else:
+        db = Path(settings.DATABASES["default"]["NAME"])
+        raw_bytes, daily_bytes, daily_rows = db.stat().st_size, 0, HealthDaily.objects.count()
+    per_event = raw_bytes / stored
+    per_daily = daily_bytes / daily_rows if daily_rows else 0
+    window = retention_days()
+    raw_window = per_event * args.per_day * window
+    # Counters: at most one row per notification, kind and day (10 kinds), plus orphans; a year of them.
+    daily_year = per_daily * args.notifications * 10 * 365
+    raw_year = per_event * args.per_day * 365
+    print(f"DISK: {per_event:,.0f} bytes per raw event (table + indexes), {per_daily:,.0f} bytes per counter row")
+    print(
+        f"DISK BUDGET at {args.per_day:,} events/day for a year: raw events kept {window} days "
+        f"(HEALTH_RAW_RETENTION_DAYS) = {raw_window / 1e9:,.1f} GB steady; counters for {args.notifications} "
+        f"notifications x 10 kinds x 365 days = {daily_year / 1e9:,.2f} GB; "
+        f"total {(raw_window + daily_year) / 1e9:,.1f} GB "
+        f"(keeping every raw event a year instead would be {raw_year / 1e9:,.0f} GB)"
+    )
+    print(f"work folder: {WORK}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Run in a subprocess by test_health_kill.py (DJANGO_SETTINGS_MODULE and DATABASE_URL set):
+
+python tests/health/kill_helper.py setup              -> migrates, creates the project, prints its id and secret
+python tests/health/kill_helper.py count-and-die      -> counts, and SIGKILLs itself after writing the counters,
+                                                        before its transaction commits
+python tests/health/kill_helper.py count              -> counts everything, prints the totals as JSON
+"""
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import django
+
+
+def totals() -> dict:
+    from django.db.models import Sum
+
+    from catalog.health.models import HealthDaily, HealthEvent
+
+    return {
+        "stored": HealthEvent.objects.count(),
+        "uncounted": HealthEvent.objects.filter(counted=False).count(),
+        "counted": HealthDaily.objects.aggregate(n=Sum("count"))["n"] or 0,
+    }
+
+
+def main() -> None:
+    command = sys.argv[1]
+    django.setup()
+    from catalog.health import counters
+
+    if command == "setup":
+        from django.core.management import call_command
+
+        from catalog.health.ingest import webhook_secret_rotate
+        from catalog.models import IterableProject
+
+        call_command("migrate", verbosity=0)
+        project = IterableProject.objects.create(name="Kill test", api_key_env="ITERABLE_API_KEY_KILL")
+        print(json.dumps({"project": project.pk, "secret": webhook_secret_rotate(project=project, actor="test")}))
+    elif command == "count-and-die":
+        written = counters._add_to_counters
+
+        def then_die(totals):
+            written(totals)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        counters._add_to_counters = then_die
+        counters.health_process()
+    elif command == "count":
+        counters.health_process(max_batches=1000)
+        print(json.dumps(totals()))
+
+
+if __name__ == "__main__":
+    main()
