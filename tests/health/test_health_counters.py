@@ -1,0 +1,44 @@
+"""Counters and the raw window: counted per day in the event's own day, kept when the raw rows go."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.health.counters import health_process, health_retention_purge
+from catalog.health.models import HealthDaily, HealthEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _event(health, n, *, kind="emailSend", campaign=401, at="2026-11-20 10:00:00 +00:00"):
+    return {"email": f"p{n}@example.com", "eventName": kind,
+            "dataFields": {"campaignId": campaign, "messageId": f"m{n}", "createdAt": at}}  # fmt: skip
+
+
+def test_counters_follow_the_day_each_event_happened_and_its_template_when_the_campaign_is_unknown(health):
+    events = [_event(health, n) for n in range(3)] + [_event(health, 9, at="2026-11-21 23:59:59 +00:00")]
+    events.append({"email": "p@example.com", "eventName": "emailClick", "dataFields": {"templateId": 501}})
+    assert health.post(events).status_code == 200
+    days = sorted(
+        (str(d.day), d.kind, d.count, d.notification.key)
+        for d in HealthDaily.objects.select_related("notification")
+        if d.kind == "send"
+    )
+    assert days == [("2026-11-20", "send", 3, "weekly_digest"), ("2026-11-21", "send", 1, "weekly_digest")]
+    click = HealthDaily.objects.get(kind="click")
+    assert click.notification == health.digest and click.bucket == f"n:{health.digest.pk}"
+
+
+def test_retention_deletes_old_counted_events_in_batches_and_keeps_the_counters(health, settings):
+    settings.HEALTH_RAW_RETENTION_DAYS = 7
+    health.post([_event(health, n) for n in range(25)])
+    old = timezone.now() - timedelta(days=8)
+    HealthEvent.objects.filter(email__in=[f"p{n}@example.com" for n in range(20)]).update(received_at=old)
+    # An old event nobody has counted yet stays until it is counted.
+    HealthEvent.objects.filter(email="p0@example.com").update(counted=False)
+    assert health_retention_purge(batch=6) == 19
+    assert HealthEvent.objects.count() == 6
+    health_process()
+    assert health_retention_purge(batch=6) == 1
+    assert HealthDaily.objects.get(kind="send").count == 26  # p0 counted twice: it was made uncounted by hand
