@@ -156,8 +156,12 @@ def prefetch_iterable_violations():
 
 def notification_verdict(notification: Notification) -> list[policy.Violation]:
     """Every error and warning for a saved notification: the catalog's rules (owners counted) and the
-    latest sync's Iterable-side guard findings; errors first."""
-    found = policy.notification_violations(notification_facts(notification, owner_count=notification.owners.count()))
+    latest sync's Iterable-side guard findings; errors first. A list page passes rows annotated with
+    `owner_total` and prefetched with `prefetch_iterable_violations()`, so each row costs no query."""
+    owners = getattr(notification, "owner_total", None)
+    if owners is None:
+        owners = notification.owners.count()
+    found = policy.notification_violations(notification_facts(notification, owner_count=owners))
     found += iterable_violations(notification)
     return sorted(found, key=lambda v: v.severity != policy.ERROR)
 

@@ -33,7 +33,12 @@ from catalog.services.catalog_io import (
     catalog_import_start,
     notifications_csv,
 )
-from catalog.services.guard import iterable_checks, message_type_facts, notification_verdict
+from catalog.services.guard import (
+    iterable_checks,
+    message_type_facts,
+    notification_verdict,
+    prefetch_iterable_violations,
+)
 from catalog.services.sends import proof_send_for, proof_send_last_success
 from catalog.services.sync import findings_for_notification
 
@@ -103,8 +108,10 @@ class HomeView(Perm, View):
             return [(value, label, found.get(value, 0)) for value, label in choices]
 
         flagged = notification_rows(notifications.filter(Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)))
-        flagged = flagged.prefetch_related("templates__message_type__channel").order_by(
-            "-verdict_errors", "-verdict_warnings", "key"
+        flagged = (
+            flagged.prefetch_related("templates__message_type__channel", prefetch_iterable_violations())
+            .annotate(owner_total=Count("owners", distinct=True))
+            .order_by("-verdict_errors", "-verdict_warnings", "key")
         )
         verdicts = [(n, notification_verdict(n)) for n in flagged[:USERS_SHOWN]]
         context = {
