@@ -65,3 +65,24 @@ def test_the_task_recomputes_the_users_of_each_kind(small_catalog, model):
     pk = {"messagetype": small_catalog.opt_in, "channel": small_catalog.marketing, "template": small_catalog.template}
     assert guard.verdicts_refresh_run(model, pk[model].pk) >= 1
     assert Notification.objects.get(key="weekly_digest").verdict_codes != ["stale"]
+
+
+def test_home_and_list_cost_the_same_queries_with_more_flagged_notifications(small_catalog, user_in_role, client):
+    from django.urls import reverse
+
+    client.force_login(user_in_role("viewer"))
+
+    def cost(url):
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    _many_users(small_catalog, 3)  # no owner: each has a warning, so each is listed on home
+    guard.refresh_verdicts(Notification.objects.all())
+    few = {url: cost(url) for url in (reverse("catalog:home"), reverse("catalog:notification_list"))}
+    Notification.objects.filter(key__startswith="many_").delete()
+    _many_users(small_catalog, 60)
+    guard.refresh_verdicts(Notification.objects.all())
+    many = {url: cost(url) for url in few}
+    assert many == few
