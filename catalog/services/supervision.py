@@ -35,8 +35,8 @@ MAX_QUEUE_SCAN = 5000
 
 
 def proof_pending_seconds() -> float:
-    """A test send's deadline: well past any request that could still be making it (gunicorn's timeout)."""
-    return float(getattr(settings, "PROOF_PENDING_SECONDS", 120))
+    """A test send's deadline: well past any request that could still be making it (gunicorn: --timeout 120)."""
+    return float(getattr(settings, "PROOF_PENDING_SECONDS", 300))
 
 
 def sync_stall_seconds() -> float:
