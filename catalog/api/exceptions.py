@@ -6,15 +6,20 @@
 the request as a whole. Guard refusals keep the guard's code and sentence.
 """
 
+import logging
+
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("django.request")
 
 # DRF's key for errors about the whole input, and Django's (kept by as_serializer_error for model errors).
 NON_FIELD_KEYS = {api_settings.NON_FIELD_ERRORS_KEY, NON_FIELD_ERRORS}
@@ -68,7 +73,25 @@ def to_api_exception(exc: Exception) -> Exception:
 def exception_handler(exc, context):
     exc = to_api_exception(exc)
     response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
+    if response is None:
+        return _server_error(exc, context)
+    if not isinstance(exc, exceptions.APIException):
         return response
     response.data = {"errors": flatten(exc.get_full_details())}
     return response
+
+
+def _server_error(exc, context):
+    """A bug is still a 500, logged and signalled as Django would, but its body is the API's JSON error
+    rather than Django's HTML page. A database that stopped answering is left to its middleware (503)."""
+    from django.core.signals import got_request_exception
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return None
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    logger.error("Internal Server Error: %s", getattr(django_request, "path", "?"), exc_info=exc)
+    got_request_exception.send(sender=None, request=django_request)
+    message = "Something went wrong on our side; it was logged with this request's id. Try again, or report it."
+    return Response({"errors": [{"field": None, "code": "server_error", "message": message}]}, status=500)

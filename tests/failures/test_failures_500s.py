@@ -253,3 +253,26 @@ def test_catalog_import_caps_list_and_text_sizes(small_catalog):
         ("notifications[0].tags", f"At most {MAX_LIST_ITEMS} items (the limit)."),
         ("notifications[1].description", "At most 10,000 characters (the limit)."),
     }
+
+
+def test_an_unexpected_error_in_the_api_is_a_json_500_and_is_logged(rf, caplog):
+    from django.core.signals import got_request_exception
+    from rest_framework.request import Request
+
+    from catalog.api.exceptions import exception_handler
+
+    signalled = []
+
+    def receiver(sender, request, **kwargs):
+        signalled.append(request.path)
+
+    got_request_exception.connect(receiver)
+    try:
+        request = Request(rf.get("/api/notifications/"))
+        response = exception_handler(RuntimeError("a bug"), {"request": request, "view": None})
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert response.status_code == 500
+    assert response.data["errors"][0]["code"] == "server_error"
+    assert signalled == ["/api/notifications/"]
+    assert "Internal Server Error: /api/notifications/" in caplog.text and "a bug" in caplog.text
