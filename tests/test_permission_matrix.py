@@ -17,13 +17,17 @@ RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
 PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
           "password_reset_complete"}  # fmt: skip
 ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke", "api:token-rotate"}
-HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:token-rotate", "api:docs"}  # pages, with session login
+# Pages for people under /api/, with session login.
+HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:token-rotate", "api:docs", "api:health-alert-acknowledge-form"}
+# Called by Iterable, not people: a per-project secret, never a login or a token, opens them.
+WEBHOOKS = {"api:health-webhook"}
 
 # First match wins (on the route's name, or its path for the entity pages); everything else needs at least
 # the viewer role.
 MINIMUM_ROLE = [
     (r"^/projects/.+/$", "admin"),  # a project's connection: where its key goes
     (r"recipient.approve", "admin"),  # a second person with the manage permission approves a test recipient
+    (r"acknowledge", "marketing"),  # health alerts: the roles that act on notifications
     (r"contact.lookup|contact_lookup", "marketing"),
     (r"proof|test-send", "marketing"),
     (r"resync", "engineering"),
@@ -95,17 +99,27 @@ def test_permission_matrix(demo, client, user_in_role, role):
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     problems = []
     for path, name in routes():
+        if name in WEBHOOKS:
+            status = (api.get(path).status_code, api.post(path, {}, format="json").status_code)
+            if status != (405, 401):
+                problems.append(f"{path} ({name}): {role} got {status}, not 405 for GET and 401 without the secret")
+            continue
         needed = minimum_role(name, path)
         is_api = path.startswith("/api/") and name not in HTML_UNDER_API
         response = (api if is_api else client).get(path)
         status = response.status_code
+        post_only = status == 405 and needed is not None and (role is None or RANK[role] < RANK[needed])
+        if post_only:
+            # A POST-only route answers GET with 405 whoever asks: what matters is that the POST is refused.
+            response = (api if is_api else client).post(path, {})
+            status = response.status_code
         to_login = status == 302 and "/login/" in response.get("Location", "")
         if status >= 500:
             problems.append(f"{path} ({name}): {status} for {role}")
         elif needed is None:
             continue
         elif role is None:
-            if not (to_login or (path.startswith("/api/") and status == 401)):
+            if not (to_login or (path.startswith("/api/") and status == 401) or (post_only and status == 403)):
                 problems.append(f"{path} ({name}): anonymous got {status}, not the login")
         elif RANK[role] < RANK[needed]:
             if status != 403:
