@@ -214,7 +214,9 @@ EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.dummy.EmailBackend",
 )
-PASSWORD_RESET_ENABLED = EMAIL_BACKEND != "django.core.mail.backends.dummy.EmailBackend"
+# Whether mail can go out at all (with the dummy backend, send_mail succeeds and nothing is sent).
+MAIL_CONFIGURED = EMAIL_BACKEND != "django.core.mail.backends.dummy.EmailBackend"
+PASSWORD_RESET_ENABLED = MAIL_CONFIGURED
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:home"
