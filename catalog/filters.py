@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from catalog import models, policy
+from catalog.health.selectors import sends_in_days_expression
 from catalog.services import sync as sync_service
 
 
@@ -31,6 +32,12 @@ class NotificationFilterSet(django_filters.FilterSet):
         label="Has violations",
         help_text="Any error or warning from the guard",
     )
+    sends = django_filters.ChoiceFilter(
+        choices=[("none", "Nothing sent in 30 days"), ("some", "Sent in the last 30 days")],
+        method="filter_sends",
+        label="Sends (30 days)",
+        help_text="What Iterable's webhooks reported; with Status: active, the ones that went quiet",
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("key", "key"),
@@ -42,6 +49,7 @@ class NotificationFilterSet(django_filters.FilterSet):
             ("updated_at", "updated"),
             ("message_type__name", "message_type"),
             ("project__name", "project"),
+            ("sends_30d", "sends"),
         ),
     )
 
@@ -59,6 +67,7 @@ class NotificationFilterSet(django_filters.FilterSet):
             "owner",
             "status",
             "has_violations",
+            "sends",
         ]
 
     def search(self, queryset, name, value):
@@ -80,6 +89,14 @@ class NotificationFilterSet(django_filters.FilterSet):
     def filter_has_violations(self, queryset, name, value):
         has = Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)
         return queryset.filter(has) if value else queryset.exclude(has)
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        # Sends over 30 days (live health's counters), for the sends filter, sorting and the list's column.
+        queryset = models.Notification.objects.all() if queryset is None else queryset
+        super().__init__(data, queryset.annotate(sends_30d=sends_in_days_expression(30)), **kwargs)
+
+    def filter_sends(self, queryset, name, value):
+        return queryset.filter(sends_30d=0) if value == "none" else queryset.filter(sends_30d__gt=0)
 
     def filter_queryset(self, queryset):
         # The owner filter joins through a many-to-many: keep one row per notification.

@@ -64,7 +64,7 @@ def notification_health(notification, *, days: int = 30) -> dict:
         "totals": {kind.value: totals[kind] for kind in CHART_KINDS},
         "rates": rates,
         "last_sent": last_sent,
-        "rows": [(d, [per_day[d][kind] for kind in CHART_KINDS]) for d in reversed(labels) if per_day.get(d)],
+        "rows": [(d, counts) for d in reversed(labels) if any(counts := [per_day[d][kind] for kind in CHART_KINDS])],
     }
 
 
@@ -94,3 +94,19 @@ def contact_recent(*, project_ids, email: str = "", user_id: str = "", limit: in
     return list(
         HealthEvent.objects.filter(who, project_id__in=project_ids, kind__in=kinds).order_by("-occurred_at")[:limit]
     )
+
+
+def sends_in_days_expression(days: int = 30):
+    """Each notification's sends over the last `days` days, for annotating a notification queryset."""
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    since = _today() - timedelta(days=days - 1)
+    sends = (
+        HealthDaily.objects.filter(notification=OuterRef("pk"), kind=EventKind.SEND, day__gte=since)
+        .order_by()
+        .values("notification")
+        .annotate(n=Sum("count"))
+        .values("n")
+    )
+    return Coalesce(Subquery(sends), 0)

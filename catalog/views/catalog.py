@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from catalog import models, policy
 from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
+from catalog.health import panels as health_panels
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.catalog_io import (
@@ -125,6 +126,7 @@ class HomeView(Perm, View):
             "warning_total": notifications.filter(verdict_errors=0, verdict_warnings__gt=0).count(),
             "verdicts": verdicts,
             "recent": audit_events_for(user=request.user, events=models.AuditEvent.objects.all()[:15]),
+            "health": health_panels.home_panel(request),
         }
         return render(request, "catalog/home.html", context)
 
@@ -182,6 +184,7 @@ class NotificationDetailView(Perm, View):
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
             "history": audit_history(notification, request.user),
             "last_proof_send": _last_proof_send(notification, request.user),
+            "health": health_panels.notification_panel(notification, request),
         }
         return render(request, "catalog/notification_detail.html", context)
 
