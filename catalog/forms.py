@@ -25,7 +25,20 @@ class ProjectObjectChoiceField(ProjectObjectChoiceMixin, forms.ModelChoiceField)
     pass
 
 
-class ProjectObjectMultipleChoiceField(ProjectObjectChoiceMixin, forms.ModelMultipleChoiceField):
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's field, except that an id too large for any integer column is an invalid choice: Django looks
+    the values up with ``pk__in``, which SQLite refuses with OverflowError (a 500) for such a number."""
+
+    def _check_values(self, value):
+        for pk in value if isinstance(value, list | tuple) else []:
+            digits = str(pk).strip().lstrip("-")
+            if digits.isascii() and digits.isdigit() and int(digits) > 2**63 - 1:
+                message = self.error_messages["invalid_pk_value"]
+                raise ValidationError(message, code="invalid_pk_value", params={"pk": pk})
+        return super()._check_values(value)
+
+
+class ProjectObjectMultipleChoiceField(ProjectObjectChoiceMixin, BoundedModelMultipleChoiceField):
     pass
 
 
@@ -50,6 +63,7 @@ class NotificationForm(forms.ModelForm):
             "journey": ProjectObjectChoiceField,
             "event": ProjectObjectChoiceField,
             "templates": ProjectObjectMultipleChoiceField,
+            "owners": BoundedModelMultipleChoiceField,
         }
         widgets = {"message_type": GuardedTypeSelect}
 
@@ -64,7 +78,7 @@ class NotificationForm(forms.ModelForm):
             if name not in self.fields:
                 continue
             queryset = self.fields[name].queryset.select_related("project", *([join] if join else []))
-            if project_id and str(project_id).isdigit():
+            if project_id and str(project_id).isascii() and str(project_id).isdigit() and len(str(project_id)) < 19:
                 queryset = queryset.filter(project_id=project_id)
             self.fields[name].queryset = queryset
         if "message_type" in self.fields:
