@@ -1860,16 +1860,19 @@ class EmulatorApp:
             if send["reason"]:
                 event["reason"] = send["reason"]
             ctx.state.events.append(event)
-            if send["status"] == "sent":
-                self._deliver(
-                    ctx,
-                    event["eventType"],
-                    send["email"],
-                    {k: send.get(k) for k in ("campaignId", "templateId", "messageId", "createdAt", "messageTypeId")},
-                    channel_id=send.get("channelId"),
-                    message_type_id=send.get("messageTypeId"),
-                    triggered=True,
-                )
+            # Sends and send skips (with their reason) both have system webhooks in Iterable.
+            fields = {k: send.get(k) for k in ("campaignId", "templateId", "messageId", "createdAt", "messageTypeId")}
+            if send["reason"]:
+                fields["reason"] = send["reason"]
+            self._deliver(
+                ctx,
+                event["eventType"],
+                send["email"],
+                fields,
+                channel_id=send.get("channelId"),
+                message_type_id=send.get("messageTypeId"),
+                triggered=True,
+            )
         return send
 
     def target(self, ctx: Ctx, medium: str) -> Response:

@@ -10,6 +10,8 @@ from catalog.health.selectors import PERIODS, contact_recent, notification_healt
 from catalog.models import Notification
 
 VOLUME = ["send", "skip"]
+WORDS = {"send": "Sent", "skip": "Skipped", "bounce": "Bounced", "unsubscribe": "Unsubscribed", "open": "Opened",
+         "click": "Clicked"}  # fmt: skip
 ENGAGEMENT = ["open", "click", "bounce", "unsubscribe"]
 
 
@@ -57,17 +59,19 @@ def home_panel(request) -> dict:
     }
 
 
-def contact_panel(*, projects, email: str = "", user_id: str = "") -> dict:
-    """Context of health/contact_panel.html: the contact's recent sends and skips, per notification."""
+def contact_reported(*, lookups, email: str = "", user_id: str = "") -> None:
+    """Put what Iterable reported for this contact beside each "would it reach them" row (`reach.reported`:
+    sends, skips with reasons, bounces, unsubscribes, newest first) for the template's column."""
+    if not lookups:
+        return
+    projects = [lookup.project for lookup in lookups]
     events = contact_recent(project_ids=[p.pk for p in projects], email=email, user_id=user_id)
-    maps = {p.pk: ProjectMap.load(p.pk) for p in {e.project for e in events}} if events else {}
-    ids = {maps[e.project_id].notification_for(e.campaign_id, e.template_id) for e in events}
-    names = dict(Notification.objects.filter(pk__in=ids - {None}).values_list("pk", "key"))
-    grouped = defaultdict(list)
+    maps = {pk: ProjectMap.load(pk) for pk in {e.project_id for e in events}}
+    per_notification = defaultdict(list)
     for event in events:
-        key = names.get(maps[event.project_id].notification_for(event.campaign_id, event.template_id))
-        grouped[key].append(event)
-    return {
-        "groups": sorted(grouped.items(), key=lambda item: (item[0] is None, item[0] or "")),
-        "window": retention_days(),
-    }
+        event.word = WORDS.get(event.kind, event.event_name)
+        per_notification[maps[event.project_id].notification_for(event.campaign_id, event.template_id)].append(event)
+    for lookup in lookups:
+        for reach in getattr(lookup, "reach", None) or []:
+            reach.reported = per_notification.get(reach.notification.pk, [])[:5]
+            reach.reported_window = retention_days()

@@ -6,6 +6,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from catalog.forms import ContactLookupForm
+from catalog.health.panels import contact_reported
 from catalog.services.contacts import LookupInputError, contact_lookup
 from catalog.views.catalog import Perm
 
@@ -37,4 +38,7 @@ class ContactLookupView(Perm, View):
                 )
             except LookupInputError as error:
                 form.add_error("email", str(error))
+            else:
+                data = form.cleaned_data
+                contact_reported(lookups=lookups, email=data["email"], user_id=data["user_id"])
         return render(request, "catalog/contact_lookup.html", {"form": form, "lookups": lookups})

@@ -107,3 +107,22 @@ def test_the_list_filters_active_notifications_with_nothing_sent_and_sorts_by_se
     api = client.get("/api/notifications/?sends=some").json()
     assert [n["key"] for n in api["results"]] == ["weekly_digest"]
     assert Notification.objects.count() == 2
+
+
+def test_contact_lookup_shows_what_iterable_reported_next_to_the_prediction(health, client, user_in_role):
+    # person2 unsubscribed from the opt-in type in Iterable: the send to them is skipped, with its reason.
+    health.client.update_subscriptions(email="person2@example.com", subscribed_message_type_ids=[])
+    health.client.email_target(401, recipient_email="person1@example.com")
+    health.client.email_target(401, recipient_email="person2@example.com")
+    payloads = health.deliver()
+    assert [p["eventName"] for p in payloads] == ["emailSend", "emailSendSkip"]
+    assert payloads[1]["dataFields"]["reason"]
+    client.force_login(user_in_role("marketing"))
+    page = client.post("/contacts/", {"email": "person2@example.com", "project": health.project.pk}).content.decode()
+    row = page[page.index('<code class="muted">weekly_digest</code>') :]
+    row = row[: row.index("</tr>")]
+    assert "<strong>Skipped</strong>" in row and payloads[1]["dataFields"]["reason"] in row
+    assert '<span class="badge warning">No</span>' in row  # the prediction agrees: it would not reach them
+    other = client.post("/contacts/", {"email": "person1@example.com", "project": health.project.pk}).content.decode()
+    row = other[other.index('<code class="muted">weekly_digest</code>') :]
+    assert "<strong>Sent</strong>" in row[: row.index("</tr>")]
