@@ -107,6 +107,11 @@ def start() -> int:
     if (ROOT / "iterable_emulator" / "__main__.py").exists():
         seed = DATA / "emulator-seed.json"
         run(*manage, "emulator_seed", "--output", str(seed), env=env)
+        # Live health: the emulator's system webhooks post to the dashboard (seed and saved state alike).
+        state = str(DATA / "emulator-state.json")
+        dashboard = f"http://{HOST}:{PORT}"
+        hooks = ["--file", str(seed), "--file", state, "--dashboard-url", dashboard]
+        run(*manage, "health_demo", "webhooks", *hooks, env=env)
         processes.append(
             subprocess.Popen(
                 [
@@ -121,6 +126,7 @@ def start() -> int:
                     str(seed),
                     "--state-file",
                     str(DATA / "emulator-state.json"),
+                    "--deliver-webhooks",
                 ],
                 cwd=ROOT,
                 env=env,
@@ -134,6 +140,8 @@ def start() -> int:
     if not wait_for_port(PORT):
         say("the dashboard did not start; see its output above")
         return stop(processes, 1)
+    # Sends through the emulator, so the live health charts fill while the demo runs.
+    processes.append(subprocess.Popen([*manage, "health_demo", "traffic"], cwd=ROOT, env=env))
     login = subprocess.run([*manage, "demo_login"], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     say("")
     say(f"Dashboard:        http://{HOST}:{PORT}/")
