@@ -117,7 +117,8 @@ def _type_facts(project_id: int, type_ids: set[int]) -> dict[int, policy.Message
     return facts
 
 
-def _lock() -> None:
+def counting_lock() -> None:
+    """Serialise writers of the counters (PostgreSQL; SQLite serialises writers already)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
@@ -251,7 +252,7 @@ def health_process_batch(*, batch: int = BATCH) -> int:
     """Count and judge one batch of uncounted events; returns how many (0 when there were none)."""
     now = timezone.now()
     with transaction.atomic():
-        _lock()
+        counting_lock()
         events = list(HealthEvent.objects.filter(counted=False).order_by("id").values(*COLUMNS)[:batch])
         if not events:
             return 0

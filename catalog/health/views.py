@@ -19,11 +19,13 @@ from rest_framework.views import APIView
 from catalog import roles
 from catalog.api.permissions import HasCapability
 from catalog.health.alerts import alert_acknowledge
+from catalog.health.backfill import notification_campaigns
 from catalog.health.events import EventError
 from catalog.health.ingest import WebhookAuthError, events_ingest, presented_secret, webhook_authenticate
 from catalog.health.models import HealthAlert
 from catalog.health.selectors import PERIODS, notification_health
 from catalog.models import Notification
+from catalog.observability import enqueue
 
 VIEW = "catalog.view_notification"
 # Acknowledging is for the roles that act on notifications (marketing and up: the ones that may send tests),
@@ -170,3 +172,43 @@ class AlertAcknowledgeView(APIView):
         payload.is_valid(raise_exception=True)
         alert = alert_acknowledge(alert=alert, actor=request.user, note=payload.validated_data.get("note", ""))
         return Response(AlertSerializer(alert).data)
+
+
+class BackfillSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=90, default=30)
+
+
+class BackfillQueuedSerializer(serializers.Serializer):
+    notification = serializers.CharField()
+    days = serializers.IntegerField()
+    campaigns = serializers.ListField(child=serializers.IntegerField())
+
+
+class NotificationBackfillView(APIView):
+    """Queue the campaign-metrics backfill of a notification's days without counters (paced: 10 calls a minute)."""
+
+    permission_classes = [HasCapability]
+    required_permission = roles.RUN_SYNC
+
+    @extend_schema(
+        request=BackfillSerializer,
+        responses={202: BackfillQueuedSerializer},
+        summary="Fill a notification's history from Iterable's campaign metrics",
+    )
+    def post(self, request, key: str):
+        notification = get_object_or_404(Notification, key=key)
+        payload = BackfillSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        campaigns = notification_campaigns(notification)
+        if not campaigns:
+            raise ApiValidationError(
+                {"notification": ["This notification has no Iterable campaign to read metrics for."]}
+            )
+        days = payload.validated_data["days"]
+        enqueue(
+            "catalog.health.tasks.health_backfill_task",
+            notification.pk,
+            days,
+            q_options={"task_name": f"health-backfill-{notification.pk}", "timeout": 900},
+        )
+        return Response({"notification": notification.key, "days": days, "campaigns": campaigns}, status=202)

@@ -44,7 +44,9 @@ cookies in use is fine for that); the pacing buckets are locked.
 
 from __future__ import annotations
 
+import csv
 import email.utils
+import io
 import json
 import logging
 import os
@@ -358,8 +360,10 @@ class IterableClient:
         query: Mapping[str, Any] | None = None,
         body: Any = None,
         send: bool = False,
+        text: bool = False,
     ) -> Any:
-        """Make one logical call (paced, retried per the rules above); return the decoded JSON body.
+        """Make one logical call (paced, retried per the rules above); return the decoded JSON body (``text``:
+        the body as text, for the few endpoints that answer CSV).
 
         ``endpoint`` is the path template used for pacing, logs and errors; ``path`` the concrete path.
         ``send`` marks a request that must not be repeated once it may have reached Iterable.
@@ -409,7 +413,7 @@ class IterableClient:
                 (time.monotonic() - started) * 1000,
             )
             if 200 <= response.status_code < 300:
-                return self._decode_success(response, endpoint, send)
+                return response.text if text else self._decode_success(response, endpoint, send)
             error = self._http_error(response, endpoint, send)
             # Only a 429 proves a send was not processed; other statuses are retried only when safe.
             repeatable = error.retryable and (not send or response.status_code == 429)
@@ -813,6 +817,22 @@ class IterableClient:
     def get_campaign(self, campaign_id: int) -> dict[str, Any]:
         """One campaign by id (``templateId``, ``workflowId``, ``campaignState``…); unknown raises ``NotFound``."""
         return self._call("GET", f"/api/campaigns/{int(campaign_id)}")
+
+    def get_campaign_metrics(
+        self, campaign_ids: Sequence[int], *, start: str | None = None, end: str | None = None
+    ) -> list[dict[str, str]]:
+        """Campaign metrics (Iterable answers CSV, each metric's column twice): one dict per campaign row, the
+        first column of each name kept. ``start``/``end``: ``YYYY-MM-DD HH:MM:SS +00:00``, end exclusive."""
+        if not campaign_ids:
+            return []
+        query = {"campaignId": [int(c) for c in campaign_ids], "startDateTime": start, "endDateTime": end}
+        body = self._call("GET", "/api/campaigns/metrics", query=query, text=True)
+        rows = list(csv.reader(io.StringIO(body)))
+        if not rows or len(rows) < 2:
+            return []
+        names = rows[0]
+        first = {name: names.index(name) for name in names if name}
+        return [{name: row[i] for name, i in first.items() if i < len(row)} for row in rows[1:] if row]
 
     def iter_campaigns(
         self, *, campaign_state: str | None = None, page_size: int = CAMPAIGNS_MAX_PAGE_SIZE

@@ -47,6 +47,7 @@ DOCUMENTED_RATE_LIMITS: dict[str, Limit] = {
     "GET /api/templates/email/get": 100,
     "GET /api/templates/push/get": 100,
     "GET /api/campaigns": 100,
+    "GET /api/campaigns/metrics": (10, 60),
     "POST /api/templates/email/proof": 20,
     "POST /api/templates/push/proof": 20,
     # Undocumented: guesses in line with the nearest documented sibling.

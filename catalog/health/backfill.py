@@ -1,0 +1,86 @@
+"""History from Iterable's campaign metrics, for days the webhooks did not cover (a new notification, downtime).
+
+One call per missing day (all the notification's campaigns at once), paced by the client to the endpoint's
+limit (10 a minute per project). A day is filled only if the notification has no counter on it at all, so a
+second run, or a day the webhooks counted, is left alone. Campaign metrics count Email only.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.health.counters import ProjectMap, bucket_of, counting_lock
+from catalog.health.models import EventKind, HealthDaily
+from catalog.iterable import client_for_project
+from catalog.models import Notification
+
+MAX_DAYS = 90
+# Iterable's metric name -> our kind.
+METRICS = {
+    "Total Email Sends": EventKind.SEND,
+    "Total Email Opens": EventKind.OPEN,
+    "Total Emails Clicked": EventKind.CLICK,
+    "Total Emails Bounced": EventKind.BOUNCE,
+    "Total Unsubscribes": EventKind.UNSUBSCRIBE,
+    "Total Complaints": EventKind.COMPLAINT,
+}
+
+
+def _iterable_time(day: date) -> str:
+    return datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _count(value: str) -> int:
+    try:
+        return max(0, int(float(value or 0)))
+    except ValueError:
+        return 0
+
+
+def notification_campaigns(notification: Notification) -> list[int]:
+    pmap = ProjectMap.load(notification.project_id)
+    return sorted(c for c, n in pmap.by_campaign.items() if n == notification.pk)
+
+
+def health_backfill(*, notification: Notification, days: int = 30, client=None) -> dict:
+    """Fill the notification's days without counters from Iterable's campaign metrics; returns what it did."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be between 1 and {MAX_DAYS}")
+    campaigns = notification_campaigns(notification)
+    today = timezone.localdate()
+    wanted = [today - timedelta(days=i) for i in range(days, 0, -1)]  # whole days only: today is still going
+    covered = set(HealthDaily.objects.filter(notification=notification, day__in=wanted).values_list("day", flat=True))
+    missing = [d for d in wanted if d not in covered]
+    result = {"campaigns": campaigns, "days_missing": len(missing), "days_filled": 0, "calls": 0}
+    if not campaigns or not missing:
+        return result
+    client = client or client_for_project(notification.project)
+    bucket = bucket_of(notification.pk, None, None)
+    for day in missing:
+        rows = client.get_campaign_metrics(
+            campaigns, start=_iterable_time(day), end=_iterable_time(day + timedelta(days=1))
+        )
+        result["calls"] += 1
+        totals = {kind: sum(_count(row.get(name, "0")) for row in rows) for name, kind in METRICS.items()}
+        new = [
+            HealthDaily(
+                project_id=notification.project_id,
+                bucket=bucket,
+                notification=notification,
+                day=day,
+                kind=kind,
+                count=n,
+            )
+            for kind, n in totals.items()
+            if n
+        ]
+        if not new:
+            continue
+        with transaction.atomic():
+            counting_lock()  # the counting worker's lock: the day is checked and written while nobody else counts
+            if HealthDaily.objects.filter(notification=notification, day=day).exists():
+                continue
+            HealthDaily.objects.bulk_create(new)
+        result["days_filled"] += 1
+    return result
