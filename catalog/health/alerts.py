@@ -6,13 +6,13 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins, send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.health.conf import health_setting
 from catalog.health.models import HealthAlert, OwnerAlertHook
 from catalog.models import Notification
 from catalog.services.audit import actor_label, audit_record
@@ -55,7 +55,7 @@ def alert_raise(
 def alert_recipients(alert: HealthAlert) -> tuple[list[str], list[str]]:
     """Owner addresses and owner webhook URLs; an alert without a notification goes to HEALTH_ALERT_EMAILS."""
     if alert.notification_id is None:
-        return list(getattr(settings, "HEALTH_ALERT_EMAILS", [])), []
+        return list(health_setting("HEALTH_ALERT_EMAILS", [], list)), []
     owners = Notification.objects.get(pk=alert.notification_id).owners.all()
     emails = sorted({o.email for o in owners if o.email})
     hooks = list(OwnerAlertHook.objects.filter(owner__in=owners).order_by("pk").values_list("url", flat=True))

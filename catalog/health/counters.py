@@ -11,13 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from catalog import policy
 from catalog.health.alerts import alert_raise, alerts_notify
+from catalog.health.conf import health_setting
 from catalog.health.models import AlertKind, EventKind, HealthDaily, HealthEvent
 from catalog.models import IterableMirror, Journey, MessageType, MirrorKind, Notification, Template
 from catalog.services.guard import message_type_facts
@@ -29,12 +29,8 @@ BATCH = 5000
 LOCK_KEY = 0x1EA17
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def retention_days() -> int:
-    return int(_setting("HEALTH_RAW_RETENTION_DAYS", 30))
+    return int(health_setting("HEALTH_RAW_RETENTION_DAYS", 30, int))
 
 
 def bucket_of(notification_id: int | None, campaign_id: int | None, template_id: int | None) -> str:
@@ -214,15 +210,15 @@ def spike_check(*, notification_id: int, day, now: datetime) -> None:
     today, before = defaultdict(int), defaultdict(int)
     for row_day, kind, count in rows.values_list("day", "kind", "count"):
         (today if row_day == day else before)[kind] += count
-    min_count = int(_setting("HEALTH_SPIKE_MIN_COUNT", 5))
-    factor = float(_setting("HEALTH_SPIKE_FACTOR", 3.0))
+    min_count = health_setting("HEALTH_SPIKE_MIN_COUNT", 5, int)
+    factor = health_setting("HEALTH_SPIKE_FACTOR", 3.0, float)
     notification = None
     for kind, (alert_kind, floor_name, floor_default) in SPIKES.items():
         if today[kind] < min_count:
             continue
         rate = today[kind] / max(today[EventKind.SEND], 1)
         baseline = before[kind] / before[EventKind.SEND] if before[EventKind.SEND] else 0.0
-        if rate < float(_setting(floor_name, floor_default)) or rate < factor * baseline:
+        if rate < health_setting(floor_name, floor_default, float) or rate < factor * baseline:
             continue
         notification = notification or Notification.objects.only("project_id", "name").get(pk=notification_id)
         word = "unsubscribes" if kind == EventKind.UNSUBSCRIBE else "bounces"

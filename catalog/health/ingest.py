@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.health.conf import health_setting
 from catalog.health.events import events_parse
 from catalog.health.models import HealthEvent, WebhookSecret
 from catalog.models import IterableProject
@@ -127,7 +127,7 @@ def health_process_soon() -> None:
     """Ask a worker to count and judge new events: at once, or, if this process asked less than
     HEALTH_PROCESS_SOON_SECONDS ago, once more when that interval ends (one pending timer), so the last events
     of a burst are judged within seconds too. The minute schedule covers a process killed meanwhile."""
-    interval = float(getattr(settings, "HEALTH_PROCESS_SOON_SECONDS", 2))
+    interval = health_setting("HEALTH_PROCESS_SOON_SECONDS", 2.0, float)
     if interval <= 0:
         _enqueue_process()
         return
