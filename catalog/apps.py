@@ -41,12 +41,11 @@ def _reinstall_guard(sender, using="default", plan=None, **kwargs) -> None:
     """Re-create the guard's triggers after every migrate, so the database's look-alike table always
     matches the installed code (a new confusables release changes it) once the guard's migration ran."""
     from django.db import connections
-    from django.db.migrations.recorder import MigrationRecorder
 
     from catalog import guard_sql
 
     connection = connections[using]
-    if not MigrationRecorder(connection).migration_qs.filter(app="catalog", name="0009_guard_in_database").exists():
+    if not guard_sql.guard_migrated(connection):
         return
     with connection.schema_editor() as schema_editor:
         guard_sql.install(schema_editor)

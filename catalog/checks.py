@@ -29,17 +29,9 @@ def guard_triggers_installed(app_configs, databases=None, **kwargs):
     problems = []
     for alias in databases or []:
         connection = connections[alias]
-        if connection.vendor == "postgresql":
-            expected = {name for name, *_ in guard_sql.POSTGRES_TRIGGERS}
-            sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'catalog_guard_%%'"
-        elif connection.vendor == "sqlite":
-            expected = set(guard_sql.SQLITE_TRIGGERS)
-            sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'catalog_guard_%'"
-        else:
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            missing = expected - {row[0] for row in cursor.fetchall()}
+        if connection.vendor not in {"postgresql", "sqlite"} or not guard_sql.guard_migrated(connection):
+            continue  # before the guard's migration ran (migrate itself runs this check first)
+        missing = guard_sql.expected_triggers(connection) - guard_sql.installed_triggers(connection)
         if missing:
             problems.append(
                 Error(

@@ -13,6 +13,7 @@ generated from them, never written by hand.
 """
 
 import json
+import re
 import string
 import unicodedata
 from functools import cache
@@ -66,30 +67,88 @@ def _prototypes() -> dict[str, str]:
     return mapping
 
 
+# Readings UTS #39 does not give, that people still read as the letter: punctuation and digits standing in
+# for letters, and a few Latin letters with no confusable.
+EXTRA_READINGS = {
+    "!": "i", "\u00a1": "i", "$": "s", "@": "a", "\u20ac": "e", "3": "e", "4": "a", "5": "s", "7": "t", "9": "g",
+    "\u014b": "n",
+}  # fmt: skip
+_LETTER_NAME = re.compile(
+    r"^(?:.*\bLATIN\b|REGIONAL INDICATOR SYMBOL)\b.*\bLETTER (?:SMALL CAPITAL )?([A-Z])(?: WITH .*)?$"
+)
+
+
+def _named_letter(char: str) -> str | None:
+    """The Latin letter a character's Unicode name says it is ("LATIN LETTER SMALL CAPITAL M", "NEGATIVE
+    SQUARED LATIN CAPITAL LETTER M", "REGIONAL INDICATOR SYMBOL LETTER M"), if any."""
+    match = _LETTER_NAME.match(unicodedata.name(char, ""))
+    return match.group(1).lower() if match else None
+
+
+def _neighbours() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for a, b in _load_pairs():
+        if len(a) == 1 and len(b) == 1:
+            graph.setdefault(a, set()).add(b)
+            graph.setdefault(b, set()).add(a)
+    return graph
+
+
+def _reading(char: str, graph: dict[str, set[str]]) -> str | None:
+    """A letter for a non-ASCII character its prototype left non-ASCII (Cyrillic "\u043a" to "\u0138",
+    "\u043c" to "\u028d"): its own name, else the one letter its confusables (two steps away) agree on."""
+    if char in EXTRA_READINGS:
+        return EXTRA_READINGS[char]
+    if letter := _named_letter(char):
+        return letter
+    seen, frontier, letters = {char}, {char}, set()
+    for _ in range(2):
+        frontier = {n for c in frontier for n in graph.get(c, ())} - seen
+        seen |= frontier
+        letters |= {letter for n in frontier if (letter := _named_letter(n) or (n.lower() if n.isascii() else None))}
+        if letters:
+            break
+    letters &= set(string.ascii_lowercase)
+    return letters.pop() if len(letters) == 1 else None
+
+
 @cache
 def fold_table() -> dict[str, str]:
     """Every character whose fold is not simply "itself if it is [a-z0-9], else nothing".
 
     A character folds to its UTS #39 prototype, lowercased, again until nothing changes ("M" to "m" to
-    "rn", Cyrillic "\u041c" to Latin "M" to "rn"); ASCII letters are lowercased first, so case never matters;
-    what is left outside [a-z0-9] drops out.
+    "rn", Cyrillic "\u041c" to Latin "M" to "rn"); ASCII letters are lowercased first, so case never
+    matters; a prototype that is still not ASCII is read as the Latin letter its name or its confusables
+    say (small capitals, squared and regional-indicator letters, Cyrillic "\u043a"); what is left outside
+    [a-z0-9] drops out.
     """
     prototypes = _prototypes()
+    graph = _neighbours()
+    readings: dict[str, str | None] = {}
+
+    def read(ch: str) -> str:
+        if ch.isascii() and ch not in EXTRA_READINGS:
+            return ch
+        if ch not in readings:
+            readings[ch] = _reading(ch, graph)
+        return readings[ch] or ch
 
     def fold(char: str) -> str:
-        text = char.lower() if char.isascii() else char
+        text = char.lower() if char.isascii() and char not in EXTRA_READINGS else char
         for _ in range(10):
             mapped = unicodedata.normalize("NFKD", "".join(prototypes.get(ch, ch) for ch in text)).lower()
+            mapped = "".join(read(ch) for ch in mapped).lower()
             if mapped == text:
                 return _ascii_only(text)
             text = mapped
         raise AssertionError(f"the look-alike fold of {char!r} does not settle")
 
-    candidates = set(prototypes) | set(string.ascii_letters + string.digits)
+    candidates = set(prototypes) | set(graph) | set(EXTRA_READINGS) | set(string.ascii_letters + string.digits)
     candidates |= {ch.upper() for ch in prototypes if len(ch.upper()) == 1}
+    candidates |= {chr(cp) for cp in range(0x80, 0x110000) if _named_letter(chr(cp))}
     table = {}
     for char in candidates:
-        if unicodedata.normalize("NFKD", char) != char:
+        if len(char) != 1 or unicodedata.normalize("NFKD", char) != char:
             continue  # names are decomposed before folding: only decomposed characters are ever looked up
         folded = fold(char)
         if folded != (char if char in ASCII_KEEP else ""):

@@ -114,6 +114,12 @@ def effective_policy(policy: str | None) -> str:
     return OPT_IN if policy == OPT_IN else OPT_OUT
 
 
+def effective_channel_type(channel_type: str | None) -> str:
+    """Only a channel that says exactly Transactional is one; anything else (missing, "marketing", a new
+    value) is judged as Marketing: an unknown value must fail closed."""
+    return TRANSACTIONAL if channel_type == TRANSACTIONAL else MARKETING
+
+
 def message_type_violations(
     message_type: MessageTypeFacts, *, subject: str, field_name: str = "message_type"
 ) -> list[Violation]:
@@ -124,7 +130,10 @@ def message_type_violations(
     found = []
     type_label = f"message type '{message_type.name}'"
     channel_label = f"channel '{message_type.channel_name}'"
-    if message_type.channel_type == MARKETING and effective_policy(message_type.policy) == OPT_OUT:
+    if (
+        effective_channel_type(message_type.channel_type) == MARKETING
+        and effective_policy(message_type.policy) == OPT_OUT
+    ):
         found.append(
             Violation(
                 code=OPTOUT_MARKETING,

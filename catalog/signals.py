@@ -1,10 +1,11 @@
 """Signal handlers: the guard on attaching templates (which bypasses Notification.save()), and the
 stored verdicts kept fresh when anything they depend on changes."""
 
-from django.db.models.signals import m2m_changed, post_save
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from catalog.models import Channel, MessageType, Notification, Template
+from catalog.models import Channel, MessageType, Notification, Owner, Template
 from catalog.services.guard import enforce_notification, refresh_verdicts, refresh_verdicts_of_users
 
 
@@ -24,6 +25,27 @@ def guard_template_attach(sender, instance, action, reverse, pk_set, **kwargs):
 def refresh_own_verdict(sender, instance, raw=False, **kwargs):
     if not raw:
         refresh_verdicts([instance])
+        return
+    # A fixture (loaddata) may list rows in any order and carry any stored verdict: judge the row once the
+    # whole load has committed and everything it uses exists.
+    pk = instance.pk
+    transaction.on_commit(lambda: refresh_verdicts(Notification.objects.filter(pk=pk)))
+
+
+@receiver(pre_delete, sender=Owner)
+@receiver(pre_delete, sender=Template)
+def remember_users_before_delete(sender, instance, **kwargs):
+    # Deleting an owner or a template removes link rows without an m2m signal; their notifications' stored
+    # verdicts ("no owner", a template's type) change, so they are refreshed once the rows are gone.
+    instance._verdict_users = list(instance.notifications.values_list("pk", flat=True))
+
+
+@receiver(post_delete, sender=Owner)
+@receiver(post_delete, sender=Template)
+def refresh_users_after_delete(sender, instance, **kwargs):
+    users = getattr(instance, "_verdict_users", [])
+    if users:
+        refresh_verdicts(Notification.objects.filter(pk__in=users))
 
 
 @receiver(m2m_changed, sender=Notification.owners.through)

@@ -130,7 +130,8 @@ channel_types = st.one_of(st.sampled_from(["Marketing", "Transactional", None]),
 def test_no_combination_slips_through(named, policy_, channel_type, deprecated, status):
     """Whatever the combination, a type that can mail people who never opted in is an error."""
     name, is_forbidden_name = named
-    optout_marketing = channel_type == "Marketing" and policy_ != "OptIn"
+    # Only exactly "Transactional" is transactional; anything else fails closed as Marketing.
+    optout_marketing = channel_type != "Transactional" and policy_ != "OptIn"
     found = policy.notification_violations(
         notification(facts(name=name, policy_=policy_, channel_type=channel_type, deprecated=deprecated), status=status)
     )

@@ -636,12 +636,14 @@ def _live_read(
     *,
     campaign_id: int | None = None,
     journey_id: int | None = None,
+    event_name: str | None = None,
 ):
     """Read message types, channels, templates, the campaigns that will send and (if `who`) the recipient
     from Iterable now, concurrently; then the template each campaign really uses (Iterable copies a
     template when it is attached to a campaign, so the campaign's template is what renders, whatever the
-    catalog lists). `campaign_id`: a campaign send's campaign; `journey_id`: a journey's campaigns (every
-    campaign whose workflowId is the journey).
+    catalog lists). `campaign_id`: a campaign send's campaign. `event_name`: a custom event starts every
+    journey Iterable triggers on it (archived ones aside), and `journey_id`, the catalog's journey, too;
+    their campaigns are those whose workflowId is one of them.
 
     No cache on purpose: the guard judges what Iterable holds at the moment of the send. No database here.
     """
@@ -652,11 +654,19 @@ def _live_read(
         calls[f"template:{template_id}"] = lambda getter=getter, template_id=template_id: getter(template_id)
     if campaign_id is not None:
         calls["campaigns"] = lambda: [client.get_campaign(campaign_id)]
-    elif journey_id is not None:
-        calls["campaigns"] = lambda: [c for c in client.iter_campaigns() if c.get("workflowId") == journey_id]
+    elif event_name is not None:
+        calls["journeys"] = lambda: [
+            j
+            for j in client.iter_journeys()
+            if event_name in (j.get("triggerEventNames") or []) and not j.get("isArchived")
+        ]
+        calls["all_campaigns"] = lambda: list(client.iter_campaigns())
     if who:
         calls["user"] = (lambda: client.get_user_by_email(email)) if email else (lambda: client.get_user_by_id(user_id))
     live = _fan_out(calls)
+    if event_name is not None:
+        journeys = {j.get("id") for j in live["journeys"]} | ({journey_id} if journey_id is not None else set())
+        live["campaigns"] = [c for c in live.pop("all_campaigns") if c.get("workflowId") in journeys]
     live.setdefault("campaigns", [])
     rendered = {}
     for campaign in live["campaigns"]:
@@ -677,8 +687,9 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
     follow = {}
     if plan.mode == ProofMode.CAMPAIGN:
         follow["campaign_id"] = notification.campaign_id
-    elif plan.mode == ProofMode.EVENT and notification.journey_id:
-        follow["journey_id"] = notification.journey.iterable_id
+    elif plan.mode == ProofMode.EVENT:
+        follow["event_name"] = notification.event.name
+        follow["journey_id"] = notification.journey.iterable_id if notification.journey_id else None
     try:
         live = _live_read(
             project, [(t.iterable_id, t.medium) for t in templates], plan.email, plan.user_id, check_reach, **follow

@@ -409,6 +409,22 @@ LOOK_ALIKES = {
     "accents": "M\u00e0rk\u00e9ting M\u00e9ssage",
     "capital I as l": "MARKETlNG MESSAGE",
     "cyrillic i": "MARKET\u0406NG MESSAGE",
+    "cyrillic small ka": "Mar\u043aeting Message",
+    "greek kappa": "Mar\u03baeting Message",
+    "latin kra": "Mar\u0138eting Message",
+    "cyrillic small em": "\u043carketing \u043cessage",
+    "small capital M": "Marketing \u1d0dessage",
+    "all small capitals": "\u1d0d\u1d00\u0280\u1d0b\u1d07\u1d1b\u026a\u0274\u0262 "
+    "\u1d0d\u1d07\ua731\ua731\u1d00\u0262\u1d07",
+    "negative squared": "\U0001f17c\U0001f170\U0001f181\U0001f17a\U0001f174\U0001f183\U0001f178\U0001f17d\U0001f176 "
+    "\U0001f17c\U0001f174\U0001f182\U0001f182\U0001f170\U0001f176\U0001f174",
+    "regional indicators": "\U0001f1f2\U0001f1e6\U0001f1f7\U0001f1f0\U0001f1ea\U0001f1f9\U0001f1ee\U0001f1f3\U0001f1ec "
+    "\U0001f1f2\U0001f1ea\U0001f1f8\U0001f1f8\U0001f1e6\U0001f1ec\U0001f1ea",
+    "mathematical bold": "\U0001d40c\U0001d41a\U0001d42b\U0001d424\U0001d41e\U0001d42d\U0001d422\U0001d427"
+    "\U0001d420 Message",
+    "latin eng": "Marketi\u014bg Message",
+    "exclamation for i": "Market!ng Message",
+    "digits for letters": "M4rk3t1ng M3ssag3",
 }
 NOT_LOOK_ALIKES = ["Marketing Messages", "Marketing", "GitLab Marketing", "Marketing Massage", "Transactional news"]
 
@@ -465,3 +481,102 @@ def test_a_missing_trigger_is_reported_by_the_system_check(small_catalog):
         raw("DROP TRIGGER catalog_guard_channel_update")
     [error] = guard_triggers_installed(None, databases=["default"])
     assert error.id == "catalog.E010" and "catalog_guard_channel" in error.msg
+
+
+# -- order, ids and project: rows written before what they point to, ids swapped ----------------------------
+# Django's foreign keys are checked at commit, so a row may point to one written later in the transaction.
+
+
+def test_a_link_written_before_its_template_is_judged_when_the_template_arrives(small_catalog):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw(
+            "INSERT INTO catalog_notification_templates (notification_id, template_id) VALUES (%s, 4242)",
+            [small_catalog.digest.pk],
+        )
+        Template.objects.create(
+            id=4242,
+            project=small_catalog.project,
+            iterable_id=4242,
+            name="Late",
+            medium="Email",
+            message_type=small_catalog.marketing_message,
+        )
+    assert violations_stored() == []
+
+
+def test_a_notification_written_before_its_type_is_judged_when_the_type_arrives(small_catalog):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw("UPDATE catalog_notification SET message_type_id = 4343 WHERE id = %s", [small_catalog.receipt.pk])
+        raw(
+            "INSERT INTO catalog_messagetype (id, project_id, iterable_id, name, channel_id, policy, deprecated, "
+            "notes, name_forbidden) VALUES (4343, %s, 4343, 'Late promos', %s, 'OptOut', %s, '', %s)",
+            [small_catalog.project.pk, small_catalog.marketing.pk, False, False],
+        )
+    assert violations_stored() == []
+
+
+def test_a_used_type_deleted_and_written_again_forbidden_is_refused(small_catalog):
+    pk = small_catalog.opt_in.pk
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw("DELETE FROM catalog_messagetype WHERE id = %s", [pk])
+        raw(
+            "INSERT INTO catalog_messagetype (id, project_id, iterable_id, name, channel_id, policy, deprecated, "
+            "notes, name_forbidden) VALUES (%s, %s, 11, 'GitLab Marketing', %s, 'OptOut', %s, '', %s)",
+            [pk, small_catalog.project.pk, small_catalog.marketing.pk, False, False],
+        )
+    assert MessageType.objects.get(pk=pk).policy == "OptIn"
+
+
+def test_a_used_template_deleted_and_written_again_forbidden_is_refused(small_catalog):
+    pk = small_catalog.template.pk
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw("DELETE FROM catalog_template WHERE id = %s", [pk])
+        raw(
+            "INSERT INTO catalog_template (id, project_id, iterable_id, name, medium, message_type_id, "
+            "client_template_id) VALUES (%s, %s, 501, 'Digest', 'Email', %s, '')",
+            [pk, small_catalog.project.pk, small_catalog.marketing_message.pk],
+        )
+    assert violations_stored() == []
+
+
+@pytest.mark.parametrize("table", ["messagetype", "template", "channel", "notification", "journey", "customevent"])
+def test_ids_never_change(small_catalog, table):
+    row_id = {
+        "messagetype": small_catalog.opt_in.pk,
+        "template": small_catalog.template.pk,
+        "channel": small_catalog.marketing.pk,
+        "notification": small_catalog.digest.pk,
+    }.get(table)
+    if row_id is None:
+        project = small_catalog.project
+        row_id = (
+            (Journey if table == "journey" else CustomEvent)
+            .objects.create(
+                project=project, **({"iterable_id": 5, "name": "J"} if table == "journey" else {"name": "ev"})
+            )
+            .pk
+        )
+    payload = refused_by_database(f"UPDATE catalog_{table} SET id = 987654 WHERE id = %s", [row_id])
+    assert payload["code"] == "id-fixed"
+
+
+def test_swapping_ids_through_the_orm_is_refused(small_catalog):
+    with pytest.raises((IntegrityError, ValidationError)), transaction.atomic():
+        Template.objects.filter(pk=small_catalog.template.pk).update(id=999_999)
+    assert Template.objects.filter(pk=small_catalog.template.pk).exists()
+
+
+def test_deleting_the_only_owner_refreshes_the_stored_verdict(small_catalog):
+    digest = Notification.objects.get(key="weekly_digest")
+    assert "no-owner" not in digest.verdict_codes
+    small_catalog.owner.delete()
+    digest.refresh_from_db()
+    assert "no-owner" in digest.verdict_codes and digest.verdict_warnings >= 1
+
+
+def test_deleting_a_template_refreshes_the_stored_verdict(small_catalog):
+    before = Notification.objects.get(key="weekly_digest").verdict_codes
+    small_catalog.digest.owners.clear()
+    Template.objects.filter(pk=small_catalog.template.pk).delete()
+    after = Notification.objects.get(key="weekly_digest")
+    assert after.verdict_codes != before or "no-owner" in after.verdict_codes

@@ -85,3 +85,47 @@ def test_journey_campaign_on_a_forbidden_template_refuses_the_event_send(sends):
     assert not preview.verdict.allowed
     assert preview.verdict.code in {"marketing-message-type", "optout-marketing"}
     assert "Welcome journey email" in preview.verdict.message
+
+
+def test_every_journey_the_event_starts_is_read(sends):
+    """The event starts every journey Iterable triggers on it, not only the one the catalog names."""
+    welcome = sends.welcome
+    project = _iterable_project(sends)
+    with sends.emulator.state.lock:
+        shadow = dict(next(iter(project.journeys.values())))
+        shadow.update(
+            id=888001, name="Shadow journey", enabled=True, isArchived=False, triggerEventNames=[welcome.event.name]
+        )
+        project.journeys[888001] = shadow
+        project.campaigns[888002] = {
+            "id": 888002,
+            "name": "Shadow email",
+            "type": "Triggered",
+            "campaignState": "Running",
+            "messageMedium": "Email",
+            "templateId": FORBIDDEN_TEMPLATE,
+            "workflowId": 888001,
+            "createdAt": 0,
+            "updatedAt": 0,
+            "createdByUserId": "someone@example.com",
+        }
+    preview = proof_preview(
+        actor=sends.mia,
+        notification=welcome,
+        recipient=sends.own,
+        mode="event",
+        data_fields=welcome.event.example_payload(),
+    )
+    assert not preview.verdict.allowed and "Shadow email" in preview.verdict.message
+    assert sends.emulator.requests(path="POST /api/events/track") == []
+
+
+def test_an_unknown_channel_type_in_iterable_fails_closed(sends):
+    project = _iterable_project(sends)
+    with sends.emulator.state.lock:
+        template_id = project.campaigns[sends.transactional.campaign_id]["templateId"]
+        type_id = project.templates[template_id]["messageTypeId"]
+        channel_id = project.message_types[type_id]["channelId"]
+        project.channels[channel_id]["channelType"] = "marketing"  # not exactly "Transactional"
+    preview = proof_preview(actor=sends.mia, notification=sends.transactional, recipient=sends.own)
+    assert not preview.verdict.allowed and preview.verdict.code == "optout-marketing"
