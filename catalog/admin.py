@@ -192,3 +192,10 @@ class ProofSendAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.OwnerAlertHook)
+class OwnerAlertHookAdmin(AuditedAdmin):
+    """Where an owner's live-health alerts go besides its email (a chat tool's incoming webhook)."""
+
+    list_display = ["owner", "url"]
