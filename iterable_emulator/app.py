@@ -608,6 +608,11 @@ def _subscriptions_problem(project: Project, user: dict | None, row: dict) -> st
     return "; ".join(problems) or None
 
 
+def _subscription_arrays(user: dict) -> dict:
+    data = user.get("dataFields") or {}
+    return {key: list(data.get(key) or []) for key in SUBSCRIPTION_ARRAYS}
+
+
 def _apply_subscriptions(project: Project, user: dict, row: dict) -> None:
     project.journal(user)
     for key in SUBSCRIPTION_ARRAYS:
@@ -1096,7 +1101,9 @@ class EmulatorApp:
         problem = _subscriptions_problem(ctx.project, user, body)
         if problem:
             raise bad_params(problem)
+        before = _subscription_arrays(user)
         _apply_subscriptions(ctx.project, user, body)
+        self._deliver_unsubscribes(ctx, user, before, body)
         return envelope(200, "Success", "")
 
     def users_bulk_update_subscriptions(self, ctx: Ctx) -> Response:
@@ -1143,7 +1150,9 @@ class EmulatorApp:
                     result["failCount"] += 1
                     continue
                 user = ctx.project.create_user(email)
+            before = _subscription_arrays(user)
             _apply_subscriptions(ctx.project, user, row)
+            self._deliver_unsubscribes(ctx, user, before, row)
             result["successCount"] += 1
         return json_response(200, result)
 
@@ -1796,6 +1805,25 @@ class EmulatorApp:
         ctx.project.webhooks[hook["id"]] = {**hook, **{k: copy.deepcopy(v) for k, v in body.items() if v is not None}}
         updated = ctx.project.webhooks[hook["id"]]
         return json_response(200, {k: copy.deepcopy(updated.get(k)) for k in self.WEBHOOK_KEYS})
+
+    def _deliver_unsubscribes(self, ctx: Ctx, user: dict, before: dict, row: dict) -> None:
+        """An emailUnSubscribe delivery when a write unsubscribed the user from channels or message types
+        (opting out of an opt-in type included), attributed to the campaign and template the request names."""
+        after = _subscription_arrays(user)
+        channels = [c for c in after["unsubscribedChannelIds"] if c not in before["unsubscribedChannelIds"]]
+        types = [t for t in after["unsubscribedMessageTypeIds"] if t not in before["unsubscribedMessageTypeIds"]]
+        types += [
+            t
+            for t in before["subscribedMessageTypeIds"]
+            if t not in after["subscribedMessageTypeIds"] and t not in types
+        ]
+        if not channels and not types:
+            return
+        fields = {"channelIds": channels, "messageTypeIds": types, "createdAt": iterable_time()}
+        for key in ("campaignId", "templateId"):
+            if row.get(key) is not None:
+                fields[key] = row[key]
+        self._deliver(ctx, "emailUnSubscribe", user["email"], fields)
 
     def _deliver(
         self,

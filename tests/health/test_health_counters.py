@@ -42,3 +42,16 @@ def test_retention_deletes_old_counted_events_in_batches_and_keeps_the_counters(
     health_process()
     assert health_retention_purge(batch=6) == 1
     assert HealthDaily.objects.get(kind="send").count == 26  # p0 counted twice: it was made uncounted by hand
+
+
+def test_an_unsubscribe_made_through_the_api_is_delivered_and_counted_for_its_campaign(health):
+    health.client.update_subscriptions(email="person1@example.com", subscribed_message_type_ids=[], campaign_id=401)
+    health.client.update_subscriptions(email="person2@example.com", unsubscribed_channel_ids=[2])
+    health.client.update_subscriptions(email="person3@example.com", subscribed_message_type_ids=[11])  # no change
+    payloads = health.deliver()
+    assert [(p["email"], p["dataFields"]["messageTypeIds"], p["dataFields"]["channelIds"]) for p in payloads] == [
+        ("person1@example.com", [11], []),
+        ("person2@example.com", [], [2]),
+    ]
+    assert HealthDaily.objects.get(notification=health.digest).kind == "unsubscribe"
+    assert HealthDaily.objects.get(notification__isnull=True).bucket == "-"  # not attributed to any campaign
