@@ -150,3 +150,12 @@ def test_retry_failed_works_on_a_stalled_run(stalled_run, emulator, django_captu
     run.refresh_from_db()
     assert run.status == "done"
     assert run.items.filter(status=ResyncItem.Status.DONE).count() == len(ROWS)
+
+
+def test_the_run_page_says_a_run_is_stalled_and_offers_to_resume_it(stalled_run, client, user_in_role):
+    ResyncRun.objects.filter(pk=stalled_run.pk).update(
+        status="running", lease_owner="dead", lease_until=timezone.now() - LATER, enqueued_at=timezone.now() - LATER
+    )
+    client.force_login(user_in_role("engineering"))
+    page = client.get(f"/resync/runs/{stalled_run.pk}/").content.decode()
+    assert 'id="run-stalled"' in page and "Retry (resume now)" in page
