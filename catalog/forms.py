@@ -6,7 +6,13 @@ from django.db import models
 
 from catalog.models import BatchErrorPolicy, IterableProject, MessageType, Notification
 from catalog.services.guard import enforce_notification, guard_forbids_type
-from catalog.services.input_limits import MAX_UPLOAD_BYTES, CsvProblem, csv_rows, json_loads_bounded
+from catalog.services.input_limits import (
+    MAX_UPLOAD_BYTES,
+    BoundedJSONDecoder,
+    CsvProblem,
+    csv_rows,
+    json_loads_bounded,
+)
 from catalog.services.resync import MAX_SCHEDULE_MINUTES, SETTINGS_FIELDS, resync_parse_emails
 
 
@@ -69,6 +75,7 @@ class NotificationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        bound_json_fields(self)
         # Only the notification's project's objects: ids mean different things in different projects.
         project_id = self.instance.project_id
         if self.is_bound and self.data.get(self.add_prefix("project")):
@@ -117,10 +124,19 @@ class CatalogImportForm(forms.Form):
         return _upload_within_limit(self.cleaned_data.get("file"), MAX_IMPORT_BYTES)
 
 
+def bound_json_fields(form) -> None:
+    """JSON typed into a form is parsed with the nesting limit (Python's parser recurses: a 500 otherwise)."""
+    for form_field in form.fields.values():
+        if isinstance(form_field, forms.JSONField):
+            form_field.decoder = BoundedJSONDecoder
+
+
 def _formfield(db_field, **kwargs):
     # Links to Iterable are https; say so rather than rely on Django's changing default scheme.
     if isinstance(db_field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")
+    if isinstance(db_field, models.JSONField):
+        kwargs["decoder"] = BoundedJSONDecoder
     return db_field.formfield(**kwargs)
 
 

@@ -61,6 +61,16 @@ def json_loads_bounded(text: str | bytes, limit: int = MAX_JSON_DEPTH, **kwargs)
     return json.loads(text, **kwargs)
 
 
+class BoundedJSONDecoder(json.JSONDecoder):
+    """For Django's forms.JSONField (``decoder=``): too deep is the same "Enter a valid JSON." as bad JSON."""
+
+    def decode(self, s, *args, **kwargs):
+        position = json_depth_error(s)
+        if position is not None:
+            raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels (the limit)", s, position)
+        return super().decode(s, *args, **kwargs)
+
+
 class _BoundedSafeLoader(yaml.SafeLoader):
     """PyYAML's safe loader without aliases (``*name``: a 547-byte file can expand to megabytes) and with a
     nesting limit (its composer recurses once per level)."""

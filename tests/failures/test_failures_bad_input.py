@@ -26,6 +26,7 @@ BAD = [
     "../../etc/passwd",
     "[]",
     "{}",
+    "[" * 1000 + "]" * 1000,  # JSON nested a thousand deep (Python's parser recurses)
     "null",
     " ",
     "\n\r\t",
@@ -98,6 +99,7 @@ FORMS = {
     "/resync/contact/": ["project", "email"],
     "/notifications/new/": ["key", "name", "audience", "project", "medium", "trigger_type", "campaign_id",
                             "message_type", "templates", "owners", "status", "tags", "event", "journey"],
+    "/journeys/new/": ["project", "iterable_id", "name", "folder", "link", "trigger_event_names", "state"],
     "/contacts/": ["email", "user_id", "project", "notification"],
     "/sync/start/": ["project"],
     "/test-recipients/": ["project", "email", "user_id", "label"],
