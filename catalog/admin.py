@@ -2,13 +2,18 @@
 model validation, so its errors show beside the offending field."""
 
 from django.contrib import admin
+from django.db import models as db_models
 
 from catalog import models
 from catalog.forms import NotificationForm
 from catalog.services.audit import audit_record, diff, snapshot
+from catalog.services.input_limits import BoundedJSONDecoder
 
 
 class AuditedAdmin(admin.ModelAdmin):
+    # JSON typed into the admin is parsed with the nesting limit, as in the dashboard's forms.
+    formfield_overrides = {db_models.JSONField: {"decoder": BoundedJSONDecoder}}
+
     def save_model(self, request, obj, form, change):
         request._audit_before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
         super().save_model(request, obj, form, change)

@@ -276,3 +276,10 @@ def test_an_unexpected_error_in_the_api_is_a_json_500_and_is_logged(rf, caplog):
     assert response.data["errors"][0]["code"] == "server_error"
     assert signalled == ["/api/notifications/"]
     assert "Internal Server Error: /api/notifications/" in caplog.text and "a bug" in caplog.text
+
+
+def test_the_admin_refuses_json_nested_too_deep(client, small_catalog, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "a long password 123"))
+    form = {"project": small_catalog.project.pk, "iterable_id": 5, "name": "J", "trigger_event_names": DEEP}
+    response = client.post("/admin/catalog/journey/add/", form)
+    assert response.status_code == 200 and b"Enter a valid JSON" in response.content
