@@ -1,12 +1,12 @@
 """The catalog in real Chromium: log in, search, filter, open a detail page, see a guard error, import."""
 
+import json
 import re
 
 import pytest
-import yaml
 
 from catalog.models import Notification
-from catalog.services.catalog_io import catalog_export_data
+from catalog.services.catalog_io import catalog_export_data, catalog_yaml_dump
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -100,14 +100,32 @@ def test_import_a_file_with_errors(page, live_server, log_in, catalog, tmp_path)
     good = dict(data["notifications"][0], key="brand_new", campaign_id=777)
     data["notifications"] = [good, dict(good, key="forbidden", message_type="Marketing Message")]
     path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(catalog_yaml_dump(data))  # two notifications share lists: a plain dump would write aliases
 
     log_in("erin", "/")
     page.get_by_role("link", name="Import").click()
     page.get_by_label("Catalog file (YAML or JSON)").set_input_files(str(path))
     page.get_by_role("button", name="Import").click()
     page.wait_for_load_state()
+    # The import runs as a background task (in process in the tests): the page after the upload is its result.
+    assert re.search(r"/catalog/import/\d+/$", page.url), page.url
     errors = page.locator("#import-errors")
     assert "Nothing was imported" in errors.inner_text()
     assert "notifications[1].message_type" in errors.inner_text()
     assert not Notification.objects.filter(key="brand_new").exists()
+
+
+def test_import_progress_and_result_fit_390px(page, live_server, log_in, catalog, tmp_path):
+    data = catalog_export_data()
+    data["notifications"] = [dict(data["notifications"][0], key="from_the_phone", campaign_id=778)]
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(data))
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in("erin", "/catalog/import/")
+    page.get_by_label("Catalog file (YAML or JSON)").set_input_files(str(path))
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_load_state()
+    assert "Imported." in page.locator("#import-result").inner_text()
+    assert page.locator("#import-progress").get_attribute("value") == "100"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert Notification.objects.filter(key="from_the_phone").exists()
