@@ -400,20 +400,21 @@ def _refuse_project_move(instance, what: str) -> None:
         )
 
 
+def _refuse_other_project(instance, field: str, model, label: str) -> None:
+    """`instance.field` must belong to the instance's own Iterable project."""
+    related_id = getattr(instance, f"{field}_id")
+    if related_id is None or instance.project_id is None:
+        return
+    related_project = model.objects.filter(pk=related_id).values_list("project_id", flat=True).first()
+    if related_project is not None and related_project != instance.project_id:
+        raise ValidationError(
+            {field: [ValidationError(f"{label} belongs to another Iterable project.", code=PROJECT_MISMATCH)]}
+        )
+
+
 def enforce_message_type(message_type: MessageType) -> None:
     _refuse_project_move(message_type, "message type")
-    if message_type.channel_id is not None and message_type.project_id is not None:
-        channel_project = (
-            Channel.objects.filter(pk=message_type.channel_id).values_list("project_id", flat=True).first()
-        )
-        if channel_project is not None and channel_project != message_type.project_id:
-            raise ValidationError(
-                {
-                    "channel": [
-                        ValidationError("The channel belongs to another Iterable project.", code=PROJECT_MISMATCH)
-                    ]
-                }
-            )
+    _refuse_other_project(message_type, "channel", Channel, "The channel")
     if message_type.pk is None:
         return
     field = _changed_field(message_type, ["policy", "channel_id", "name"])
@@ -443,18 +444,7 @@ def enforce_channel(channel: Channel) -> None:
 
 def enforce_template(template: Template) -> None:
     _refuse_project_move(template, "template")
-    if template.message_type_id is not None and template.project_id is not None:
-        type_project = (
-            MessageType.objects.filter(pk=template.message_type_id).values_list("project_id", flat=True).first()
-        )
-        if type_project is not None and type_project != template.project_id:
-            raise ValidationError(
-                {
-                    "message_type": [
-                        ValidationError("The message type belongs to another Iterable project.", code=PROJECT_MISMATCH)
-                    ]
-                }
-            )
+    _refuse_other_project(template, "message_type", MessageType, "The message type")
     if template.pk is None or _changed_field(template, ["message_type_id"]) is None:
         return
     new_type = MessageType.objects.select_related("channel").filter(pk=template.message_type_id).first()
