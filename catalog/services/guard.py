@@ -390,7 +390,7 @@ def _changed_field(instance, fields: list[str]) -> str | None:
     return None
 
 
-def _refuse_project_move(instance, what: str) -> None:
+def _refuse_project_move(instance) -> None:
     if instance.pk is None:
         return
     saved = type(instance).objects.filter(pk=instance.pk).values_list("project_id", flat=True).first()
@@ -413,7 +413,7 @@ def _refuse_other_project(instance, field: str, model, label: str) -> None:
 
 
 def enforce_message_type(message_type: MessageType) -> None:
-    _refuse_project_move(message_type, "message type")
+    _refuse_project_move(message_type)
     _refuse_other_project(message_type, "channel", Channel, "The channel")
     if message_type.pk is None:
         return
@@ -430,7 +430,7 @@ def enforce_message_type(message_type: MessageType) -> None:
 
 
 def enforce_channel(channel: Channel) -> None:
-    _refuse_project_move(channel, "channel")
+    _refuse_project_move(channel)
     if channel.pk is None or _changed_field(channel, ["channel_type"]) is None:
         return
     types = list(MessageType.objects.filter(channel_id=channel.pk))
@@ -443,7 +443,7 @@ def enforce_channel(channel: Channel) -> None:
 
 
 def enforce_template(template: Template) -> None:
-    _refuse_project_move(template, "template")
+    _refuse_project_move(template)
     _refuse_other_project(template, "message_type", MessageType, "The message type")
     if template.pk is None or _changed_field(template, ["message_type_id"]) is None:
         return
