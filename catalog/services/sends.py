@@ -15,12 +15,14 @@ One send (`proof_send`) goes in this order:
    timeout the outcome is unknown, recorded as such and never retried.
 """
 
+import html
 import json
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -1033,26 +1035,56 @@ def proof_send_recipient_shown(*, user, attempt: ProofSend) -> bool:
     return shared and user.has_perm(LOOKUP_CONTACT)
 
 
+# Any address, whatever Iterable made of it (lowercased, quoted local part, inside a sentence or a path).
+_ANY_ADDRESS = re.compile(r"[^\s@<>\"',;:()\[\]{}/?#=&]+@[^\s@<>\"',;:()\[\]{}/?#=&]+")
+
+
+def _decoded(text: str) -> str:
+    """The text as a reader would see it once URL- and HTML-escapes are undone (nested ones too)."""
+    for _ in range(3):
+        plain = html.unescape(unquote(text))
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
+def _contacts_hidden(value, user_ids: list[str]):
+    """Every contact identifier out of `value`: any email address and the given userIds, in any case or escaping.
+
+    Iterable answers with the contact as it stores it, not as it was asked: a userId recipient comes back as the
+    contact's email, an address comes back lowercased or URL-encoded. Replacing only the stored text misses those.
+    """
+    if isinstance(value, dict):
+        return {_contacts_hidden(k, user_ids): _contacts_hidden(v, user_ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_contacts_hidden(v, user_ids) for v in value]
+    if not isinstance(value, str) or not value:
+        return value
+    masked = _ANY_ADDRESS.sub(PRIVATE_RECIPIENT, value)
+    for user_id in user_ids:
+        masked = re.sub(re.escape(user_id), PRIVATE_RECIPIENT, masked, flags=re.IGNORECASE)
+    plain = _decoded(value)
+    if plain == value:
+        return masked
+    hidden = _contacts_hidden(plain, user_ids)
+    # The escaped form hid something the plain one shows: show the plain form, masked.
+    return hidden if hidden != plain else masked
+
+
 def proof_send_for(*, user, attempt: ProofSend) -> ProofSend:
-    """The attempt as `user` may see it: someone else's private recipient hidden wherever it appears (in memory)."""
+    """The attempt as `user` may see it (in memory). When its recipient is someone else's private one, every contact
+    identifier in the record is hidden, not only the stored address: Iterable's answer names the contact its own
+    way. The sender and those who manage recipients see the record as it is."""
     if proof_send_recipient_shown(user=user, attempt=attempt):
         return attempt
-    hidden = [v for v in (attempt.recipient_email, attempt.recipient_user_id) if v]
-
-    def scrub(value):
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        if isinstance(value, str):
-            for secret in hidden:
-                value = value.replace(secret, PRIVATE_RECIPIENT)
-        return value
-
+    user_ids = [attempt.recipient_user_id] if attempt.recipient_user_id else []
     attempt.recipient_email = PRIVATE_RECIPIENT if attempt.recipient_email else ""
     attempt.recipient_user_id = PRIVATE_RECIPIENT if attempt.recipient_user_id else ""
-    attempt.request_body, attempt.response = scrub(attempt.request_body), scrub(attempt.response)
-    attempt.message, attempt.checks = scrub(attempt.message), scrub(attempt.checks)
+    attempt.request_body = _contacts_hidden(attempt.request_body, user_ids)
+    attempt.response = _contacts_hidden(attempt.response, user_ids)
+    attempt.message = _contacts_hidden(attempt.message, user_ids)
+    attempt.checks = _contacts_hidden(attempt.checks, user_ids)
     return attempt
 
 

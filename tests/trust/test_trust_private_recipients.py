@@ -1,11 +1,13 @@
 """Another person's private test recipient is theirs: previews, lists and pages never show it to anyone else
 (admins, who approve recipients, excepted); viewers see no recipient at all."""
 
+import json
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from catalog.models import Notification, ProofRecipient
+from catalog.models import Notification, ProofMode, ProofOutcome, ProofRecipient, ProofSend
 from catalog.services.sends import proof_send
 
 PRIVATE = "qa.student@example.com"
@@ -67,3 +69,60 @@ def test_the_sender_sees_their_own(client, sent):
     client.force_login(mia)
     assert PRIVATE in client.get(reverse("catalog:proof_send_detail", args=[private_send.pk])).content.decode()
     assert PRIVATE in _api(mia).get("/api/test-sends/").content.decode()
+
+
+def _attempt_as_iterable_answered(sender, address: str, echo: str):
+    """A refused attempt whose answer names the recipient the way Iterable stored or escaped it, not as sent."""
+    digest = Notification.objects.get(key=KEY)
+    return ProofSend.objects.create(
+        actor=sender,
+        actor_label=sender.username,
+        project=digest.project,
+        notification=digest,
+        notification_key=KEY,
+        recipient_email=address,
+        mode=ProofMode.TEMPLATE_PROOF,
+        endpoint="POST /api/templates/email/proof",
+        request_body={"recipientEmail": address},
+        outcome=ProofOutcome.REFUSED_ITERABLE,
+        message=f"Refused by Iterable: No user {echo}",
+        response={"code": "BadParams", "msg": f"No user {echo}", "params": {"email": echo}},
+    )
+
+
+@pytest.mark.parametrize("echo", ["qa.person@staff.example.org", "QA.Person%40staff.example.org"])
+def test_iterables_own_spelling_of_the_address_is_hidden_too(client, demo, user_in_role, echo):
+    mia = user_in_role("marketing", username="mia")
+    attempt = _attempt_as_iterable_answered(mia, "QA.Person@staff.example.org", echo)
+    otto = user_in_role("marketing", username="otto")
+    client.force_login(otto)
+    seen = [
+        _api(otto).get("/api/test-sends/").content.decode(),
+        _api(otto).get(f"/api/test-sends/{attempt.pk}/").content.decode(),
+        client.get(reverse("catalog:proof_send_detail", args=[attempt.pk])).content.decode(),
+        client.get(reverse("catalog:proof_send_list")).content.decode(),
+    ]
+    for text in seen:
+        assert "qa.person" not in text.lower()
+    # The sender reads Iterable's answer as it came.
+    assert echo in _api(mia).get(f"/api/test-sends/{attempt.pk}/").json()["response"]["msg"]
+
+
+def test_a_userid_recipient_answered_with_the_contacts_email_is_hidden(client, demo, user_in_role):
+    """Iterable's answer to a campaign send names the contact by its email ("Sent triggered message to: ..."),
+    though the send named a userId: another marketer must not learn the address from it."""
+    mia = user_in_role("marketing", username="mia")
+    own = ProofRecipient.objects.create(project=demo.student, owner=mia, user_id="stu-0007")
+    status = Notification.objects.get(key="student_activity_application_status")
+    attempt = proof_send(actor=mia, notification=status, recipient=own, mode=ProofMode.CAMPAIGN)
+    assert "student.0007@example.com" in json.dumps(attempt.response) + attempt.message  # Iterable's echo
+    otto = user_in_role("marketing", username="otto")
+    client.force_login(otto)
+    api_detail = _api(otto).get(f"/api/test-sends/{attempt.pk}/").content.decode()
+    page_detail = client.get(reverse("catalog:proof_send_detail", args=[attempt.pk])).content.decode()
+    for text in (api_detail, page_detail):
+        assert "student.0007" not in text.lower() and "stu-0007" not in text.lower()
+    client.force_login(user_in_role("admin"))
+    assert "student.0007@example.com" in client.get(
+        reverse("catalog:proof_send_detail", args=[attempt.pk])
+    ).content.decode()
