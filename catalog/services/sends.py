@@ -271,14 +271,41 @@ def proof_recipient_update(*, actor, recipient: ProofRecipient, **changes) -> Pr
     return recipient
 
 
+def _login_address(user) -> str:
+    return (getattr(user, "email", "") or "").strip().lower() if user is not None else ""
+
+
+def proof_recipient_approval_refusal(*, actor, recipient: ProofRecipient) -> str:
+    """Why `actor` may not be the second person for this recipient ("" when they may).
+
+    A second person is another login address, not only another account: an admin's second account with the same
+    address (in any case) is the same person, and nobody approves their own address.
+    """
+    if actor.pk in {recipient.added_by_id, recipient.owner_id}:
+        return "A second person approves a test recipient: not the one who added it."
+    login = _login_address(actor)
+    if not login:
+        return ""
+    for other in (recipient.added_by, recipient.owner):
+        if other is not None and _login_address(other) == login:
+            return (
+                f"A second person approves a test recipient: your login address is also {other.get_username()}'s, "
+                "who added it, so it counts as the same person. Another admin approves it."
+            )
+    if recipient.email and recipient.email.strip().lower() == login:
+        return "This is your own address: another admin approves it, not you."
+    return ""
+
+
 def proof_recipient_approve(*, actor, recipient: ProofRecipient) -> ProofRecipient:
     """A second person, with the manage permission, lets a waiting recipient receive test sends. Audited."""
     if not actor.has_perm(MANAGE_SHARED_RECIPIENTS):
         raise PermissionDenied("Only admins approve test recipients.")
-    if actor.pk in {recipient.added_by_id, recipient.owner_id}:
-        raise PermissionDenied("A second person approves a test recipient: not the one who added it.")
     with transaction.atomic():
-        recipient = ProofRecipient.objects.select_for_update().get(pk=recipient.pk)
+        recipient = ProofRecipient.objects.select_for_update().select_related("added_by", "owner").get(pk=recipient.pk)
+        refusal = proof_recipient_approval_refusal(actor=actor, recipient=recipient)
+        if refusal:
+            raise PermissionDenied(refusal)
         if recipient.status == RecipientStatus.APPROVED:
             return recipient
         before = snapshot(recipient)

@@ -24,6 +24,7 @@ from catalog.services.sends import (
     proof_data_fields_initial,
     proof_mode_default,
     proof_preview,
+    proof_recipient_approval_refusal,
     proof_recipient_approve,
     proof_recipient_can_manage,
     proof_recipient_create,
@@ -199,7 +200,10 @@ class ProofRecipientListView(Perm, View):
             (r, proof_recipient_can_manage(user=request.user, recipient=r))
             for r in proof_recipients_visible(user=request.user)
         ]
-        pending = list(proof_recipients_pending(user=request.user))
+        pending = [
+            (r, proof_recipient_approval_refusal(actor=request.user, recipient=r))
+            for r in proof_recipients_pending(user=request.user)
+        ]
         context = {"form": form, "recipients": recipients, "pending": pending}
         return render(request, "sends/recipient_list.html", context, status=status)
 

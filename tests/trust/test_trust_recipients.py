@@ -87,6 +87,46 @@ def test_a_user_id_waits_and_changing_an_address_asks_again(people):
     assert proof_recipient_update(actor=mia, recipient=changed, label="mine").status == RecipientStatus.PENDING
 
 
+@pytest.fixture
+def second_account(django_user_model):
+    """Another admin account of a person who already has one: a different username, the same login address."""
+    from django.contrib.auth.models import Group
+
+    def make(username, email):
+        user = django_user_model.objects.create_user(username, email, "a long password 1")
+        user.groups.add(Group.objects.get(name="admin"))
+        return user
+
+    return make
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+@pytest.mark.parametrize("spelling", [str.lower, str.upper])
+def test_a_second_account_of_the_same_person_is_not_a_second_person(client, people, second_account, spelling):
+    demo, _mia, ada, bo, _digest = people
+    ada_again = second_account("ada.alt", spelling(ada.email))
+    waiting = proof_recipient_create(actor=ada, project=demo.student, email=CUSTOMER)
+    with pytest.raises(PermissionDenied, match="same person"):
+        proof_recipient_approve(actor=ada_again, recipient=waiting)
+    client.force_login(ada_again)
+    page = client.get(reverse("catalog:proof_recipient_list")).content.decode()
+    assert f"Approve {CUSTOMER}" not in page and "Another admin approves" in page
+    client.post(reverse("catalog:proof_recipient_approve", args=[waiting.pk]))
+    waiting.refresh_from_db()
+    assert waiting.status == RecipientStatus.PENDING
+    assert proof_recipient_approve(actor=bo, recipient=waiting).status == RecipientStatus.APPROVED
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_nobody_approves_their_own_address(people, second_account):
+    demo, mia, _ada, bo, _digest = people
+    outside = second_account("cy", "Cy.Private@gmail.com")
+    waiting = proof_recipient_create(actor=mia, project=demo.student, email="cy.private@gmail.com")
+    with pytest.raises(PermissionDenied, match="your own address"):
+        proof_recipient_approve(actor=outside, recipient=waiting)
+    assert proof_recipient_approve(actor=bo, recipient=waiting).status == RecipientStatus.APPROVED
+
+
 @override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
 def test_pages_show_waiting_recipients_to_approvers_who_approve_or_refuse(client, people):
     demo, mia, ada, _bo, _digest = people
