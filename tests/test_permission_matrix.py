@@ -31,6 +31,7 @@ MINIMUM_ROLE = [
     (r"contact.lookup|contact_lookup", "marketing"),
     (r"proof|test-send", "marketing"),
     (r"resync", "engineering"),
+    (r"health-backfill", "engineering"),  # reads Iterable's campaign metrics, like a sync
     (r"sync_start|sync_orphan_add", "engineering"),
     (r"_create$|_edit$|_delete$|catalog_import", "engineering"),
 ]
