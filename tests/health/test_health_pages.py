@@ -17,9 +17,15 @@ pytestmark = pytest.mark.django_db
 def _day(notification, days_ago, **counts):
     day = timezone.localdate() - timedelta(days=days_ago)
     for kind, count in counts.items():
-        HealthDaily.objects.create(project=notification.project, bucket=f"n:{notification.pk}",
-                                   notification=notification, day=day, kind=kind, count=count,
-                                   last_at=timezone.now() - timedelta(days=days_ago))
+        HealthDaily.objects.create(
+            project=notification.project,
+            bucket=f"n:{notification.pk}",
+            notification=notification,
+            day=day,
+            kind=kind,
+            count=count,
+            last_at=timezone.now() - timedelta(days=days_ago),
+        )
 
 
 def _json(html: str, element_id: str) -> dict:
@@ -90,8 +96,14 @@ def test_alerts_show_on_home_and_the_notification_and_a_person_acknowledges_them
     assert AuditEvent.objects.get(action="acknowledge").changes == {"note": "Reverted in Iterable"}
     assert "Alerts from real sends" not in client.get("/").content.decode()
     # An outside address in `next` is not followed.
-    other = HealthAlert.objects.create(project=health.project, kind="bounce-spike", dedupe_key="x", message="m",
-                                       first_seen_at=timezone.now(), last_seen_at=timezone.now())
+    other = HealthAlert.objects.create(
+        project=health.project,
+        kind="bounce-spike",
+        dedupe_key="x",
+        message="m",
+        first_seen_at=timezone.now(),
+        last_seen_at=timezone.now(),
+    )
     response = client.post(f"/api/health/alerts/{other.pk}/acknowledge-form/", {"next": "https://evil.example/"})
     assert response["Location"] == "/"
 
@@ -127,3 +139,21 @@ def test_contact_lookup_shows_what_iterable_reported_next_to_the_prediction(heal
     other = client.post("/contacts/", {"email": "person1@example.com", "project": health.project.pk}).content.decode()
     row = other[other.index('<code class="muted">weekly_digest</code>') :]
     assert "<strong>Sent</strong>" in row[: row.index("</tr>")]
+
+
+def test_the_api_gives_the_same_series_and_refuses_other_periods(health, client, user_in_role):
+    _day(health.digest, 0, send=12, bounce=1)
+    _day(health.digest, 50, send=3)
+    client.force_login(user_in_role("viewer"))
+    thirty = client.get(f"/api/health/notifications/{health.digest.key}/").json()
+    assert thirty["totals"]["send"] == 12 and thirty["series"]["bounce"][-1] == 1 and len(thirty["labels"]) == 30
+    bounce = next(r for r in thirty["rates"] if r["kind"] == "bounce")
+    assert bounce == {"kind": "bounce", "label": "Bounces", "rate": 1 / 12, "baseline": 0.0}  # 3 sends, no bounce
+    assert client.get(f"/api/health/notifications/{health.digest.key}/?days=90").json()["totals"]["send"] == 15
+    bad = client.get(f"/api/health/notifications/{health.digest.key}/?days=7")
+    assert bad.status_code == 400 and bad.json()["errors"][0] == {
+        "field": "days",
+        "code": "invalid",
+        "message": "Use one of 30, 90.",
+    }
+    assert client.get("/api/health/notifications/no-such-thing/").status_code == 404
