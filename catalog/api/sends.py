@@ -29,6 +29,7 @@ from catalog.models import (
 )
 from catalog.roles import MANAGE_SHARED_RECIPIENTS, SEND_PROOF
 from catalog.services.sends import (
+    ProofRecipientChanged,
     ProofSendDuplicate,
     proof_preview,
     proof_recipient_approve,
@@ -238,16 +239,38 @@ class ProofRecipientViewSet(viewsets.ModelViewSet):
         proof_recipient_delete(actor=self.request.user, recipient=instance)
 
 
+class ProofRecipientApproveSerializer(serializers.Serializer):
+    identifier = serializers.CharField(
+        max_length=254,
+        help_text="The email address or userId you reviewed, exactly as listed. If the recipient changed since, "
+        "nothing is approved and the answer is a 409.",
+    )
+
+
 class ProofRecipientApproveView(APIView):
     """Approve a waiting test recipient (a second person with manage_shared_recipients; not who added it)."""
 
     permission_classes = [HasCapability]
     required_permission = MANAGE_SHARED_RECIPIENTS
 
-    @extend_schema(request=None, responses={200: ProofRecipientSerializer})
+    @extend_schema(
+        request=ProofRecipientApproveSerializer,
+        responses={200: ProofRecipientSerializer},
+        description="Send the `identifier` (email or userId) you reviewed. The owner may change a waiting "
+        "recipient after you listed it: then nothing is approved and the answer is a 409 (code "
+        "`recipient-changed`) naming what it is now. Your own address, or one added by an account with your login "
+        "address, is for another admin to approve (403).",
+    )
     def post(self, request, pk: int):
         recipient = get_object_or_404(ProofRecipient.objects.all(), pk=pk)
-        recipient = proof_recipient_approve(actor=request.user, recipient=recipient)
+        given = ProofRecipientApproveSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            recipient = proof_recipient_approve(
+                actor=request.user, recipient=recipient, seen=given.validated_data["identifier"]
+            )
+        except ProofRecipientChanged as changed:
+            raise Conflict(str(changed), code="recipient-changed") from changed
         return Response(ProofRecipientSerializer(recipient, context={"request": request}).data)
 
 

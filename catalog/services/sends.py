@@ -297,8 +297,16 @@ def proof_recipient_approval_refusal(*, actor, recipient: ProofRecipient) -> str
     return ""
 
 
-def proof_recipient_approve(*, actor, recipient: ProofRecipient) -> ProofRecipient:
-    """A second person, with the manage permission, lets a waiting recipient receive test sends. Audited."""
+class ProofRecipientChanged(Exception):
+    """The recipient is no longer the address or userId the approver was shown: nothing was approved."""
+
+
+def proof_recipient_approve(*, actor, recipient: ProofRecipient, seen: str) -> ProofRecipient:
+    """A second person, with the manage permission, lets a waiting recipient receive test sends. Audited.
+
+    `seen` is the address or userId the approver was shown. The owner may change it between the listing and the
+    approval; approving by id alone would then approve an address nobody reviewed, so a mismatch approves nothing.
+    """
     if not actor.has_perm(MANAGE_SHARED_RECIPIENTS):
         raise PermissionDenied("Only admins approve test recipients.")
     with transaction.atomic():
@@ -306,6 +314,11 @@ def proof_recipient_approve(*, actor, recipient: ProofRecipient) -> ProofRecipie
         refusal = proof_recipient_approval_refusal(actor=actor, recipient=recipient)
         if refusal:
             raise PermissionDenied(refusal)
+        if (seen or "").strip() != recipient.identifier:
+            raise ProofRecipientChanged(
+                f"This test recipient is now {recipient.identifier}, not {(seen or '').strip() or 'what you saw'}: "
+                "it changed after it was listed, so nothing was approved. Review it again."
+            )
         if recipient.status == RecipientStatus.APPROVED:
             return recipient
         before = snapshot(recipient)

@@ -20,6 +20,7 @@ from catalog.forms import ProofRecipientForm, ProofSendForm
 from catalog.models import Notification, ProofRecipient, ProofSend
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
 from catalog.services.sends import (
+    ProofRecipientChanged,
     ProofSendDuplicate,
     proof_data_fields_initial,
     proof_mode_default,
@@ -230,8 +231,8 @@ class ProofRecipientApproveView(Perm, View):
     def post(self, request, pk):
         recipient = get_object_or_404(ProofRecipient, pk=pk)
         try:
-            proof_recipient_approve(actor=request.user, recipient=recipient)
-        except PermissionDenied as refusal:
+            proof_recipient_approve(actor=request.user, recipient=recipient, seen=request.POST.get("identifier", ""))
+        except (PermissionDenied, ProofRecipientChanged) as refusal:
             messages.error(request, str(refusal))
         else:
             messages.success(request, f"Approved test recipient {recipient.identifier}.")

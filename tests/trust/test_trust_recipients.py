@@ -56,8 +56,8 @@ def test_a_customer_receives_nothing_until_a_second_person_approves(people):
     assert _proofs(demo.emulator) == []
 
     with pytest.raises(PermissionDenied):
-        proof_recipient_approve(actor=mia, recipient=waiting)  # marketing may not approve
-    proof_recipient_approve(actor=ada, recipient=waiting)
+        proof_recipient_approve(actor=mia, recipient=waiting, seen=waiting.identifier)  # marketing may not approve
+    proof_recipient_approve(actor=ada, recipient=waiting, seen=waiting.identifier)
     waiting.refresh_from_db()
     assert (waiting.status, waiting.approved_by) == (RecipientStatus.APPROVED, ada)
     event = AuditEvent.objects.get(action="approve", object_type="proofrecipient", object_id=str(waiting.pk))
@@ -73,8 +73,9 @@ def test_the_one_who_added_it_cannot_approve_it(people):
     shared = proof_recipient_create(actor=ada, project=demo.student, email=CUSTOMER, shared=True)
     assert shared.status == RecipientStatus.PENDING
     with pytest.raises(PermissionDenied, match="second person"):
-        proof_recipient_approve(actor=ada, recipient=shared)
-    assert proof_recipient_approve(actor=bo, recipient=shared).status == RecipientStatus.APPROVED
+        proof_recipient_approve(actor=ada, recipient=shared, seen=shared.identifier)
+    approved = proof_recipient_approve(actor=bo, recipient=shared, seen=shared.identifier)
+    assert approved.status == RecipientStatus.APPROVED
 
 
 @override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
@@ -107,14 +108,15 @@ def test_a_second_account_of_the_same_person_is_not_a_second_person(client, peop
     ada_again = second_account("ada.alt", spelling(ada.email))
     waiting = proof_recipient_create(actor=ada, project=demo.student, email=CUSTOMER)
     with pytest.raises(PermissionDenied, match="same person"):
-        proof_recipient_approve(actor=ada_again, recipient=waiting)
+        proof_recipient_approve(actor=ada_again, recipient=waiting, seen=waiting.identifier)
     client.force_login(ada_again)
     page = client.get(reverse("catalog:proof_recipient_list")).content.decode()
     assert f"Approve {CUSTOMER}" not in page and "Another admin approves" in page
-    client.post(reverse("catalog:proof_recipient_approve", args=[waiting.pk]))
+    client.post(reverse("catalog:proof_recipient_approve", args=[waiting.pk]), {"identifier": CUSTOMER})
     waiting.refresh_from_db()
     assert waiting.status == RecipientStatus.PENDING
-    assert proof_recipient_approve(actor=bo, recipient=waiting).status == RecipientStatus.APPROVED
+    approved = proof_recipient_approve(actor=bo, recipient=waiting, seen=waiting.identifier)
+    assert approved.status == RecipientStatus.APPROVED
 
 
 @override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
@@ -123,8 +125,9 @@ def test_nobody_approves_their_own_address(people, second_account):
     outside = second_account("cy", "Cy.Private@gmail.com")
     waiting = proof_recipient_create(actor=mia, project=demo.student, email="cy.private@gmail.com")
     with pytest.raises(PermissionDenied, match="your own address"):
-        proof_recipient_approve(actor=outside, recipient=waiting)
-    assert proof_recipient_approve(actor=bo, recipient=waiting).status == RecipientStatus.APPROVED
+        proof_recipient_approve(actor=outside, recipient=waiting, seen=waiting.identifier)
+    approved = proof_recipient_approve(actor=bo, recipient=waiting, seen=waiting.identifier)
+    assert approved.status == RecipientStatus.APPROVED
 
 
 @override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
@@ -140,7 +143,8 @@ def test_pages_show_waiting_recipients_to_approvers_who_approve_or_refuse(client
     client.force_login(ada)
     page = client.get(reverse("catalog:proof_recipient_list")).content.decode()
     assert "Waiting for your approval" in page and CUSTOMER in page
-    client.post(reverse("catalog:proof_recipient_approve", args=[first.pk]))
+    assert f'name="identifier" value="{CUSTOMER}"' in page  # the form carries what the approver sees
+    client.post(reverse("catalog:proof_recipient_approve", args=[first.pk]), {"identifier": CUSTOMER})
     client.post(reverse("catalog:proof_recipient_delete", args=[second.pk]))  # refused
     first.refresh_from_db()
     assert first.status == RecipientStatus.APPROVED
@@ -160,7 +164,40 @@ def test_the_api_says_the_status_and_approves(people):
     created = as_mia.post("/api/test-recipients/", {"project": demo.student.pk, "email": CUSTOMER}, format="json")
     assert created.status_code == 201 and created.json()["status"] == "pending"
     pk = created.json()["id"]
-    assert as_mia.post(f"/api/test-recipients/{pk}/approve/").status_code == 403
-    approved = as_ada.post(f"/api/test-recipients/{pk}/approve/")
+    assert as_mia.post(f"/api/test-recipients/{pk}/approve/", {"identifier": CUSTOMER}).status_code == 403
+    approved = as_ada.post(f"/api/test-recipients/{pk}/approve/", {"identifier": CUSTOMER}, format="json")
     assert approved.status_code == 200
     assert approved.json()["status"] == "approved" and approved.json()["approved_by"] == "ada"
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+def test_an_approval_is_for_the_address_the_approver_saw(client, people):
+    """mia lists one customer's address; once an admin has read it, she switches it to another: the admin's
+    approval of what they read approves nothing, on the page and in the API."""
+    demo, mia, ada, _bo, _digest = people
+    reviewed = "reviewed.customer@gmail.com"
+    waiting = proof_recipient_create(actor=mia, project=demo.student, email=reviewed)
+    as_ada = APIClient()
+    as_ada.force_authenticate(ada)
+    assert reviewed in as_ada.get("/api/test-recipients/").content.decode()
+    switched = proof_recipient_update(actor=mia, recipient=waiting, email=CUSTOMER)
+    assert switched.status == RecipientStatus.PENDING
+
+    answer = as_ada.post(f"/api/test-recipients/{waiting.pk}/approve/", {"identifier": reviewed}, format="json")
+    assert answer.status_code == 409
+    error = answer.json()["errors"][0]
+    assert error["code"] == "recipient-changed" and f"now {CUSTOMER}" in error["message"]
+    missing = as_ada.post(f"/api/test-recipients/{waiting.pk}/approve/", {}, format="json")
+    assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "identifier"
+    client.force_login(ada)
+    page = client.post(
+        reverse("catalog:proof_recipient_approve", args=[waiting.pk]), {"identifier": reviewed}, follow=True
+    )
+    assert "it changed after it was listed" in page.content.decode()
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.approved_by) == (RecipientStatus.PENDING, None)
+
+    approved = as_ada.post(f"/api/test-recipients/{waiting.pk}/approve/", {"identifier": CUSTOMER}, format="json")
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    # Approved, then changed again: it waits for a new approval.
+    assert proof_recipient_update(actor=mia, recipient=waiting, email=reviewed).status == RecipientStatus.PENDING
