@@ -29,6 +29,66 @@ def totals() -> dict:
     }
 
 
+def guard_setup() -> None:
+    from django.core.management import call_command
+
+    from catalog.models import Channel, IterableProject, MessageType, Notification, Owner
+
+    call_command("migrate", verbosity=0)
+    project = IterableProject.objects.create(name="Guard", api_key_env="ITERABLE_API_KEY_GUARD")
+    marketing = Channel.objects.create(
+        project=project, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email"
+    )
+    opt_in = MessageType.objects.create(
+        project=project, iterable_id=11, name="Newsletter", channel=marketing, policy="OptIn"
+    )
+    MessageType.objects.create(
+        project=project, iterable_id=12, name="Marketing Message", channel=marketing, policy="OptOut"
+    )
+    owner = Owner.objects.create(name="Lifecycle", role="business", email="lifecycle-owner@example.com")
+    notification = Notification.objects.create(
+        key="digest",
+        name="Digest",
+        audience="students",
+        project=project,
+        medium="Email",
+        trigger_type="api_send",
+        campaign_id=401,
+        message_type=opt_in,
+        status="active",
+    )
+    notification.owners.add(owner)
+    print(json.dumps({"project": project.pk}))
+
+
+def forbidden_send() -> None:
+    import time
+
+    from catalog.health.ingest import events_ingest
+    from catalog.health.models import HealthAlert
+    from catalog.models import IterableProject
+
+    project = IterableProject.objects.get(name="Guard")
+    started = time.monotonic()
+    events_ingest(
+        project_id=project.pk,
+        body={
+            "email": "someone@example.com",
+            "eventName": "emailSend",
+            "dataFields": {"campaignId": 401, "templateId": 501, "messageTypeId": 12, "messageId": "m1"},
+        },
+    )
+    while time.monotonic() - started < 90:
+        alert = HealthAlert.objects.filter(notified_at__isnull=False).first()
+        if alert is not None:
+            print(
+                json.dumps({"seconds": time.monotonic() - started, "kind": alert.kind, "deliveries": alert.deliveries})
+            )
+            return
+        time.sleep(0.2)
+    print(json.dumps({"seconds": None}))
+
+
 def main() -> None:
     command = sys.argv[1]
     django.setup()
@@ -52,6 +112,10 @@ def main() -> None:
 
         counters._add_to_counters = then_die
         counters.health_process()
+    elif command == "guard-setup":
+        guard_setup()
+    elif command == "forbidden-send":
+        forbidden_send()
     elif command == "count":
         counters.health_process(max_batches=1000)
         print(json.dumps(totals()))
