@@ -6,7 +6,7 @@ from catalog import roles
 from catalog.health.alerts import alerts_open
 from catalog.health.counters import ProjectMap, retention_days
 from catalog.health.models import HealthAlert
-from catalog.health.selectors import PERIODS, contact_recent, notification_health
+from catalog.health.selectors import PERIODS, contact_recent, notification_health, orphan_sends
 from catalog.models import Notification
 
 VOLUME = ["send", "skip"]
@@ -54,6 +54,7 @@ def home_panel(request) -> dict:
     return {
         "alerts": alerts_open(limit=20),
         "open_total": HealthAlert.objects.filter(acknowledged_at__isnull=True).count(),
+        "orphans": orphan_sends(),
         "can_acknowledge": request.user.has_perm(roles.SEND_PROOF),
         "next": request.get_full_path(),
     }

@@ -110,3 +110,15 @@ def sends_in_days_expression(days: int = 30):
         .values("n")
     )
     return Coalesce(Subquery(sends), 0)
+
+
+def orphan_sends(*, days: int = 30, limit: int = 10) -> list[dict]:
+    """Campaigns (or templates) Iterable reported sends for that no notification declares, most sends first."""
+    since = _today() - timedelta(days=days - 1)
+    rows = (
+        HealthDaily.objects.filter(notification__isnull=True, kind=EventKind.SEND, day__gte=since)
+        .values("project__name", "bucket", "campaign_id", "template_id")
+        .annotate(sends=Sum("count"), last=Max("last_at"))
+        .order_by("-sends", "bucket")
+    )
+    return list(rows[:limit])

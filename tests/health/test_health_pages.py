@@ -157,3 +157,13 @@ def test_the_api_gives_the_same_series_and_refuses_other_periods(health, client,
         "message": "Use one of 30, 90.",
     }
     assert client.get("/api/health/notifications/no-such-thing/").status_code == 404
+
+
+def test_home_lists_sends_from_campaigns_outside_the_catalog(health, client, user_in_role):
+    health.client.email_target(409, recipient_email="person1@example.com")
+    health.client.email_target(409, recipient_email="person2@example.com")
+    health.deliver()
+    client.force_login(user_in_role("viewer"))
+    home = client.get("/").content.decode()
+    table = home[home.index('id="health-orphan-sends"') :]
+    assert re.search(r"<td>Test project</td><td>Campaign 409</td><td class=\"num\">2</td>", table)
