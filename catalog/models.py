@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.db.models import Q
 
 from catalog import policy
+from catalog.iterable import API_KEY_ENV_PATTERN
 
 
 class DataCenter(models.TextChoices):
@@ -154,7 +155,7 @@ env_var_name = RegexValidator(
 )
 # Only variables meant for Iterable keys: a project must never be able to name SECRET_KEY or DATABASE_URL.
 api_key_env_name = RegexValidator(
-    r"^ITERABLE_API_KEY_[A-Z0-9][A-Z0-9_]*\Z",
+    API_KEY_ENV_PATTERN,
     "Use the name of an environment variable ITERABLE_API_KEY_<NAME> (capital letters, digits, underscores), e.g. "
     "ITERABLE_API_KEY_STUDENT_US; never the key itself.",
 )
@@ -193,7 +194,15 @@ class IterableProject(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [_choices_check("data_center", DataCenter, "project_data_center_valid")]
+        constraints = [
+            _choices_check("data_center", DataCenter, "project_data_center_valid"),
+            # Django's regex lookup is the database's own on PostgreSQL and a function Django registers on SQLite.
+            models.CheckConstraint(
+                condition=Q(api_key_env__regex=API_KEY_ENV_PATTERN),
+                name="project_api_key_env_iterable",
+                violation_error_message=api_key_env_name.message,
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

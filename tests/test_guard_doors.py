@@ -253,7 +253,7 @@ class GuardPropertyTests(HypothesisTestCase):
         ),
     )
     def test_model_door(self, channel_type, policy_, name):
-        project = IterableProject.objects.create(name="P", api_key_env="KEY")
+        project = IterableProject.objects.create(name="P", api_key_env="ITERABLE_API_KEY_P")
         channel = Channel.objects.create(
             project=project, iterable_id=1, name="C", channel_type=channel_type, medium="Email"
         )

@@ -8,7 +8,7 @@ from catalog.models import Channel, CustomEvent, EventField, IterableProject, Me
 
 
 def test_iterable_ids_are_unique_per_project(small_catalog):
-    other = IterableProject.objects.create(name="Other", api_key_env="OTHER_KEY")
+    other = IterableProject.objects.create(name="Other", api_key_env="ITERABLE_API_KEY_OTHER")
     Channel.objects.create(
         project=other, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email"
     )

@@ -13,6 +13,7 @@ URL yields a new client on the next call; the variable is read on every call.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -28,6 +29,7 @@ from .client import (
 from .errors import IterableError
 
 __all__ = [
+    "API_KEY_ENV_PATTERN",
     "BASE_URLS",
     "EU_BASE_URL",
     "US_BASE_URL",
@@ -39,6 +41,11 @@ __all__ = [
     "client_for_project",
 ]
 
+# The only environment variables a project may name for its key. The forms, the API and the database check this
+# too; the client checks again because a row can arrive past all of them (raw SQL, an old backup), and reading
+# SECRET_KEY or DATABASE_URL as an "API key" would send it to Iterable's host in a header.
+API_KEY_ENV_PATTERN = r"^ITERABLE_API_KEY_[A-Z0-9][A-Z0-9_]*\Z"
+
 
 def client_for_project(project: Any) -> IterableClient:
     """The (cached) client for an Iterable project model instance."""
@@ -49,6 +56,12 @@ def client_for_project(project: Any) -> IterableClient:
         raise IterableError(
             f"Iterable project {label!s} has no API key variable configured (api_key_env is blank).",
             code="MissingApiKey",
+        )
+    if not re.match(API_KEY_ENV_PATTERN, env_name):
+        raise IterableError(
+            f"Iterable project {label!s} names the variable {env_name[:100]!r} for its API key; only "
+            "ITERABLE_API_KEY_<NAME> variables hold Iterable keys, so it was not read and nothing was sent.",
+            code="ApiKeyVariableRefused",
         )
     api_key = os.environ.get(env_name, "").strip()
     if not api_key:

@@ -272,9 +272,9 @@ def test_eu_project_on_the_eu_host(make_client):
 
 def test_client_for_project_against_the_emulator(emulator, monkeypatch):
     clear_client_cache()
-    monkeypatch.setenv("ITERABLE_KEY_CLIENT_TEST", US_KEY)
+    monkeypatch.setenv("ITERABLE_API_KEY_CLIENT_TEST", US_KEY)
     project = SimpleNamespace(
-        pk=1, data_center="US", api_key_env="ITERABLE_KEY_CLIENT_TEST", api_base_url=emulator.us_url
+        pk=1, data_center="US", api_key_env="ITERABLE_API_KEY_CLIENT_TEST", api_base_url=emulator.us_url
     )
     client = client_for_project(project)
     assert client.base_url == emulator.us_url

@@ -156,30 +156,31 @@ def test_client_rejects_empty_key_and_unknown_data_center():
 
 
 def _project(**kwargs):
-    defaults = {"pk": 7, "name": "Students", "data_center": "US", "api_key_env": "ITBL_TEST_KEY", "api_base_url": ""}
+    defaults = {"pk": 7, "name": "Students", "data_center": "US", "api_key_env": "ITERABLE_API_KEY_UNIT"}
+    defaults["api_base_url"] = ""
     return SimpleNamespace(**{**defaults, **kwargs})
 
 
 def test_client_for_project_reads_the_named_variable_and_caches(monkeypatch):
     clear_client_cache()
-    monkeypatch.setenv("ITBL_TEST_KEY", "key-one")
+    monkeypatch.setenv("ITERABLE_API_KEY_UNIT", "key-one")
     client = client_for_project(_project())
     assert client.api_key == "key-one" and client.base_url == US_BASE_URL
     assert client_for_project(_project()) is client
     assert client_for_project(_project(data_center="EU")).base_url == EU_BASE_URL
     assert client_for_project(_project(api_base_url="http://127.0.0.1:8001/")).base_url == "http://127.0.0.1:8001"
-    monkeypatch.setenv("ITBL_TEST_KEY", "key-two")  # a rotated key gives a new client
+    monkeypatch.setenv("ITERABLE_API_KEY_UNIT", "key-two")  # a rotated key gives a new client
     rotated = client_for_project(_project())
     assert rotated is not client and rotated.api_key == "key-two"
     clear_client_cache()
 
 
 def test_client_for_project_missing_variable(monkeypatch):
-    monkeypatch.delenv("ITBL_ABSENT_KEY", raising=False)
+    monkeypatch.delenv("ITERABLE_API_KEY_ABSENT", raising=False)
     with pytest.raises(IterableError) as exc:
-        client_for_project(_project(api_key_env="ITBL_ABSENT_KEY"))
+        client_for_project(_project(api_key_env="ITERABLE_API_KEY_ABSENT"))
     assert exc.value.code == "MissingApiKey"
-    assert "ITBL_ABSENT_KEY" in exc.value.msg
+    assert "ITERABLE_API_KEY_ABSENT" in exc.value.msg
     with pytest.raises(IterableError) as exc:
         client_for_project(_project(api_key_env=""))
     assert exc.value.code == "MissingApiKey"

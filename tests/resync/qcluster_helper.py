@@ -27,7 +27,7 @@ def main() -> None:
     assert command == "setup"
     call_command("migrate", verbosity=0)
     project = IterableProject.objects.create(
-        name="Kill test", api_key_env="RESYNC_KILL_KEY", api_base_url=url, data_center="US"
+        name="Kill test", api_key_env="ITERABLE_API_KEY_RESYNC_KILL", api_base_url=url, data_center="US"
     )
     resync_settings_update(
         project=project,
@@ -44,7 +44,7 @@ def main() -> None:
     assert record.rejected == 0, record.errors[:3]
     run = resync_start(project=project, actor="kill-test", everyone=True, compare="auto").run
     print(run.pk)
-    os.environ.pop("RESYNC_KILL_KEY", None)
+    os.environ.pop("ITERABLE_API_KEY_RESYNC_KILL", None)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def _env(db_path: Path, tmp_path: Path) -> dict:
         DATABASE_URL=f"sqlite:///{db_path}",
         DATA_DIR=str(tmp_path),
         SECRET_KEY="kill-test-secret-key-not-used-anywhere-else-000000",
-        RESYNC_KILL_KEY=KEY,
+        ITERABLE_API_KEY_RESYNC_KILL=KEY,
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
     )

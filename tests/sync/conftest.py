@@ -32,9 +32,9 @@ def sync_emulator(sync_emulator_server, monkeypatch):
     """The session's emulator back at our seed, with the projects' key variables set."""
     sync_emulator_server.load_seed(seed())  # not reset(): a test may have loaded another seed
     sync_emulator_server.clear_requests()
-    monkeypatch.setenv("SYNC_A_KEY", A_KEY)
-    monkeypatch.setenv("SYNC_B_KEY", B_KEY)
-    monkeypatch.setenv("SYNC_WRONG_KEY", WRONG_KEY)
+    monkeypatch.setenv("ITERABLE_API_KEY_SYNC_A", A_KEY)
+    monkeypatch.setenv("ITERABLE_API_KEY_SYNC_B", B_KEY)
+    monkeypatch.setenv("ITERABLE_API_KEY_SYNC_C", WRONG_KEY)
     clear_client_cache()
     yield sync_emulator_server
     clear_client_cache()
@@ -60,9 +60,9 @@ def _notification(project, key, message_type, templates=(), **fields):
 def sync_catalog(db, sync_emulator):
     """Projects A (drifting), B (clean) and C (a wrong API key), all pointing at the emulator."""
     url = sync_emulator.us_url
-    a = IterableProject.objects.create(name="Sync A", api_key_env="SYNC_A_KEY", api_base_url=url)
-    b = IterableProject.objects.create(name="Sync B", api_key_env="SYNC_B_KEY", api_base_url=url)
-    c = IterableProject.objects.create(name="Sync C broken", api_key_env="SYNC_WRONG_KEY", api_base_url=url)
+    a = IterableProject.objects.create(name="Sync A", api_key_env="ITERABLE_API_KEY_SYNC_A", api_base_url=url)
+    b = IterableProject.objects.create(name="Sync B", api_key_env="ITERABLE_API_KEY_SYNC_B", api_base_url=url)
+    c = IterableProject.objects.create(name="Sync C broken", api_key_env="ITERABLE_API_KEY_SYNC_C", api_base_url=url)
 
     marketing = Channel.objects.create(
         project=a, iterable_id=101, name="Marketing Channel", channel_type="Marketing", medium="Email"

@@ -179,12 +179,12 @@ def test_failing_project_is_recorded_and_others_still_sync(sync_catalog):
 
 
 def test_missing_key_variable_is_recorded(sync_catalog, monkeypatch):
-    monkeypatch.delenv("SYNC_B_KEY")
+    monkeypatch.delenv("ITERABLE_API_KEY_SYNC_B")
 
     run = sync.catalog_sync_project(project=sync_catalog.b)
 
     assert run.status == "failed" and run.errors[0]["code"] == "MissingApiKey"
-    assert "SYNC_B_KEY" in run.errors[0]["msg"]
+    assert "ITERABLE_API_KEY_SYNC_B" in run.errors[0]["msg"]
 
 
 def test_failure_mid_fetch_leaves_mirror_and_findings(sync_catalog, sync_emulator):

@@ -2,9 +2,11 @@
 picks, from a variable an insider names. Changing a project's connection is the admin's, and audited."""
 
 import json
+import os
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from catalog.iterable import IterableClient, IterableError, clear_client_cache, client_for_project
@@ -55,11 +57,11 @@ def test_the_client_refuses_before_any_request(listener, monkeypatch):
 
 
 def test_a_tampered_project_row_sends_nothing_on_a_lookup(db, listener, monkeypatch, django_user_model):
-    """A row written past every form (raw SQL, an old backup) still cannot send a secret to a host."""
-    monkeypatch.setenv("SECRET_KEY_LIKE", "the-django-secret")
+    """A row written past every form (raw SQL, an old backup) still cannot send a key to a host."""
+    monkeypatch.setenv("ITERABLE_API_KEY_TAMPERED", "a-real-project-key")
     monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1:1")
     clear_client_cache()
-    IterableProject.objects.create(name="Tampered", api_key_env="SECRET_KEY_LIKE", api_base_url=listener.url)
+    IterableProject.objects.create(name="Tampered", api_key_env="ITERABLE_API_KEY_TAMPERED", api_base_url=listener.url)
     actor = django_user_model.objects.create_user("someone")
     [result] = contact_lookup(actor=actor, email="anyone@example.com")
     assert "not listed in ITERABLE_ALLOWED_HOSTS" in result.error
@@ -68,18 +70,73 @@ def test_a_tampered_project_row_sends_nothing_on_a_lookup(db, listener, monkeypa
         client_for_project(IterableProject.objects.get(name="Tampered"))
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "ITERABLE_API_KEY_", "iterable_api_key_x", "KEY"])
+BAD_VARIABLES = ["SECRET_KEY", "DATABASE_URL", "ITERABLE_API_KEY_", "iterable_api_key_x", "KEY", "ITERABLE_API_KEY_X\n"]
+
+
+@pytest.mark.parametrize("name", BAD_VARIABLES)
 def test_the_key_variable_must_be_an_iterable_key(db, name):
     with pytest.raises(ValidationError) as refused:
         IterableProject(name="P", api_key_env=name).full_clean()
     assert "ITERABLE_API_KEY_<NAME>" in str(refused.value.message_dict["api_key_env"])
 
 
-def test_the_base_url_must_be_allowed(db):
-    with pytest.raises(ValidationError) as refused:
-        IterableProject(name="P", api_key_env="ITERABLE_API_KEY_P", api_base_url="https://attacker.example").full_clean()
-    assert "not listed in ITERABLE_ALLOWED_HOSTS" in str(refused.value.message_dict["api_base_url"])
-    IterableProject(name="P", api_key_env="ITERABLE_API_KEY_P", api_base_url="https://api.eu.iterable.com").full_clean()
+@pytest.mark.parametrize("name", BAD_VARIABLES)
+def test_the_database_refuses_a_row_naming_another_variable(db, name):
+    """Past the forms and the API (a raw save, loaddata), the database's own check refuses the row."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IterableProject.objects.create(name="Tampered", api_key_env=name)
+    IterableProject.objects.create(name="Fine", api_key_env="ITERABLE_API_KEY_FINE")
+
+
+def test_the_client_reads_no_variable_but_an_iterable_key(db, listener, monkeypatch):
+    """A row from before the check (an old backup restored without it) names SECRET_KEY and a host the deployment
+    lists: the client neither reads the variable nor calls the host."""
+    monkeypatch.setenv("SECRET_KEY", "the-django-secret-value")
+    monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", listener.url)
+    clear_client_cache()
+    restored = IterableProject(pk=41, name="Restored", api_key_env="SECRET_KEY", api_base_url=listener.url)
+    with pytest.raises(IterableError) as refused:
+        client_for_project(restored).get_channels()
+    assert refused.value.code == "ApiKeyVariableRefused"
+    assert "ITERABLE_API_KEY_<NAME>" in refused.value.msg and "the-django-secret-value" not in str(refused.value)
+    assert listener.received == []
+    monkeypatch.setenv("ITERABLE_API_KEY_RESTORED", "the-project-key")
+    restored.api_key_env = "ITERABLE_API_KEY_RESTORED"
+    with client_for_project(restored) as client:
+        client.get_channels()
+    assert [r["headers"]["Api-Key"] for r in listener.received] == ["the-project-key"]
+    clear_client_cache()
+
+
+def test_the_migration_stops_and_names_rows_that_break_the_check(tmp_path):
+    """An existing database with a project naming SECRET_KEY: migrating stops before adding the check and names
+    the row; once the row is corrected it migrates."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}"}
+
+    def migrate(*target):
+        command = [sys.executable, "manage.py", "migrate", "catalog", *target, "--no-input"]
+        return subprocess.run(command, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+
+    assert migrate("0012").returncode == 0
+    with sqlite3.connect(tmp_path / "old.sqlite3") as db:
+        db.execute(
+            "INSERT INTO catalog_iterableproject (name, data_center, api_key_env, api_base_url) "
+            "VALUES ('Old backup', 'US', 'SECRET_KEY', '')"
+        )
+    stopped = migrate()
+    assert stopped.returncode != 0
+    assert "1 project(s) name a variable that is not ITERABLE_API_KEY_<NAME>: #1 'Old backup' names 'SECRET_KEY'" in (
+        stopped.stderr
+    )
+    with sqlite3.connect(tmp_path / "old.sqlite3") as db:
+        db.execute("UPDATE catalog_iterableproject SET api_key_env = 'ITERABLE_API_KEY_OLD'")
+    assert migrate().returncode == 0
 
 
 @pytest.fixture

@@ -122,8 +122,8 @@ def test_run_list_and_run_page(synced, client, user_in_role):
 
 
 def test_failed_run_shows_the_error(db, client, user_in_role, monkeypatch):
-    monkeypatch.delenv("SYNC_UI_MISSING_KEY", raising=False)
-    project = IterableProject.objects.create(name="No key", api_key_env="SYNC_UI_MISSING_KEY")
+    monkeypatch.delenv("ITERABLE_API_KEY_SYNC_UI_MISSING", raising=False)
+    project = IterableProject.objects.create(name="No key", api_key_env="ITERABLE_API_KEY_SYNC_UI_MISSING")
     run = sync.catalog_sync_project(project=project)
     assert run.status == "failed"
 
