@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from catalog import policy
@@ -312,8 +311,3 @@ def health_process(*, max_batches: int = 20) -> dict:
             break
     notified = alerts_notify()
     return {"counted": counted, "notified": notified}
-
-
-def notification_totals(notification_id: int, *, since) -> dict[str, int]:
-    rows = HealthDaily.objects.filter(notification_id=notification_id, day__gte=since)
-    return dict(rows.values_list("kind").annotate(n=Sum("count")).order_by())

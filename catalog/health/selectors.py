@@ -68,19 +68,6 @@ def notification_health(notification, *, days: int = 30) -> dict:
     }
 
 
-def sent_since(*, since: date):
-    """Notification ids with at least one send since the day."""
-    return HealthDaily.objects.filter(kind=EventKind.SEND, day__gte=since, notification__isnull=False).values(
-        "notification_id"
-    )
-
-
-def send_totals(notification_ids, *, days: int = 30) -> dict[int, int]:
-    since = _today() - timedelta(days=days - 1)
-    rows = HealthDaily.objects.filter(notification_id__in=notification_ids, kind=EventKind.SEND, day__gte=since)
-    return dict(rows.values_list("notification_id").annotate(n=Sum("count")).order_by())
-
-
 def contact_recent(*, project_ids, email: str = "", user_id: str = "", limit: int = 50) -> list[HealthEvent]:
     """A contact's recent sends and skips (and what followed them), newest first, within the raw window."""
     who = Q()
