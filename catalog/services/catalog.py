@@ -10,6 +10,7 @@ from catalog import policy
 from catalog.models import Notification
 from catalog.services.audit import audit_record, diff, snapshot
 from catalog.services.guard import database_refusals_as_validation_errors, enforce_notification
+from catalog.services.projects import project_write_check
 
 
 def catalog_object_save(*, actor, instance: models.Model, m2m: dict[str, list] | None = None) -> models.Model:
@@ -20,6 +21,7 @@ def catalog_object_save(*, actor, instance: models.Model, m2m: dict[str, list] |
     at the same moment), the change is judged again against what is now committed, so people read the
     same sentence, on the same field, as when the models refuse.
     """
+    project_write_check(actor=actor, instance=instance)
     pk_before = instance.pk
     try:
         with database_refusals_as_validation_errors():
@@ -51,6 +53,7 @@ def _save(*, actor, instance: models.Model, m2m: dict[str, list] | None) -> mode
 
 @transaction.atomic
 def catalog_object_delete(*, actor, instance: models.Model) -> None:
+    project_write_check(actor=actor, instance=instance)
     changes = diff(snapshot(instance), {})
     audit_record(actor=actor, action="delete", instance=instance, changes=changes)
     instance.delete()

@@ -201,6 +201,46 @@ def test_an_import_cannot_change_a_connection_without_the_admin_role(project, us
     assert catalog_import(actor=admin, content=json.dumps(file), fmt="json").ok
 
 
+def test_an_import_cannot_change_any_project_field_without_the_admin_role(project, user_in_role):
+    """Not only the connection: a project's Iterable id is what live health and links go by."""
+    engineer = user_in_role("engineering")
+    row = {"name": "Students", "data_center": "US", "api_key_env": "ITERABLE_API_KEY_STUDENTS"}
+    file = {"format": "iterable-admin-catalog", "version": 1, "projects": [{**row, "iterable_project_id": 999999}]}
+    result = catalog_import(actor=engineer, content=json.dumps(file), fmt="json")
+    assert not result.ok
+    [problem] = result.errors
+    assert problem.location == "projects[0]"
+    assert problem.message == "Only admins change a project's details (Iterable project id of 'Students')."
+    project.refresh_from_db()
+    assert project.iterable_project_id is None
+    assert not AuditEvent.objects.filter(object_type="iterableproject", action="update").exists()
+    # The project named as it is (an export imported again) is no change, and fine.
+    unchanged = {**file, "projects": [{**row, "iterable_project_id": None}]}
+    assert catalog_import(actor=engineer, content=json.dumps(unchanged), fmt="json").ok
+
+
+def test_the_one_save_path_refuses_projects_to_anyone_but_admins(project, user_in_role):
+    from django.core.exceptions import PermissionDenied
+
+    from catalog.services.catalog import catalog_object_delete, catalog_object_save
+
+    engineer = user_in_role("engineering")
+    project.iterable_project_id = 999999
+    with pytest.raises(PermissionDenied, match="Only admins"):
+        catalog_object_save(actor=engineer, instance=project)
+    with pytest.raises(PermissionDenied, match="Only admins"):
+        catalog_object_save(actor=engineer, instance=IterableProject(name="New", api_key_env="ITERABLE_API_KEY_NEW"))
+    with pytest.raises(PermissionDenied, match="Only admins"):
+        catalog_object_delete(actor=engineer, instance=project)
+    project.refresh_from_db()
+    assert project.iterable_project_id is None
+    assert list(IterableProject.objects.values_list("name", flat=True)) == ["Students"]
+    project.iterable_project_id = 2158
+    catalog_object_save(actor=user_in_role("admin"), instance=project)
+    project.refresh_from_db()
+    assert project.iterable_project_id == 2158
+
+
 def test_the_demo_loader_says_when_its_emulator_is_not_listed(db, settings):
     from django.core.management import CommandError, call_command
 
