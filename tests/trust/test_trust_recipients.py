@@ -3,7 +3,7 @@ waits for a second person who may approve, and receives nothing until then. Appr
 record."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -201,3 +201,40 @@ def test_an_approval_is_for_the_address_the_approver_saw(client, people):
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     # Approved, then changed again: it waits for a new approval.
     assert proof_recipient_update(actor=mia, recipient=waiting, email=reviewed).status == RecipientStatus.PENDING
+
+
+@override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS)
+@pytest.mark.parametrize(
+    "address",
+    [
+        '"student.0007@example.com"@staff.example.org',  # a customer's address quoted in front of a staff domain
+        '"mia"@staff.example.org',
+        '"qa..box"@staff.example.org',  # only valid quoted
+    ],
+)
+def test_a_quoted_address_is_refused_not_taken_for_staff(client, people, address):
+    demo, mia, *_ = people
+    with pytest.raises(ValidationError) as refused:
+        proof_recipient_create(actor=mia, project=demo.student, email=address)
+    assert "plain address" in refused.value.message_dict["email"][0]
+    as_mia = APIClient()
+    as_mia.force_authenticate(mia)
+    answer = as_mia.post("/api/test-recipients/", {"project": demo.student.pk, "email": address}, format="json")
+    assert answer.status_code == 400 and answer.json()["errors"][0]["field"] == "email"
+    client.force_login(mia)
+    page = client.post(reverse("catalog:proof_recipient_list"), {"project": demo.student.pk, "email": address})
+    assert page.status_code == 400 and "plain address" in page.content.decode()
+    own = proof_recipient_create(actor=mia, project=demo.student, email="mia@staff.example.org")
+    with pytest.raises(ValidationError):
+        proof_recipient_update(actor=mia, recipient=own, email=address)
+    assert not ProofRecipient.objects.filter(email__contains='"').exists()
+
+
+def test_consent_reads_only_a_plain_address_as_staff(django_user_model):
+    from catalog.services.sends import proof_recipient_consent_needed
+
+    mia = django_user_model.objects.create_user("mia", "mia@staff.example.org")
+    with override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS):
+        assert not proof_recipient_consent_needed(actor=mia, email="qa.box@staff.example.org", user_id="")
+        assert proof_recipient_consent_needed(actor=mia, email='"a@gmail.com"@staff.example.org', user_id="")
+        assert proof_recipient_consent_needed(actor=mia, email="a@gmail.com@staff.example.org", user_id="")
