@@ -129,6 +129,8 @@ ITERABLE_CHECK_STALE_MINUTES = int(os.environ.get("ITERABLE_CHECK_STALE_MINUTES"
 
 # API tokens: the longest a token may live, and what one gets when no expiry is chosen.
 API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "90"))
+# Refused API tokens per client address: after N in a window of S seconds ("N/S"), 429 until the window ends.
+API_TOKEN_FAILURE_LIMIT = tuple(int(part) for part in os.environ.get("API_TOKEN_FAILURE_LIMIT", "20/60").split("/"))
 
 # The deep health check (Iterable reachability) per client address: N checks per S seconds ("N/S").
 HEALTH_DEEP_RATE_LIMIT = tuple(int(part) for part in os.environ.get("HEALTH_DEEP_RATE_LIMIT", "6/60").split("/"))

@@ -43,6 +43,16 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_counts():
+    """Rate counts (refused API tokens per address, deep health checks per user) live in the process's cache:
+    every test client is 127.0.0.1, so one test's refused tokens would otherwise throttle the next test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def small_catalog(db):
     """One project with the seed's subscription schema: an opt-in marketing type, the forbidden

@@ -1,9 +1,13 @@
-"""Per-user API tokens: `Authorization: Bearer <token>` (or `Token <token>`). No Basic auth."""
+"""Per-user API tokens: `Authorization: Bearer <token>` (or `Token <token>`). No Basic auth.
 
+Refused tokens are counted per client address, read as the login throttle reads it (django-axes, which knows
+whether a proxy is in front): past API_TOKEN_FAILURE_LIMIT the answer is a 429 until the window ends."""
+
+from axes.helpers import get_client_ip_address
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from catalog.services.tokens import TokenError, api_token_authenticate
+from catalog.services.tokens import TokenError, TokenThrottled, api_token_authenticate
 
 KEYWORDS = ("bearer", "token")
 
@@ -24,7 +28,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         try:
-            token = api_token_authenticate(raw)
+            token = api_token_authenticate(raw, address=get_client_ip_address(request))
+        except TokenThrottled as exc:
+            raise exceptions.Throttled(wait=exc.wait, detail=str(exc)) from None
         except TokenError as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         return token.user, token

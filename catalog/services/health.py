@@ -3,15 +3,16 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django_q.models import OrmQ
 
 from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import IterableProject
-from catalog.services.tokens import TokenError, api_token_authenticate
+from catalog.services.rate_limits import rate_window_count, rate_window_wait
+from catalog.services.tokens import TokenError, TokenThrottled, api_token_authenticate
 
 # Any role may run the deep check: it tells whether the dashboard works, not what is in it.
 DEEP_PERMISSION = "catalog.view_notification"
@@ -70,14 +71,19 @@ def health_report(*, deep: bool) -> dict:
 
 
 def health_deep_caller(request):
-    """The user running the deep check (a session with a role, or an API token's user), or None."""
+    """The user running the deep check (a session with a role, or an API token's user), or None.
+
+    Refused tokens count against the caller's address like the API's; past the limit this raises TokenThrottled.
+    """
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         keyword, _, raw = request.headers.get("Authorization", "").partition(" ")
         if keyword.lower() not in {"bearer", "token"} or not raw.strip():
             return None
         try:
-            user = api_token_authenticate(raw.strip()).user
+            user = api_token_authenticate(raw.strip(), address=get_client_ip_address(request)).user
+        except TokenThrottled:
+            raise
         except TokenError:
             return None
     return user if user.is_active and user.has_perm(DEEP_PERMISSION) else None
@@ -86,14 +92,6 @@ def health_deep_caller(request):
 def health_deep_rate_take(user) -> int:
     """Count one deep check for `user`; 0 if it may run now, else the seconds to wait (HEALTH_DEEP_RATE_LIMIT)."""
     limit, seconds = getattr(settings, "HEALTH_DEEP_RATE_LIMIT", (6, 60))
-    window = int(time.time() // seconds)
-    key = f"health-deep:{user.pk}:{window}"
-    cache.add(key, 0, seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the window expired between add and incr
-        cache.set(key, 1, seconds)
-        count = 1
-    if count <= limit:
+    if rate_window_count(f"health-deep:{user.pk}", seconds) <= limit:
         return 0
-    return max(1, int(seconds - time.time() % seconds))
+    return rate_window_wait(seconds)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from catalog.models import ApiToken
 from catalog.services.audit import audit_record
+from catalog.services.rate_limits import rate_window_count, rate_window_peek, rate_window_wait
 
 TOKEN_PREFIX = "ia"
 # Writing last_used_at on every request would turn every read into a write; a minute is precise enough.
@@ -29,6 +30,18 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 class TokenError(Exception):
     """Why a presented token was refused, in a sentence safe to return to the caller."""
+
+
+class TokenThrottled(TokenError):
+    """Too many refused tokens from one address: none is even looked up until the window ends."""
+
+    def __init__(self, wait: int):
+        self.wait = wait
+        super().__init__(f"Too many invalid API tokens from your address; try again in {wait} s.")
+
+
+def _bad_token_limit() -> tuple[int, int]:
+    return tuple(getattr(settings, "API_TOKEN_FAILURE_LIMIT", (20, 60)))
 
 
 def _hash(secret: str) -> str:
@@ -106,8 +119,26 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     return token
 
 
-def api_token_authenticate(raw: str) -> ApiToken:
-    """The live token for this string, with its user; raises TokenError saying why not."""
+def api_token_authenticate(raw: str, *, address: str | None = None) -> ApiToken:
+    """The live token for this string, with its user; raises TokenError saying why not.
+
+    With the caller's `address`, refused tokens are counted per address (API_TOKEN_FAILURE_LIMIT): past the limit
+    every token from it is refused (TokenThrottled) until the window ends, so guessing, or replaying a list of
+    leaked tokens, costs a window per few attempts.
+    """
+    if address:
+        limit, seconds = _bad_token_limit()
+        if rate_window_peek(f"bad-token:{address}", seconds) >= limit:
+            raise TokenThrottled(rate_window_wait(seconds))
+    try:
+        return _token_live(raw)
+    except TokenError:
+        if address:
+            rate_window_count(f"bad-token:{address}", _bad_token_limit()[1])
+        raise
+
+
+def _token_live(raw: str) -> ApiToken:
     parts = raw.split("_")
     if len(parts) < 3 or parts[0] != TOKEN_PREFIX:
         raise TokenError("Invalid token.")

@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from catalog.services.health import health_deep_caller, health_deep_rate_take, health_report
+from catalog.services.tokens import TokenThrottled
 
 
 @never_cache
@@ -20,7 +21,10 @@ def health(request):
     """
     deep = request.GET.get("deep") == "1"
     if deep:
-        caller = health_deep_caller(request)
+        try:
+            caller = health_deep_caller(request)
+        except TokenThrottled as throttled:
+            return _too_many(str(throttled), throttled.wait)
         if caller is None:
             return JsonResponse(
                 {"ok": False, "error": "The deep check needs a login with a role or an API token "
@@ -29,8 +33,12 @@ def health(request):
             )  # fmt: skip
         wait = health_deep_rate_take(caller)
         if wait:
-            response = JsonResponse({"ok": False, "error": f"Too many deep checks; try again in {wait} s."}, status=429)
-            response["Retry-After"] = str(wait)
-            return response
+            return _too_many(f"Too many deep checks; try again in {wait} s.", wait)
     report = health_report(deep=deep)
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+def _too_many(error: str, wait: int) -> JsonResponse:
+    response = JsonResponse({"ok": False, "error": error}, status=429)
+    response["Retry-After"] = str(wait)
+    return response

@@ -84,3 +84,32 @@ def test_an_expired_token_cannot_be_rotated(viewer):
     token.refresh_from_db()
     with pytest.raises(ValueError, match="revoked or expired"):
         api_token_rotate(actor=viewer, token=token)
+
+
+@override_settings(API_TOKEN_FAILURE_LIMIT=(5, 60))
+def test_refused_tokens_are_throttled_per_address(viewer):
+    """Guessing tokens (or replaying a leaked list) from one address: after the limit every token from it gets a
+    429 with Retry-After, a good one included, while another address is unaffected."""
+    _token, good = api_token_create(actor=viewer, user=viewer, name="script")
+    guesser = APIClient(REMOTE_ADDR="203.0.113.9")
+    codes = []
+    for i in range(7):
+        guesser.credentials(HTTP_AUTHORIZATION=f"Bearer ia_000000000000_guess{i}")
+        codes.append(guesser.get("/api/notifications/").status_code)
+    assert codes == [401] * 5 + [429] * 2
+    guesser.credentials(HTTP_AUTHORIZATION=f"Bearer {good}")
+    throttled = guesser.get("/api/notifications/")
+    assert throttled.status_code == 429 and int(throttled["Retry-After"]) >= 1
+    assert "Too many invalid API tokens from your address" in throttled.json()["errors"][0]["message"]
+    # The deep health check reads tokens too: the same count, the same answer.
+    assert guesser.get("/healthz?deep=1", HTTP_AUTHORIZATION=f"Bearer {good}").status_code == 429
+    assert _status(good) == 200  # from another address
+    elsewhere = APIClient(REMOTE_ADDR="198.51.100.4")
+    elsewhere.credentials(HTTP_AUTHORIZATION="Bearer ia_000000000000_guess")
+    assert elsewhere.get("/api/notifications/").status_code == 401
+
+
+@override_settings(API_TOKEN_FAILURE_LIMIT=(3, 60))
+def test_good_tokens_do_not_count(viewer):
+    _token, good = api_token_create(actor=viewer, user=viewer, name="script")
+    assert [_status(good) for _ in range(6)] == [200] * 6
