@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 KEY = "resync-test-key-000000000000"
-KEY_ENV = "RESYNC_TEST_ITERABLE_KEY"
+KEY_ENV = "ITERABLE_API_KEY_RESYNC_TEST"
 PROJECT_ID = 4242
 
 CHANNELS = [
