@@ -333,7 +333,8 @@ def proof_recipient_approve(*, actor, recipient: ProofRecipient, seen: str) -> P
     if not actor.has_perm(MANAGE_SHARED_RECIPIENTS):
         raise PermissionDenied("Only admins approve test recipients.")
     with transaction.atomic():
-        recipient = ProofRecipient.objects.select_for_update().select_related("added_by", "owner").get(pk=recipient.pk)
+        locked = ProofRecipient.objects.select_for_update(of=("self",)).select_related("added_by", "owner")
+        recipient = locked.get(pk=recipient.pk)
         refusal = proof_recipient_approval_refusal(actor=actor, recipient=recipient)
         if refusal:
             raise PermissionDenied(refusal)
