@@ -5,6 +5,7 @@ import json
 
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -205,10 +206,14 @@ class NotificationBackfillView(APIView):
                 {"notification": ["This notification has no Iterable campaign to read metrics for."]}
             )
         days = payload.validated_data["days"]
-        enqueue(
-            "catalog.health.tasks.health_backfill_task",
-            notification.pk,
-            days,
-            q_options={"task_name": f"health-backfill-{notification.pk}", "timeout": 900},
+        # On commit, like every other task: never run inside the request (django-q's sync mode would, and a
+        # missing API key would then be this request's 500).
+        transaction.on_commit(
+            lambda: enqueue(
+                "catalog.health.tasks.health_backfill_task",
+                notification.pk,
+                days,
+                q_options={"task_name": f"health-backfill-{notification.pk}", "timeout": 900},
+            )
         )
         return Response({"notification": notification.key, "days": days, "campaigns": campaigns}, status=202)

@@ -47,7 +47,9 @@ def _days(notification):
     }
 
 
-def test_backfill_fills_the_missing_days_and_leaves_covered_ones(health, client, user_in_role):
+def test_backfill_fills_the_missing_days_and_leaves_covered_ones(
+    health, client, user_in_role, django_capture_on_commit_callbacks
+):
     _in_the_past(health, [1, 1, 3, 2], opens_days_ago=[1])
     # Day 2 was seen by the webhooks already (5 sends): the metrics' 1 send must not be added to it.
     HealthDaily.objects.create(
@@ -59,9 +61,10 @@ def test_backfill_fills_the_missing_days_and_leaves_covered_ones(health, client,
         count=5,
     )
     client.force_login(user_in_role("engineering"))
-    response = client.post(
-        f"/api/health/notifications/{health.digest.key}/backfill/", {"days": 5}, content_type="application/json"
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the task is queued when the request commits
+        response = client.post(
+            f"/api/health/notifications/{health.digest.key}/backfill/", {"days": 5}, content_type="application/json"
+        )
     assert response.status_code == 202 and response.json()["campaigns"] == [401]
     assert _days(health.digest) == {(1, "send"): 2, (1, "open"): 1, (2, "send"): 5, (3, "send"): 1}
     calls = [r for r in health.emulator.requests(path="/api/campaigns/metrics")]
