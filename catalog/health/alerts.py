@@ -62,9 +62,18 @@ def alert_recipients(alert: HealthAlert) -> tuple[list[str], list[str]]:
     return emails, hooks
 
 
+def hook_label(url: str) -> str:
+    """A chat webhook's URL carries its secret (Slack's path, a token in the query): records and logs name
+    only its scheme and host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"
+
+
 def _post_hook(url: str, body: dict) -> None:
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"Not an http(s) URL: {url[:60]}")
+        raise ValueError("Not an http(s) URL")
     request = urllib.request.Request(  # noqa: S310 (checked above: http or https only)
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
@@ -96,10 +105,11 @@ def alert_deliver(alert: HealthAlert) -> list[dict]:
     for url in hooks:
         try:
             _post_hook(url, {"text": f"{subject}\n{alert.message}", "alert": alert.pk, "kind": alert.kind})
-            outcomes.append({"channel": "webhook", "to": url, "ok": True})
+            outcomes.append({"channel": "webhook", "to": hook_label(url), "ok": True})
         except (urllib.error.URLError, OSError, ValueError) as error:
-            log.warning("Alert %s: webhook %s failed: %s", alert.pk, url, error)
-            outcomes.append({"channel": "webhook", "to": url, "ok": False, "error": str(error)[:200]})
+            reason = str(error).replace(url, hook_label(url))[:200]
+            log.warning("Alert %s: webhook %s failed: %s", alert.pk, hook_label(url), reason)
+            outcomes.append({"channel": "webhook", "to": hook_label(url), "ok": False, "error": reason})
     return outcomes
 
 

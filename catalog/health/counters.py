@@ -84,32 +84,51 @@ class ProjectMap:
         return self.by_campaign.get(campaign_id) or self.by_template.get(template_id)
 
 
-def _type_facts(project_id: int, type_ids: set[int]) -> dict[int, policy.MessageTypeFacts]:
-    """Facts of the message types sends went out on: the catalog's, else what the last sync saw in Iterable."""
-    facts = {
-        mt.iterable_id: message_type_facts(mt)
-        for mt in MessageType.objects.filter(project_id=project_id, iterable_id__in=type_ids).select_related("channel")
-    }
-    missing = type_ids - set(facts)
-    if missing:
-        types = IterableMirror.objects.filter(
-            project_id=project_id, kind=MirrorKind.MESSAGE_TYPE, iterable_id__in=missing
-        ).values_list("iterable_id", "payload")
-        channels = dict(
-            IterableMirror.objects.filter(project_id=project_id, kind=MirrorKind.CHANNEL).values_list(
-                "iterable_id", "payload"
-            )
+def _type_facts(project_id: int, type_ids: set[int]) -> dict[int, list[policy.MessageTypeFacts]]:
+    """Every account of the message types sends went out on: the catalog's and what the last sync saw in
+    Iterable (a type changed in Iterable after the catalog was written is judged on both). A type neither
+    knows gets facts that fail closed (no policy, no channel type: judged opt-out on a Marketing channel)."""
+    facts: dict[int, list[policy.MessageTypeFacts]] = {type_id: [] for type_id in type_ids}
+    for mt in MessageType.objects.filter(project_id=project_id, iterable_id__in=type_ids).select_related("channel"):
+        facts[mt.iterable_id].append(message_type_facts(mt))
+    types = IterableMirror.objects.filter(
+        project_id=project_id, kind=MirrorKind.MESSAGE_TYPE, iterable_id__in=type_ids
+    ).values_list("iterable_id", "payload")
+    channels = dict(
+        IterableMirror.objects.filter(project_id=project_id, kind=MirrorKind.CHANNEL).values_list(
+            "iterable_id", "payload"
         )
-        for type_id, raw in types:
-            channel = channels.get(raw.get("channelId")) or {}
-            facts[type_id] = policy.MessageTypeFacts(
+    )
+    for type_id, raw in types:
+        channel = channels.get(raw.get("channelId")) or {}
+        facts[type_id].append(
+            policy.MessageTypeFacts(
                 name=str(raw.get("name") or ""),
                 # Iterable's default when a type does not say: opt-out.
                 policy=raw.get("subscriptionPolicy") or policy.OPT_OUT,
                 channel_name=str(channel.get("name") or f"#{raw.get('channelId')}"),
                 channel_type=channel.get("channelType"),
             )
+        )
+    for type_id, known in facts.items():
+        if not known:
+            known.append(
+                policy.MessageTypeFacts(
+                    name=f"#{type_id} (unknown to the catalog and to the last sync)",
+                    policy=None,
+                    channel_name="unknown",
+                    channel_type=None,
+                )
+            )
     return facts
+
+
+def _violations(accounts: list[policy.MessageTypeFacts], subject: str) -> tuple[policy.MessageTypeFacts, list]:
+    """The first account of a type that breaks the rule, with its violations (or the first account, none)."""
+    for facts in accounts:
+        if found := policy.message_type_violations(facts, subject=subject):
+            return facts, found
+    return accounts[0], []
 
 
 def counting_lock() -> None:
@@ -155,18 +174,18 @@ def _judge_sends(project_id: int, pmap: ProjectMap, sends: list[dict], now: date
     unknown: dict[int, list[dict]] = defaultdict(list)
     for event in sends:
         notification_id = event["notification_id"]
-        type_facts = facts.get(event["type_id"])
-        if type_facts is not None:
+        accounts = facts.get(event["type_id"])
+        if accounts:
             subject = f"A send of campaign {event['campaign_id']}" if event["campaign_id"] else "A send"
-            if policy.message_type_violations(type_facts, subject=subject):
+            if _violations(accounts, subject)[1]:
                 forbidden[(notification_id, event["campaign_id"], event["type_id"])].append(event)
         # A campaign Iterable has (the mirror) but no notification declares is outside the catalog all the same.
         if event["campaign_id"] and notification_id is None:
             unknown[event["campaign_id"]].append(event)
     for (notification_id, campaign_id, type_id), events in forbidden.items():
-        type_facts = facts[type_id]
         subject = f"Campaign {campaign_id}" if campaign_id else f"Template {events[0]['template_id']}"
-        sentences = [v.message for v in policy.message_type_violations(type_facts, subject=subject)]
+        type_facts, found = _violations(facts[type_id], subject)
+        sentences = [v.message for v in found]
         alert_raise(
             project_id=project_id,
             notification_id=notification_id,

@@ -193,3 +193,60 @@ def test_acknowledging_twice_is_refused_with_who_did_it(health, user_in_role, cl
         == 403
     )
     assert client.get("/api/health/alerts/?open=false").json()["results"][0]["id"] == alert.pk
+
+
+def test_a_type_the_last_sync_saw_move_to_marketing_alerts_even_if_the_catalog_says_transactional(health):
+    from catalog.models import IterableMirror
+
+    now = timezone.now()
+    # The catalog still has type 13 on the Transactional channel; Iterable (as the last sync saw it) moved it.
+    IterableMirror.objects.create(
+        project=health.project,
+        kind="message_type",
+        iterable_id=13,
+        first_seen_at=now,
+        changed_at=now,
+        payload={"id": 13, "name": "Transactional", "channelId": 1, "subscriptionPolicy": "OptOut"},
+    )
+    IterableMirror.objects.create(
+        project=health.project,
+        kind="channel",
+        iterable_id=1,
+        first_seen_at=now,
+        changed_at=now,
+        payload={"id": 1, "name": "Marketing Channel", "channelType": "Marketing"},
+    )
+    health.post(
+        {
+            "email": "person1@example.com",
+            "eventName": "emailSend",
+            "dataFields": {"campaignId": 402, "templateId": 503, "messageTypeId": 13, "messageId": "y"},
+        }
+    )
+    alert = HealthAlert.objects.get(kind=AlertKind.FORBIDDEN_TYPE)
+    assert alert.notification == health.receipt and "Marketing Channel" in alert.message
+
+
+def test_a_send_on_a_type_nobody_knows_fails_closed(health):
+    health.post(
+        {
+            "email": "person1@example.com",
+            "eventName": "emailSend",
+            "dataFields": {"campaignId": 402, "templateId": 503, "messageTypeId": 424242, "messageId": "z"},
+        }
+    )
+    alert = HealthAlert.objects.get(kind=AlertKind.FORBIDDEN_TYPE)
+    assert "#424242" in alert.message and "unknown" in alert.message
+
+
+def test_a_chat_webhook_url_is_never_stored_or_logged_whole(health, receiver, caplog):
+    secret_path = "/services/T000/B000/very-secret-token"
+    OwnerAlertHook.objects.create(owner=health.owner, url=f"{receiver.url}{secret_path}")
+    OwnerAlertHook.objects.create(owner=health.owner, url=f"http://127.0.0.1:9{secret_path}")  # nothing listens
+    _edit_template_type_in_iterable(health.emulator, 501, 12)
+    health.client.email_target(401, recipient_email="person1@example.com")
+    health.deliver()
+    deliveries = HealthAlert.objects.get(kind=AlertKind.FORBIDDEN_TYPE).deliveries
+    webhooks = [d for d in deliveries if d["channel"] == "webhook"]
+    assert sorted(d["ok"] for d in webhooks) == [False, True]
+    assert "very-secret-token" not in str(deliveries) and "very-secret-token" not in caplog.text
