@@ -7,7 +7,7 @@ from catalog.services.guard import refresh_verdicts
 
 
 def bench_catalog() -> SimpleNamespace:
-    project = IterableProject.objects.create(name="Bench", api_key_env="ITERABLE_KEY_BENCH")
+    project = IterableProject.objects.create(name="Bench", api_key_env="ITERABLE_API_KEY_BENCH")
     channel = Channel.objects.create(
         project=project, iterable_id=1, name="Marketing", channel_type="Marketing", medium="Email"
     )

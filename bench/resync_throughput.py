@@ -26,7 +26,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iterable_admin.settings")
 os.environ["DATABASE_URL"] = f"sqlite:///{TMP / 'bench.sqlite3'}"
 os.environ["DATA_DIR"] = str(TMP)
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-only-for-a-throwaway-database-00000")
-os.environ["BENCH_ITERABLE_KEY"] = KEY = "bench-key-000000000000000000"
+os.environ["ITERABLE_API_KEY_BENCH"] = KEY = "bench-key-000000000000000000"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")  # the emulator on loopback
 
@@ -96,7 +96,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     with EmulatorServer(seed(), rate_limits_enabled=True) as emu:
         project = IterableProject.objects.create(
-            name="Bench", api_key_env="BENCH_ITERABLE_KEY", api_base_url=emu.us_url
+            name="Bench", api_key_env="ITERABLE_API_KEY_BENCH", api_base_url=emu.us_url
         )
         resync_settings_update(
             project=project,

@@ -74,7 +74,7 @@ def main() -> None:
     scratch = tempfile.TemporaryDirectory()
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch.name}/bench.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iterable_admin.settings")
-    os.environ["BENCH_SYNC_KEY"] = KEY
+    os.environ["ITERABLE_API_KEY_BENCH_SYNC"] = KEY
     os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")  # the emulator on loopback
     import django
 
@@ -92,7 +92,7 @@ def main() -> None:
     with EmulatorServer(seed, rate_limits_enabled=False) as emu:
         IterableProject.objects.filter(name="Bench sync").delete()
         project = IterableProject.objects.create(
-            name="Bench sync", api_key_env="BENCH_SYNC_KEY", api_base_url=emu.us_url
+            name="Bench sync", api_key_env="ITERABLE_API_KEY_BENCH_SYNC", api_base_url=emu.us_url
         )
         channel = Channel.objects.create(
             project=project, iterable_id=1, name="Marketing", channel_type="Marketing", medium="Email"
