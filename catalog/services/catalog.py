@@ -4,7 +4,7 @@ write is validated (the guard included), atomic and audited the same way."""
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 
 from catalog import policy
 from catalog.models import Notification
@@ -40,9 +40,16 @@ def catalog_object_save(*, actor, instance: models.Model, m2m: dict[str, list] |
 @transaction.atomic
 def _save(*, actor, instance: models.Model, m2m: dict[str, list] | None) -> models.Model:
     creating = instance.pk is None
-    before = {} if creating else snapshot(type(instance).objects.get(pk=instance.pk))
+    # An update locks its row and never becomes an insert: a DELETE that lands while this request runs
+    # waits, or wins and this save answers "not found" (Django would otherwise re-create the row).
+    before = {} if creating else snapshot(type(instance).objects.select_for_update().get(pk=instance.pk))
     instance.full_clean()
-    instance.save()
+    try:
+        instance.save(force_update=not creating)
+    except DatabaseError as error:
+        if creating or "did not affect any rows" not in str(error):
+            raise
+        raise type(instance).DoesNotExist(f"{type(instance).__name__} {instance.pk} was deleted meanwhile") from error
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
     changes = diff(before, snapshot(instance))

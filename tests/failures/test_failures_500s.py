@@ -198,10 +198,12 @@ def _delete_before_query(number: int, key: str):
                 state["inside"] = True
                 try:
                     Notification.objects.filter(key=key).delete()
+                    state["deleted"] = True
                 finally:
                     state["inside"] = False
         return execute(sql, params, many, context)
 
+    wrapper.state = state
     return wrapper
 
 
@@ -224,10 +226,15 @@ def test_patch_racing_a_delete_is_never_a_500(api_admin, small_catalog):
             message_type=small_catalog.transactional_type,
             status="active",
         )
-        with connection.execute_wrapper(_delete_before_query(number, key)):
+        deleting = _delete_before_query(number, key)
+        with connection.execute_wrapper(deleting):
             response = api_admin.patch(f"/api/notifications/{key}/", {"name": "Renamed"}, format="json")
         assert response.status_code in (200, 404, 409), (number, response.status_code, response.content)
-        if response.status_code != 200:
+        if response.status_code == 200:
+            if deleting.state.get("deleted"):
+                # The delete ran during the request and was not undone: a 200 must not have re-created the row.
+                assert not Notification.objects.filter(key=key).exists(), number
+        else:
             assert response.json()["errors"][0]["code"] in ("not_found", "conflict"), response.json()
 
 
