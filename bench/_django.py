@@ -1,8 +1,11 @@
 """Shared start of the bench scripts: Django on a throwaway SQLite database under /tmp, never the real one."""
 
+import atexit
 import os
+import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,3 +26,19 @@ def django_throwaway(prefix: str, database_url: str | None = None) -> Path:
     django.setup()
     call_command("migrate", verbosity=0)
     return work
+
+
+def fresh_postgres(prefix: str) -> str:
+    """Create an empty PostgreSQL database on 127.0.0.1 for one bench run, dropped when the run ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
+    subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True)
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name}"], check=False)
+
+    atexit.register(drop)
+    return f"postgres://postgres@127.0.0.1:5432/{name}"

@@ -12,11 +12,9 @@ violations stored (must be 0) and server errors (must be 0) per kind.
 """
 
 import argparse
-import subprocess
 import sys
-import uuid
 
-from _django import ROOT, django_throwaway
+from _django import ROOT, django_throwaway, fresh_postgres
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rounds", type=int, default=30)
@@ -26,9 +24,7 @@ args = parser.parse_args()
 
 url = None
 if args.postgres:
-    name = f"guard_race_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    url = fresh_postgres("guard_race")
 django_throwaway("guard-race", url)
 sys.path.insert(0, str(ROOT / "tests" / "guard"))
 
@@ -57,8 +53,6 @@ def main() -> None:
             setattr(total, counter, getattr(total, counter) + getattr(tally, counter))
     print(total.line("all"))
     connection.close()
-    if args.postgres:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name}"], check=False)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ every row really changes and is written.
 """
 
 import argparse
-import subprocess
 import time
-import uuid
 
-from _django import django_throwaway
+from _django import django_throwaway, fresh_postgres
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--postgres", action="store_true")
@@ -21,9 +19,7 @@ parser.add_argument("--sizes", default="10000,100000")
 args = parser.parse_args()
 url = None
 if args.postgres:
-    name = f"verdict_bench_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    url = fresh_postgres("verdict_bench")
 django_throwaway("verdict-refresh", url)
 
 from _catalog import bench_catalog, grow_to  # noqa: E402
@@ -55,8 +51,6 @@ def main() -> None:
             f"{len(queries.captured_queries)} queries, longest SQL {longest / 1024:.0f} KiB"
         )
     connection.close()
-    if args.postgres:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name}"], check=False)
 
 
 if __name__ == "__main__":

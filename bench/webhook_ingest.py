@@ -21,10 +21,9 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
-from _django import ROOT, django_throwaway
+from _django import ROOT, django_throwaway, fresh_postgres
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a fresh PostgreSQL database")
@@ -40,9 +39,7 @@ args = parser.parse_args()
 
 url = None
 if not args.sqlite:
-    name = f"webhook_bench_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    url = fresh_postgres("webhook_bench")
 WORK = django_throwaway("webhook-ingest", url)
 
 import requests  # noqa: E402
