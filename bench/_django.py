@@ -2,9 +2,11 @@
 
 import atexit
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -42,3 +44,21 @@ def fresh_postgres(prefix: str) -> str:
 
     atexit.register(drop)
     return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def free_port() -> int:
+    """A free TCP port on loopback for a server a bench starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    """Wait until something listens on the loopback port, or give up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"nothing started on port {port}")

@@ -10,13 +10,11 @@ a bounded time. Prints requests per second and p50/p95/p99 latency per URL. Need
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _django import ROOT, django_throwaway
+from _django import ROOT, django_throwaway, free_port, wait_for
 
 WORK = django_throwaway("load-test")
 
@@ -37,22 +35,6 @@ done = function(summary, latency, requests)
     latency:percentile(99) / 1e3))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
 
 
 def main() -> None:

@@ -16,14 +16,13 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from _django import ROOT, django_throwaway, fresh_postgres
+from _django import ROOT, django_throwaway, free_port, fresh_postgres, wait_for
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a fresh PostgreSQL database")
@@ -53,22 +52,6 @@ from catalog.health.models import HealthDaily, HealthEvent  # noqa: E402
 from catalog.models import IterableProject  # noqa: E402
 
 KINDS = ["emailSend"] * 6 + ["emailOpen"] * 2 + ["emailClick", "emailSendSkip", "pushSend", "emailUnSubscribe"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
 
 
 def event(n: int) -> dict:

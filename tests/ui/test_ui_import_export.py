@@ -236,3 +236,16 @@ def test_a_key_twice_in_one_file_is_reported(small_catalog):
     assert [str(p) for p in result.errors] == [
         "notifications[1].key: The key 'many_00000' is also used by notifications[0]."
     ]
+
+
+def test_import_page_title_is_only_its_title(small_catalog, client_in_role):
+    import re
+
+    client = client_in_role("engineering")
+    from catalog.services.catalog_io import catalog_import_start
+
+    catalog_import_start(actor="importer", content=catalog_export(fmt="json"), filename="catalog.json")
+    page = client.get("/catalog/import/").content.decode()
+    assert "Recent imports" in page
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert title.startswith("Import the catalog") and "<table" not in title
