@@ -145,20 +145,23 @@ def test_retry_after_header_is_honoured_and_capped(client, fake_sleep):
 
 
 def test_client_pacing_keeps_under_the_emulators_rate_limit(make_client, emulator):
-    """With pacing on, a burst over the limit is spread out and Iterable never answers 429."""
-    emulator.configure(rate_limits_enabled=True, rate_limits={"GET /api/channels": {"limit": 5, "period": 0.2}})
+    """With pacing on, a burst over the limit is spread out and Iterable never answers 429.
+
+    Iterable's windows are a second long; the pacer's 5 % margin (50 ms) absorbs the time a request takes
+    to arrive. (A 0.2 s window left it 10 ms, less than a loaded machine's scheduling delay.)"""
+    emulator.configure(rate_limits_enabled=True, rate_limits={"GET /api/channels": {"limit": 5, "period": 1.0}})
     unpaced = make_client(max_attempts=1)
     with pytest.raises(IterableError) as exc:  # control: the emulator does enforce the limit
         for _ in range(6):
             unpaced.get_channels()
     assert exc.value.code == "RateLimitExceeded"
-    time.sleep(0.25)
+    time.sleep(1.1)
     emulator.clear_requests()
-    paced = make_client(pacing=True, sleep=time.sleep, max_attempts=1, rate_limits={"GET /api/channels": (5, 0.2)})
+    paced = make_client(pacing=True, sleep=time.sleep, max_attempts=1, rate_limits={"GET /api/channels": (5, 1.0)})
     started = time.monotonic()
     for _ in range(15):
         paced.get_channels()
-    assert time.monotonic() - started >= 0.4  # three windows of 0.2 s
+    assert time.monotonic() - started >= 2.0  # three windows of a second
     assert {r["status"] for r in emulator.requests(path="GET /api/channels")} == {200}
 
 
