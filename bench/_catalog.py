@@ -2,8 +2,8 @@
 
 from types import SimpleNamespace
 
+from catalog.guard.verdicts import refresh_verdicts
 from catalog.models import Channel, IterableProject, MessageType, Notification, Owner, Template
-from catalog.services.guard import refresh_verdicts
 
 
 def bench_catalog() -> SimpleNamespace:

@@ -32,14 +32,14 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from guard_races import KINDS, RaceTally, race_round, stage  # noqa: E402
 
-from catalog import guard_sql  # noqa: E402
+from catalog.guard import triggers  # noqa: E402
 
 
 def main() -> None:
     setup_test_environment()
     if args.without_database_guard:
         with connection.schema_editor() as editor:
-            guard_sql.uninstall(editor)
+            triggers.uninstall(editor)
     staged = stage()
     print(f"database: {connection.vendor}; database guard: {'off' if args.without_database_guard else 'on'}")
     total = RaceTally()

@@ -26,8 +26,8 @@ from _catalog import bench_catalog, grow_to  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from catalog.guard.enforcement import refresh_verdicts  # noqa: E402
 from catalog.models import MessageType, Notification  # noqa: E402
-from catalog.services.guard import refresh_verdicts  # noqa: E402
 
 
 def main() -> None:

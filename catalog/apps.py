@@ -11,9 +11,13 @@ class CatalogConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from catalog import checks, signals  # noqa: F401  (registers checks and signal handlers)
+        from catalog import checks  # noqa: F401  (registers the deploy checks)
+        from catalog.guard import checks as guard_checks  # noqa: F401
+        from catalog.guard import enforcement
+        from catalog.guard import signals as guard_signals  # noqa: F401  (templates attached, verdicts kept fresh)
         from catalog.observability import clear_request_id
 
+        enforcement.install()
         post_migrate.connect(_sync_roles, sender=self)
         post_migrate.connect(_reinstall_guard, sender=self)
         connection_created.connect(_sqlite_guard_functions)
@@ -32,7 +36,7 @@ def _sync_roles(sender, apps=None, **kwargs) -> None:
 def _sqlite_guard_functions(sender, connection, **kwargs) -> None:
     """SQLite's guard triggers call the look-alike key; every connection needs it registered."""
     if connection.vendor == "sqlite":
-        from catalog.guard_sql import register_sqlite_functions
+        from catalog.guard.triggers import register_sqlite_functions
 
         register_sqlite_functions(connection.connection)
 
@@ -42,10 +46,10 @@ def _reinstall_guard(sender, using="default", plan=None, **kwargs) -> None:
     matches the installed code (a new confusables release changes it) once the guard's migration ran."""
     from django.db import connections
 
-    from catalog import guard_sql
+    from catalog.guard import triggers
 
     connection = connections[using]
-    if not guard_sql.guard_migrated(connection):
+    if not triggers.guard_migrated(connection):
         return
     with connection.schema_editor() as schema_editor:
-        guard_sql.install(schema_editor)
+        triggers.install(schema_editor)

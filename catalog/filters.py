@@ -4,7 +4,8 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from catalog import models, policy
+from catalog import models
+from catalog.guard import policy
 from catalog.health.selectors import sends_in_days_expression
 from catalog.services import sync as sync_service
 

@@ -4,8 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from catalog.guard.enforcement import enforce_notification, guard_forbids_type
 from catalog.models import BatchErrorPolicy, IterableProject, MessageType, Notification
-from catalog.services.guard import enforce_notification, guard_forbids_type
 from catalog.services.input_limits import (
     MAX_UPLOAD_BYTES,
     BoundedJSONDecoder,

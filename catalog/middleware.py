@@ -5,7 +5,7 @@ from django.db import IntegrityError, OperationalError
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 
-from catalog.services.guard import guard_error_from_db
+from catalog.guard.enforcement import guard_error_from_db
 
 
 class GuardRefusalMiddleware:

@@ -95,6 +95,6 @@ def catalog_import_task(import_id: int) -> str:
 
 def verdicts_refresh_task(model_name: str, pk: int) -> int:
     """Refresh the stored verdicts of a widely used message type's, channel's or template's notifications."""
-    from catalog.services.guard import verdicts_refresh_run
+    from catalog.guard.verdicts import verdicts_refresh_run
 
     return verdicts_refresh_run(model_name, pk)

@@ -15,7 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, cast, overload
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from .ratelimit import CHOSEN_LIMITS, DOCUMENTED_LIMITS, describe_period
@@ -139,7 +139,7 @@ def _type_ok(value: Any, kind: str) -> bool:
     raise AssertionError(kind)
 
 
-def _check(value: Any, spec: Any, path: str, errors: dict) -> None:
+def _check(value: Any, spec: Any, path: str, errors: dict[str, Any]) -> None:
     def fail(msg: str) -> None:
         errors.setdefault(path, [])
         errors[path].append({"msg": msg, "args": []})
@@ -176,7 +176,7 @@ MS_THRESHOLD = 100_000_000_000
 MAX_EVENT_SECONDS = 253402300799  # 9999-12-31 23:59:59 UTC, the last instant a date can print
 
 
-def event_seconds(config: dict, value: Any, path: str) -> float:
+def event_seconds(config: dict[str, Any], value: Any, path: str) -> float:
     """An event's ``createdAt`` (epoch seconds or milliseconds, per ``created_at_unit``) as seconds."""
     unit = config["created_at_unit"]
     number = float(value)
@@ -237,7 +237,7 @@ def date_param_ms(req: Request, name: str) -> int | None:
     raise bad_params(f"Invalid {name}: {raw}; expected yyyy-MM-dd HH:mm:ss ZZ", {name: raw})
 
 
-def bad_json(params: dict) -> ApiError:
+def bad_json(params: dict[str, Any]) -> ApiError:
     first = next(iter(params.items()))
     detail = first[1] if isinstance(first[1], str) else first[1][0]["msg"]
     return ApiError(400, "BadJsonBody", f"Invalid JSON body: {first[0]}: {detail}", params)
@@ -280,7 +280,7 @@ BULK_TRACK_ITEM = {**TRACK_SPEC, "createdAt": "epoch"}
 # Requests and routing
 # ------------------------------------------------------------------------------------------------
 class Request:
-    def __init__(self, environ: dict):
+    def __init__(self, environ: dict[str, Any]):
         self.environ = environ
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
         raw = environ.get("emulator.raw_path")
@@ -469,7 +469,7 @@ ROUTES = _routes()
 ENDPOINTS = sorted({route.endpoint for route in ROUTES})
 
 
-def match_route(method: str, raw_path: str) -> tuple[Route, dict] | None:
+def match_route(method: str, raw_path: str) -> tuple[Route, dict[str, Any]] | None:
     for route in ROUTES:
         if route.method != method:
             continue
@@ -479,7 +479,7 @@ def match_route(method: str, raw_path: str) -> tuple[Route, dict] | None:
     return None
 
 
-def rate_limit_for(config: dict, endpoint: str) -> tuple[float, float, str]:
+def rate_limit_for(config: dict[str, Any], endpoint: str) -> tuple[float, float, str]:
     _, _, scope = DOCUMENTED_LIMITS.get(endpoint) or CHOSEN_LIMITS.get(endpoint) or (0, 0, "project")
     override = config["rate_limits"].get(endpoint)
     if override:
@@ -503,8 +503,8 @@ def rate_limited(limit: float, period: float, path: str, project_id: int) -> Res
 # ------------------------------------------------------------------------------------------------
 # Small helpers on users
 # ------------------------------------------------------------------------------------------------
-def _dedupe(values: list) -> list:
-    out: list = []
+def _dedupe(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
     for v in values:
         v = int(v)
         if v not in out:
@@ -512,7 +512,7 @@ def _dedupe(values: list) -> list:
     return out
 
 
-def _user_body(user: dict) -> dict:
+def _user_body(user: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"email": user["email"]}
     if user.get("userId"):
         out["userId"] = user["userId"]
@@ -520,7 +520,7 @@ def _user_body(user: dict) -> dict:
     return {"user": out}
 
 
-def _subscription_fields_problem(project: Project, fields: dict) -> str | None:
+def _subscription_fields_problem(project: Project, fields: dict[str, Any]) -> str | None:
     """Rules for writing the managed arrays through users/update and users/bulkUpdate dataFields."""
     opt_in = project.features["opt_in_message_types"]
     for key in SUBSCRIPTION_ARRAYS:
@@ -545,12 +545,12 @@ def _subscription_fields_problem(project: Project, fields: dict) -> str | None:
     return None
 
 
-def _dynamic_lists(project: Project, ids: list) -> list:
+def _dynamic_lists(project: Project, ids: list[Any]) -> list[Any]:
     """Ids of existing lists that are not static: membership of those is computed, never written."""
     return [i for i in ids if int(i) in project.lists and project.lists[int(i)]["listType"] != "Standard"]
 
 
-def _merge_fields(project: Project, user: dict, fields: dict, merge_nested: bool) -> None:
+def _merge_fields(project: Project, user: dict[str, Any], fields: dict[str, Any], merge_nested: bool) -> None:
     project.journal(user)
     data = user["dataFields"]
     for key, value in fields.items():
@@ -567,7 +567,7 @@ def _merge_fields(project: Project, user: dict, fields: dict, merge_nested: bool
     Project.touch(user)
 
 
-def _opt_in_check(project: Project, rows: list[dict]) -> None:
+def _opt_in_check(project: Project, rows: list[dict[str, Any]]) -> None:
     if project.features["opt_in_message_types"]:
         return
     if any(row.get("subscribedMessageTypeIds") is not None for row in rows):
@@ -577,7 +577,7 @@ def _opt_in_check(project: Project, rows: list[dict]) -> None:
         )
 
 
-def _subscriptions_problem(project: Project, user: dict | None, row: dict) -> str | None:
+def _subscriptions_problem(project: Project, user: dict[str, Any] | None, row: dict[str, Any]) -> str | None:
     problems = []
     lists = row.get("emailListIds")
     if lists is not None:
@@ -608,12 +608,12 @@ def _subscriptions_problem(project: Project, user: dict | None, row: dict) -> st
     return "; ".join(problems) or None
 
 
-def _subscription_arrays(user: dict) -> dict:
+def _subscription_arrays(user: dict[str, Any]) -> dict[str, Any]:
     data = user.get("dataFields") or {}
     return {key: list(data.get(key) or []) for key in SUBSCRIPTION_ARRAYS}
 
 
-def _apply_subscriptions(project: Project, user: dict, row: dict) -> None:
+def _apply_subscriptions(project: Project, user: dict[str, Any], row: dict[str, Any]) -> None:
     project.journal(user)
     for key in SUBSCRIPTION_ARRAYS:
         if row.get(key) is not None:
@@ -621,19 +621,19 @@ def _apply_subscriptions(project: Project, user: dict, row: dict) -> None:
     Project.touch(user)
 
 
-def _add(data: dict, key: str, value: int) -> None:
+def _add(data: dict[str, Any], key: str, value: int) -> None:
     current = list(data.get(key) or [])
     if value not in current:
         current.append(value)
     data[key] = current
 
 
-def _remove(data: dict, key: str, value: int) -> None:
+def _remove(data: dict[str, Any], key: str, value: int) -> None:
     if key in data:
         data[key] = [v for v in data[key] if v != value]
 
 
-def eligibility(project: Project, user: dict | None, message_type_id: int | None) -> str | None:
+def eligibility(project: Project, user: dict[str, Any] | None, message_type_id: int | None) -> str | None:
     """The emulator's send rule; returns a skip reason or None when the user may receive the message."""
     data = (user or {}).get("dataFields", {})
     mt = project.message_types.get(message_type_id) if message_type_id is not None else None
@@ -650,6 +650,10 @@ def eligibility(project: Project, user: dict | None, message_type_id: int | None
     return None
 
 
+@overload
+def _int_arg(req: Request, name: str, default: int) -> int: ...
+@overload
+def _int_arg(req: Request, name: str, default: None) -> int | None: ...
 def _int_arg(req: Request, name: str, default: int | None) -> int | None:
     raw = req.arg(name)
     if raw is None or raw == "":
@@ -660,7 +664,7 @@ def _int_arg(req: Request, name: str, default: int | None) -> int | None:
         raise bad_params(f"Invalid value for {name}: {raw}") from None
 
 
-def _sort(items: list[dict], req: Request, id_key: str, allowed: tuple[str, ...]) -> list[dict]:
+def _sort(items: list[dict[str, Any]], req: Request, id_key: str, allowed: tuple[str, ...]) -> list[dict[str, Any]]:
     raw = req.arg("sort") or "id"
     desc = raw.startswith("-")
     field = raw.lstrip("+-")
@@ -670,7 +674,9 @@ def _sort(items: list[dict], req: Request, id_key: str, allowed: tuple[str, ...]
     return sorted(items, key=lambda x: (x.get(key) is None, x.get(key)), reverse=desc)
 
 
-def _paginate(req: Request, items: list, default: int, maximum: int, *, unpaginated: bool = False) -> tuple[list, dict]:
+def _paginate(
+    req: Request, items: list[Any], default: int, maximum: int, *, unpaginated: bool = False
+) -> tuple[list[Any], dict[str, Any]]:
     """One page and its links; ``unpaginated``: without page and pageSize the whole list (the spec's old form)."""
     if unpaginated and req.arg("page") is None and req.arg("pageSize") is None:
         return items, {}
@@ -696,7 +702,7 @@ def _paginate(req: Request, items: list, default: int, maximum: int, *, unpagina
     return chunk, links
 
 
-def _pick(obj: dict, keys: tuple[str, ...]) -> dict:
+def _pick(obj: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: copy.deepcopy(obj[k]) for k in keys if obj.get(k) is not None}
 
 
@@ -726,9 +732,9 @@ class Ctx:
         self.req = req
         self.project = project
         self.api_key = api_key
-        self.refused_sends: list[dict] = []  # kept for /_emulator/sends even though the request fails
+        self.refused_sends: list[dict[str, Any]] = []  # kept for /_emulator/sends even though the request fails
 
-    def body(self, spec: dict) -> dict:
+    def body(self, spec: dict[str, Any]) -> dict[str, Any]:
         ctype = self.req.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if (
             self.req.body.strip()
@@ -739,13 +745,13 @@ class Ctx:
             # What Play's JSON body parser answers (Iterable runs on Play); the body is not read.
             raise ApiError(415, "BadJsonBody", "Expecting text/json or application/json body")
         data = self.req.json()
-        errors: dict = {}
+        errors: dict[str, Any] = {}
         _check(data, spec, "obj", errors)
         if errors:
             raise bad_json(errors)
-        return data
+        return cast(dict[str, Any], data)  # _check refused anything but an object
 
-    def batch_check(self, endpoint: str, rows: list) -> None:
+    def batch_check(self, endpoint: str, rows: list[Any]) -> None:
         limit = self.state.config["batch_limits"].get(endpoint)
         if limit and len(rows) > limit:
             raise ApiError(
@@ -765,14 +771,14 @@ class EmulatorApp:
         self.data_center = data_center
 
     # -- WSGI --------------------------------------------------------------------------------------
-    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         req = Request(environ)
         if req.path == "/_emulator" or req.path.startswith("/_emulator/"):
             try:
-                resp = self.inspection(req)
+                inspected = self.inspection(req)
             except SeedError as exc:
-                resp = json_response(400, {"error": str(exc)})
-            return self._send(start_response, resp)
+                inspected = json_response(400, {"error": str(exc)})
+            return self._send(start_response, inspected)
         started = time.time()
         entry: dict[str, Any] = {
             "timestamp": iterable_time(started),
@@ -798,7 +804,7 @@ class EmulatorApp:
         return self._send(start_response, resp)
 
     @staticmethod
-    def _send(start_response: Callable, resp: Response) -> list[bytes]:
+    def _send(start_response: Callable[..., Any], resp: Response) -> list[bytes]:
         status_text = {
             200: "OK",
             202: "Accepted",
@@ -816,7 +822,7 @@ class EmulatorApp:
         start_response(f"{resp.status} {status_text}", headers)
         return [resp.body]
 
-    def handle_api(self, req: Request, entry: dict) -> Response:
+    def handle_api(self, req: Request, entry: dict[str, Any]) -> Response:
         found = match_route(req.method, req.raw_path)
         if found is None:
             return text_response(404, NOT_FOUND_HTML, "text/html; charset=utf-8")
@@ -824,7 +830,7 @@ class EmulatorApp:
         entry["endpoint"] = route.endpoint
         key = req.api_key
         project = self.state.project_for_key(key)
-        if project is None or project.data_center != self.data_center:
+        if key is None or project is None or project.data_center != self.data_center:
             return envelope(401, "BadApiKey", "Invalid API key", {"ip": req.remote_addr, "endpoint": req.path})
         entry["project_id"] = project.id
         config = self.state.config
@@ -858,7 +864,7 @@ class EmulatorApp:
                 raise DropConnection
         return resp
 
-    def dispatch(self, route: Route, req: Request, project: Project, key: str, params: dict) -> Response:
+    def dispatch(self, route: Route, req: Request, project: Project, key: str, params: dict[str, Any]) -> Response:
         ctx = Ctx(self, req, project, key)
         if route.mutating and len(req.body) > self.state.config["max_body_bytes"]:
             return envelope(
@@ -872,7 +878,7 @@ class EmulatorApp:
             if route.mutating:
                 project.begin()
             try:
-                resp = getattr(self, route.handler)(ctx, **params, **route.extra)
+                resp: Response = getattr(self, route.handler)(ctx, **params, **route.extra)
             except ApiError as exc:
                 resp = envelope(exc.status, exc.code, exc.msg, exc.params)
             except Exception:  # a bug in the emulator: answer like Iterable's generic error, keep the trace
@@ -883,6 +889,7 @@ class EmulatorApp:
                 # profile, a recorded send) is undone; only the inspection records of refused sends stay.
                 if resp.status >= 400:
                     project.rollback()
+                    assert saved is not None  # taken above for every mutating route
                     state.sends[:], state.events[:], state.webhook_deliveries[:] = saved
                 else:
                     project.commit()
@@ -891,8 +898,14 @@ class EmulatorApp:
             return resp
 
     # -- identification ----------------------------------------------------------------------------
+    @overload
     @staticmethod
-    def _user_by_email(project: Project, email: str | None, *, create: bool) -> dict | None:
+    def _user_by_email(project: Project, email: str | None, *, create: Literal[True]) -> dict[str, Any]: ...
+    @overload
+    @staticmethod
+    def _user_by_email(project: Project, email: str | None, *, create: bool) -> dict[str, Any] | None: ...
+    @staticmethod
+    def _user_by_email(project: Project, email: str | None, *, create: bool) -> dict[str, Any] | None:
         if not is_valid_email(email):
             raise invalid_email(email)
         user = project.get_user(email)
@@ -902,6 +915,14 @@ class EmulatorApp:
             user = project.create_user(email)
         return user
 
+    @overload
+    def _recipient(
+        self, project: Project, email: Any, user_id: Any, *, create: Literal[True], names: tuple[str, str] = ...
+    ) -> dict[str, Any]: ...
+    @overload
+    def _recipient(
+        self, project: Project, email: Any, user_id: Any, *, create: bool, names: tuple[str, str] = ...
+    ) -> dict[str, Any] | None: ...
     def _recipient(
         self,
         project: Project,
@@ -910,7 +931,7 @@ class EmulatorApp:
         *,
         create: bool,
         names: tuple[str, str] = ("email", "userId"),
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         if email is not None:
             return self._user_by_email(project, email, create=create)
         if user_id is not None:
@@ -1006,7 +1027,7 @@ class EmulatorApp:
         _merge_fields(project, user, fields, bool(body.get("mergeNestedObjects")))
         return envelope(200, "Success", "")
 
-    def _upsert_user(self, project: Project, email: Any, user_id: Any, prefer_user_id: bool) -> dict:
+    def _upsert_user(self, project: Project, email: Any, user_id: Any, prefer_user_id: bool) -> dict[str, Any]:
         if email is not None:
             if not is_valid_email(email):
                 raise invalid_email(email)
@@ -1040,7 +1061,7 @@ class EmulatorApp:
             # Recorded answer to {"users": []}; the code names e-mails even for a userId-keyed project.
             raise ApiError(400, "InvalidEmailAddressError", "Emails invalid: ")
         ctx.batch_check("POST /api/users/bulkUpdate", rows)
-        failed: dict[str, list] = {
+        failed: dict[str, list[Any]] = {
             k: []
             for k in (
                 "conflictEmails",
@@ -1162,6 +1183,7 @@ class EmulatorApp:
         limit = _int_arg(req, "limit", 10)
         if limit < 1 or limit > 1000:
             raise bad_params(f"limit must be between 1 and 1000, got {limit}")
+        target_email: str | None
         if email is not None:
             self._user_by_email(ctx.project, email, create=False)  # validates the address
             target_email = email
@@ -1252,7 +1274,7 @@ class EmulatorApp:
         return name, gid
 
     @staticmethod
-    def _apply_group(project: Project, user: dict, group: str, gid: int, subscribe: bool) -> None:
+    def _apply_group(project: Project, user: dict[str, Any], group: str, gid: int, subscribe: bool) -> None:
         project.journal(user)
         data = user["dataFields"]
         if group == "emailList":
@@ -1313,7 +1335,7 @@ class EmulatorApp:
         keys = ("id", "name", "createdAt", "listType", "description", "isGlobalSuppressionEnabled")
         return json_response(200, {"lists": [_pick(lst, keys) for lst in ctx.project.lists.values()]})
 
-    def _list_for_write(self, ctx: Ctx, list_id: int) -> dict:
+    def _list_for_write(self, ctx: Ctx, list_id: int) -> dict[str, Any]:
         lst = ctx.project.lists.get(int(list_id))
         if lst is None:
             raise bad_params(f"List {list_id} does not exist in this project")
@@ -1322,8 +1344,8 @@ class EmulatorApp:
         return lst
 
     @staticmethod
-    def _list_result() -> tuple[dict, dict]:
-        failed = {
+    def _list_result() -> tuple[dict[str, Any], dict[str, Any]]:
+        failed: dict[str, list[Any]] = {
             k: []
             for k in (
                 "invalidEmails",
@@ -1480,7 +1502,7 @@ class EmulatorApp:
         body.update(links)
         return json_response(200, body)
 
-    def _template(self, ctx: Ctx, template_id: Any, medium: str) -> dict:
+    def _template(self, ctx: Ctx, template_id: Any, medium: str) -> dict[str, Any]:
         try:
             tid = int(template_id)
         except (TypeError, ValueError):
@@ -1491,7 +1513,7 @@ class EmulatorApp:
         return template
 
     @staticmethod
-    def _localised(template: dict, locale: str | None) -> dict:
+    def _localised(template: dict[str, Any], locale: str | None) -> dict[str, Any]:
         """The template's content in ``locale`` (seed: ``locale`` default "en", other ones in ``locales``)."""
         default = template.get("locale", "en")
         if not locale or locale == default:
@@ -1508,7 +1530,7 @@ class EmulatorApp:
         t = self._localised(self._template(ctx, raw, medium), ctx.req.arg("locale"))
         return json_response(200, self._template_view(t, medium))
 
-    def _template_view(self, t: dict, medium: str) -> dict:
+    def _template_view(self, t: dict[str, Any], medium: str) -> dict[str, Any]:
         """A template as ``templates/*/get`` shows it, with the emulator's defaults for missing content."""
         name = t["name"]
         base = _pick(t, ("templateId", "name", "messageTypeId", "clientTemplateId"))
@@ -1547,14 +1569,16 @@ class EmulatorApp:
             base.update({"html": t.get("html", f"<p>{name}</p>"), "locale": t.get("locale", "en")})
         return base
 
-    def rendered(self, template: dict, medium: str, data: dict, feed: dict | None = None) -> dict:
+    def rendered(
+        self, template: dict[str, Any], medium: str, data: dict[str, Any], feed: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """What a recipient would see: each visible field of the template with ``data`` merged in."""
         view = self._template_view(template, medium)
         if template.get("mergeDataFeedContext") and feed:
             data = {**feed, **data}
         return {key: render(view.get(key), data, feed) for key in RENDERED_FIELDS[medium] if key in view}
 
-    def _merge_data(self, user: dict | None, fields: dict | None) -> dict:
+    def _merge_data(self, user: dict[str, Any] | None, fields: dict[str, Any] | None) -> dict[str, Any]:
         """Merge context of a send: the profile's fields, then the request's dataFields on top."""
         data = copy.deepcopy((user or {}).get("dataFields") or {})
         if user:
@@ -1564,13 +1588,13 @@ class EmulatorApp:
 
     def _send_rendering(
         self,
-        template: dict | None,
+        template: dict[str, Any] | None,
         medium: str,
-        user: dict | None,
-        fields: dict | None,
+        user: dict[str, Any] | None,
+        fields: dict[str, Any] | None,
         locale: str | None = None,
         email: str | None = None,
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         """For ``/_emulator/sends``: what the message would have said; a send never fails over it."""
         if template is None:
             return None
@@ -1704,8 +1728,8 @@ class EmulatorApp:
         return text_response(200, "\n".join(rows))
 
     @staticmethod
-    def _metric_values(sends: list[dict], events: list[dict]) -> dict:
-        def of(kind: str) -> list[dict]:
+    def _metric_values(sends: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
+        def of(kind: str) -> list[dict[str, Any]]:
             return [e for e in events if e["eventType"] == kind]
 
         def unique(*kinds: str) -> int:
@@ -1806,7 +1830,9 @@ class EmulatorApp:
         updated = ctx.project.webhooks[hook["id"]]
         return json_response(200, {k: copy.deepcopy(updated.get(k)) for k in self.WEBHOOK_KEYS})
 
-    def _deliver_unsubscribes(self, ctx: Ctx, user: dict, before: dict, row: dict) -> None:
+    def _deliver_unsubscribes(
+        self, ctx: Ctx, user: dict[str, Any], before: dict[str, Any], row: dict[str, Any]
+    ) -> None:
         """An emailUnSubscribe delivery when a write unsubscribed the user from channels or message types
         (opting out of an opt-in type included), attributed to the campaign and template the request names."""
         after = _subscription_arrays(user)
@@ -1830,7 +1856,7 @@ class EmulatorApp:
         ctx: Ctx,
         event_name: str,
         email: str,
-        data: dict,
+        data: dict[str, Any],
         *,
         channel_id: Any = None,
         message_type_id: Any = None,
@@ -1859,7 +1885,7 @@ class EmulatorApp:
             )
 
     # -- sends -------------------------------------------------------------------------------------
-    def _record_send(self, ctx: Ctx, **fields: Any) -> dict:
+    def _record_send(self, ctx: Ctx, **fields: Any) -> dict[str, Any]:
         ts = time.time()
         send = {
             "messageId": uuid.uuid4().hex,
@@ -1926,9 +1952,10 @@ class EmulatorApp:
             create=True,
             names=("recipientEmail", "recipientUserId"),
         )
-        template = ctx.project.templates.get(campaign.get("templateId"))
-        message_type_id = template["messageTypeId"] if template else campaign.get("messageTypeId")
-        mt = ctx.project.message_types.get(message_type_id)
+        template_id: int | None = campaign.get("templateId")
+        template = ctx.project.templates.get(template_id) if template_id is not None else None
+        message_type_id: int | None = template["messageTypeId"] if template else campaign.get("messageTypeId")
+        mt = ctx.project.message_types.get(message_type_id) if message_type_id is not None else None
         common = {
             "kind": "target",
             "messageMedium": medium,
@@ -1980,6 +2007,7 @@ class EmulatorApp:
         body = ctx.body({"campaignId": "int", "email": "string", "userId": "string", "scheduledMessageId": "int"})
         scheduled_id, campaign_id = body.get("scheduledMessageId"), body.get("campaignId")
         email, user_id = body.get("email"), body.get("userId")
+        wanted: Callable[[dict[str, Any]], bool]
         if scheduled_id is not None:
             wanted = lambda s: s.get("scheduledMessageId") == int(scheduled_id)  # noqa: E731
             missing = f"No scheduled messages found- Invalid scheduledMessageId: {scheduled_id}"
@@ -2032,6 +2060,7 @@ class EmulatorApp:
             user = self._recipient(
                 ctx.project, None, user_id, create=False, names=("recipientEmail", "recipientUserId")
             )
+            assert user is not None  # a userId finds its profile or raises
             email = user["email"]
         mt = ctx.project.message_types.get(template["messageTypeId"])
         self._record_send(
@@ -2053,7 +2082,7 @@ class EmulatorApp:
         return envelope(200, "Success", f"Sent proof of template {template['templateId']} to: {email}")
 
     # -- events ------------------------------------------------------------------------------------
-    def _track_one(self, ctx: Ctx, row: dict, path: str = "obj") -> str:
+    def _track_one(self, ctx: Ctx, row: dict[str, Any], path: str = "obj") -> str:
         email, user_id = row.get("email"), row.get("userId")
         user = self._recipient(ctx.project, email, user_id, create=True)
         created = row.get("createdAt")
@@ -2100,7 +2129,7 @@ class EmulatorApp:
         body = ctx.body({"events": Req(("array", BULK_TRACK_ITEM))})
         rows = body["events"]
         ctx.batch_check("POST /api/events/trackBulk", rows)
-        failed = {
+        failed: dict[str, list[Any]] = {
             k: []
             for k in (
                 "forgottenEmails",
@@ -2248,11 +2277,11 @@ class EmulatorApp:
         self,
         project: int,
         templateId: int,
-        dataFields: dict | None = None,
+        dataFields: dict[str, Any] | None = None,
         email: str | None = None,
         locale: str | None = None,
-        dataFeed: dict | None = None,
-    ) -> dict:
+        dataFeed: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """What Iterable would render for a template: the profile of ``email`` (if any), then ``dataFields``."""
         with self.state.lock:
             proj = self.state.projects.get(project)
@@ -2280,7 +2309,7 @@ class EmulatorApp:
             "rendered": rendered,
         }
 
-    def config_view(self) -> dict:
+    def config_view(self) -> dict[str, Any]:
         with self.state.lock:
             config = copy.deepcopy(self.state.config)
         effective = {}

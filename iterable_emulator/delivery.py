@@ -64,7 +64,7 @@ class WebhookDelivery:
         with self.state.lock:
             return max(0, len(self.state.webhook_deliveries) - self._cursor)
 
-    def _next(self) -> dict | None:
+    def _next(self) -> dict[str, Any] | None:
         # Read under the state's lock: a failing request's deliveries are rolled back inside it, so only
         # committed ones are ever seen. A reset replaces the list: start again from its beginning.
         with self.state.lock:

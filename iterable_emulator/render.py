@@ -69,9 +69,9 @@ def _tokens(source: str) -> list[tuple[str, str]]:
     return out
 
 
-def _parse(tokens: list[tuple[str, str]], i: int, closing: str | None) -> tuple[list, int, str | None]:
+def _parse(tokens: list[tuple[str, str]], i: int, closing: str | None) -> tuple[list[Any], int, str | None]:
     """A tree of nodes up to ``{{/closing}}``; returns (nodes, next index, "else" if stopped at {{else}})."""
-    nodes: list = []
+    nodes: list[Any] = []
     while i < len(tokens):
         kind, value = tokens[i]
         i += 1
@@ -80,7 +80,7 @@ def _parse(tokens: list[tuple[str, str]], i: int, closing: str | None) -> tuple[
             if name not in BLOCKS:
                 raise RenderError(f"unknown block helper #{name}")
             body, i, stop = _parse(tokens, i, name)
-            alternative: list = []
+            alternative: list[Any] = []
             if stop == "else":
                 alternative, i, _ = _parse(tokens, i, name)
             nodes.append(("block", name, arg.strip(), body, alternative))
@@ -119,7 +119,7 @@ def _expression(expr: str, scopes: list[Any]) -> Any:
     raise RenderError(f"unknown helper {helper}")
 
 
-def _render(nodes: list, scopes: list[Any]) -> str:
+def _render(nodes: list[Any], scopes: list[Any]) -> str:
     out: list[str] = []
     for node in nodes:
         if node[0] == "text":
@@ -144,7 +144,7 @@ def _render(nodes: list, scopes: list[Any]) -> str:
     return "".join(out)
 
 
-def render(source: str | None, data: dict, feed: dict | None = None) -> str:
+def render(source: str | None, data: dict[str, Any], feed: dict[str, Any] | None = None) -> str:
     """``source`` with its merge tags filled from ``data`` and ``[[feed tags]]`` from ``feed``."""
     if not source:
         return ""

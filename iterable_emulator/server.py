@@ -7,6 +7,7 @@ import socket
 import socketserver
 import sys
 import threading
+from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from .app import DropConnection, make_app
@@ -15,6 +16,8 @@ from .state import State
 
 class _Handler(ServerHandler):
     """Adds one trick to wsgiref: a ``DropConnection`` from the app closes the socket silently."""
+
+    request_handler: WSGIRequestHandler
 
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], DropConnection):
@@ -27,7 +30,9 @@ class _Handler(ServerHandler):
 
 
 class _RequestHandler(WSGIRequestHandler):
-    def get_environ(self) -> dict:
+    server: ThreadingWSGIServer
+
+    def get_environ(self) -> dict[str, Any]:
         env = super().get_environ()
         # The undecoded path, so that %2F inside an email in /api/users/{email} survives routing.
         env["emulator.raw_path"] = self.path.split("?", 1)[0]
@@ -43,9 +48,13 @@ class _RequestHandler(WSGIRequestHandler):
             return
         if not self.parse_request():
             return
-        handler = _Handler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True)
+        # wsgiref's own handle() passes the same socket files; typeshed calls them BufferedIOBase, not IO[bytes].
+        stdin, stdout = cast(IO[bytes], self.rfile), cast(IO[bytes], self.wfile)
+        handler = _Handler(stdin, stdout, self.get_stderr(), self.get_environ(), multithread=True)
         handler.request_handler = self
-        handler.run(self.server.get_app())
+        app = self.server.get_app()
+        assert app is not None, "Listener sets the app before it serves"
+        handler.run(app)
 
     def log_message(self, format: str, *args: object) -> None:
         if getattr(self.server, "verbose", False):
@@ -61,7 +70,8 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     def server_bind(self) -> None:
         # Skip HTTPServer.server_bind's getfqdn(): a reverse DNS lookup we neither need nor want.
         socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
+        # A TCP server's address is (host, port[, flowinfo, scope_id]); typeshed allows a Unix path too.
+        host, port = cast(tuple[str, int], self.server_address[:2])
         self.server_name = host
         self.server_port = port
         self.setup_environ()
@@ -75,7 +85,7 @@ class Listener:
         self.server = ThreadingWSGIServer((host, port), _RequestHandler)
         self.server.verbose = verbose
         self.server.set_app(make_app(state, data_center))
-        self.host, self.port = self.server.server_address[:2]
+        self.host, self.port = cast(tuple[str, int], self.server.server_address[:2])
         self.url = f"http://{self.host}:{self.port}"
         self.thread = threading.Thread(
             target=self.server.serve_forever,

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .ratelimit import RateLimiter
 
@@ -91,7 +91,7 @@ EMAIL_RE = re.compile(
 )
 
 
-def is_valid_email(value: Any) -> bool:
+def is_valid_email(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) <= 254 and bool(EMAIL_RE.match(value))
 
 
@@ -105,7 +105,7 @@ def iterable_time(ts: float | None = None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S +00:00")
 
 
-def _require(obj: dict, key: str, kind: type | tuple, where: str) -> Any:
+def _require(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in obj:
         raise SeedError(f"{where}: missing {key!r}")
     value = obj[key]
@@ -117,7 +117,7 @@ def _require(obj: dict, key: str, kind: type | tuple, where: str) -> Any:
 class Project:
     """One Iterable project: its catalog and its users."""
 
-    def __init__(self, raw: dict, *, default_ms: int):
+    def __init__(self, raw: dict[str, Any], *, default_ms: int):
         where = f"project {raw.get('id')!r}"
         self.id: int = _require(raw, "id", int, where)
         self.name: str = raw.get("name") or f"Project {self.id}"
@@ -134,8 +134,8 @@ class Project:
             "subscriptions_api": bool(features.get("subscriptions_api", False)),
         }
 
-        def index(name: str, id_key: str, required: tuple[str, ...]) -> dict[int, dict]:
-            out: dict[int, dict] = {}
+        def index(name: str, id_key: str, required: tuple[str, ...]) -> dict[int, dict[str, Any]]:
+            out: dict[int, dict[str, Any]] = {}
             for item in raw.get(name) or []:
                 if not isinstance(item, dict):
                     raise SeedError(f"{where}: {name} entries must be objects")
@@ -187,9 +187,9 @@ class Project:
             jny.setdefault("journeyType", "Published")
             jny.setdefault("creatorUserId", "emulator@iterable.local")
 
-        self.users: dict[str, dict] = {}  # lower-cased email -> user
+        self.users: dict[str, dict[str, Any]] = {}  # lower-cased email -> user
         self.users_by_id: dict[str, str] = {}  # userId -> lower-cased email
-        self._txn: dict | None = None
+        self._txn: dict[str, Any] | None = None
         # GDPR-forgotten identities: no write may create a profile for them again until unforgotten.
         forgotten = raw.get("forgotten") or {}
         self.forgotten_emails: set[str] = {e.lower() for e in forgotten.get("emails") or []}
@@ -219,7 +219,7 @@ class Project:
             index = self.users if name == "users" else self.users_by_id
             self._txn[name][key] = index.get(key, _ABSENT)
 
-    def journal(self, user: dict) -> None:
+    def journal(self, user: dict[str, Any]) -> None:
         """Call before changing ``user`` in place, so that ``rollback()`` can restore it."""
         if self._txn is not None and id(user) not in self._txn["touched"]:
             self._txn["touched"][id(user)] = (user, copy.deepcopy(user))
@@ -243,14 +243,14 @@ class Project:
         self._txn = None
 
     # -- users -------------------------------------------------------------------------------------
-    def get_user(self, email: str) -> dict | None:
+    def get_user(self, email: str) -> dict[str, Any] | None:
         return self.users.get(email.lower())
 
-    def get_user_by_id(self, user_id: str) -> dict | None:
+    def get_user_by_id(self, user_id: str) -> dict[str, Any] | None:
         key = self.users_by_id.get(user_id)
         return self.users.get(key) if key else None
 
-    def create_user(self, email: str, user_id: str | None = None, *, created: str | None = None) -> dict:
+    def create_user(self, email: str, user_id: str | None = None, *, created: str | None = None) -> dict[str, Any]:
         stamp = created or iterable_time()
         fields: dict[str, Any] = {
             "email": email,
@@ -265,7 +265,7 @@ class Project:
             self.set_user_id(user, user_id)
         return user
 
-    def set_user_id(self, user: dict, user_id: str) -> None:
+    def set_user_id(self, user: dict[str, Any], user_id: str) -> None:
         self.journal(user)
         old = user.get("userId")
         if old and self.users_by_id.get(old) == user["email"].lower():
@@ -276,7 +276,7 @@ class Project:
         user["dataFields"]["userId"] = user_id
         self.users_by_id[user_id] = user["email"].lower()
 
-    def delete_user(self, user: dict) -> None:
+    def delete_user(self, user: dict[str, Any]) -> None:
         self._index_journal("users", user["email"].lower())
         self.users.pop(user["email"].lower(), None)
         if user.get("userId"):
@@ -289,18 +289,18 @@ class Project:
         )
 
     @staticmethod
-    def touch(user: dict) -> None:
+    def touch(user: dict[str, Any]) -> None:
         user["dataFields"]["profileUpdatedAt"] = iterable_time()
 
     # -- catalog helpers ---------------------------------------------------------------------------
     def default_marketing_email_channel(self) -> int | None:
         for ch in self.channels.values():
             if ch["channelType"] == "Marketing" and ch["messageMedium"] == "Email":
-                return ch["id"]
+                return int(ch["id"])
         return next(iter(self.channels), None)
 
-    def to_seed(self) -> dict:
-        def listed(items: dict) -> list:
+    def to_seed(self) -> dict[str, Any]:
+        def listed(items: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
             return [copy.deepcopy(v) for v in items.values()]
 
         users = []
@@ -328,7 +328,7 @@ class Project:
         }
 
 
-def merge_config(base: dict, update: dict) -> dict:
+def merge_config(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """Return ``base`` updated with ``update``; dict-valued keys are merged (a null value deletes)."""
     if not isinstance(update, dict):
         raise SeedError("config must be an object")
@@ -352,7 +352,7 @@ def merge_config(base: dict, update: dict) -> dict:
     return out
 
 
-def _normalise_limit(value: Any, where: str) -> dict:
+def _normalise_limit(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = {"limit": value, "period": 1.0}
     if not isinstance(value, dict) or not isinstance(value.get("limit"), int | float) or value["limit"] <= 0:
@@ -363,7 +363,7 @@ def _normalise_limit(value: Any, where: str) -> dict:
     return {"limit": value["limit"], "period": float(period)}
 
 
-def _validate_config(cfg: dict) -> None:
+def _validate_config(cfg: dict[str, Any]) -> None:
     if cfg["ineligible_send_mode"] not in INELIGIBLE_MODES:
         raise SeedError(f"ineligible_send_mode must be one of {INELIGIBLE_MODES}")
     if cfg["unknown_user_id"] not in UNKNOWN_USER_ID_MODES:
@@ -416,16 +416,16 @@ class State:
 
     def __init__(
         self,
-        seed: dict | list | None = None,
+        seed: dict[str, Any] | list[Any] | None = None,
         *,
-        state_file: str | os.PathLike | None = None,
-        config: dict | None = None,
+        state_file: str | os.PathLike[str] | None = None,
+        config: dict[str, Any] | None = None,
     ):
         self.lock = threading.RLock()
         self.state_file = Path(state_file) if state_file else None
         self.limiter = RateLimiter()
         self._request_seq = 0
-        self.requests: deque[dict] = deque()
+        self.requests: deque[dict[str, Any]] = deque()
         self._base_seed = normalise_seed(seed)
         self._base_overrides = dict(config or {})
         if self.state_file and self.state_file.exists():
@@ -435,7 +435,7 @@ class State:
             self._load(self._base_seed, self._base_overrides)
 
     # -- loading -----------------------------------------------------------------------------------
-    def _load(self, seed: dict, overrides: dict) -> None:
+    def _load(self, seed: dict[str, Any], overrides: dict[str, Any]) -> None:
         default_ms = now_ms()
         projects: dict[int, Project] = {}
         keys: dict[str, int] = {}
@@ -456,13 +456,13 @@ class State:
             self.projects = projects
             self.key_index = keys
             self.config = config
-            self.sends: list[dict] = copy.deepcopy(seed.get("sends") or [])
-            self.events: list[dict] = copy.deepcopy(seed.get("events") or [])
+            self.sends: list[dict[str, Any]] = copy.deepcopy(seed.get("sends") or [])
+            self.events: list[dict[str, Any]] = copy.deepcopy(seed.get("events") or [])
             # System webhook calls Iterable would have made (never sent anywhere: no network in tests).
-            self.webhook_deliveries: list[dict] = copy.deepcopy(seed.get("webhook_deliveries") or [])
+            self.webhook_deliveries: list[dict[str, Any]] = copy.deepcopy(seed.get("webhook_deliveries") or [])
             self.limiter.reset()
 
-    def load_seed(self, seed: dict | list) -> None:
+    def load_seed(self, seed: dict[str, Any] | list[Any]) -> None:
         """Replace the whole state with ``seed``; it also becomes what ``reset()`` returns to."""
         normalised = normalise_seed(seed)
         with self.lock:
@@ -479,7 +479,7 @@ class State:
             self.clear_requests()
             self.save()
 
-    def configure(self, **changes: Any) -> dict:
+    def configure(self, **changes: Any) -> dict[str, Any]:
         with self.lock:
             self.config = merge_config(self.config, changes)
             if "rate_limits" in changes or "default_rate_limit" in changes:
@@ -494,7 +494,7 @@ class State:
         pid = self.key_index.get(key)
         return self.projects.get(pid) if pid is not None else None
 
-    def take_fault(self, endpoint: str, project_id: int) -> dict | None:
+    def take_fault(self, endpoint: str, project_id: int) -> dict[str, Any] | None:
         with self.lock:
             for fault in self.config["faults"]:
                 if fault["count"] <= 0:
@@ -508,7 +508,7 @@ class State:
         return None
 
     # -- records -----------------------------------------------------------------------------------
-    def record_request(self, entry: dict) -> None:
+    def record_request(self, entry: dict[str, Any]) -> None:
         with self.lock:
             self._request_seq += 1
             entry["id"] = self._request_seq
@@ -523,7 +523,7 @@ class State:
 
     def list_requests(
         self, path: str | None = None, project: int | None = None, method: str | None = None
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         with self.lock:
             out = []
             for entry in self.requests:
@@ -536,7 +536,9 @@ class State:
                 out.append(copy.deepcopy(entry))
             return out
 
-    def list_sends(self, project: int | None = None, email: str | None = None, status: str | None = None) -> list[dict]:
+    def list_sends(
+        self, project: int | None = None, email: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.lock:
             return [
                 copy.deepcopy(s)
@@ -546,7 +548,7 @@ class State:
                 and (status is None or s["status"] == status)
             ]
 
-    def list_events(self, project: int | None = None, email: str | None = None) -> list[dict]:
+    def list_events(self, project: int | None = None, email: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             return [
                 copy.deepcopy(e)
@@ -556,7 +558,7 @@ class State:
             ]
 
     # -- persistence -------------------------------------------------------------------------------
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
                 "projects": [p.to_seed() for p in self.projects.values()],
@@ -585,7 +587,7 @@ class State:
                 raise
 
 
-def normalise_seed(seed: Any) -> dict:
+def normalise_seed(seed: Any) -> dict[str, Any]:
     """Accept ``{"projects": [...], "config": {...}}``, a bare list of projects, or None."""
     if seed is None:
         return {"projects": []}
@@ -600,6 +602,6 @@ def normalise_seed(seed: Any) -> dict:
     return out
 
 
-def load_seed_file(path: str | os.PathLike) -> dict:
+def load_seed_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         return normalise_seed(json.load(fh))

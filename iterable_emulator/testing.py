@@ -73,7 +73,7 @@ class EmulatorServer:
         self,
         seed: Any = None,
         *,
-        state_file: str | os.PathLike | None = None,
+        state_file: str | os.PathLike[str] | None = None,
         host: str = "127.0.0.1",
         **config: Any,
     ):
@@ -92,30 +92,36 @@ class EmulatorServer:
     def load_seed(self, seed: Any) -> None:
         self.state.load_seed(_seed(seed))
 
-    def configure(self, **config: Any) -> dict:
+    def configure(self, **config: Any) -> dict[str, Any]:
         return self.state.configure(**config)
 
-    def requests(self, path: str | None = None, project: int | None = None, method: str | None = None) -> list[dict]:
+    def requests(
+        self, path: str | None = None, project: int | None = None, method: str | None = None
+    ) -> list[dict[str, Any]]:
         return self.state.list_requests(path=path, project=project, method=method)
 
     def clear_requests(self) -> None:
         self.state.clear_requests()
 
-    def sends(self, project: int | None = None, email: str | None = None, status: str | None = None) -> list[dict]:
+    def sends(
+        self, project: int | None = None, email: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
         return self.state.list_sends(project=project, email=email, status=status)
 
-    def events(self, project: int | None = None, email: str | None = None) -> list[dict]:
+    def events(self, project: int | None = None, email: str | None = None) -> list[dict[str, Any]]:
         return self.state.list_events(project=project, email=email)
 
-    def webhook_deliveries(self, project: int | None = None) -> list[dict]:
+    def webhook_deliveries(self, project: int | None = None) -> list[dict[str, Any]]:
         """System-webhook calls Iterable would have made (``GET /_emulator/webhooks``); nothing is sent."""
         with self.state.lock:
             return [dict(d) for d in self.state.webhook_deliveries if project is None or d["projectId"] == project]
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return self.state.snapshot()
 
-    def render(self, project: int, template_id: int, data_fields: dict | None = None, **options: Any) -> dict:
+    def render(
+        self, project: int, template_id: int, data_fields: dict[str, Any] | None = None, **options: Any
+    ) -> dict[str, Any]:
         """What a send of the template would say (same as ``POST /_emulator/render``); ``options``: ``email``
         (merge that profile's fields first), ``locale``, ``dataFeed``."""
         app = make_app(self.state)

@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog import policy
-from catalog.policy import MessageTypeFacts, NotificationFacts
+from catalog.guard import policy
+from catalog.guard.policy import MessageTypeFacts, NotificationFacts
 
 
 def facts(name="GitLab Marketing", policy_="OptIn", channel_type="Marketing", deprecated=False):

@@ -2,6 +2,7 @@
 
 from django.core.management import call_command
 
+from catalog.guard.verdicts import notification_verdict
 from catalog.models import (
     AuditEvent,
     Channel,
@@ -11,7 +12,6 @@ from catalog.models import (
     Notification,
     Owner,
 )
-from catalog.services.guard import notification_verdict
 
 
 def test_seed_demo_loads_the_seeds_catalog(db):

@@ -4,10 +4,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog import models, policy
+from catalog import models
+from catalog.guard import policy
+from catalog.guard.enforcement import notification_facts
+from catalog.guard.verdicts import iterable_checks, iterable_violations, verdict_summary
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_save
-from catalog.services.guard import iterable_checks, iterable_violations, notification_facts, verdict_summary
 
 
 class CatalogSerializer(serializers.ModelSerializer):

@@ -13,7 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from catalog import models, policy
+from catalog import models
 from catalog.api.permissions import HasCapability
 from catalog.filters import (
     FINDING_CODES,
@@ -23,6 +23,7 @@ from catalog.filters import (
     SyncFindingFilterSet,
     SyncRunFilterSet,
 )
+from catalog.guard import policy
 from catalog.services import sync
 
 VIEW = "catalog.view_notification"

@@ -12,9 +12,9 @@ from catalog import models
 from catalog.api import serializers
 from catalog.api.permissions import HasCapability
 from catalog.filters import GuardViolationFilterSet, NotificationFilterSet
+from catalog.guard.verdicts import prefetch_iterable_violations
 from catalog.services.catalog import catalog_object_delete
 from catalog.services.contacts import LookupInputError, contact_lookup
-from catalog.services.guard import prefetch_iterable_violations
 
 
 class CatalogViewSet(viewsets.ModelViewSet):

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from catalog import policy
+from catalog.guard import policy
+from catalog.guard.enforcement import message_type_facts
 from catalog.health.alerts import alert_raise, alerts_notify
 from catalog.health.conf import health_setting
 from catalog.health.models import AlertKind, EventKind, HealthDaily, HealthEvent
 from catalog.models import IterableMirror, Journey, MessageType, MirrorKind, Notification, Template
-from catalog.services.guard import message_type_facts
 
 log = logging.getLogger("catalog.health")
 

@@ -1,4 +1,4 @@
-"""The guard in the database (catalog/guard_sql.py): triggers on SQLite and PostgreSQL.
+"""The guard in the database (catalog/triggers.py): triggers on SQLite and PostgreSQL.
 
 Before installing them, every stored row is checked against the rules they enforce; rows that break
 them stop the migration with a list, so nobody is surprised by a trigger refusing an old row later.
@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def refuse_broken_rows(apps, schema_editor):
-    from catalog import policy
+    from catalog.guard import policy
 
     Notification = apps.get_model("catalog", "Notification")
     MessageType = apps.get_model("catalog", "MessageType")
@@ -60,17 +60,17 @@ def refuse_broken_rows(apps, schema_editor):
 
 
 def install(apps, schema_editor):
-    from catalog import guard_sql
+    from catalog.guard import triggers
 
-    guard_sql.install(schema_editor)
+    triggers.install(schema_editor)
     # Computes name_forbidden for every existing row (the triggers set it on write).
     schema_editor.execute("UPDATE catalog_messagetype SET name = name")
 
 
 def uninstall(apps, schema_editor):
-    from catalog import guard_sql
+    from catalog.guard import triggers
 
-    guard_sql.uninstall(schema_editor)
+    triggers.uninstall(schema_editor)
 
 
 class Migration(migrations.Migration):

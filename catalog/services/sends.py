@@ -30,7 +30,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import policy
+from catalog.guard import policy
+from catalog.guard.enforcement import message_type_facts
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
     EventField,
@@ -49,7 +50,6 @@ from catalog.models import (
 from catalog.roles import LOOKUP_CONTACT, MANAGE_SHARED_RECIPIENTS
 from catalog.services.audit import actor_label, audit_event, audit_record, diff, snapshot
 from catalog.services.contacts import LookupInputError, contact_subscriptions, identifier_clean
-from catalog.services.guard import message_type_facts
 from catalog.services.input_limits import json_loads_bounded
 from catalog.services.iterable_support import explain_iterable_error
 

@@ -13,7 +13,7 @@ A run per project (``catalog_sync_project``):
    is a redelivered task).
 3. **Judge**: ``catalog_drift`` compares the mirror with the catalog and returns findings (drift per
    notification, orphans in Iterable, and Iterable-side guard violations judged by
-   ``catalog.policy.message_type_violations``); they replace the project's previous ``SyncFinding`` rows.
+   ``catalog.guard.policy.message_type_violations``); they replace the project's previous ``SyncFinding`` rows.
 4. **Record** the ``SyncRun`` (status, counts per kind, calls per endpoint, Iterable's error code and msg)
    and an audit event.
 
@@ -56,7 +56,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog import policy
+from catalog.guard import policy
+from catalog.guard.verdicts import refresh_verdicts
 from catalog.iterable import IterableError, client_for_project
 from catalog.iterable.client import CAMPAIGNS_MAX_PAGE_SIZE, JOURNEYS_MAX_PAGE_SIZE, TEMPLATES_MAX_PAGE_SIZE
 from catalog.models import (
@@ -74,7 +75,6 @@ from catalog.models import (
     TriggerType,
 )
 from catalog.services.audit import actor_label, audit_record
-from catalog.services.guard import refresh_verdicts
 
 logger = logging.getLogger(__name__)
 

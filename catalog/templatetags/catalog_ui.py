@@ -1,12 +1,12 @@
 """Presentation helpers for the catalog pages: Iterable deep links, query strings, plain-words labels.
 
-No rules live here: what is allowed is decided by catalog/policy.py; these only describe and link.
+No rules live here: what is allowed is decided by catalog/guard/policy.py; these only describe and link.
 """
 
 from django import template
 from django.urls import reverse
 
-from catalog import policy
+from catalog.guard import policy
 
 register = template.Library()
 
@@ -188,7 +188,7 @@ def verdict_badge(context, notification):
     Iterable has not been synced lately, or ok. The projects' last syncs are read once per page."""
     from django.utils.html import format_html_join
 
-    from catalog.services.guard import iterable_checks, verdict_summary
+    from catalog.guard.verdicts import iterable_checks, verdict_summary
 
     checks = context.render_context.get("_iterable_checks")
     if checks is None:

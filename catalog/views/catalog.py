@@ -21,9 +21,12 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from catalog import models, policy
+from catalog import models
 from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
+from catalog.guard import policy
+from catalog.guard.enforcement import message_type_facts
+from catalog.guard.verdicts import iterable_checks, notification_verdict, prefetch_iterable_violations
 from catalog.health import panels as health_panels
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
@@ -33,12 +36,6 @@ from catalog.services.catalog_io import (
     catalog_import_progress,
     catalog_import_start,
     notifications_csv,
-)
-from catalog.services.guard import (
-    iterable_checks,
-    message_type_facts,
-    notification_verdict,
-    prefetch_iterable_violations,
 )
 from catalog.services.sends import proof_send_for, proof_send_last_success
 from catalog.services.sync import findings_for_notification

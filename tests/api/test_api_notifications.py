@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog import policy
+from catalog.guard import policy
 from catalog.models import AuditEvent, Notification
 
 

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
 
-from catalog import policy
+from catalog.guard import policy
 from catalog.models import Channel, IterableProject, MessageType, Notification, Template
 
 GUARD_CODES = {policy.OPTOUT_MARKETING, policy.MARKETING_MESSAGE_TYPE, "concurrent-change"}

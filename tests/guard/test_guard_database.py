@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from catalog import lookalikes, policy
+from catalog.guard import lookalikes, policy
+from catalog.guard.enforcement import guard_error_from_db
 from catalog.models import Channel, CustomEvent, IterableProject, Journey, MessageType, Notification, Template
-from catalog.services.guard import guard_error_from_db
 
 MARKER = "GUARD "
 
@@ -472,7 +472,7 @@ def test_database_key_is_the_python_key(db):
 
 
 def test_a_missing_trigger_is_reported_by_the_system_check(small_catalog):
-    from catalog.checks import guard_triggers_installed
+    from catalog.guard.checks import guard_triggers_installed
 
     assert guard_triggers_installed(None, databases=["default"]) == []
     if connection.vendor == "postgresql":

@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.guard import verdicts
 from catalog.models import Notification
-from catalog.services import guard
 
 
 def _many_users(small_catalog, count: int) -> None:
@@ -35,7 +35,7 @@ def test_few_users_are_refreshed_in_the_request(small_catalog):
 def test_many_users_are_refreshed_in_a_task_after_commit(
     small_catalog, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(guard, "VERDICT_INLINE_LIMIT", 3)
+    monkeypatch.setattr(verdicts, "VERDICT_INLINE_LIMIT", 3)
     _many_users(small_catalog, 5)
     small_catalog.opt_in.deprecated = True
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -48,10 +48,10 @@ def test_many_users_are_refreshed_in_a_task_after_commit(
 
 
 def test_refresh_works_in_bounded_batches(small_catalog, monkeypatch):
-    monkeypatch.setattr(guard, "VERDICT_BATCH", 4)
+    monkeypatch.setattr(verdicts, "VERDICT_BATCH", 4)
     _many_users(small_catalog, 10)
     with CaptureQueriesContext(connection) as queries:
-        changed = guard.refresh_verdicts(Notification.objects.all())
+        changed = verdicts.refresh_verdicts(Notification.objects.all())
     assert changed == 10  # the new rows had no stored verdict yet (no owner warning)
     longest = max(len(q["sql"]) for q in queries.captured_queries)
     # No statement holds every row: a batch of 4 ids, whatever the total.
@@ -63,7 +63,7 @@ def test_refresh_works_in_bounded_batches(small_catalog, monkeypatch):
 def test_the_task_recomputes_the_users_of_each_kind(small_catalog, model):
     Notification.objects.filter(key="weekly_digest").update(verdict_codes=["stale"], verdict_errors=0)
     pk = {"messagetype": small_catalog.opt_in, "channel": small_catalog.marketing, "template": small_catalog.template}
-    assert guard.verdicts_refresh_run(model, pk[model].pk) >= 1
+    assert verdicts.verdicts_refresh_run(model, pk[model].pk) >= 1
     assert Notification.objects.get(key="weekly_digest").verdict_codes != ["stale"]
 
 
@@ -79,10 +79,10 @@ def test_home_and_list_cost_the_same_queries_with_more_flagged_notifications(sma
         return len(queries)
 
     _many_users(small_catalog, 3)  # no owner: each has a warning, so each is listed on home
-    guard.refresh_verdicts(Notification.objects.all())
+    verdicts.refresh_verdicts(Notification.objects.all())
     few = {url: cost(url) for url in (reverse("catalog:home"), reverse("catalog:notification_list"))}
     Notification.objects.filter(key__startswith="many_").delete()
     _many_users(small_catalog, 60)
-    guard.refresh_verdicts(Notification.objects.all())
+    verdicts.refresh_verdicts(Notification.objects.all())
     many = {url: cost(url) for url in few}
     assert many == few

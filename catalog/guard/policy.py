@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 
-from catalog import lookalikes
+from catalog.guard import lookalikes
 
 MARKETING = "Marketing"
 TRANSACTIONAL = "Transactional"

@@ -5,8 +5,9 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from catalog.guard.enforcement import enforce_notification
+from catalog.guard.verdicts import refresh_verdicts, refresh_verdicts_of_users
 from catalog.models import Channel, MessageType, Notification, Owner, Template
-from catalog.services.guard import enforce_notification, refresh_verdicts, refresh_verdicts_of_users
 
 
 @receiver(m2m_changed, sender=Notification.templates.through)

@@ -28,7 +28,7 @@ Every refusal is raised as an integrity error whose text carries `GUARD {json}`;
 
 import json
 
-from catalog import lookalikes, policy
+from catalog.guard import lookalikes, policy
 
 MARKER = "GUARD "
 GUARD_MIGRATION = "0009_guard_in_database"

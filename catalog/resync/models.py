@@ -1,0 +1,202 @@
+"""Preference resync: the company's desired subscription state, and the runs that push it to Iterable.
+Rules live in catalog/resync/services/; these are the records."""
+
+from django.conf import settings
+from django.db import models
+
+from catalog.core.models import IterableProject
+
+SUBSCRIPTION_ARRAY_FIELDS = {
+    # model field -> Iterable array name
+    "unsubscribed_channel_ids": "unsubscribedChannelIds",
+    "unsubscribed_message_type_ids": "unsubscribedMessageTypeIds",
+    "subscribed_message_type_ids": "subscribedMessageTypeIds",
+    "email_list_ids": "emailListIds",
+}
+
+
+class BatchErrorPolicy(models.TextChoices):
+    CONTINUE = "continue", "Record the batch as failed and continue"
+    STOP = "stop", "Stop the run (it can be resumed by retrying)"
+
+
+class ResyncSettings(models.Model):
+    """How preference resyncs run for one project: what the source of truth manages, pacing, schedule."""
+
+    project = models.OneToOneField(IterableProject, on_delete=models.CASCADE, related_name="resync_settings")
+    # {"unsubscribedChannelIds": "all" | [ids], ...}: an array missing here is never written; "all" means the
+    # source of truth owns the whole array; a list means it owns only those ids and the rest is kept.
+    scope = models.JSONField(default=dict, blank=True)
+    opt_in_enabled = models.BooleanField(
+        "opt-in message types enabled",
+        default=False,
+        help_text="The Iterable project has opt-in message types: subscribedMessageTypeIds may be written.",
+    )
+    batch_size = models.PositiveIntegerField(default=1000)
+    rate_per_second = models.FloatField(default=5.0, help_text="bulkUpdateSubscriptions calls per second.")
+    read_concurrency = models.PositiveSmallIntegerField(default=8)
+    on_batch_error = models.CharField(
+        max_length=10, choices=BatchErrorPolicy.choices, default=BatchErrorPolicy.CONTINUE
+    )
+    schedule_enabled = models.BooleanField(default=False)
+    schedule_minutes = models.PositiveIntegerField(default=60)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project__name"]
+        verbose_name_plural = "resync settings"
+
+    def __str__(self) -> str:
+        return f"Resync settings of {self.project}"
+
+
+class PreferenceImport(models.Model):
+    """One intake of desired preferences (CSV upload or API upsert): who, when, what was kept and rejected."""
+
+    class Source(models.TextChoices):
+        CSV = "csv", "CSV upload"
+        API = "api", "API upsert"
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="preference_imports")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    contacts = models.ManyToManyField("ContactPreference", related_name="imports", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} #{self.pk} ({self.accepted} kept, {self.rejected} rejected)"
+
+
+class ContactPreference(models.Model):
+    """The source of truth for one contact: the desired subscription arrays (null = says nothing)."""
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="contact_preferences")
+    email = models.CharField(max_length=254)
+    user_id = models.CharField(max_length=200, blank=True)
+    unsubscribed_channel_ids = models.JSONField(null=True, blank=True)
+    unsubscribed_message_type_ids = models.JSONField(null=True, blank=True)
+    subscribed_message_type_ids = models.JSONField(null=True, blank=True)
+    email_list_ids = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(help_text="When the desired state last changed.")
+    changed_by_label = models.CharField(max_length=150)
+    source = models.CharField(max_length=255, help_text="Where the current desired state came from.")
+    source_import = models.ForeignKey(
+        PreferenceImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The "resynced" marker: when Iterable was last made to match this desired state, and by which run.
+    resynced_at = models.DateTimeField(null=True, blank=True)
+    resynced_run = models.ForeignKey(
+        "ResyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["project__name", "email"]
+        constraints = [models.UniqueConstraint(fields=["project", "email"], name="contact_preference_unique")]
+        indexes = [models.Index(fields=["project", "changed_at"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ResyncRun(models.Model):
+    """One resync of desired preferences into Iterable (or a dry run of it), processed batch by batch."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped on error"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Selection(models.TextChoices):
+        CONTACTS = "contacts", "Listed contacts"
+        IMPORT = "import", "An import"
+        SINCE = "since", "Changed since a date"
+        EVERYONE = "everyone", "Everyone"
+        SCHEDULED = "scheduled", "Scheduled (changed since last resync)"
+        DRY_RUN = "dry_run", "Contacts of a dry run"
+
+    class Compare(models.TextChoices):
+        READ = "read", "Read every contact and send only differences"
+        AUTO = "auto", "Read only where the merge needs it"
+
+    project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="resync_runs")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    dry_run = models.BooleanField(default=False)
+    selection = models.CharField(max_length=10, choices=Selection.choices)
+    selection_detail = models.JSONField(default=dict, blank=True)
+    compare = models.CharField(max_length=5, choices=Compare.choices, default=Compare.READ)
+    source_run = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    batch_size = models.PositiveIntegerField()
+    rate_per_second = models.FloatField()
+    on_batch_error = models.CharField(max_length=10, choices=BatchErrorPolicy.choices)
+    total = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # A lease, not a lock: whichever worker holds an unexpired lease processes the run; a killed worker's
+    # lease runs out and its redelivered task (or any later one) takes over.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Supervision: when its task was last queued, and how many times in a row a lost or overrun task was
+    # resumed without the run getting further (past RESYNC_MAX_RESUMES it fails, with the reason).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    resumes = models.PositiveIntegerField(default=0)
+    resumed_at_batch = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        kind = "Dry run" if self.dry_run else "Resync"
+        return f"{kind} #{self.pk} of {self.project} ({self.status})"
+
+
+class ResyncItem(models.Model):
+    """One contact in one run: its progress, outcome, the difference found and any failure reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    run = models.ForeignKey(ResyncRun, on_delete=models.CASCADE, related_name="items")
+    contact = models.ForeignKey(ContactPreference, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    outcome = models.CharField(max_length=20, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch_no = models.PositiveIntegerField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "contact"], name="resync_item_unique")]
+        indexes = [models.Index(fields=["run", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} contact {self.contact_id}: {self.status}"
+
