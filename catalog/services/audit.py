@@ -1,11 +1,13 @@
 """The audit trail: one AuditEvent per write or send, with the fields before and after."""
 
 import re
+from typing import Any
 
 from django.db import models
 
 from catalog.models import AuditEvent
 from catalog.roles import LOOKUP_CONTACT
+from catalog.types import Actor
 
 _EMAIL = re.compile(r"[^\s@<>\"',;:()\[\]{}]+@[^\s@<>\"',;:()\[\]{}]+")
 # Values that name a contact whole (a userId is not recognisable as an address, so it goes by its key).
@@ -17,7 +19,7 @@ _STAFF_OBJECTS = {"owner"}
 HIDDEN = "(hidden)"
 
 
-def actor_label(actor) -> str:
+def actor_label(actor: Actor) -> str:
     if actor is None:
         return "system"
     if isinstance(actor, str):
@@ -25,9 +27,9 @@ def actor_label(actor) -> str:
     return actor.get_username()
 
 
-def snapshot(instance: models.Model) -> dict:
+def snapshot(instance: models.Model) -> dict[str, Any]:
     """The instance's fields as JSON values: related objects by their label, many-to-many sorted."""
-    data = {}
+    data: dict[str, Any] = {}
     for field in instance._meta.concrete_fields:
         # Derived and automatic fields (timestamps, the stored verdict) are not what anyone changed.
         if field.primary_key or not field.editable or getattr(field, "auto_now", False):
@@ -44,7 +46,7 @@ def snapshot(instance: models.Model) -> dict:
     return data
 
 
-def diff(before: dict, after: dict) -> dict:
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: {"before": before.get(name), "after": after.get(name)}
         for name in sorted(before.keys() | after.keys())
@@ -53,7 +55,13 @@ def diff(before: dict, after: dict) -> dict:
 
 
 def audit_event(
-    *, actor, action: str, object_type: str, object_id: str = "", object_repr: str = "", changes: dict | None = None
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str = "",
+    object_repr: str = "",
+    changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Record an action on anything (a contact lookup, a send), not only on a model instance."""
     return AuditEvent.objects.create(
@@ -67,11 +75,13 @@ def audit_event(
     )
 
 
-def audit_record(*, actor, action: str, instance: models.Model, changes: dict | None = None) -> AuditEvent:
+def audit_record(
+    *, actor: Actor, action: str, instance: models.Model, changes: dict[str, Any] | None = None
+) -> AuditEvent:
     return audit_event(
         actor=actor,
         action=action,
-        object_type=instance._meta.model_name,
+        object_type=instance._meta.model_name or "",  # None only on a model class being built
         object_id=str(instance.pk or ""),
         object_repr=str(instance),
         changes=changes,

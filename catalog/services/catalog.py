@@ -11,9 +11,10 @@ from catalog.guard.enforcement import database_refusals_as_validation_errors, en
 from catalog.models import Notification
 from catalog.services.audit import audit_record, diff, snapshot
 from catalog.services.projects import project_write_check
+from catalog.types import Actor
 
 
-def catalog_object_save(*, actor, instance: models.Model, m2m: dict[str, list] | None = None) -> models.Model:
+def catalog_object_save(*, actor: Actor, instance: models.Model, m2m: dict[str, list] | None = None) -> models.Model:
     """Validate, save and audit one catalog object; `m2m` sets many-to-many fields by name.
 
     Raises ValidationError (with the guard's sentences on the fields that cause them) and writes nothing.
@@ -38,18 +39,20 @@ def catalog_object_save(*, actor, instance: models.Model, m2m: dict[str, list] |
 
 
 @transaction.atomic
-def _save(*, actor, instance: models.Model, m2m: dict[str, list] | None) -> models.Model:
+def _save(*, actor: Actor, instance: models.Model, m2m: dict[str, list] | None) -> models.Model:
     creating = instance.pk is None
     # An update locks its row and never becomes an insert: a DELETE that lands while this request runs
     # waits, or wins and this save answers "not found" (Django would otherwise re-create the row).
-    before = {} if creating else snapshot(type(instance).objects.select_for_update().get(pk=instance.pk))
+    before = {} if creating else snapshot(type(instance)._default_manager.select_for_update().get(pk=instance.pk))
     instance.full_clean()
     try:
         instance.save(force_update=not creating)
     except DatabaseError as error:
         if creating or "did not affect any rows" not in str(error):
             raise
-        raise type(instance).DoesNotExist(f"{type(instance).__name__} {instance.pk} was deleted meanwhile") from error
+        # Each concrete model has its own DoesNotExist; the stubs know it on model classes, not on Model.
+        missing = type(instance).DoesNotExist  # type: ignore[attr-defined]
+        raise missing(f"{type(instance).__name__} {instance.pk} was deleted meanwhile") from error
     for name, values in (m2m or {}).items():
         getattr(instance, name).set(values)
     changes = diff(before, snapshot(instance))
@@ -59,7 +62,7 @@ def _save(*, actor, instance: models.Model, m2m: dict[str, list] | None) -> mode
 
 
 @transaction.atomic
-def catalog_object_delete(*, actor, instance: models.Model) -> None:
+def catalog_object_delete(*, actor: Actor, instance: models.Model) -> None:
     project_write_check(actor=actor, instance=instance)
     changes = diff(snapshot(instance), {})
     audit_record(actor=actor, action="delete", instance=instance, changes=changes)
@@ -134,7 +137,7 @@ def _snapshot_with(instance: models.Model, m2m: dict[str, list]) -> dict:
     return data
 
 
-def catalog_notifications_save_bulk(*, actor, writes: list[NotificationWrite], batch_size: int = 500) -> None:
+def catalog_notifications_save_bulk(*, actor: Actor, writes: list[NotificationWrite], batch_size: int = 500) -> None:
     """Create and update many validated notifications (catalog_notifications_validate first): bulk writes
     through the guarded querysets (and the database's guard), templates and owners set, the stored verdicts
     refreshed and one audit event per notification that changed, like catalog_object_save. Atomic."""
@@ -162,16 +165,17 @@ def catalog_notifications_save_bulk(*, actor, writes: list[NotificationWrite], b
         for names, objs in by_fields.items():
             # Judged above with the proposed templates (catalog_notifications_validate), and the database's
             # guard judges every row again; GuardedQuerySet.bulk_update would refuse its own CASE expressions.
-            models.QuerySet(Notification).bulk_update(objs, list(names), batch_size=batch_size)
+            unguarded: models.QuerySet[Notification] = models.QuerySet(Notification)
+            unguarded.bulk_update(objs, list(names), batch_size=batch_size)
         for name in ("templates", "owners"):
             through = getattr(Notification, name).through
             column = f"{getattr(Notification, name).field.m2m_reverse_field_name()}_id"
             changed = [w for w in writes if w.m2m_changed]
-            ids = [w.instance.pk for w in changed]
+            changed_ids = [w.instance.pk for w in changed]
             wanted = {(w.instance.pk, obj.pk) for w in changed for obj in getattr(w, name)}
             stale, have = [], set()
-            for start in range(0, len(ids), batch_size):
-                rows = through.objects.filter(notification_id__in=ids[start : start + batch_size])
+            for start in range(0, len(changed_ids), batch_size):
+                rows = through.objects.filter(notification_id__in=changed_ids[start : start + batch_size])
                 for row_id, notification_id, other_id in rows.values_list("id", "notification_id", column):
                     if (notification_id, other_id) in wanted:
                         have.add((notification_id, other_id))
