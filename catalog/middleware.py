@@ -28,3 +28,20 @@ class GuardRefusalMiddleware:
             request, "catalog/refused.html", {"messages_refused": refusal.messages, "back": request.path}, status=409
         )
         return response.render()
+
+
+class IterableBudgetMiddleware:
+    """Every Iterable call made while answering a request shares ITERABLE_REQUEST_BUDGET_SECONDS (the client
+    caps each attempt, pacing wait and retry pause to what is left), so a slow Iterable gives the page a
+    sentence to show instead of holding the worker until gunicorn kills it. Workers and tasks have no budget."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        from catalog.iterable.client import call_deadline
+
+        with call_deadline(settings.ITERABLE_REQUEST_BUDGET_SECONDS):
+            return self.get_response(request)

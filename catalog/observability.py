@@ -47,9 +47,12 @@ def run_with_request_id(request_id: str, func_path: str, *args, **kwargs):
     """django-q2 entry point that restores the enqueuing request's id around the real task."""
     from django.utils.module_loading import import_string
 
+    from catalog.iterable.client import call_deadline
+
     token = request_id_var.set(request_id)
     try:
-        return import_string(func_path)(*args, **kwargs)
+        with call_deadline(None):  # a task run inline (Q_SYNC) is not held to its request's Iterable budget
+            return import_string(func_path)(*args, **kwargs)
     finally:
         request_id_var.reset(token)
 

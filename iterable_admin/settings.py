@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "catalog.observability.RequestIdMiddleware",
     "catalog.observability.DatabaseUnavailableMiddleware",
+    "catalog.middleware.IterableBudgetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -119,6 +120,9 @@ CONTENT_SECURITY_POLICY = {
 # (no port: any port of that host). Production leaves it empty; the demo and the tests list the emulator.
 # The client reads the same variable (catalog/iterable/client.py) so that it refuses on its own too.
 ITERABLE_ALLOWED_HOSTS = env_list("ITERABLE_ALLOWED_HOSTS", "")
+# The time every Iterable call made inside one web request shares, retries included: above one attempt's
+# read timeout (15 s), well below gunicorn's --timeout (README, Production), so a page answers with a sentence.
+ITERABLE_REQUEST_BUDGET_SECONDS = float(os.environ.get("ITERABLE_REQUEST_BUDGET_SECONDS", "20"))
 
 # Test recipients anyone may add for themselves without a second person's approval: their own login
 # address, and addresses at these staff domains (comma-separated, e.g. "example.com,example.org").

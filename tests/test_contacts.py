@@ -137,3 +137,31 @@ def test_rate_limited_and_down(demo, admin_user):
     demo.emulator.configure(faults=[{"endpoint": "GET /api/users/getByEmail", "kind": "error503", "count": 10}])
     lookup = one(contact_lookup(actor=admin_user, email="qa.student@example.com", project=demo.student))
     assert "Iterable had an error (503" in lookup.error
+
+
+def _overlapping(requests) -> int:
+    """The most requests the emulator was answering at one instant (from its own start and duration records)."""
+    edges = sorted(
+        [(r["time"], 1) for r in requests] + [(r["time"] + r["duration_ms"] / 1000, -1) for r in requests],
+        key=lambda edge: (edge[0], edge[1]),
+    )
+    now = most = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.parametrize("everywhere", [False, True], ids=["one project", "all projects"])
+def test_every_read_of_a_lookup_starts_at_once(demo, admin_user, everywhere):
+    """Profile, history and the uncached schema of every project looked in: all in flight together, so the
+    lookup costs one call's latency rather than their sum."""
+    demo.emulator.configure(latency_ms={"*": 400})
+    demo.emulator.clear_requests()
+    lookups = contact_lookup(
+        actor=admin_user, email="qa.student@example.com", project=None if everywhere else demo.student
+    )
+    assert len(lookups) == (2 if everywhere else 1)
+    made = demo.emulator.requests()
+    assert len(made) == 6 * len(lookups)  # profile, sent messages, events, channels, message types, lists
+    assert _overlapping(made) == len(made)

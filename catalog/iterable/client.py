@@ -30,6 +30,12 @@ exactly one attempt and reports *where* it failed, and ``_call`` decides:
   waiting for the limit is exactly what the caller wants.
 * never retried: 400, 401, 403, 404, 409 and any other status — the same request would fail the same way.
 
+Deadlines: inside a web request every call shares the request's time budget (``call_deadline``, set by
+``catalog.middleware.IterableBudgetMiddleware``; workers have none). Each attempt's timeouts, the pacing wait
+and each retry pause are capped to what is left; when the budget cannot cover the next step the call raises
+``DeadlineExceeded`` (retryable: nothing more was sent) rather than outlive the web server's timeout. A send
+whose read was cut short is still ``OutcomeUnknown``: it may have reached Iterable.
+
 Success is judged by HTTP status first (some old 401s carried ``"code": "Success"``); non-JSON bodies
 (an HTML 404 for a wrong path or host, the plain-text "No user with that id exists!") become a clear error.
 
@@ -44,6 +50,7 @@ cookies in use is fine for that); the pacing buckets are locked.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import email.utils
 import io
@@ -54,6 +61,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +83,8 @@ BASE_URLS = {"US": US_BASE_URL, "EU": EU_BASE_URL}
 ALLOWED_HOSTS_ENV = "ITERABLE_ALLOWED_HOSTS"
 
 DEFAULT_TIMEOUT = (3.05, 15.0)
+# Under a deadline, an attempt that would have less than this left is not started: it could not be answered.
+MIN_ATTEMPT_SECONDS = 0.1
 # Iterable's documented maximum page sizes: the walkers use them so a catalog sync makes the fewest calls.
 TEMPLATES_MAX_PAGE_SIZE = 1000
 CAMPAIGNS_MAX_PAGE_SIZE = 1000
@@ -242,6 +252,48 @@ def base_url_refusal(base_url: str, allowed_hosts: Sequence[str] = ()) -> str | 
 
 
 # ---------------------------------------------------------------------------------------------------------
+# A deadline for every call made inside a web request
+
+# (monotonic time it ends, the budget in seconds) or None: no deadline (workers, tasks, the shell).
+_deadline: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "iterable_deadline", default=None
+)
+
+
+@contextmanager
+def call_deadline(seconds: float | None) -> Iterator[None]:
+    """Every Iterable call made inside ends within ``seconds`` from now, retries and pacing included.
+
+    A contextvar, so it follows the work into threads started with ``contextvars.copy_context().run``
+    (``services.iterable_support.fan_out``) and stays out of other requests. ``None`` lifts any deadline.
+    """
+    token = _deadline.set(None if seconds is None else (time.monotonic() + float(seconds), float(seconds)))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def deadline_left() -> float | None:
+    """Seconds left before the current deadline (may be negative), or None when there is none."""
+    current = _deadline.get()
+    return None if current is None else current[0] - time.monotonic()
+
+
+def _deadline_error(endpoint: str, waited_for: str, last: IterableError | None = None) -> IterableError:
+    budget = (_deadline.get() or (0.0, 0.0))[1]
+    before = f" (last answer: {last.code})" if last is not None else ""
+    return IterableError(
+        f"Stopped waiting for Iterable{before}: a request may wait at most {budget:g} s for Iterable, and "
+        f"{waited_for} would have gone past that. Nothing more was asked of it.",
+        code="DeadlineExceeded",
+        endpoint=endpoint,
+        retryable=True,
+        params={"budget_seconds": budget},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The client
 
 
@@ -385,8 +437,8 @@ class IterableClient:
         attempt = 0
         while True:
             attempt += 1
-            if self._pacer is not None:
-                self._pacer.wait(key)
+            self._pace(key, endpoint)
+            timeout = self._attempt_timeout(endpoint)
             started = time.monotonic()
             try:
                 response = self._session.request(
@@ -395,12 +447,18 @@ class IterableClient:
                     params=query,
                     data=data,
                     headers=headers,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                 )
                 response.content  # noqa: B018 - read the body now so a drop mid-body is a transport error
             except requests.RequestException as exc:
                 error, repeatable = self._transport_error(exc, endpoint, send)
+                cut = (error.code == "ConnectTimeout" and timeout[0] < self.timeout[0]) or (
+                    error.code == "ReadTimeout" and timeout[1] < self.timeout[1]
+                )
+                if cut:
+                    # The deadline, not Iterable's usual patience, cut this attempt short: say so.
+                    raise _deadline_error(endpoint, "waiting longer for this answer", error) from None
                 if repeatable and attempt < self.max_attempts:
                     self._pause(attempt, method, endpoint, error, None)
                     continue
@@ -422,6 +480,26 @@ class IterableClient:
                 continue
             raise error
 
+    def _pace(self, key: str, endpoint: str) -> None:
+        """Wait for the endpoint's rate limit, unless that wait alone would pass the deadline."""
+        window = self._pacer.window(key) if self._pacer is not None else None
+        delay = window.acquire() if window is not None else 0.0
+        left = deadline_left()
+        if left is not None and delay + MIN_ATTEMPT_SECONDS >= left:
+            raise _deadline_error(endpoint, "waiting for Iterable's rate limit")
+        if delay > 0:
+            self._sleep(delay)
+
+    def _attempt_timeout(self, endpoint: str) -> tuple[float, float]:
+        """This attempt's (connect, read) timeout, each capped to what the deadline leaves."""
+        left = deadline_left()
+        if left is None:
+            return self.timeout
+        if left < MIN_ATTEMPT_SECONDS:
+            raise _deadline_error(endpoint, "another attempt")
+        connect, read = self.timeout
+        return (min(connect, left), min(read, left))
+
     def _pause(
         self,
         attempt: int,
@@ -434,6 +512,10 @@ class IterableClient:
         if delay is None:
             ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
             delay = self._rng.uniform(ceiling / 2, ceiling)  # "equal jitter": spread, but never zero
+        left = deadline_left()
+        if left is not None and delay + MIN_ATTEMPT_SECONDS >= left:
+            # Sleeping to the deadline only to give up then would waste the time the page has left.
+            raise _deadline_error(endpoint, "pausing before a retry", error)
         logger.warning(
             "Iterable %s %s failed (%s), retry %d of %d in %.2f s",
             method,

@@ -1,12 +1,12 @@
 """Contact lookup: who is this person to Iterable, and would a notification reach them now?
 
-The Iterable calls of one lookup are independent (profile, schema, sent messages, events), so they run
-concurrently: the page costs about the slowest call, not the sum. The schema (channels, message types,
-lists) is cached per project for a minute. Threads only talk to Iterable; the database is read before and
-after, in the request's own thread.
+The Iterable calls of a lookup are independent (profile, sent messages, events, and the schema's channels,
+message types and lists, in every project looked in), so all of them start at once in one fan-out: the page
+costs about the slowest call, not the sum, for one project or for all. The schema is cached per project for a
+minute. Threads only talk to Iterable; the database is read before and after, in the request's own thread.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,10 +19,13 @@ from catalog.iterable import IterableError, User, client_for_project
 from catalog.models import IterableProject, Notification, Template
 from catalog.services.audit import audit_event
 from catalog.services.iterable_support import (
+    SCHEMA_READS,
     IterableSchema,
     explain_iterable_error,
+    fan_out,
     iterable_schema_cached,
-    iterable_schema_fetch,
+    iterable_schema_calls,
+    iterable_schema_store,
 )
 
 HISTORY_LIMIT = 25
@@ -117,25 +120,17 @@ def mask_token(token: str) -> str:
     return token if len(token) <= 8 else f"{token[:4]}…{token[-4:]}"
 
 
-def _fetch(project: IterableProject, email: str, user_id: str, *, with_schema: bool) -> dict:
-    """The Iterable calls of one lookup, concurrently. Returns results or IterableErrors by name."""
+def _lookup_calls(project: IterableProject, email: str, user_id: str, *, with_schema: bool) -> dict[str, Callable]:
+    """One project's Iterable reads for a lookup, by name (the schema's three when it is not cached)."""
     client = client_for_project(project)
-    calls = {
+    calls: dict[str, Callable] = {
         "user": (lambda: client.get_user_by_email(email)) if email else (lambda: client.get_user_by_id(user_id)),
         "sent": lambda: client.get_sent_messages(email=email or None, user_id=user_id or None, limit=HISTORY_LIMIT),
         "events": lambda: client.get_events(email or None, user_id=user_id or None, limit=HISTORY_LIMIT),
     }
     if with_schema:
-        calls["schema"] = lambda: iterable_schema_fetch(project)
-    results: dict = {}
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="lookup") as pool:
-        futures = {name: pool.submit(call) for name, call in calls.items()}
-        for name, future in futures.items():
-            try:
-                results[name] = future.result()
-            except IterableError as error:
-                results[name] = error
-    return results
+        calls.update(iterable_schema_calls(client))
+    return calls
 
 
 def contact_subscriptions(user: User | None) -> policy.ContactSubscriptions:
@@ -274,14 +269,30 @@ def _history(result_sent, result_events, project: IterableProject) -> tuple[list
     return items, " ".join(explain_iterable_error(e, project) for e in errors)
 
 
-def _fetch_or_error(project: IterableProject, email: str, user_id: str) -> dict | IterableError:
-    schema = iterable_schema_cached(project)
-    try:
-        results = _fetch(project, email, user_id, with_schema=schema is None)
-    except IterableError as error:  # e.g. the key's variable is not set: nothing was called
-        return error
-    results.setdefault("schema", schema)
-    return results
+def _fetch_all(projects: list[IterableProject], email: str, user_id: str) -> dict[int, dict | IterableError]:
+    """Every project's Iterable reads in one fan-out; per project, the answers by name (with its schema) or
+    the error that stopped it before any call (e.g. its key's variable is not set)."""
+    answers: dict[int, dict | IterableError] = {}
+    cached: dict[int, IterableSchema | None] = {}
+    calls: dict[tuple[int, str], Callable] = {}
+    for project in projects:
+        cached[project.pk] = iterable_schema_cached(project)
+        try:
+            mine = _lookup_calls(project, email, user_id, with_schema=cached[project.pk] is None)
+        except IterableError as error:
+            answers[project.pk] = error
+            continue
+        calls.update({(project.pk, name): call for name, call in mine.items()})
+    results = fan_out(calls)
+    for project in projects:
+        if project.pk in answers:
+            continue
+        mine = {name: value for (pk, name), value in results.items() if pk == project.pk}
+        schema = cached[project.pk]
+        if schema is None:
+            schema = iterable_schema_store(project, {name: mine.pop(name) for name in SCHEMA_READS})
+        answers[project.pk] = {**mine, "schema": schema}
+    return answers
 
 
 def _build(
@@ -354,6 +365,5 @@ def contact_lookup(
         object_repr=email or user_id,
         changes={"projects": [p.name for p in projects], "at": datetime.now(UTC).isoformat()},
     )
-    with ThreadPoolExecutor(max_workers=max(1, len(projects)), thread_name_prefix="lookup-project") as pool:
-        answers = list(pool.map(lambda p: _fetch_or_error(p, email, user_id), projects))
-    return [_build(p, email or user_id, answer, notification) for p, answer in zip(projects, answers, strict=True)]
+    answers = _fetch_all(projects, email, user_id)
+    return [_build(p, email or user_id, answers[p.pk], notification) for p in projects]

@@ -1,7 +1,6 @@
 """Health for a load balancer: the database (required), the task broker and each project's Iterable."""
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
@@ -11,6 +10,7 @@ from django_q.models import OrmQ
 
 from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import IterableProject
+from catalog.services.iterable_support import fan_out
 from catalog.services.rate_limits import rate_window_count, rate_window_wait
 from catalog.services.tokens import TokenError, TokenThrottled, api_token_authenticate
 
@@ -63,9 +63,8 @@ def health_report(*, deep: bool) -> dict:
     if deep:
         report["broker"] = _check(_broker)
         projects = list(IterableProject.objects.all())
-        with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:
-            results = list(pool.map(lambda p: _check(lambda: _iterable(p)), projects))
-        report["iterable"] = {str(p.pk): r for p, r in zip(projects, results, strict=True)}
+        results = fan_out({str(p.pk): (lambda p=p: _check(lambda: _iterable(p))) for p in projects})
+        report["iterable"] = results
     report["ok"] = report["database"]["ok"]
     return report
 

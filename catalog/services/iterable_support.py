@@ -1,15 +1,52 @@
-"""What every service that talks to Iterable shares: the project's Iterable-side schema (cached briefly),
-and one way to turn an IterableError into a sentence staff can act on."""
+"""What every service that talks to Iterable shares: one way to make independent Iterable calls at once
+(``fan_out``), the project's Iterable-side schema (cached briefly), and one way to turn an IterableError into
+a sentence staff can act on."""
 
+import contextvars
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.cache import cache
 
-from catalog.iterable import IterableError, client_for_project
+from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import IterableProject
 
 SCHEMA_CACHE_SECONDS = 60
+# A fan-out's threads at most; a caller with more calls than this queues the rest (a lookup of every project
+# makes 3 to 6 calls per project).
+FAN_OUT_MAX_THREADS = 32
+
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def fan_out(calls: Mapping[K, Callable[[], T]], *, max_workers: int | None = None) -> dict[K, T | IterableError]:
+    """Run independent Iterable calls at once; return each one's result, or the IterableError it raised, by key.
+
+    Each call runs in a copy of the caller's context, so the request's Iterable deadline (and its request id)
+    follows it into the thread. Any other exception is a bug and is raised. The calls must not touch the
+    database: each thread would open a connection of its own and never close it.
+    """
+    if not calls:
+        return {}
+    workers = max(1, min(len(calls), max_workers or FAN_OUT_MAX_THREADS))
+
+    def guarded(call: Callable[[], T]) -> T | IterableError:
+        try:
+            return call()
+        except IterableError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iterable") as pool:
+        futures = {key: pool.submit(contextvars.copy_context().run, guarded, call) for key, call in calls.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
+def first_error(results: Mapping) -> IterableError | None:
+    """The first IterableError among a fan-out's results, for callers that need every call to succeed."""
+    return next((value for value in results.values() if isinstance(value, IterableError)), None)
 
 
 @dataclass(frozen=True)
@@ -29,24 +66,34 @@ def iterable_schema_cached(project: IterableProject) -> IterableSchema | None:
     return cache.get(_cache_key(project))
 
 
-def iterable_schema_fetch(project: IterableProject) -> IterableSchema:
-    """Read the schema from Iterable now (three concurrent calls) and cache it for the next lookups.
+SCHEMA_READS = ("channels", "message_types", "lists")
 
-    Safe to call from a worker thread: it touches no database.
-    """
-    client = client_for_project(project)
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="schema") as pool:
-        channels, message_types, lists = (
-            pool.submit(client.get_channels),
-            pool.submit(client.get_message_types),
-            pool.submit(client.get_lists),
-        )
-        schema = IterableSchema(
-            channels={c["id"]: c for c in channels.result()},
-            message_types={m["id"]: m for m in message_types.result()},
-            lists={lst["id"]: lst for lst in lists.result()},
-        )
+
+def iterable_schema_calls(client: IterableClient) -> dict[str, Callable[[], list[dict]]]:
+    """The three reads a schema is made of (named as in SCHEMA_READS), for a caller's fan-out."""
+    return {"channels": client.get_channels, "message_types": client.get_message_types, "lists": client.get_lists}
+
+
+def iterable_schema_store(project: IterableProject, results: Mapping[str, object]) -> IterableSchema | IterableError:
+    """The schema built from ``iterable_schema_calls``' results and cached for the next lookups, or the first
+    error among them."""
+    error = first_error(results)
+    if error is not None:
+        return error
+    schema = IterableSchema(
+        channels={c["id"]: c for c in results["channels"]},
+        message_types={m["id"]: m for m in results["message_types"]},
+        lists={lst["id"]: lst for lst in results["lists"]},
+    )
     cache.set(_cache_key(project), schema, SCHEMA_CACHE_SECONDS)
+    return schema
+
+
+def iterable_schema_fetch(project: IterableProject) -> IterableSchema:
+    """Read the schema from Iterable now (three calls at once) and cache it for the next lookups."""
+    schema = iterable_schema_store(project, fan_out(iterable_schema_calls(client_for_project(project))))
+    if isinstance(schema, IterableError):
+        raise schema
     return schema
 
 
@@ -64,6 +111,13 @@ def explain_iterable_error(error: IterableError, project: IterableProject) -> st
         return f"Iterable is rate limiting {where} right now. Try again in a few seconds."
     if error.code == "InvalidEmailAddressError":
         return f"Iterable says the email address is not valid: {error.msg}"
+    if error.code == "DeadlineExceeded":
+        budget = (error.params or {}).get("budget_seconds") if isinstance(error.params, dict) else None
+        within = f"within the {budget:g} s a page may wait for it" if budget else "in the time a page may wait for it"
+        return (
+            f"Iterable did not answer {within} for {where}, so the page stopped waiting and nothing more was asked "
+            "of it. Iterable may be slow right now; try again shortly."
+        )
     if error.code in {"ReadTimeout", "ConnectTimeout", "OutcomeUnknown"}:
         return f"Iterable did not answer in time for {where}. It may be slow or down; try again shortly."
     if error.code in {"ConnectionFailed", "ConnectionDropped", "TransportError"}:

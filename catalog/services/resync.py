@@ -46,7 +46,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,6 +71,7 @@ from catalog.models import (
     ResyncSettings,
 )
 from catalog.services.audit import actor_label, audit_record
+from catalog.services.iterable_support import fan_out
 from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
@@ -743,17 +743,9 @@ def _has_pending(run: ResyncRun) -> bool:
 
 def _read_many(client, emails: list[str], concurrency: int) -> dict[str, Any]:
     """Current profiles by email (``None``: no such user; an ``IterableError``: could not read)."""
-
-    def one(email: str):
-        try:
-            return email, client.get_user_by_email(email)
-        except IterableError as exc:
-            return email, exc
-
-    if not emails:
-        return {}
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(emails)))) as pool:
-        return dict(pool.map(one, emails))
+    return fan_out(
+        {email: (lambda email=email: client.get_user_by_email(email)) for email in emails}, max_workers=concurrency
+    )
 
 
 @dataclass

@@ -19,7 +19,6 @@ import html
 import json
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import unquote
@@ -51,7 +50,7 @@ from catalog.roles import LOOKUP_CONTACT, MANAGE_SHARED_RECIPIENTS
 from catalog.services.audit import actor_label, audit_event, audit_record, diff, snapshot
 from catalog.services.contacts import LookupInputError, contact_subscriptions, identifier_clean
 from catalog.services.input_limits import json_loads_bounded
-from catalog.services.iterable_support import explain_iterable_error
+from catalog.services.iterable_support import explain_iterable_error, fan_out, first_error
 
 # (sends, seconds) per user; PROOF_SEND_RATE_LIMIT in settings overrides it.
 DEFAULT_RATE_LIMIT = (10, 60)
@@ -682,11 +681,12 @@ def _catalog_verdict(plan: ProofPlan) -> ProofVerdict | None:
 
 
 def _fan_out(calls: dict) -> dict:
-    if not calls:
-        return {}
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="proof-check") as pool:
-        futures = {name: pool.submit(call) for name, call in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
+    """Every call must answer: the guard fails closed on the first error."""
+    results = fan_out(calls)
+    error = first_error(results)
+    if error is not None:
+        raise error
+    return results
 
 
 def _template_getter(client, medium: str):
