@@ -10,16 +10,21 @@ The same data seeds the catalog (manage.py seed_demo) and the emulator (manage.p
 demo's catalog and its Iterable agree. Owners are teams, not people.
 """
 
+from typing import Any
+
+# Rows of mixed JSON-like values; each reader knows its keys.
+Row = dict[str, Any]
+
 STUDENT = "Student - US"
 EMPLOYER = "Employer - US"
 
-PROJECTS = [
+PROJECTS: list[Row] = [
     {"name": STUDENT, "data_center": "US", "api_key_env": "ITERABLE_API_KEY_STUDENT_US", "iterable_project_id": 2158},
     {"name": EMPLOYER, "data_center": "US", "api_key_env": "ITERABLE_API_KEY_EMPLOYER_US", "iterable_project_id": 2171},
 ]
 
 # The subscription schema table of seed 001/002, per project, plus push channels for student push.
-EMAIL_SCHEMA = {
+EMAIL_SCHEMA: dict[str, list[Row]] = {
     "channels": [
         {"iterable_id": 1, "name": "Marketing Channel", "channel_type": "Marketing", "medium": "Email"},
         {"iterable_id": 2, "name": "Transactional Channel", "channel_type": "Transactional", "medium": "Email"},
@@ -44,7 +49,7 @@ EMAIL_SCHEMA = {
         {"iterable_id": 13, "name": "Transactional", "channel": 2, "policy": "OptOut", "notes": ""},
     ],
 }
-PUSH_SCHEMA = {
+PUSH_SCHEMA: dict[str, list[Row]] = {
     "channels": [
         {"iterable_id": 3, "name": "Push Marketing Channel", "channel_type": "Marketing", "medium": "Push"},
         {"iterable_id": 4, "name": "Push Transactional Channel", "channel_type": "Transactional", "medium": "Push"},
@@ -66,12 +71,12 @@ PUSH_SCHEMA = {
         },
     ],
 }
-SCHEMAS = {
+SCHEMAS: dict[str, dict[str, list[Row]]] = {
     STUDENT: {k: EMAIL_SCHEMA[k] + PUSH_SCHEMA[k] for k in ("channels", "message_types")},
     EMPLOYER: EMAIL_SCHEMA,
 }
 
-OWNERS = [
+OWNERS: list[Row] = [
     {
         "name": "Lifecycle Marketing",
         "role": "business",
@@ -99,7 +104,7 @@ OWNERS = [
 ]
 
 
-def _fields(signup_reason: str, state: str, user_role: str) -> list[dict]:
+def _fields(signup_reason: str, state: str, user_role: str) -> list[Row]:
     rows = [
         ("company", "Fictional Company", "String", True),
         ("companyNamespace", "true", "Boolean", False),
@@ -118,7 +123,7 @@ def _fields(signup_reason: str, state: str, user_role: str) -> list[dict]:
     ]
 
 
-CUSTOM_EVENTS = {
+CUSTOM_EVENTS: dict[str, list[Row]] = {
     EMPLOYER: [
         {
             "name": "SaaS Trials",
@@ -139,7 +144,7 @@ CUSTOM_EVENTS = {
     ],
 }
 
-JOURNEYS = {
+JOURNEYS: dict[str, list[Row]] = {
     EMPLOYER: [
         {
             "iterable_id": 361081,
@@ -173,7 +178,7 @@ BUSINESS, TECH, CAMPAIGNS, EMPLOYER_BIZ = (
     ("Employer Growth", "business"),
 )
 
-API_SENDS = {
+API_SENDS: dict[str, list[tuple[Any, ...]]] = {
     STUDENT: [
         (
             "student_activity_weekly_digest",
@@ -397,7 +402,7 @@ API_SENDS = {
 }
 
 # (key, name, message type, status, template ids, owners, tags, description); all email
-EVENT_SENDS = {
+EVENT_SENDS: dict[str, list[tuple[Any, ...]]] = {
     STUDENT: [
         (
             "student_free_onboarding_welcome",
@@ -525,7 +530,7 @@ EVENT_SENDS = {
 }
 
 
-def templates_for(project: str) -> list[dict]:
+def templates_for(project: str) -> list[Row]:
     """Every catalog template of a project, derived from the notifications that use them."""
     found = []
     for key, name, medium, message_type, _status, campaign_id, template_ids, *_ in API_SENDS[project]:
@@ -555,7 +560,7 @@ def templates_for(project: str) -> list[dict]:
     return found
 
 
-def notifications_for(project: str) -> list[dict]:
+def notifications_for(project: str) -> list[Row]:
     audience = "students" if project == STUDENT else "employers"
     found = []
     for key, name, medium, message_type, status, campaign_id, template_ids, owners, tags, description in API_SENDS[
@@ -606,13 +611,13 @@ def notifications_for(project: str) -> list[dict]:
 
 
 # Iterable-side extras of the demo: things Iterable has that the catalog does not declare.
-LISTS = {
+LISTS: dict[str, list[Row]] = {
     STUDENT: [{"id": 7001, "name": "Student newsletter"}, {"id": 7002, "name": "Career fair attendees"}],
     EMPLOYER: [{"id": 7101, "name": "Employer product updates"}],
 }
 # The violation for later features to find: an Iterable template on "Marketing Message", claimed by
 # no catalog entry.
-FORBIDDEN_TEMPLATES = {
+FORBIDDEN_TEMPLATES: dict[str, list[Row]] = {
     STUDENT: [
         {
             "templateId": 599001,

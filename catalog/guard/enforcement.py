@@ -6,11 +6,12 @@ judged by what it would do to the notifications that use it, and refused naming 
 """
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, models
 from django.db.models import Q
 
 from catalog.core.models import Channel, IterableProject, MessageType, Notification, Template, guard_install
@@ -242,7 +243,8 @@ def enforce_template(template: Template) -> None:
     )
 
 
-ENFORCERS = {
+# Each takes an instance of its own model: enforce() looks the function up by the instance's class.
+ENFORCERS: dict[type[models.Model], Callable[[Any], None]] = {
     Notification: enforce_notification,
     MessageType: enforce_message_type,
     Channel: enforce_channel,
@@ -250,7 +252,7 @@ ENFORCERS = {
 }
 
 
-def enforce(instance) -> None:
+def enforce(instance: models.Model) -> None:
     ENFORCERS[type(instance)](instance)
 
 

@@ -17,6 +17,7 @@ the API key from every text it copies from a response before it builds the error
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -54,7 +55,7 @@ class IterableError(Exception):
             f"retryable={self.retryable!r}, outcome_unknown={self.outcome_unknown!r}, msg={self.msg!r})"
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., IterableError], tuple[Any, ...]]:
         # Keyword-only constructor: teach pickle (django-q task results, multiprocessing) to rebuild it.
         return (
             _rebuild,
@@ -75,7 +76,15 @@ class IterableError(Exception):
         return self.code in {"NotFound", "UnknownEmailError", "UnknownUserIdError"}
 
 
-def _rebuild(msg, code, status, endpoint, retryable, outcome_unknown, params):
+def _rebuild(
+    msg: str,
+    code: str,
+    status: int | None,
+    endpoint: str | None,
+    retryable: bool,
+    outcome_unknown: bool,
+    params: Any,
+) -> IterableError:
     return IterableError(
         msg,
         code=code,

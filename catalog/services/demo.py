@@ -3,7 +3,9 @@
 Idempotent: an object is written only when it is new or differs, so a second run writes nothing.
 """
 
-from django.db import transaction
+from typing import Any, TypeVar
+
+from django.db import models, transaction
 
 from catalog import demo
 from catalog.models import (
@@ -18,16 +20,27 @@ from catalog.models import (
     Template,
 )
 from catalog.services.catalog import catalog_object_save
+from catalog.types import Actor
+
+M = TypeVar("M", bound=models.Model)
 
 
-def _upsert(model, lookup: dict, values: dict, *, actor, m2m: dict | None = None, counts: dict) -> object:
-    instance = model.objects.filter(**lookup).first()
-    creating = instance is None
-    if creating:
-        instance = model(**lookup)
+def _upsert(
+    model: type[M],
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    actor: Actor,
+    m2m: dict[str, list[Any]] | None = None,
+    counts: dict[str, int],
+) -> M:
+    found = model._default_manager.filter(**lookup).first()
+    creating = found is None
+    instance = model(**lookup) if found is None else found
     changed = creating
     for name, value in values.items():
         field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)  # the demo sets concrete fields and foreign keys only
         current = getattr(instance, field.attname)
         wanted = value.pk if field.is_relation and value is not None else value
         if current != wanted:
@@ -39,12 +52,13 @@ def _upsert(model, lookup: dict, values: dict, *, actor, m2m: dict | None = None
                 changed = True
     if changed:
         catalog_object_save(actor=actor, instance=instance, m2m=m2m)
-        counts[model._meta.verbose_name_plural] = counts.get(model._meta.verbose_name_plural, 0) + 1
+        kind = str(model._meta.verbose_name_plural)
+        counts[kind] = counts.get(kind, 0) + 1
     return instance
 
 
 @transaction.atomic
-def demo_catalog_load(*, actor="seed_demo", api_base_url: str = "") -> dict[str, int]:
+def demo_catalog_load(*, actor: Actor = "seed_demo", api_base_url: str = "") -> dict[str, int]:
     """Create or update the demo catalog; returns how many objects of each kind were written."""
     counts: dict[str, int] = {}
     owners = {

@@ -112,13 +112,19 @@ def yaml_load_bounded(text: str):
     for event in yaml.parse(text, Loader=fast):
         if isinstance(event, yaml.AliasEvent):
             raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not accepted: write each value out in full", event.start_mark
+                None,
+                None,
+                "aliases (*name) are not accepted: write each value out in full",
+                event.start_mark,  # type: ignore[arg-type]  # libyaml's own Mark; the error only reads its fields
             )
         if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             depth += 1
             if depth > MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels (the limit)", event.start_mark
+                    None,
+                    None,
+                    f"nested deeper than {MAX_YAML_DEPTH} levels (the limit)",
+                    event.start_mark,  # type: ignore[arg-type]  # libyaml's own Mark; the error only reads its fields
                 )
         elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
             depth -= 1
