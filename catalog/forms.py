@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from catalog.guard.enforcement import enforce_notification, guard_forbids_type
-from catalog.models import BatchErrorPolicy, IterableProject, MessageType, Notification
+from catalog.models import BatchErrorPolicy, IterableProject, MessageType, Notification, ProofRecipient, Template
 from catalog.services.input_limits import (
     MAX_UPLOAD_BYTES,
     BoundedJSONDecoder,
@@ -399,9 +399,14 @@ class ProofSendForm(forms.Form):
     land beside them; anything else goes in the JSON object of other data fields.
     """
 
-    recipient = forms.ModelChoiceField(queryset=None, empty_label=None, label="Recipient")
+    # The querysets are the notification's, set in __init__.
+    recipient: "forms.ModelChoiceField[ProofRecipient]" = forms.ModelChoiceField(
+        queryset=None, empty_label=None, label="Recipient"
+    )
     mode = forms.ChoiceField(label="How")
-    template = forms.ModelChoiceField(queryset=None, required=False, label="Template (for a template proof)")
+    template: "forms.ModelChoiceField[Template]" = forms.ModelChoiceField(
+        queryset=None, required=False, label="Template (for a template proof)"
+    )
     data_fields = forms.CharField(
         required=False,
         label="Other data fields (JSON object)",
@@ -472,7 +477,7 @@ class ProofSendForm(forms.Form):
     def add_service_errors(self, error: ValidationError) -> None:
         """Put the service's errors beside their inputs: data_fields.<name> beside that field's input."""
         for name, messages_ in error.message_dict.items():
-            target = name
+            target: str | None = name
             if name.startswith("data_fields."):
                 target = f"df_{name.removeprefix('data_fields.')}"
                 if target not in self.fields:

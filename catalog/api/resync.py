@@ -91,11 +91,11 @@ class PreferenceUpsertSerializer(serializers.Serializer):
 class RowErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="The row's number (from 1; for a CSV, the file's line).")
     email = serializers.CharField(allow_blank=True)
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
 
 
 class PreferenceImportSerializer(serializers.ModelSerializer):
-    errors = RowErrorSerializer(many=True, read_only=True, help_text="Rejected rows (at most 1000 are kept).")
+    errors = RowErrorSerializer(many=True, read_only=True, help_text="Rejected rows (at most 1000 are kept).")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
 
     class Meta:
         model = PreferenceImport

@@ -6,6 +6,7 @@ with the field (data fields as `data_fields.<name>`), a rate-limited attempt a 4
 submission_token a 409 naming the first attempt.
 """
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
@@ -62,13 +63,19 @@ class ProofRecipientSerializer(serializers.ModelSerializer):
     shared = serializers.BooleanField(
         required=False, default=False, help_text="Shared with everyone (needs manage_shared_recipients); set once."
     )
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    owner: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     project = serializers.PrimaryKeyRelatedField(queryset=IterableProject.objects.all())
     email = serializers.CharField(required=False, allow_blank=True, default="", max_length=254)
     user_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    label = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    added_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    label = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
+    added_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    approved_by: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = ProofRecipient
@@ -87,7 +94,7 @@ class ProofRecipientSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "owner", "status", "added_by", "approved_by", "approved_at", "created_at"]
-        validators = []  # uniqueness and "one of email or userId" are the service's, with clear sentences
+        validators: list[object] = []  # uniqueness and "one of email or userId" are the service's, with clear sentences
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

@@ -77,7 +77,7 @@ class EventFieldNestedSerializer(serializers.ModelSerializer):
 
 
 class CustomEventSerializer(CatalogSerializer):
-    fields = EventFieldNestedSerializer(many=True, read_only=True, help_text="The event's data schema.")
+    fields = EventFieldNestedSerializer(many=True, read_only=True, help_text="The event's data schema.")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
 
     class Meta:
         model = models.CustomEvent
@@ -96,7 +96,7 @@ class VerdictSerializer(serializers.Serializer):
         help_text="The one verdict: catalog rules plus the latest sync's findings in Iterable; 'not-checked' when "
         "the project's Iterable side has not been synced lately and nothing is wrong in the catalog.",
     )
-    label = serializers.CharField(help_text="The verdict in words.")
+    label = serializers.CharField(help_text="The verdict in words.")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
     iterable_checked_at = serializers.DateTimeField(
         allow_null=True, help_text="When the latest successful sync read this project's Iterable side."
     )
@@ -178,7 +178,7 @@ class ViolationSerializer(serializers.Serializer):
     message = serializers.CharField()
     field = serializers.CharField(help_text="The notification field the violation is about.")
     objects = serializers.ListField(child=serializers.CharField())
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
         choices=["catalog", "iterable"],
         help_text="catalog: what staff declare breaks the rule; iterable: the latest sync found it in Iterable.",
     )
@@ -269,7 +269,7 @@ class ReachSerializer(serializers.Serializer):
 class HistoryItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["sent", "event"])
     created_at = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
     campaign_id = serializers.IntegerField(allow_null=True)
     template_id = serializers.IntegerField(allow_null=True)
     notification = serializers.CharField(source="notification.key", allow_null=True, default=None)
