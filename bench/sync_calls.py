@@ -84,7 +84,8 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from catalog.models import Channel, IterableProject, MessageType, Notification, Template
-    from catalog.services.sync import catalog_sync_project, minimum_calls
+    from catalog.sync.services.fetch import minimum_calls
+    from catalog.sync.services.runs import catalog_sync_project
     from iterable_emulator.testing import EmulatorServer
 
     call_command("migrate", verbosity=0)

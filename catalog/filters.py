@@ -7,7 +7,41 @@ from django.db.models import Q
 from catalog import models
 from catalog.guard import policy
 from catalog.health.selectors import sends_in_days_expression
-from catalog.services import sync as sync_service
+
+# The project, channel, message type and owner filters offer every row of small tables that change rarely, yet
+# reading them cost four of the list page's queries. They are cached and cleared by any write to those tables
+# (the receivers below); a process that does not share this cache (the default per-process memory cache with
+# several server processes) sees another's write within FILTER_CHOICES_SECONDS.
+FILTER_CHOICES_KEY = "catalog:notification-filter-choices"
+FILTER_CHOICES_SECONDS = 60
+FILTER_CHOICE_MODELS = {
+    "project": models.IterableProject,
+    "channel": models.Channel,
+    "message_type": models.MessageType,
+    "owner": models.Owner,
+}
+
+
+def notification_filter_choices() -> tuple[str, dict[str, list[tuple[int, str]]]]:
+    """(pk, label) of every object each notification filter offers, in the models' order, and a generation
+    that changes whenever they are read again (it keys the list page's cached filter form)."""
+    cached = cache.get(FILTER_CHOICES_KEY)
+    if cached is None:
+        choices = {
+            name: [(obj.pk, str(obj)) for obj in model.objects.all()] for name, model in FILTER_CHOICE_MODELS.items()
+        }
+        cached = (uuid.uuid4().hex, choices)
+        cache.set(FILTER_CHOICES_KEY, cached, FILTER_CHOICES_SECONDS)
+    return cached
+
+
+def _filter_choices_changed(sender, **kwargs) -> None:
+    cache.delete(FILTER_CHOICES_KEY)
+
+
+for _model in FILTER_CHOICE_MODELS.values():
+    post_save.connect(_filter_choices_changed, sender=_model, dispatch_uid=f"filter-choices-save-{_model.__name__}")
+    post_delete.connect(_filter_choices_changed, sender=_model, dispatch_uid=f"filter-choices-delete-{_model.__name__}")
 
 
 class NotificationFilterSet(django_filters.FilterSet):
@@ -130,48 +164,3 @@ class GuardViolationFilterSet(django_filters.FilterSet):
         if value == policy.ERROR:
             return queryset.filter(verdict_errors__gt=0)
         return queryset.filter(verdict_warnings__gt=0)
-
-
-# ------------------------------------------------------------------ catalog sync (pages and API share them)
-
-# Every code a finding can carry: drift, orphans, and the guard's (Iterable side).
-FINDING_CODES = [
-    *sync_service.DRIFT_CODES,
-    *sync_service.ORPHAN_CODES,
-    policy.OPTOUT_MARKETING,
-    policy.MARKETING_MESSAGE_TYPE,
-]
-SEVERITIES = [(policy.ERROR, "Error"), (policy.WARNING, "Warning"), (sync_service.INFO, "Info")]
-ORPHAN_KINDS = [(models.MirrorKind.TEMPLATE, "Template"), (models.MirrorKind.CAMPAIGN, "Campaign")]
-
-
-class SyncRunFilterSet(django_filters.FilterSet):
-    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
-    status = django_filters.ChoiceFilter(choices=models.SyncStatus.choices)
-
-    class Meta:
-        model = models.SyncRun
-        fields = ["project", "status"]
-
-
-class SyncFindingFilterSet(django_filters.FilterSet):
-    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
-    category = django_filters.ChoiceFilter(choices=models.FindingCategory.choices)
-    code = django_filters.ChoiceFilter(choices=[(code, code) for code in FINDING_CODES])
-    severity = django_filters.ChoiceFilter(choices=SEVERITIES)
-    notification = django_filters.CharFilter(
-        field_name="notification__key", label="Notification key", help_text="Findings about this notification."
-    )
-
-    class Meta:
-        model = models.SyncFinding
-        fields = ["project", "category", "code", "severity", "notification"]
-
-
-class OrphanFilterSet(django_filters.FilterSet):
-    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
-    kind = django_filters.ChoiceFilter(field_name="iterable_kind", choices=ORPHAN_KINDS)
-
-    class Meta:
-        model = models.SyncFinding
-        fields = ["project", "kind"]

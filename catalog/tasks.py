@@ -5,42 +5,10 @@ Task options are explicit. Per task, django-q2 takes ``timeout`` and ``ack_failu
 a long task is handed to a second worker while the first still runs.
 """
 
-from django.contrib.auth import get_user_model
-
 from catalog.models import IterableProject
-from catalog.observability import enqueue
-from catalog.services.sync import catalog_sync_enqueue, catalog_sync_project
 
-# A project sync makes a handful of paced calls; five minutes leaves room for Iterable's 429 back-offs.
-CATALOG_SYNC_OPTIONS = {"timeout": 300, "ack_failure": True, "group": "catalog-sync"}
-
-
-def catalog_sync_task(project_id: int, actor_id: int | None = None, trigger: str = "manual") -> dict:
-    """Sync one project from Iterable; idempotent (same Iterable data, same mirror, findings recomputed)."""
-    project = IterableProject.objects.filter(pk=project_id).first()
-    if project is None:  # deleted since it was queued
-        return {"project_id": project_id, "status": "skipped"}
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    run = catalog_sync_project(project=project, actor=actor, trigger=trigger)
-    return {"project_id": project_id, "run_id": run.pk, "status": run.status}
-
-
-def catalog_sync_all_task() -> int:
-    """The schedule's entry point: fan out one task per project, so a slow project cannot time out the rest."""
-    catalog_sync_enqueue(trigger="schedule")
-    return IterableProject.objects.count()
-
-
-def enqueue_project_sync(project_id: int, *, actor_id: int | None = None, trigger: str = "manual") -> str:
-    """Queue ``catalog_sync_task`` for one project (callers use catalog_sync_enqueue, which waits for commit)."""
-    return enqueue(
-        "catalog.tasks.catalog_sync_task",
-        project_id,
-        actor_id,
-        trigger,
-        q_options={**CATALOG_SYNC_OPTIONS, "task_name": f"catalog-sync-{project_id}"},
-    )
-
+# Tasks queued, and schedules saved, before the sync's tasks moved into their slice name these paths.
+from catalog.sync.tasks import catalog_sync_all_task, catalog_sync_task  # noqa: F401
 
 # -- preference resync (issue #8) ---------------------------------------------------------------------------
 # One invocation processes a run for at most RESYNC_SLICE_SECONDS, then enqueues its continuation; a second

@@ -1,7 +1,8 @@
 from django.urls import path, register_converter
 
+from catalog.sync import urls as sync_urls
 from catalog.views import catalog as views
-from catalog.views import contacts, resync, sends, sync
+from catalog.views import contacts, resync, sends
 
 app_name = "catalog"
 
@@ -41,24 +42,6 @@ urlpatterns = [
     path(
         "test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proof_recipient_approve"
     ),
-    path("sync/", sync.SyncRunListView.as_view(), name="sync_run_list"),
-    path("sync/start/", sync.SyncStartView.as_view(), name="sync_start"),
-    path("sync/runs/<int:pk>/", sync.SyncRunDetailView.as_view(), name="sync_run_detail"),
-    path("sync/findings/", sync.SyncFindingListView.as_view(), name="sync_finding_list"),
-    path("sync/guard/", sync.IterableGuardView.as_view(), name="sync_iterable_guard"),
-    path("sync/orphans/", sync.OrphanListView.as_view(), name="sync_orphan_list"),
-    path(
-        "sync/orphans/<int:project>/templates/<int:iterable_id>/add/",
-        sync.OrphanAddView.as_view(),
-        {"kind": "template"},
-        name="sync_orphan_add_template",
-    ),
-    path(
-        "sync/orphans/<int:project>/campaigns/<int:iterable_id>/add/",
-        sync.OrphanAddView.as_view(),
-        {"kind": "campaign"},
-        name="sync_orphan_add_campaign",
-    ),
     path("resync/", resync.RunListView.as_view(), name="resync_runs"),
     path("resync/new/", resync.RunStartView.as_view(), name="resync_start"),
     path("resync/contact/", resync.ContactResyncView.as_view(), name="resync_contact"),
@@ -72,6 +55,7 @@ urlpatterns = [
     path("resync/contacts/", resync.ContactListView.as_view(), name="resync_contacts"),
     path("resync/settings/", resync.SettingsListView.as_view(), name="resync_settings_list"),
     path("resync/settings/<int:project_pk>/", resync.SettingsFormView.as_view(), name="resync_settings"),
+    *sync_urls.urlpatterns,
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),
     path("<entity:entity>/new/", views.EntityFormView.as_view(), name="entity_create"),
     path("<entity:entity>/<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),

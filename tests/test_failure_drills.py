@@ -10,8 +10,8 @@ from django.db.backends.utils import CursorWrapper
 
 from catalog.iterable import IterableClient
 from catalog.models import IterableMirror, Notification, SyncRun
-from catalog.services.sync import catalog_sync_project
-from catalog.tasks import catalog_sync_task
+from catalog.sync.services.runs import catalog_sync_project
+from catalog.sync.tasks import catalog_sync_task
 from tests.conftest import DEMO_KEYS
 
 

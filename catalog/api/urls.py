@@ -4,8 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
-from catalog.api import pages, resync, schema, sends, sync, views  # noqa: F401 (schema registers the token scheme)
+from catalog.api import pages, resync, schema, sends, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
+from catalog.sync import urls as sync_urls
 
 
 class RootView(routers.APIRootView):
@@ -29,9 +30,7 @@ router.register("owners", views.OwnerViewSet, basename="owner")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("violations", views.GuardViolationViewSet, basename="violation")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
-router.register("sync/runs", sync.SyncRunViewSet, basename="sync-run")
-router.register("sync/findings", sync.SyncFindingViewSet, basename="sync-finding")
-router.register("sync/orphans", sync.OrphanViewSet, basename="sync-orphan")
+sync_urls.api_register(router)
 
 app_name = "api"
 urlpatterns = [
@@ -43,8 +42,7 @@ urlpatterns = [
     path("tokens/<int:pk>/rotate/", pages.token_rotate, name="token-rotate"),
     path("test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proofrecipient-approve"),
     path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
-    path("sync/iterable-violations/", sync.IterableViolationListView.as_view(), name="sync-iterable-violations"),
-    path("sync/orphans/prefill/", sync.OrphanPrefillView.as_view(), name="sync-orphan-prefill"),
+    *sync_urls.api_urlpatterns,
     path("resync/preferences/", resync.PreferenceUpsertView.as_view(), name="resync-preferences"),
     path("resync/imports/", resync.PreferenceImportListView.as_view(), name="resync-import-list"),
     path("resync/imports/<int:pk>/", resync.PreferenceImportDetailView.as_view(), name="resync-import-detail"),

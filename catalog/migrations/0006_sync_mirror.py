@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The scheduled catalog sync, created once here (get_or_create by name: an admin's later edits to the
-# schedule survive re-running migrate). catalog.services.sync.catalog_sync_schedule_ensure() and
+# schedule survive re-running migrate). catalog.sync.services.runs.catalog_sync_schedule_ensure() and
 # `manage.py sync_iterable --ensure-schedule` recreate it if it is ever deleted.
 SCHEDULE_NAME = "catalog-sync-all"
 

@@ -40,9 +40,9 @@ def proof_pending_seconds() -> float:
 
 
 def sync_stall_seconds() -> float:
-    from catalog.tasks import CATALOG_SYNC_OPTIONS
+    from catalog.sync.services.runs import SYNC_TASK_OPTIONS
 
-    return float(getattr(settings, "SYNC_STALL_SECONDS", CATALOG_SYNC_OPTIONS["timeout"] + 60))
+    return float(getattr(settings, "SYNC_STALL_SECONDS", SYNC_TASK_OPTIONS["timeout"] + 60))
 
 
 def queued_task_names() -> set[str] | None:

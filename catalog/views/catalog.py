@@ -38,7 +38,8 @@ from catalog.services.catalog_io import (
     notifications_csv,
 )
 from catalog.services.sends import proof_send_for, proof_send_last_success
-from catalog.services.sync import findings_for_notification
+from catalog.sync.selectors import findings_for_notification
+from catalog.views.paging import CappedPaginator, keyset_page
 
 PAGE_SIZE = 50
 USERS_SHOWN = 100

@@ -5,7 +5,7 @@ the prefill that turns an orphan into a catalog entry."""
 import pytest
 
 from catalog.models import Notification, SyncFinding, SyncRun, Template
-from catalog.services import sync
+from catalog.sync.services.runs import catalog_sync, catalog_sync_project
 
 EVERYONE = [None, "norole", "viewer", "marketing", "engineering", "admin"]
 READERS = {"viewer", "marketing", "engineering", "admin"}
@@ -25,7 +25,7 @@ def synced(demo):
     """The demo synced, with one notification drifting: its campaign does not exist in Iterable."""
     drifting = Notification.objects.filter(project=demo.student, trigger_type="api_send").order_by("key").first()
     Notification.objects.filter(pk=drifting.pk).update(campaign_id=987654321)
-    runs = sync.catalog_sync(project_ids=[demo.student.pk, demo.employer.pk])
+    runs = catalog_sync(project_ids=[demo.student.pk, demo.employer.pk])
     assert all(run.status == "succeeded" for run in runs)
     demo.drifting = drifting
     demo.runs = runs
@@ -38,7 +38,7 @@ def _expected_read(role):
 
 @pytest.mark.parametrize("role", EVERYONE, ids=lambda r: r or "anonymous")
 def test_reads_by_role(small_catalog, client_for, role):
-    run = sync.catalog_sync_project(project=small_catalog.project)  # no key variable: a failed run
+    run = catalog_sync_project(project=small_catalog.project)  # no key variable: a failed run
     client = client_for(role)
     for path in [*LISTS, f"/api/sync/runs/{run.pk}/"]:
         response = client.get(path)
@@ -163,7 +163,7 @@ def test_iterable_violations(synced, client_for):
 def test_iterable_violations_name_affected_notifications(synced, client_for):
     template = Template.objects.filter(project=synced.student, notifications__status="active").first()
     Template.objects.filter(pk=template.pk).update(iterable_id=FORBIDDEN)
-    sync.catalog_sync(project_ids=[synced.student.pk])
+    catalog_sync(project_ids=[synced.student.pk])
     keys = set(template.notifications.exclude(status="deprecated").values_list("key", flat=True))
     results = client_for("viewer").get("/api/sync/iterable-violations/").json()["results"]
     assert results and all(set(v["notifications"]) == keys for v in results)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Notification, SyncRun
-from catalog.services.sync import catalog_sync_project
+from catalog.sync.services.runs import catalog_sync_project
 
 DIGEST = "student_activity_weekly_digest"
 

@@ -15,7 +15,11 @@ from catalog.forms import NotificationForm
 from catalog.guard import policy
 from catalog.iterable import IterableClient
 from catalog.models import AuditEvent, IterableMirror, MirrorKind, SyncFinding, SyncRun, Template
-from catalog.services import sync
+from catalog.sync.selectors import findings_for_notification, guard_violations_in_iterable
+from catalog.sync.services.drift import catalog_drift
+from catalog.sync.services.fetch import minimum_calls
+from catalog.sync.services.prefill import notification_prefill, template_prefill
+from catalog.sync.services.runs import SCHEDULE_NAME, catalog_sync, catalog_sync_enqueue, catalog_sync_project
 
 
 def _findings(project, category):
@@ -34,7 +38,7 @@ def _mirror_state(project):
 
 
 def test_sync_mirrors_every_kind(sync_catalog):
-    run = sync.catalog_sync_project(project=sync_catalog.a)
+    run = catalog_sync_project(project=sync_catalog.a)
 
     assert run.status == "succeeded", run.errors
     assert {kind: c["seen"] for kind, c in run.counts.items()} == {
@@ -65,7 +69,7 @@ def test_sync_mirrors_every_kind(sync_catalog):
 
 
 def test_drift_of_every_kind_is_found(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
     assert _findings(sync_catalog.a, "drift") == EXPECTED_DRIFT
     by_key = {
@@ -90,7 +94,7 @@ def test_drift_of_every_kind_is_found(sync_catalog):
 
 
 def test_guard_on_iterable_side_uses_the_policy(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
     assert _findings(sync_catalog.a, "guard") == EXPECTED_GUARD
     facts = policy.MessageTypeFacts(
@@ -102,7 +106,7 @@ def test_guard_on_iterable_side_uses_the_policy(sync_catalog):
     }
     stored = {f.code: f.message for f in SyncFinding.objects.filter(category="guard", iterable_id=420)}
     assert stored == expected
-    grouped = sync.guard_violations_in_iterable(project=sync_catalog.a)
+    grouped = guard_violations_in_iterable(project=sync_catalog.a)
     assert [(g["template_id"], g["code"], [n.key for n in g["notifications"]]) for g in grouped] == [
         (404, "optout-marketing", ["policy_changed"]),
         (420, "marketing-message-type", []),
@@ -112,7 +116,7 @@ def test_guard_on_iterable_side_uses_the_policy(sync_catalog):
 
 
 def test_orphans(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
     orphans = {(code, iid) for _, code, iid in _findings(sync_catalog.a, "orphan")}
     # Copies attached to claimed campaigns/journeys (411, 413) are reported as template-copy drift, not orphans;
@@ -121,17 +125,17 @@ def test_orphans(sync_catalog):
 
 
 def test_findings_per_notification_and_counts(sync_catalog):
-    run = sync.catalog_sync_project(project=sync_catalog.a)
+    run = catalog_sync_project(project=sync_catalog.a)
 
-    found = sync.findings_for_notification(notification=sync_catalog.notifications["policy_changed"])
+    found = findings_for_notification(notification=sync_catalog.notifications["policy_changed"])
     assert {f.code for f in found} == {"message-type-changed", "optout-marketing"}
     assert run.findings["template-copy"] == 2
     assert sum(run.findings.values()) == SyncFinding.objects.filter(project=sync_catalog.a).count()
-    assert sync.catalog_drift(project=sync_catalog.a)  # the same rules, callable any time
+    assert catalog_drift(project=sync_catalog.a)  # the same rules, callable any time
 
 
 def test_calls_are_the_minimum_pages(sync_catalog):
-    run = sync.catalog_sync_project(project=sync_catalog.a)
+    run = catalog_sync_project(project=sync_catalog.a)
 
     assert run.calls == {
         "GET /api/channels": 1,
@@ -140,7 +144,7 @@ def test_calls_are_the_minimum_pages(sync_catalog):
         "GET /api/campaigns": 1,
         "GET /api/journeys": 2,  # live and archived
     }
-    assert run.call_total == sync.minimum_calls(templates=13, campaigns=11, journeys=3, archived_journeys=1)
+    assert run.call_total == minimum_calls(templates=13, campaigns=11, journeys=3, archived_journeys=1)
 
 
 def test_pages_at_maximum_size(sync_catalog, sync_emulator):
@@ -152,7 +156,7 @@ def test_pages_at_maximum_size(sync_catalog, sync_emulator):
     sync_emulator.load_seed(big)
     sync_emulator.clear_requests()
 
-    run = sync.catalog_sync_project(project=sync_catalog.b)
+    run = catalog_sync_project(project=sync_catalog.b)
 
     assert run.counts["template"]["seen"] == 2001 and run.counts["journey"]["seen"] == 51
     assert run.calls["GET /api/templates"] == 3 and run.calls["GET /api/journeys"] == 3
@@ -160,11 +164,11 @@ def test_pages_at_maximum_size(sync_catalog, sync_emulator):
     assert sizes == [["1000"]] * 3
     journey_sizes = {r["query"]["pageSize"][0] for r in sync_emulator.requests(path="/api/journeys")}
     assert journey_sizes == {"50"}
-    assert run.call_total == sync.minimum_calls(templates=2001, campaigns=1, journeys=51)
+    assert run.call_total == minimum_calls(templates=2001, campaigns=1, journeys=51)
 
 
 def test_failing_project_is_recorded_and_others_still_sync(sync_catalog):
-    runs = sync.catalog_sync()
+    runs = catalog_sync()
 
     status = {run.project.name: run.status for run in runs}
     assert status == {"Sync A": "succeeded", "Sync B": "succeeded", "Sync C broken": "failed"}
@@ -181,14 +185,14 @@ def test_failing_project_is_recorded_and_others_still_sync(sync_catalog):
 def test_missing_key_variable_is_recorded(sync_catalog, monkeypatch):
     monkeypatch.delenv("ITERABLE_API_KEY_SYNC_B")
 
-    run = sync.catalog_sync_project(project=sync_catalog.b)
+    run = catalog_sync_project(project=sync_catalog.b)
 
     assert run.status == "failed" and run.errors[0]["code"] == "MissingApiKey"
     assert "ITERABLE_API_KEY_SYNC_B" in run.errors[0]["msg"]
 
 
 def test_failure_mid_fetch_leaves_mirror_and_findings(sync_catalog, sync_emulator):
-    first = sync.catalog_sync_project(project=sync_catalog.a)
+    first = catalog_sync_project(project=sync_catalog.a)
     before = _mirror_state(sync_catalog.a)
     findings_before = SyncFinding.objects.filter(project=sync_catalog.a).count()
     sync_emulator.configure(faults=[{"endpoint": "GET /api/campaigns", "kind": "error500", "count": 1}])
@@ -196,7 +200,7 @@ def test_failure_mid_fetch_leaves_mirror_and_findings(sync_catalog, sync_emulato
         "sync-a-key-DO-NOT-LEAK", base_url=sync_emulator.us_url, max_attempts=1, pacing=False, timeout=(1, 2)
     )
 
-    run = sync.catalog_sync_project(project=sync_catalog.a, client=client)
+    run = catalog_sync_project(project=sync_catalog.a, client=client)
 
     assert run.status == "failed"
     assert run.errors[0]["code"] == "GenericError" and run.errors[0]["status"] == 500
@@ -206,11 +210,11 @@ def test_failure_mid_fetch_leaves_mirror_and_findings(sync_catalog, sync_emulato
 
 
 def test_rerun_is_idempotent(sync_catalog):
-    first = sync.catalog_sync_project(project=sync_catalog.a)
+    first = catalog_sync_project(project=sync_catalog.a)
     mirror, findings = _mirror_state(sync_catalog.a), _findings(sync_catalog.a, "drift")
     count = SyncFinding.objects.count()
 
-    second = sync.catalog_sync_project(project=sync_catalog.a)
+    second = catalog_sync_project(project=sync_catalog.a)
 
     assert second.status == "succeeded"
     assert all(
@@ -225,7 +229,7 @@ def test_rerun_is_idempotent(sync_catalog):
 
 
 def test_rerun_follows_changes_in_iterable_and_catalog(sync_catalog, sync_emulator):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
     changed = copy.deepcopy(PROJECT_A)
     kept = [t for t in changed["templates"] if t["templateId"] not in (402, 430)]  # orphan 430 deleted
     changed["templates"] = [
@@ -237,7 +241,7 @@ def test_rerun_follows_changes_in_iterable_and_catalog(sync_catalog, sync_emulat
     sync_emulator.load_seed({"projects": [changed, copy.deepcopy(PROJECT_B)]})
     sync_catalog.notifications["journey_gone"].delete()
 
-    run = sync.catalog_sync_project(project=sync_catalog.a)
+    run = catalog_sync_project(project=sync_catalog.a)
 
     assert run.counts["template"] == {"seen": 13, "created": 1, "updated": 1, "deleted": 1, "unchanged": 11}
     assert run.counts["campaign"]["updated"] == 1
@@ -250,9 +254,9 @@ def test_rerun_follows_changes_in_iterable_and_catalog(sync_catalog, sync_emulat
 
 
 def test_template_prefill_from_orphan(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
-    prefill = sync.template_prefill(project=sync_catalog.a, iterable_id=430)
+    prefill = template_prefill(project=sync_catalog.a, iterable_id=430)
 
     assert prefill.initial == {
         "project": sync_catalog.a.pk,
@@ -271,9 +275,9 @@ def test_template_prefill_from_orphan(sync_catalog):
 
 
 def test_template_prefill_of_forbidden_type_does_not_propose_it(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
-    prefill = sync.template_prefill(project=sync_catalog.a, iterable_id=420)
+    prefill = template_prefill(project=sync_catalog.a, iterable_id=420)
 
     assert prefill.initial["message_type"] is None
     assert {v.code for v in prefill.violations} == {"optout-marketing", "marketing-message-type"}
@@ -281,9 +285,9 @@ def test_template_prefill_of_forbidden_type_does_not_propose_it(sync_catalog):
 
 
 def test_notification_prefill_from_orphan_campaign(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
-    prefill = sync.notification_prefill(project=sync_catalog.a, campaign_id=530)
+    prefill = notification_prefill(project=sync_catalog.a, campaign_id=530)
 
     assert prefill.initial["key"] == "unclaimed_campaign"
     assert prefill.initial["trigger_type"] == "api_send" and prefill.initial["campaign_id"] == 530
@@ -296,9 +300,9 @@ def test_notification_prefill_from_orphan_campaign(sync_catalog):
 
 
 def test_notification_prefill_for_journey_campaign(sync_catalog):
-    sync.catalog_sync_project(project=sync_catalog.a)
+    catalog_sync_project(project=sync_catalog.a)
 
-    prefill = sync.notification_prefill(project=sync_catalog.a, campaign_id=511)
+    prefill = notification_prefill(project=sync_catalog.a, campaign_id=511)
 
     assert prefill.initial["trigger_type"] == "custom_event"
     assert prefill.initial["journey"] == sync_catalog.notifications["journey_copy"].journey_id
@@ -331,20 +335,20 @@ def test_command_unknown_project(sync_catalog):
 
 
 def test_schedule_exists_after_migrate_and_is_recreated(db, capsys):
-    schedule = Schedule.objects.get(name=sync.SCHEDULE_NAME)
-    assert schedule.func == "catalog.tasks.catalog_sync_all_task" and schedule.schedule_type == Schedule.HOURLY
+    schedule = Schedule.objects.get(name=SCHEDULE_NAME)
+    assert schedule.func == "catalog.sync.tasks.catalog_sync_all_task" and schedule.schedule_type == Schedule.HOURLY
     call_command("sync_iterable", "--ensure-schedule")
     assert "already present" in capsys.readouterr().out
     schedule.delete()
     call_command("sync_iterable", "--ensure-schedule")
     assert "created" in capsys.readouterr().out
-    assert Schedule.objects.filter(name=sync.SCHEDULE_NAME).count() == 1
+    assert Schedule.objects.filter(name=SCHEDULE_NAME).count() == 1
 
 
 def test_enqueue_runs_task_on_commit(sync_catalog, django_capture_on_commit_callbacks, django_user_model):
     user = django_user_model.objects.create_user(username="syncer", password="a long test password")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        sync.catalog_sync_enqueue(project_ids=[sync_catalog.b.pk], actor=user)
+        catalog_sync_enqueue(project_ids=[sync_catalog.b.pk], actor=user)
     assert not SyncRun.objects.exists()  # nothing queued before the commit
 
     for callback in callbacks:
@@ -355,7 +359,7 @@ def test_enqueue_runs_task_on_commit(sync_catalog, django_capture_on_commit_call
 
 
 def test_scheduled_task_fans_out_to_every_project(sync_catalog, django_capture_on_commit_callbacks):
-    from catalog.tasks import catalog_sync_all_task
+    from catalog.sync.tasks import catalog_sync_all_task
 
     with django_capture_on_commit_callbacks(execute=True):
         assert catalog_sync_all_task() == 3
@@ -368,13 +372,13 @@ def test_scheduled_task_fans_out_to_every_project(sync_catalog, django_capture_o
 
 
 def test_task_for_deleted_project_is_skipped(db):
-    from catalog.tasks import catalog_sync_task
+    from catalog.sync.tasks import catalog_sync_task
 
     assert catalog_sync_task(987654) == {"project_id": 987654, "status": "skipped"}
 
 
 def test_api_key_never_stored(sync_catalog):
-    sync.catalog_sync()
+    catalog_sync()
 
     for run in SyncRun.objects.all():
         assert "DO-NOT-LEAK" not in str(run.errors) and "sync-wrong-key" not in str(run.errors)

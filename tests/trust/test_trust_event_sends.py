@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import IterableMirror, Notification, ProofRecipient, ProofSend
 from catalog.services.sends import proof_event_impact, proof_mode_default, proof_send
-from catalog.services.sync import catalog_sync_project
+from catalog.sync.services.runs import catalog_sync_project
 
 KEY = "student_free_onboarding_welcome"
 

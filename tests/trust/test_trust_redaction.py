@@ -9,7 +9,7 @@ import pytest
 
 from catalog.iterable import IterableClient, IterableError, clear_client_cache
 from catalog.models import AuditEvent, IterableProject, SyncRun
-from catalog.services.sync import catalog_sync_project
+from catalog.sync.services.runs import catalog_sync_project
 
 KEY = "Key/With+Symbols-0123456789abcdef"
 ECHOES = {

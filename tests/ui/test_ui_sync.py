@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import IterableProject, Notification, SyncFinding, SyncRun, Template
-from catalog.services import sync
+from catalog.sync.services.runs import catalog_sync, catalog_sync_project
 
 RUNS = reverse("catalog:sync_run_list")
 START = reverse("catalog:sync_start")
@@ -28,7 +28,7 @@ def synced(demo):
     """The demo synced, with one notification drifting: its campaign does not exist in Iterable."""
     drifting = Notification.objects.filter(project=demo.student, trigger_type="api_send").order_by("key").first()
     Notification.objects.filter(pk=drifting.pk).update(campaign_id=987654321)
-    runs = sync.catalog_sync(project_ids=[demo.student.pk, demo.employer.pk])
+    runs = catalog_sync(project_ids=[demo.student.pk, demo.employer.pk])
     assert all(run.status == "succeeded" for run in runs), [run.errors for run in runs]
     demo.drifting = drifting
     demo.runs = runs
@@ -124,7 +124,7 @@ def test_run_list_and_run_page(synced, client, user_in_role):
 def test_failed_run_shows_the_error(db, client, user_in_role, monkeypatch):
     monkeypatch.delenv("ITERABLE_API_KEY_SYNC_UI_MISSING", raising=False)
     project = IterableProject.objects.create(name="No key", api_key_env="ITERABLE_API_KEY_SYNC_UI_MISSING")
-    run = sync.catalog_sync_project(project=project)
+    run = catalog_sync_project(project=project)
     assert run.status == "failed"
 
     client.force_login(user_in_role("viewer"))
@@ -211,7 +211,7 @@ def test_guard_in_iterable_page(synced, client, user_in_role):
 def test_guard_in_iterable_names_affected_notifications(synced, client, user_in_role):
     template = Template.objects.filter(project=synced.student).first()
     Template.objects.filter(pk=template.pk).update(iterable_id=FORBIDDEN)  # a catalog entry now uses it
-    sync.catalog_sync(project_ids=[synced.student.pk])
+    catalog_sync(project_ids=[synced.student.pk])
     users = list(
         Notification.objects.filter(templates=template).exclude(status="deprecated").values_list("key", flat=True)
     )

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import IterableProject, SyncStatus
-from catalog.services.sync import catalog_sync, catalog_sync_schedule_ensure
+from catalog.sync.services.runs import catalog_sync, catalog_sync_schedule_ensure
 
 
 class Command(BaseCommand):

@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.views import View
 
 from catalog import models
-from catalog.filters import OrphanFilterSet, SyncFindingFilterSet, SyncRunFilterSet
 from catalog.forms import NotificationForm, model_form_for
-from catalog.services import sync
+from catalog.sync.filters import OrphanFilterSet, SyncFindingFilterSet, SyncRunFilterSet
+from catalog.sync.selectors import iterable_guard_rows, mirror_names, orphan_queryset
+from catalog.sync.services.prefill import notification_prefill, template_prefill
+from catalog.sync.services.runs import catalog_sync_enqueue
 from catalog.views.catalog import ENTITIES, Perm
 
 PAGE_SIZE = 50
@@ -57,7 +59,7 @@ class SyncStartView(SyncRunListView):
         if not form.is_valid():
             return self.render(request, form, status=400)
         project = form.cleaned_data["project"]
-        sync.catalog_sync_enqueue(project_ids=[project.pk] if project else None, actor=request.user)
+        catalog_sync_enqueue(project_ids=[project.pk] if project else None, actor=request.user)
         messages.success(
             request,
             f"Sync of {project.name if project else 'every project'} queued: its run appears here when it starts.",
@@ -112,7 +114,7 @@ class IterableGuardView(Perm, View):
         projects = models.IterableProject.objects.all()
         if form.is_valid() and form.cleaned_data["project"]:
             projects = projects.filter(pk=form.cleaned_data["project"].pk)
-        return render(request, "sync/iterable_guard.html", {"form": form, "rows": sync.iterable_guard_rows(projects)})
+        return render(request, "sync/iterable_guard.html", {"form": form, "rows": iterable_guard_rows(projects)})
 
 
 # ---------------------------------------------------------------------------------------------- orphans
@@ -124,9 +126,9 @@ class OrphanListView(Perm, View):
     permission_required = VIEW
 
     def get(self, request):
-        filterset = OrphanFilterSet(request.GET or None, queryset=sync.orphan_queryset())
+        filterset = OrphanFilterSet(request.GET or None, queryset=orphan_queryset())
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        names = sync.mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page.object_list)
+        names = mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page.object_list)
         rows = [(f, names.get((f.project_id, f.iterable_kind, f.iterable_id), "")) for f in page.object_list]
         context = {
             "filter": filterset,
@@ -152,9 +154,9 @@ class OrphanAddView(Perm, View):
         project = get_object_or_404(models.IterableProject, pk=project)
         try:
             if kind == "template":
-                prefill = sync.template_prefill(project=project, iterable_id=iterable_id)
+                prefill = template_prefill(project=project, iterable_id=iterable_id)
             else:
-                prefill = sync.notification_prefill(project=project, campaign_id=iterable_id)
+                prefill = notification_prefill(project=project, campaign_id=iterable_id)
         except models.IterableMirror.DoesNotExist:
             what = "template" if kind == "template" else "campaign"
             message = (

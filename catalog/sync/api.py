@@ -15,7 +15,8 @@ from rest_framework.response import Response
 
 from catalog import models
 from catalog.api.permissions import HasCapability
-from catalog.filters import (
+from catalog.guard import policy
+from catalog.sync.filters import (
     FINDING_CODES,
     ORPHAN_KINDS,
     SEVERITIES,
@@ -23,8 +24,9 @@ from catalog.filters import (
     SyncFindingFilterSet,
     SyncRunFilterSet,
 )
-from catalog.guard import policy
-from catalog.services import sync
+from catalog.sync.selectors import iterable_guard_rows, mirror_names, orphan_queryset
+from catalog.sync.services.prefill import notification_prefill, template_prefill
+from catalog.sync.services.runs import catalog_sync_enqueue
 
 VIEW = "catalog.view_notification"
 RUN = "catalog.run_sync"
@@ -213,7 +215,7 @@ class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         given.is_valid(raise_exception=True)
         chosen = given.validated_data.get("projects")
         projects = list(chosen) if chosen else list(models.IterableProject.objects.all())
-        sync.catalog_sync_enqueue(project_ids=[p.pk for p in projects], actor=request.user)
+        catalog_sync_enqueue(project_ids=[p.pk for p in projects], actor=request.user)
         body = {
             "projects": [{"id": p.pk, "name": p.name} for p in projects],
             "message": "Queued: each project's run appears in /api/sync/runs/ when a worker starts it.",
@@ -260,7 +262,7 @@ class IterableViolationListView(GenericAPIView):
         projects = models.IterableProject.objects.all()
         if query.validated_data.get("project"):
             projects = projects.filter(pk=query.validated_data["project"].pk)
-        return sync.iterable_guard_rows(projects)
+        return iterable_guard_rows(projects)
 
     @extend_schema(parameters=[PROJECT_PARAMETER], responses=IterableViolationSerializer(many=True))
     def get(self, request):
@@ -279,13 +281,13 @@ class IterableViolationListView(GenericAPIView):
 class OrphanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [ReadSyncResults]
     http_method_names = ["get", "head", "options"]
-    queryset = sync.orphan_queryset()
+    queryset = orphan_queryset()
     serializer_class = OrphanSerializer
     filterset_class = OrphanFilterSet
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        names = sync.mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page)
+        names = mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page)
         serializer = self.get_serializer(page, many=True, context={**self.get_serializer_context(), "names": names})
         return self.get_paginated_response(serializer.data)
 
@@ -307,9 +309,9 @@ class OrphanPrefillView(GenericAPIView):
         project, kind, iterable_id = (query.validated_data[k] for k in ("project", "kind", "iterable_id"))
         try:
             if kind == models.MirrorKind.TEMPLATE:
-                prefill, create_with = sync.template_prefill(project=project, iterable_id=iterable_id), "template"
+                prefill, create_with = template_prefill(project=project, iterable_id=iterable_id), "template"
             else:
-                prefill = sync.notification_prefill(project=project, campaign_id=iterable_id)
+                prefill = notification_prefill(project=project, campaign_id=iterable_id)
                 create_with = "notification"
         except models.IterableMirror.DoesNotExist as error:
             raise NotFound(

@@ -1,0 +1,76 @@
+"""Reads for the pages and the API: the latest findings, orphans, mirrored names."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import Q
+
+from catalog.models import (
+    FindingCategory,
+    IterableMirror,
+    IterableProject,
+    MirrorKind,
+    Notification,
+    SyncFinding,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:
+    """The latest sync's Iterable templates on forbidden types, one per (template, code), with the notifications
+    they affect (a notification's own type found forbidden in Iterable is in that notification's verdict)."""
+    grouped: dict[tuple[int, str], dict] = {}
+    templates = SyncFinding.objects.filter(
+        project=project, category=FindingCategory.GUARD, iterable_kind=MirrorKind.TEMPLATE
+    )
+    for f in templates.select_related("notification"):
+        entry = grouped.setdefault(
+            (f.iterable_id, f.code),
+            {"template_id": f.iterable_id, "code": f.code, "message": f.message, "notifications": []},
+        )
+        if f.notification is not None:
+            entry["notifications"].append(f.notification)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+def findings_for_notification(*, notification: Notification) -> list[SyncFinding]:
+    """The latest sync's findings about one notification (drift and guard)."""
+    return list(SyncFinding.objects.filter(Q(notification=notification)).order_by("category", "code", "id"))
+
+
+
+
+def orphan_queryset():
+    return SyncFinding.objects.filter(category=FindingCategory.ORPHAN).select_related("project")
+
+
+def mirror_names(pairs) -> dict[tuple[int, str, int], str]:
+    """Names of mirrored Iterable objects, keyed (project id, kind, Iterable id), in one query per kind."""
+    wanted: dict[str, set] = {}
+    for project_id, kind, iterable_id in pairs:
+        if iterable_id is not None:
+            wanted.setdefault(kind, set()).add((project_id, iterable_id))
+    names = {}
+    for kind, keys in wanted.items():
+        rows = IterableMirror.objects.filter(
+            kind=kind,
+            project_id__in={p for p, _ in keys},
+            iterable_id__in={i for _, i in keys},
+        ).values_list("project_id", "iterable_id", "name")
+        names.update({(p, kind, i): name for p, i, name in rows if (p, i) in keys})
+    return names
+
+
+def iterable_guard_rows(projects) -> list[dict]:
+    """The guard's violations on Iterable's side for these projects, with each template's mirrored name."""
+    rows = [
+        {"project": project, **violation}
+        for project in projects
+        for violation in guard_violations_in_iterable(project=project)
+    ]
+    names = mirror_names((r["project"].pk, MirrorKind.TEMPLATE, r["template_id"]) for r in rows)
+    for row in rows:
+        row["template_name"] = names.get((row["project"].pk, MirrorKind.TEMPLATE, row["template_id"]), "")
+    return rows
