@@ -1,8 +1,13 @@
 """FilterSets shared by the pages and the REST API: one definition of search, filters and sorting."""
 
+import hashlib
+import uuid
+
 import django_filters
 from django import forms
+from django.core.cache import cache
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 
 from catalog import models
 from catalog.guard import policy
