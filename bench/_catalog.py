@@ -47,3 +47,39 @@ def grow_to(total: int, project, message_type, owner, template) -> None:
         (Notification.templates.through(notification=n, template=template) for n in objs), batch_size=1000
     )
     refresh_verdicts(Notification.objects.all())
+
+
+def grow_activity(total: int, project, audit_per_notification: int = 10, runs_per_notification: float = 0.1) -> None:
+    """Audit events (ten per notification: a million beside 100,000 notifications) and succeeded sync runs,
+    written with one INSERT … SELECT each (the ORM would take minutes for a million rows)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from catalog.models import AuditEvent, SyncRun
+
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        start = AuditEvent.objects.count()
+        wanted = total * audit_per_notification
+        if wanted > start:
+            if connection.vendor == "postgresql":
+                series, seconds = "generate_series(%s, %s) AS s(i)", "(%s - make_interval(secs => i))"
+                changes = "'{}'::jsonb"
+            else:
+                series = "(WITH RECURSIVE s(i) AS (SELECT %s UNION ALL SELECT i + 1 FROM s WHERE i < %s) "
+                series += "SELECT i FROM s)"
+                seconds, changes = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || i || ' seconds')", "'{}'"
+            cursor.execute(
+                "INSERT INTO catalog_auditevent (created_at, actor_label, action, object_type, object_id, "
+                f"object_repr, changes) SELECT {seconds}, 'bench', 'update', 'notification', "
+                f"'' || i, 'bench_' || i, {changes} FROM {series}",
+                [now if connection.vendor == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S"), start + 1, wanted],
+            )
+    runs = int(total * runs_per_notification) - SyncRun.objects.filter(project=project).count()
+    SyncRun.objects.bulk_create(
+        (
+            SyncRun(project=project, trigger="schedule", started_at=now, finished_at=now, status="succeeded")
+            for _ in range(max(runs, 0))
+        ),
+        batch_size=1000,
+    )

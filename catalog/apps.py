@@ -11,11 +11,15 @@ class CatalogConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from catalog import checks  # noqa: F401  (registers the deploy checks)
+        from catalog import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            filters,  # noqa: F401  (catalog writes clear the cached filter choices)
+        )
         from catalog.guard import checks as guard_checks  # noqa: F401
         from catalog.guard import enforcement
         from catalog.guard import signals as guard_signals  # noqa: F401  (templates attached, verdicts kept fresh)
         from catalog.observability import clear_request_id
+        from catalog.services import summary  # noqa: F401  (catalog writes clear the cached home summary)
 
         enforcement.install()
         post_migrate.connect(_sync_roles, sender=self)

@@ -1,5 +1,8 @@
 """A guard refusal from the database that no form or service caught (the Django admin, a door added
-later) still reaches people as the guard's sentence with 409 Conflict, never as a 500."""
+later) still reaches people as the guard's sentence with 409 Conflict, never as a 500. And the sessions'
+idle timeout without a database write on every request."""
+
+import time
 
 from django.db import IntegrityError, OperationalError
 from django.http import JsonResponse
@@ -28,6 +31,35 @@ class GuardRefusalMiddleware:
             request, "catalog/refused.html", {"messages_refused": refusal.messages, "back": request.path}, status=409
         )
         return response.render()
+
+
+# How often a busy session's expiry is pushed back. Writing it on every request cost three of a page's
+# queries (and a row lock); once a minute means an idle session ends between SESSION_COOKIE_AGE minus this
+# and SESSION_COOKIE_AGE after the last request: never later than the idle timeout.
+SESSION_TOUCH_SECONDS = 60
+SESSION_TOUCHED_KEY = "_touched_at"
+
+
+class SessionIdleMiddleware:
+    """The idle timeout (SESSION_COOKIE_AGE): a session in use is saved, which pushes its expiry back, at most
+    once every SESSION_TOUCH_SECONDS. Goes after SessionMiddleware, so its save happens on the way out."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or session.session_key is None:
+            return response
+        touched = session.get(SESSION_TOUCHED_KEY)
+        # Reading loads the session: a session that expired or was deleted has no key any more.
+        if session.session_key is None or session.is_empty():
+            return response
+        now = int(time.time())
+        if session.modified or not isinstance(touched, int) or not 0 <= now - touched < SESSION_TOUCH_SECONDS:
+            session[SESSION_TOUCHED_KEY] = now
+        return response
 
 
 class IterableBudgetMiddleware:

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "catalog.middleware.SessionIdleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -91,7 +92,8 @@ MIDDLEWARE = [
 # that pair is locked out for the cool-off time. API tokens are not passwords and are not throttled here.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend reading a user's and their groups' permissions in one query.
+    "catalog.auth_backends.OneQueryModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("LOGIN_LOCKOUT_HOURS", "0.25"))
@@ -241,10 +243,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# An inactivity timeout: every request pushes the expiry back, so a session idle this long is over.
+# An inactivity timeout: requests push the expiry back (catalog.middleware.SessionIdleMiddleware saves the
+# session at most once a minute), so a session idle this long is over.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(3600)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 
 # DRF's defaults are AllowAny, Basic auth and unpaginated lists: each is set here on purpose.
 # Token auth comes first so an anonymous request gets 401 with a WWW-Authenticate header, not 403.

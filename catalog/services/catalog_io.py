@@ -24,7 +24,6 @@ location (e.g. "notifications[3].message_type"), and if there is any error nothi
 """
 
 import csv
-import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -162,8 +161,17 @@ SECTIONS = [
 # ---------------------------------------------------------------------------------------------- export
 
 
+# Rows read per database round trip while exporting: the notifications stream, never all in memory at once.
+EXPORT_CHUNK_ROWS = 2000
+
+
 def catalog_export_data() -> dict:
     """The whole catalog as plain data in the file format above (a bounded number of queries)."""
+    return {**_catalog_sections(), "notifications": list(_notification_items())}
+
+
+def _catalog_sections() -> dict:
+    """Everything but the notifications: the small tables, read whole."""
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
@@ -246,30 +254,35 @@ def catalog_export_data() -> dict:
             }
             for e in CustomEvent.objects.select_related("project").prefetch_related("fields")
         ],
-        "notifications": [
-            {
-                "key": n.key,
-                "name": n.name,
-                "description": n.description,
-                "audience": n.audience,
-                "project": n.project.name,
-                "medium": n.medium,
-                "trigger_type": n.trigger_type,
-                "campaign_id": n.campaign_id,
-                "event": n.event.name if n.event else None,
-                "journey": n.journey.iterable_id if n.journey else None,
-                "message_type": n.message_type.name,
-                "templates": sorted(t.iterable_id for t in n.templates.all()),
-                "owners": sorted(({"name": o.name, "role": o.role} for o in n.owners.all()), key=_owner_sort),
-                "status": n.status,
-                "tags": list(n.tags),
-                "code_location": n.code_location,
-            }
-            for n in Notification.objects.select_related("project", "event", "journey", "message_type")
-            .prefetch_related("templates", "owners")
-            .order_by("key")
-        ],
     }
+
+
+def _notification_items():
+    """The notifications in the file format, in key order, read EXPORT_CHUNK_ROWS at a time."""
+    rows = (
+        Notification.objects.select_related("project", "event", "journey", "message_type")
+        .prefetch_related("templates", "owners")
+        .order_by("key")
+    )
+    for n in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        yield {
+            "key": n.key,
+            "name": n.name,
+            "description": n.description,
+            "audience": n.audience,
+            "project": n.project.name,
+            "medium": n.medium,
+            "trigger_type": n.trigger_type,
+            "campaign_id": n.campaign_id,
+            "event": n.event.name if n.event else None,
+            "journey": n.journey.iterable_id if n.journey else None,
+            "message_type": n.message_type.name,
+            "templates": sorted(t.iterable_id for t in n.templates.all()),
+            "owners": sorted(({"name": o.name, "role": o.role} for o in n.owners.all()), key=_owner_sort),
+            "status": n.status,
+            "tags": list(n.tags),
+            "code_location": n.code_location,
+        }
 
 
 def _owner_sort(owner: dict) -> tuple[str, str]:
@@ -277,12 +290,55 @@ def _owner_sort(owner: dict) -> tuple[str, str]:
 
 
 def catalog_export(*, fmt: str) -> str:
-    data = catalog_export_data()
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return "".join(catalog_export_chunks(fmt=fmt))
+
+
+def catalog_export_chunks(*, fmt: str):
+    """The export file in pieces, the same text catalog_export_data() would dump whole: the small sections
+    first, then the notifications a few at a time, so a 100,000-notification export streams in bounded memory."""
+    if fmt not in {"json", "yaml"}:
+        raise ValueError(f"Unknown export format {fmt!r}: use json or yaml.")
+    head = _catalog_sections()
+    items = _batched(_notification_items(), 100)
+    first = next(items, None)
     if fmt == "yaml":
-        return catalog_yaml_dump(data)
-    raise ValueError(f"Unknown export format {fmt!r}: use json or yaml.")
+        yield catalog_yaml_dump(head)
+        if first is None:
+            yield catalog_yaml_dump({"notifications": []})
+            return
+        yield "notifications:\n"
+        # A top-level block sequence dumps exactly as the same items under a key (PyYAML does not indent it).
+        yield catalog_yaml_dump(first)
+        for batch in items:
+            yield catalog_yaml_dump(batch)
+        return
+    if first is None:
+        yield json.dumps({**head, "notifications": []}, indent=2, ensure_ascii=False) + "\n"
+        return
+    yield json.dumps(head, indent=2, ensure_ascii=False)[:-2] + ',\n  "notifications": ['
+    separator = "\n    "
+    for batch in _chain(first, items):
+        yield separator + ",\n    ".join(
+            json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ") for item in batch
+        )
+        separator = ",\n    "
+    yield "\n  ]\n}\n"
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _batched(iterable, size: int):
+    batch = []
+    for item in iterable:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _NoAliasDumper(yaml.SafeDumper):
@@ -331,48 +387,49 @@ def csv_cell(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_LEADS) else value
 
 
-class _SafeCsvWriter:
-    def __init__(self, out):
-        self._writer = csv.writer(out)
+class _Line:
+    """A file-like target that hands back what csv.writer wrote, one line at a time."""
 
-    def writerow(self, row) -> None:
-        self._writer.writerow([csv_cell(value) for value in row])
+    def write(self, text: str) -> str:
+        return text
 
 
 def notifications_csv(notifications) -> str:
     """CSV of a notification queryset (already filtered); one row per notification, formula cells escaped."""
-    out = io.StringIO()
-    writer = _SafeCsvWriter(out)
-    writer.writerow(CSV_COLUMNS)
+    return "".join(notifications_csv_lines(notifications))
+
+
+def notifications_csv_lines(notifications):
+    """The same CSV line by line, reading EXPORT_CHUNK_ROWS notifications at a time (a streamed download)."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(CSV_COLUMNS)
     rows = notifications.select_related("project", "event", "journey", "message_type__channel").prefetch_related(
         "templates", "owners"
     )
-    for n in rows:
-        writer.writerow(
-            [
-                n.key,
-                n.name,
-                n.status,
-                n.audience,
-                n.project.name,
-                n.medium,
-                n.trigger_type,
-                n.campaign_id if n.campaign_id is not None else "",
-                n.event.name if n.event else "",
-                n.journey.name if n.journey else "",
-                n.message_type.name,
-                n.message_type.policy,
-                n.message_type.channel.name,
-                n.message_type.channel.channel_type,
-                " ".join(str(t.iterable_id) for t in n.templates.all()),
-                "; ".join(str(o) for o in n.owners.all()),
-                n.verdict_errors,
-                n.verdict_warnings,
-                " ".join(n.verdict_codes),
-                " ".join(str(tag) for tag in n.tags),
-            ]
-        )
-    return out.getvalue()
+    for n in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS):
+        row = [
+            n.key,
+            n.name,
+            n.status,
+            n.audience,
+            n.project.name,
+            n.medium,
+            n.trigger_type,
+            n.campaign_id if n.campaign_id is not None else "",
+            n.event.name if n.event else "",
+            n.journey.name if n.journey else "",
+            n.message_type.name,
+            n.message_type.policy,
+            n.message_type.channel.name,
+            n.message_type.channel.channel_type,
+            " ".join(str(t.iterable_id) for t in n.templates.all()),
+            "; ".join(str(o) for o in n.owners.all()),
+            n.verdict_errors,
+            n.verdict_warnings,
+            " ".join(n.verdict_codes),
+            " ".join(str(tag) for tag in n.tags),
+        ]
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 # ---------------------------------------------------------------------------------------------- import

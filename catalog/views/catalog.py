@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, ProtectedError, Q
-from django.http import Http404, HttpResponse
+from django.db.models import Prefetch, ProtectedError, Q
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,20 +25,21 @@ from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
-from catalog.guard.verdicts import iterable_checks, notification_verdict, prefetch_iterable_violations
+from catalog.guard.verdicts import iterable_checks, notification_verdict
 from catalog.health import panels as health_panels
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.catalog_io import (
     ImportResult,
-    catalog_export,
+    catalog_export_chunks,
     catalog_import_progress,
     catalog_import_start,
-    notifications_csv,
+    notifications_csv_lines,
 )
 from catalog.services.sends import proof_send_for, proof_send_last_success
+from catalog.services.summary import catalog_summary
 from catalog.sync.selectors import findings_for_notification
-from catalog.views.paging import CappedPaginator, keyset_page
+from catalog.views.paging import COUNT_CAP, CappedPaginator, keyset_page
 
 PAGE_SIZE = 50
 USERS_SHOWN = 100
@@ -71,10 +71,9 @@ def save_form(form, actor):
 
 
 def notification_rows(queryset):
-    """The joins every notification table needs, so a page costs the same whatever the catalog size."""
-    return queryset.select_related("project", "message_type__channel", "event", "journey").prefetch_related(
-        "owners", "templates"
-    )
+    """The joins every notification table needs, so a page costs the same whatever the catalog size (no table
+    shows templates: a page that judges verdicts prefetches them itself)."""
+    return queryset.select_related("project", "message_type__channel", "event", "journey").prefetch_related("owners")
 
 
 def _last_proof_send(notification, user):
@@ -100,45 +99,25 @@ class HomeView(Perm, View):
     permission_required = "catalog.view_notification"
 
     def get(self, request):
-        notifications = models.Notification.objects.all()
-
-        def counts(field: str, choices) -> list[tuple[str, str, int]]:
-            found = dict(notifications.order_by().values_list(field).annotate(n=Count("pk")))
-            return [(value, label, found.get(value, 0)) for value, label in choices]
-
-        flagged = notification_rows(notifications.filter(Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)))
-        flagged = (
-            flagged.prefetch_related("templates__message_type__channel", prefetch_iterable_violations())
-            .annotate(owner_total=Count("owners", distinct=True))
-            .order_by("-verdict_errors", "-verdict_warnings", "key")
-        )
-        verdicts = [(n, notification_verdict(n)) for n in flagged[:USERS_SHOWN]]
+        summary = catalog_summary()
         context = {
-            "total": notifications.count(),
-            "by_trigger": counts("trigger_type", models.TriggerType.choices),
-            "by_medium": counts("medium", models.Medium.choices),
-            "by_audience": counts("audience", models.Audience.choices),
-            "by_status": counts("status", models.NotificationStatus.choices),
-            "error_total": notifications.filter(verdict_errors__gt=0).count(),
-            "unchecked": _unchecked_projects(notifications),
-            "warning_total": notifications.filter(verdict_errors=0, verdict_warnings__gt=0).count(),
-            "verdicts": verdicts,
+            **{key: summary[key] for key in ("total", "error_total", "warning_total", "verdicts")},
+            **{key: summary[key] for key in ("by_trigger", "by_medium", "by_audience", "by_status")},
+            "unchecked": _unchecked_projects(summary["unjudged_by_project"]),
             "recent": audit_events_for(user=request.user, events=models.AuditEvent.objects.all()[:15]),
             "health": health_panels.home_panel(request),
         }
         return render(request, "catalog/home.html", context)
 
 
-def _unchecked_projects(notifications) -> list[tuple]:
+def _unchecked_projects(unjudged_by_project: dict[int, int]) -> list[tuple]:
     """Projects whose Iterable side the sync has not checked lately: their "ok" cannot be vouched for."""
     checks = iterable_checks()
     stale = [pk for pk, check in checks.items() if check.stale]
     if not stale:
         return []
-    unjudged = notifications.filter(project__in=stale, verdict_errors=0).order_by()
-    counts = dict(unjudged.values_list("project").annotate(n=Count("pk")))
     projects = models.IterableProject.objects.filter(pk__in=stale).order_by("name")
-    return [(p, checks[p.pk], counts.get(p.pk, 0)) for p in projects]
+    return [(p, checks[p.pk], unjudged_by_project.get(p.pk, 0)) for p in projects]
 
 
 # ---------------------------------------------------------------------------------------------- notifications
@@ -149,7 +128,7 @@ class NotificationListView(Perm, View):
 
     def get(self, request):
         filterset = NotificationFilterSet(request.GET or None, queryset=models.Notification.objects.all())
-        page = Paginator(notification_rows(filterset.qs), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(notification_rows(filterset.qs), PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "catalog/notification_list.html", {"filter": filterset, "page": page})
 
 
@@ -158,7 +137,7 @@ class NotificationCsvView(Perm, View):
 
     def get(self, request):
         filterset = NotificationFilterSet(request.GET or None, queryset=models.Notification.objects.all())
-        response = HttpResponse(notifications_csv(filterset.qs), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(notifications_csv_lines(filterset.qs), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="notifications-{timezone.now():%Y%m%d-%H%M}.csv"'
         return response
 
@@ -167,10 +146,11 @@ class NotificationDetailView(Perm, View):
     permission_required = "catalog.view_notification"
 
     def get(self, request, key):
+        templates = models.Template.objects.select_related("message_type__channel", "project")
         notification = get_object_or_404(
             models.Notification.objects.select_related(
                 "project", "message_type__channel", "event", "journey"
-            ).prefetch_related("templates__message_type__channel", "templates__project", "owners", "event__fields"),
+            ).prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields"),
             key=key,
         )
         payload = notification.event.example_payload() if notification.event else None
@@ -352,7 +332,7 @@ class EntityMixin(Perm):
 class EntityListView(EntityMixin, View):
     def get(self, request):
         queryset = self.entity.model.objects.select_related(*self.entity.select)
-        page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "catalog/entity_list.html", self.context(page=page))
 
 
@@ -367,7 +347,13 @@ class EntityDetailView(EntityMixin, View):
     def users(queryset):
         """Notifications that use an object: the first USERS_SHOWN and how many there are in all."""
         queryset = queryset.distinct().order_by("key")
-        return {"show_users": True, "users": notification_rows(queryset)[:USERS_SHOWN], "user_total": queryset.count()}
+        return {
+            "show_users": True,
+            "users": notification_rows(queryset)[:USERS_SHOWN],
+            # Counted up to COUNT_CAP: a type used by 100,000 notifications says "more than 1000".
+            "user_total": queryset.values("pk")[: COUNT_CAP + 1].count(),
+            "user_cap": COUNT_CAP,
+        }
 
     def extra_messagetype(self, obj):
         users = models.Notification.objects.filter(Q(message_type=obj) | Q(templates__message_type=obj))
@@ -467,7 +453,7 @@ class CatalogExportView(Perm, View):
         if fmt not in {"yaml", "json"}:
             raise Http404("Unknown format: use yaml or json.")
         content_type = "application/json" if fmt == "json" else "application/yaml"
-        response = HttpResponse(catalog_export(fmt=fmt), content_type=f"{content_type}; charset=utf-8")
+        response = StreamingHttpResponse(catalog_export_chunks(fmt=fmt), content_type=f"{content_type}; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="catalog-{timezone.now():%Y%m%d-%H%M}.{fmt}"'
         return response
 
@@ -517,6 +503,12 @@ class AuditListView(Perm, View):
     permission_required = "catalog.view_auditevent"
 
     def get(self, request):
-        page = Paginator(models.AuditEvent.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+        # Newest first by position: a million events cost what a hundred do (no count, no offset).
+        page = keyset_page(
+            models.AuditEvent.objects.all(),
+            before=request.GET.get("before"),
+            after=request.GET.get("after"),
+            size=PAGE_SIZE,
+        )
         page.object_list = audit_events_for(user=request.user, events=page.object_list)
         return render(request, "catalog/audit_list.html", {"page": page})

@@ -44,7 +44,7 @@ def test_the_csv_export_escapes_formula_cells(client, small_catalog, user_in_rol
     client.force_login(user_in_role("viewer"))
     response = client.get("/notifications/export.csv")
     assert response.status_code == 200
-    rows = {row["key"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+    rows = {row["key"]: row for row in csv.DictReader(io.StringIO(response.getvalue().decode()))}
     digest = rows["weekly_digest"]
     assert digest["name"].startswith(f"'{lead}HYPERLINK")
     assert digest["tags"].startswith(f"'{lead}cmd")

@@ -175,9 +175,9 @@ def test_export_downloads(small_catalog, client_in_role):
     client = client_in_role("viewer")
     response = client.get(reverse("catalog:catalog_export"), {"format": "json"})
     assert response["Content-Disposition"].startswith("attachment;")
-    assert json.loads(response.content)["notifications"][0]["key"] == "receipt"
+    assert json.loads(response.getvalue())["notifications"][0]["key"] == "receipt"
     response = client.get(reverse("catalog:catalog_export"), {"format": "yaml"})
-    assert yaml.safe_load(response.content)["format"] == "iterable-admin-catalog"
+    assert yaml.safe_load(response.getvalue())["format"] == "iterable-admin-catalog"
     assert client.get(reverse("catalog:catalog_export"), {"format": "xml"}).status_code == 404
 
 

@@ -92,6 +92,8 @@ def make_notifications(catalog, count: int) -> None:
 
 
 def queries_for(client, url, params=None) -> int:
+    """On a warm request: the first fills the cached filter choices and pushes the session's expiry back."""
+    client.get(url, params or {})
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url, params or {}).status_code == 200
     return len(captured)
@@ -114,7 +116,7 @@ def test_list_and_pages_cost_the_same_at_5_and_200_notifications(ui_catalog, vie
     assert Notification.objects.count() == 200
     large = [queries_for(viewer, url, params) for url, params in urls]
     assert small == large
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(10):
         viewer.get(LIST)
 
 
@@ -269,7 +271,7 @@ def test_deleting_a_notification_is_audited(ui_catalog, engineer):
 def test_csv_export_follows_the_filters(ui_catalog, viewer):
     response = viewer.get(reverse("catalog:notification_csv"), {"audience": "employers", "ordering": "key"})
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert [r["key"] for r in rows] == ["receipt", "trial_onboarding"]
     assert rows[0]["warnings"] == "1" and rows[0]["violation_codes"] == "no-owner"
 
@@ -278,7 +280,7 @@ def test_home_counts_and_verdicts(ui_catalog, viewer):
     response = viewer.get(reverse("catalog:home"))
     assert response.context["total"] == 3
     assert ("api_send", "API send (campaign id)", 2) in response.context["by_trigger"]
-    assert [n.key for n, _ in response.context["verdicts"]] == ["receipt"]
+    assert [key for key, _ in response.context["verdicts"]] == ["receipt"]
 
 
 def test_template_page_links_to_iterable(ui_catalog, viewer):

@@ -1,0 +1,117 @@
+"""Pages of long lists whose cost does not grow with the list.
+
+CappedPaginator numbers pages but counts at most COUNT_CAP rows, so a page of a 100,000-row list never
+counts them all; KeysetPage walks a list newest first by position (the audit trail, a million rows), where
+an offset would read and skip every row before the page.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db.models import Q
+
+COUNT_CAP = 1000
+
+
+class CappedPage(Page):
+    def __init__(self, object_list, number, paginator, has_more: bool):
+        super().__init__(object_list, number, paginator)
+        self.has_more = has_more
+
+    def has_next(self) -> bool:
+        return self.has_more
+
+
+class CappedPaginator(Paginator):
+    """A Paginator that counts up to COUNT_CAP rows. Past that, `capped` is true, the pager says "more than
+    COUNT_CAP", any page number is accepted and a page knows whether another follows by reading one row more."""
+
+    def __init__(self, object_list, per_page, cap: int = COUNT_CAP):
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        # values("pk") leaves computed columns (the list's sends over 30 days) out of the counted rows.
+        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+    def validate_number(self, number):
+        if not self.capped:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if not self.capped:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+    def get_page(self, number):
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(1 if self.capped else self.num_pages)
+
+
+@dataclass
+class KeysetPage:
+    """One page of a list ordered newest first by (created_at, id), with cursors to the older and newer pages."""
+
+    object_list: list
+    older: str | None
+    newer: str | None
+
+
+def _cursor(row) -> str:
+    return f"{row.created_at.isoformat()}~{row.pk}"
+
+
+def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    if not value or "~" not in value:
+        return None
+    at, _, pk = value.rpartition("~")
+    try:
+        parsed = datetime.fromisoformat(at)
+        pk = int(pk)
+    except ValueError:
+        return None
+    return (parsed, pk) if parsed.tzinfo is not None else None
+
+
+def keyset_page(queryset, *, before: str | None, after: str | None, size: int) -> KeysetPage:
+    """Rows newest first: the first page, the page older than `before` or the page newer than `after` (an
+    unreadable cursor is the first page). Reads size + 1 rows and never counts."""
+    older_than, newer_than = _parse_cursor(before), _parse_cursor(after)
+    if newer_than is not None:
+        at, pk = newer_than
+        rows = list(
+            queryset.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk)).order_by("created_at", "pk")[: size + 1]
+        )
+        more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return KeysetPage(rows, _cursor(rows[-1]) if rows else None, _cursor(rows[0]) if rows and more_newer else None)
+    if older_than is not None:
+        at, pk = older_than
+        queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+    rows = list(queryset.order_by("-created_at", "-pk")[: size + 1])
+    more_older = len(rows) > size
+    rows = rows[:size]
+    older = _cursor(rows[-1]) if rows and more_older else None
+    newer = _cursor(rows[0]) if rows and older_than is not None else None
+    return KeysetPage(rows, older, newer)
