@@ -60,7 +60,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
     calls = serializers.DictField(child=serializers.IntegerField(), help_text="Calls to Iterable per endpoint.")
     call_total = serializers.IntegerField(read_only=True)
     findings = serializers.DictField(child=serializers.IntegerField(), help_text="Findings per code.")
-    errors = SyncErrorSerializer(many=True)
+    errors = SyncErrorSerializer(many=True)  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
 
     class Meta:
         model = models.SyncRun
@@ -105,7 +105,9 @@ class SyncQueuedSerializer(serializers.Serializer):
 
 class SyncFindingSerializer(serializers.ModelSerializer):
     project_name = serializers.CharField(source="project.name", read_only=True)
-    notification = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    notification: "serializers.SlugRelatedField[models.Notification]" = serializers.SlugRelatedField(
+        slug_field="key", read_only=True, allow_null=True
+    )
     code = serializers.ChoiceField(choices=FINDING_CODES)
     severity = serializers.ChoiceField(choices=[value for value, _ in SEVERITIES])
     details = serializers.DictField(help_text="The facts behind the finding (ids, states, names).")

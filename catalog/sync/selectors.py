@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:
     """The latest sync's Iterable templates on forbidden types, one per (template, code), with the notifications
     they affect (a notification's own type found forbidden in Iterable is in that notification's verdict)."""
-    grouped: dict[tuple[int, str], dict] = {}
+    grouped: dict[tuple[int | None, str], dict] = {}
     templates = SyncFinding.objects.filter(
         project=project, category=FindingCategory.GUARD, iterable_kind=MirrorKind.TEMPLATE
     )

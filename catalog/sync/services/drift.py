@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.guard import policy
 from catalog.models import (
@@ -78,17 +79,18 @@ class Finding:
 class MirrorIndex:
     """The project's mirror in memory, in the shapes the rules need (a few queries, no payloads for templates)."""
 
-    channels: dict[int, dict]
-    message_types: dict[int, dict]
-    templates: dict[int, dict]
-    campaigns: dict[int, dict]
-    journeys: dict[int, dict]
+    channels: dict[int, dict[str, Any]]
+    message_types: dict[int, dict[str, Any]]
+    # Rows of .values(): read, never changed.
+    templates: Mapping[int, Mapping[str, Any]]
+    campaigns: Mapping[int, Mapping[str, Any]]
+    journeys: dict[int, dict[str, Any]]
 
     @classmethod
     def load(cls, project: IterableProject, *, types_only: bool = False) -> MirrorIndex:
         rows = IterableMirror.objects.filter(project=project)
         small_kinds = [MirrorKind.CHANNEL, MirrorKind.MESSAGE_TYPE] + ([] if types_only else [MirrorKind.JOURNEY])
-        small = defaultdict(dict)
+        small: defaultdict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
         for kind, iid, payload in rows.filter(kind__in=small_kinds).values_list("kind", "iterable_id", "payload"):
             small[kind][iid] = payload
         if types_only:
@@ -117,7 +119,8 @@ class MirrorIndex:
         raw = self.message_types.get(message_type_id) if message_type_id is not None else None
         if raw is None:
             return None
-        channel = self.channels.get(as_int(raw.get("channelId"))) or {}
+        channel_id = as_int(raw.get("channelId"))
+        channel = (self.channels.get(channel_id) if channel_id is not None else None) or {}
         return policy.MessageTypeFacts(
             name=str(raw.get("name") or ""),
             policy=raw.get("subscriptionPolicy") or policy.OPT_OUT,
@@ -125,13 +128,13 @@ class MirrorIndex:
             channel_type=channel.get("channelType"),
         )
 
-    def attached_templates(self, campaign_ids: Iterable[int]) -> dict[int, dict]:
+    def attached_templates(self, campaign_ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
         """Templates Iterable attaches to these campaigns: each campaign's templateId and their campaignId."""
         campaign_ids = set(campaign_ids)
         found = {tid: t for tid, t in self.templates.items() if t["iterable_campaign_id"] in campaign_ids}
         for cid in campaign_ids:
             tid = (self.campaigns.get(cid) or {}).get("iterable_template_id")
-            if tid in self.templates:
+            if tid is not None and tid in self.templates:
                 found[tid] = self.templates[tid]
         return found
 
@@ -142,7 +145,9 @@ def _finding(code: str, message: str, **kwargs) -> Finding:
     return Finding(category=category, code=code, severity=severity, message=message, **kwargs)
 
 
-def _same_template(declared: Template, declared_mirror: dict | None, candidate: dict) -> bool:
+def _same_template(
+    declared: Template, declared_mirror: Mapping[str, Any] | None, candidate: Mapping[str, Any]
+) -> bool:
     client_ids = {declared.client_template_id, (declared_mirror or {}).get("client_template_id") or ""} - {""}
     if client_ids or candidate["client_template_id"]:
         return candidate["client_template_id"] in client_ids
@@ -268,8 +273,7 @@ def _notification_drift(n: Notification, mirror: MirrorIndex) -> list[Finding]:
                         **where,
                     )
                 )
-    elif n.trigger_type == TriggerType.CUSTOM_EVENT and n.journey_id is not None:
-        journey = n.journey
+    elif n.trigger_type == TriggerType.CUSTOM_EVENT and (journey := n.journey) is not None:
         raw = mirror.journeys.get(journey.iterable_id)
         where = {"notification_id": n.pk, "iterable_kind": MirrorKind.JOURNEY, "iterable_id": journey.iterable_id}
         label = f"journey '{journey.name}' ({journey.iterable_id})"
@@ -297,13 +301,13 @@ def _notification_drift(n: Notification, mirror: MirrorIndex) -> list[Finding]:
                     )
                 )
             triggers = [str(e) for e in raw.get("triggerEventNames") or []]
-            if n.event_id is not None and n.event.name not in triggers:
+            if (event := n.event) is not None and event.name not in triggers:
                 found.append(
                     _finding(
                         JOURNEY_TRIGGER_MISMATCH,
-                        f"{subject} posts the event '{n.event.name}', but {label} is triggered by "
+                        f"{subject} posts the event '{event.name}', but {label} is triggered by "
                         f"{', '.join(repr(e) for e in triggers) or 'no event'} in Iterable: the event starts nothing.",
-                        details={"event": n.event.name, "iterable_trigger_event_names": triggers},
+                        details={"event": event.name, "iterable_trigger_event_names": triggers},
                         **where,
                     )
                 )
@@ -346,9 +350,9 @@ def _guard_findings(project: IterableProject, mirror: MirrorIndex, notifications
             # What renders is the template the campaign uses in Iterable, whatever the catalog lists.
             if (campaign := mirror.campaigns.get(n.campaign_id)) and campaign["iterable_template_id"] is not None:
                 by_template[campaign["iterable_template_id"]].add(n.pk)
-        if n.trigger_type == TriggerType.CUSTOM_EVENT and n.journey_id is not None:
+        if n.trigger_type == TriggerType.CUSTOM_EVENT and (journey := n.journey) is not None:
             for campaign in mirror.campaigns.values():
-                if campaign["iterable_workflow_id"] == n.journey.iterable_id and campaign["iterable_template_id"]:
+                if campaign["iterable_workflow_id"] == journey.iterable_id and campaign["iterable_template_id"]:
                     by_template[campaign["iterable_template_id"]].add(n.pk)
     keys = {n.pk: n.key for n in notifications}
     forbidden_types = {
@@ -361,6 +365,7 @@ def _guard_findings(project: IterableProject, mirror: MirrorIndex, notifications
         if t["iterable_message_type_id"] not in forbidden_types:
             continue
         facts = mirror.type_facts(t["iterable_message_type_id"])
+        assert facts is not None  # a forbidden type has facts
         subject = f"Iterable template '{t['name']}' (#{tid})"
         affected = sorted(by_template.get(tid, set()) | by_campaign.get(t["iterable_campaign_id"], set()))
         for violation in policy.errors(policy.message_type_violations(facts, subject=subject)):
@@ -369,7 +374,8 @@ def _guard_findings(project: IterableProject, mirror: MirrorIndex, notifications
                 "iterable_message_type_id": t["iterable_message_type_id"],
                 "notifications": [keys[pk] for pk in affected],
             }
-            for notification_id in affected or [None]:
+            targets: list[int | None] = list(affected) or [None]
+            for notification_id in targets:
                 found.append(
                     Finding(
                         category=FindingCategory.GUARD,
@@ -389,6 +395,7 @@ def _guard_findings(project: IterableProject, mirror: MirrorIndex, notifications
         if type_id not in forbidden_types:
             continue
         facts = mirror.type_facts(type_id)
+        assert facts is not None  # a forbidden type has facts
         subject = f"Notification '{n.key}'"
         for violation in policy.errors(policy.message_type_violations(facts, subject=subject)):
             found.append(

@@ -48,12 +48,13 @@ def _medium_of_type(project: IterableProject, message_type_id: int | None) -> st
     )
     if not raw_type:
         return ""
+    channel_id = as_int(raw_type.get("channelId"))
     channel = (
-        IterableMirror.objects.filter(
-            project=project, kind=MirrorKind.CHANNEL, iterable_id=as_int(raw_type.get("channelId"))
-        )
+        IterableMirror.objects.filter(project=project, kind=MirrorKind.CHANNEL, iterable_id=channel_id)
         .values_list("payload", flat=True)
         .first()
+        if channel_id is not None
+        else None
     )
     return str((channel or {}).get("messageMedium") or "")
 
@@ -118,8 +119,10 @@ def notification_prefill(*, project: IterableProject, campaign_id: int) -> Prefi
         if c.iterable_template_id is not None
         else None
     )
-    catalog_templates = list(
-        Template.objects.filter(project=project, iterable_id=c.iterable_template_id).values_list("pk", flat=True)
+    catalog_templates = (
+        list(Template.objects.filter(project=project, iterable_id=c.iterable_template_id).values_list("pk", flat=True))
+        if c.iterable_template_id is not None
+        else []
     )
     prefill = Prefill(
         initial={

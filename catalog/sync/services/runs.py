@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.guard.verdicts import refresh_verdicts
-from catalog.iterable import IterableError, client_for_project
+from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import (
     IterableProject,
     Notification,
@@ -24,6 +24,7 @@ from catalog.services.audit import actor_label, audit_record
 from catalog.sync.services.drift import catalog_drift
 from catalog.sync.services.fetch import SyncFailed, fetch_catalog
 from catalog.sync.services.mirror import WRITE_BATCH, mirror_write_kind
+from catalog.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ def _error_record(error: IterableError) -> dict:
     return {"code": error.code, "msg": error.msg, "status": error.status, "endpoint": error.endpoint}
 
 
-def catalog_sync_project(*, project: IterableProject, actor=None, trigger: str = "manual", client=None) -> SyncRun:
+def catalog_sync_project(
+    *, project: IterableProject, actor: Actor = None, trigger: str = "manual", client: IterableClient | None = None
+) -> SyncRun:
     """Sync one project from Iterable (see the module docstring). Never raises for Iterable's or our failures:
     the returned run says ``failed`` with the error; the mirror and findings are then left as they were."""
     run = SyncRun.objects.create(
@@ -102,7 +105,7 @@ def _audit_changes(run: SyncRun) -> dict:
     }
 
 
-def _fail(run: SyncRun, actor, error: dict, calls: Counter) -> None:
+def _fail(run: SyncRun, actor: Actor, error: dict[str, Any], calls: Counter[str]) -> None:
     run.status = SyncStatus.FAILED
     run.errors = [error]
     run.calls = dict(calls)
@@ -111,7 +114,9 @@ def _fail(run: SyncRun, actor, error: dict, calls: Counter) -> None:
     audit_record(actor=actor, action="sync", instance=run, changes=_audit_changes(run))
 
 
-def catalog_sync(*, project_ids: Iterable[int] | None = None, actor=None, trigger: str = "manual") -> list[SyncRun]:
+def catalog_sync(
+    *, project_ids: Iterable[int] | None = None, actor: Actor = None, trigger: str = "manual"
+) -> list[SyncRun]:
     """Sync these projects (all when None), one after another; each is recorded, none stops the others."""
     projects = IterableProject.objects.all()
     if project_ids is not None:
@@ -119,7 +124,9 @@ def catalog_sync(*, project_ids: Iterable[int] | None = None, actor=None, trigge
     return [catalog_sync_project(project=p, actor=actor, trigger=trigger) for p in projects]
 
 
-def catalog_sync_enqueue(*, project_ids: Iterable[int] | None = None, actor=None, trigger: str = "manual") -> None:
+def catalog_sync_enqueue(
+    *, project_ids: Iterable[int] | None = None, actor: Actor = None, trigger: str = "manual"
+) -> None:
     """Queue one django-q2 task per project once the current transaction commits (ids only in the task)."""
     projects = IterableProject.objects.all()
     if project_ids is not None:
