@@ -4,8 +4,17 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from factories import (
+    ChannelFactory,
+    MessageTypeFactory,
+    NotificationFactory,
+    OwnerFactory,
+    ProjectFactory,
+    TemplateFactory,
+    UserFactory,
+)
 
-from catalog.models import Channel, IterableProject, MessageType, Notification, Owner, Template
+from catalog.models import IterableProject
 
 NOT_RUN = "BROWSER TEST NOT RUN"
 
@@ -57,52 +66,27 @@ def _fresh_rate_counts():
 def small_catalog(db):
     """One project with the seed's subscription schema: an opt-in marketing type, the forbidden
     "Marketing Message", a transactional type, and one active notification on each allowed type."""
-    project = IterableProject.objects.create(name="Test project", data_center="US", api_key_env="ITERABLE_API_KEY_TEST")
-    marketing = Channel.objects.create(
-        project=project, iterable_id=1, name="Marketing Channel", channel_type="Marketing", medium="Email"
+    project = ProjectFactory(name="Test project", api_key_env="ITERABLE_API_KEY_TEST")
+    marketing = ChannelFactory(project=project, iterable_id=1, name="Marketing Channel")
+    transactional = ChannelFactory(
+        project=project, iterable_id=2, name="Transactional Channel", channel_type="Transactional"
     )
-    transactional = Channel.objects.create(
-        project=project, iterable_id=2, name="Transactional Channel", channel_type="Transactional", medium="Email"
+    opt_in = MessageTypeFactory(channel=marketing, iterable_id=11, name="GitLab Marketing")
+    marketing_message = MessageTypeFactory(
+        channel=marketing, iterable_id=12, name="Marketing Message", policy="OptOut", deprecated=True
     )
-    opt_in = MessageType.objects.create(
-        project=project, iterable_id=11, name="GitLab Marketing", channel=marketing, policy="OptIn"
+    transactional_type = MessageTypeFactory(
+        channel=transactional, iterable_id=13, name="Transactional", policy="OptOut"
     )
-    marketing_message = MessageType.objects.create(
-        project=project, iterable_id=12, name="Marketing Message", channel=marketing, policy="OptOut", deprecated=True
-    )
-    transactional_type = MessageType.objects.create(
-        project=project, iterable_id=13, name="Transactional", channel=transactional, policy="OptOut"
-    )
-    owner = Owner.objects.create(name="Lifecycle Marketing", role="business", email="lifecycle@example.com")
-    template = Template.objects.create(
-        project=project, iterable_id=501, name="Digest", medium="Email", message_type=opt_in, campaign_id=401
-    )
-    forbidden_template = Template.objects.create(
-        project=project, iterable_id=502, name="Old newsletter", medium="Email", message_type=marketing_message
-    )
-    digest = Notification.objects.create(
-        key="weekly_digest",
-        name="Weekly digest",
-        audience="students",
-        project=project,
-        medium="Email",
-        trigger_type="api_send",
-        campaign_id=401,
-        message_type=opt_in,
-        status="active",
-    )
-    digest.templates.add(template)
-    digest.owners.add(owner)
-    receipt = Notification.objects.create(
-        key="receipt",
-        name="Receipt",
-        audience="employers",
-        project=project,
-        medium="Email",
-        trigger_type="api_send",
-        campaign_id=402,
-        message_type=transactional_type,
-        status="active",
+    owner = OwnerFactory(name="Lifecycle Marketing", email="lifecycle@example.com")
+    template = TemplateFactory(message_type=opt_in, iterable_id=501, name="Digest", campaign_id=401)
+    forbidden_template = TemplateFactory(message_type=marketing_message, iterable_id=502, name="Old newsletter")
+    digest = NotificationFactory(
+        key="weekly_digest", name="Weekly digest", message_type=opt_in, campaign_id=401,
+        templates=[template], owners=[owner],
+    )  # fmt: skip
+    receipt = NotificationFactory(
+        key="receipt", name="Receipt", audience="employers", message_type=transactional_type, campaign_id=402
     )
     return SimpleNamespace(
         project=project,
@@ -120,19 +104,12 @@ def small_catalog(db):
 
 
 @pytest.fixture
-def user_in_role(db, django_user_model):
+def user_in_role(db):
     """Make a user in one of the roles (viewer, marketing, engineering, admin) or in none (role=None)."""
-    from django.contrib.auth.models import Group
 
     def make(role: str | None, username: str | None = None):
-        user = django_user_model.objects.create_user(
-            username=username or f"{role or 'norole'}-user",
-            email=f"{role or 'norole'}@example.com",
-            password="a long test password",
-        )
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        return user
+        name = username or f"{role or 'norole'}-user"
+        return UserFactory(username=name, email=f"{role or 'norole'}@example.com", role=role)
 
     return make
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 from _resync_seed import CHANNELS, KEY, KEY_ENV, MESSAGE_TYPES, SEED
+from factories import ChannelFactory, MessageTypeFactory, ProjectFactory
 
 from catalog.iterable import clear_client_cache, client_for_project
-from catalog.models import Channel, IterableProject, MessageType
 from catalog.services.resync import resync_settings_update
 from iterable_emulator.testing import EmulatorServer
 
@@ -36,25 +36,20 @@ class NoSleep:
 def project(db, emulator, monkeypatch):
     monkeypatch.setenv(KEY_ENV, KEY)
     clear_client_cache()
-    project = IterableProject.objects.create(
-        name="Resync project", data_center="US", api_key_env=KEY_ENV, api_base_url=emulator.us_url
-    )
-    channels = {}
-    for c in CHANNELS:
-        channels[c["id"]] = Channel.objects.create(
+    project = ProjectFactory(name="Resync project", api_key_env=KEY_ENV, api_base_url=emulator.us_url)
+    channels = {
+        c["id"]: ChannelFactory(
             project=project,
             iterable_id=c["id"],
             name=c["name"],
             channel_type=c["channelType"],
             medium=c["messageMedium"],
         )
+        for c in CHANNELS
+    }
     for t in MESSAGE_TYPES:
-        MessageType.objects.create(
-            project=project,
-            iterable_id=t["id"],
-            name=t["name"],
-            channel=channels[t["channelId"]],
-            policy=t["subscriptionPolicy"],
+        MessageTypeFactory(
+            channel=channels[t["channelId"]], iterable_id=t["id"], name=t["name"], policy=t["subscriptionPolicy"]
         )
     resync_settings_update(
         project=project,

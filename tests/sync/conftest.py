@@ -7,17 +7,17 @@ from types import SimpleNamespace
 
 import pytest
 from _sync_seed import A_KEY, B_KEY, WRONG_KEY, seed
+from factories import (
+    ChannelFactory,
+    CustomEventFactory,
+    JourneyFactory,
+    MessageTypeFactory,
+    NotificationFactory,
+    ProjectFactory,
+    TemplateFactory,
+)
 
 from catalog.iterable import clear_client_cache
-from catalog.models import (
-    Channel,
-    CustomEvent,
-    IterableProject,
-    Journey,
-    MessageType,
-    Notification,
-    Template,
-)
 from iterable_emulator.testing import EmulatorServer
 
 
@@ -41,34 +41,23 @@ def sync_emulator(sync_emulator_server, monkeypatch):
 
 
 def _notification(project, key, message_type, templates=(), **fields):
-    fields.setdefault("trigger_type", "api_send")
-    notification = Notification.objects.create(
-        key=key,
-        name=key.replace("_", " ").capitalize(),
-        audience="students",
-        project=project,
-        medium="Email",
-        message_type=message_type,
-        status=fields.pop("status", "active"),
-        **fields,
+    fields.setdefault("campaign_id", None)
+    return NotificationFactory(
+        key=key, name=key.replace("_", " ").capitalize(), message_type=message_type, templates=list(templates), **fields
     )
-    notification.templates.add(*templates)
-    return notification
 
 
 @pytest.fixture
 def sync_catalog(db, sync_emulator):
     """Projects A (drifting), B (clean) and C (a wrong API key), all pointing at the emulator."""
     url = sync_emulator.us_url
-    a = IterableProject.objects.create(name="Sync A", api_key_env="ITERABLE_API_KEY_SYNC_A", api_base_url=url)
-    b = IterableProject.objects.create(name="Sync B", api_key_env="ITERABLE_API_KEY_SYNC_B", api_base_url=url)
-    c = IterableProject.objects.create(name="Sync C broken", api_key_env="ITERABLE_API_KEY_SYNC_C", api_base_url=url)
+    a = ProjectFactory(name="Sync A", api_key_env="ITERABLE_API_KEY_SYNC_A", api_base_url=url)
+    b = ProjectFactory(name="Sync B", api_key_env="ITERABLE_API_KEY_SYNC_B", api_base_url=url)
+    c = ProjectFactory(name="Sync C broken", api_key_env="ITERABLE_API_KEY_SYNC_C", api_base_url=url)
 
-    marketing = Channel.objects.create(
-        project=a, iterable_id=101, name="Marketing Channel", channel_type="Marketing", medium="Email"
-    )
-    transactional = Channel.objects.create(
-        project=a, iterable_id=102, name="Transactional Channel", channel_type="Transactional", medium="Email"
+    marketing = ChannelFactory(project=a, iterable_id=101, name="Marketing Channel")
+    transactional = ChannelFactory(
+        project=a, iterable_id=102, name="Transactional Channel", channel_type="Transactional"
     )
     types = {}
     for iid, name, channel, policy in [
@@ -78,7 +67,7 @@ def sync_catalog(db, sync_emulator):
         (204, "Product Updates", marketing, "OptIn"),
         (205, "Receipts", transactional, "OptOut"),
     ]:
-        types[iid] = MessageType.objects.create(project=a, iterable_id=iid, name=name, channel=channel, policy=policy)
+        types[iid] = MessageTypeFactory(channel=channel, iterable_id=iid, name=name, policy=policy)
     templates = {}
     for iid, name, mt, extra in [
         (401, "Digest", 201, {"campaign_id": 501}),
@@ -92,14 +81,10 @@ def sync_catalog(db, sync_emulator):
         (410, "Trial day 1", 201, {"client_template_id": "trial-1"}),
         (412, "Promo", 201, {}),
     ]:
-        templates[iid] = Template.objects.create(
-            project=a, iterable_id=iid, name=name, medium="Email", message_type=types[mt], **extra
-        )
-    events = {
-        name: CustomEvent.objects.create(project=a, name=name) for name in ["signedUp", "cartAbandoned", "trialStarted"]
-    }
+        templates[iid] = TemplateFactory(message_type=types[mt], iterable_id=iid, name=name, **extra)
+    events = {name: CustomEventFactory(project=a, name=name) for name in ["signedUp", "cartAbandoned", "trialStarted"]}
     journeys = {
-        iid: Journey.objects.create(project=a, iterable_id=iid, name=name, trigger_event_names=[event])
+        iid: JourneyFactory(project=a, iterable_id=iid, name=name, trigger_event_names=[event])
         for iid, name, event in [
             (601, "Onboarding", "signedUp"),
             (602, "Old onboarding", "signedUp"),
@@ -137,14 +122,8 @@ def sync_catalog(db, sync_emulator):
         ]
     }
 
-    b_channel = Channel.objects.create(
-        project=b, iterable_id=111, name="Transactional Channel", channel_type="Transactional", medium="Email"
-    )
-    b_type = MessageType.objects.create(
-        project=b, iterable_id=211, name="Transactional", channel=b_channel, policy="OptOut"
-    )
-    b_template = Template.objects.create(
-        project=b, iterable_id=441, name="Reset", medium="Email", message_type=b_type, campaign_id=541
-    )
+    b_channel = ChannelFactory(project=b, iterable_id=111, name="Transactional Channel", channel_type="Transactional")
+    b_type = MessageTypeFactory(channel=b_channel, iterable_id=211, name="Transactional", policy="OptOut")
+    b_template = TemplateFactory(message_type=b_type, iterable_id=441, name="Reset", campaign_id=541)
     _notification(b, "password_reset", b_type, [b_template], campaign_id=541)
     return SimpleNamespace(a=a, b=b, c=c, types=types, templates=templates, notifications=notifications)

@@ -3,33 +3,23 @@
 from types import SimpleNamespace
 
 import pytest
-
-from catalog.models import CustomEvent, EventField, Journey, Notification
+from factories import CustomEventFactory, EventFieldFactory, JourneyFactory, NotificationFactory
 
 
 @pytest.fixture
 def ui_catalog(small_catalog):
     """small_catalog plus a custom event with fields, a journey and a notification they trigger."""
     c = small_catalog
-    event = CustomEvent.objects.create(project=c.project, name="SaaS Trials", source_system="Workato")
-    field = EventField.objects.create(event=event, name="companyNamespace", data_type="Boolean", example="true")
-    EventField.objects.create(event=event, name="employees", data_type="Long", example="42", position=1)
-    journey = Journey.objects.create(
+    event = CustomEventFactory(project=c.project, name="SaaS Trials", source_system="Workato")
+    field = EventFieldFactory(event=event, name="companyNamespace", data_type="Boolean", example="true")
+    EventFieldFactory(event=event, name="employees", data_type="Long", example="42", position=1)
+    journey = JourneyFactory(
         project=c.project, iterable_id=7001, name="Trial onboarding", trigger_event_names=["SaaS Trials"]
     )
-    onboarding = Notification.objects.create(
-        key="trial_onboarding",
-        name="Trial onboarding",
-        audience="employers",
-        project=c.project,
-        medium="Email",
-        trigger_type="custom_event",
-        event=event,
-        journey=journey,
-        message_type=c.opt_in,
-        status="active",
-    )
-    onboarding.owners.add(c.owner)
+    onboarding = NotificationFactory(
+        key="trial_onboarding", name="Trial onboarding", audience="employers", message_type=c.opt_in,
+        trigger_type="custom_event", campaign_id=None, event=event, journey=journey, owners=[c.owner],
+    )  # fmt: skip
     return SimpleNamespace(**vars(c), event=event, field=field, journey=journey, onboarding=onboarding)
 
 
