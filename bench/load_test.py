@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 
-from catalog.services.tokens import api_token_create  # noqa: E402
+from catalog.tokens.services import api_token_create  # noqa: E402
 
 # wrk's own summary gives 50/75/90/99; p95 needs its Lua hook.
 WRK_SCRIPT = """

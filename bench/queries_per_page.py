@@ -26,7 +26,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from catalog.services.tokens import api_token_create  # noqa: E402
+from catalog.tokens.services import api_token_create  # noqa: E402
 
 LIMIT = 10
 

@@ -253,7 +253,7 @@ SESSION_SAVE_EVERY_REQUEST = False
 # Token auth comes first so an anonymous request gets 401 with a WWW-Authenticate header, not 403.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "catalog.api.authentication.ApiTokenAuthentication",
+        "catalog.tokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["catalog.api.permissions.RolePermissions"],

@@ -49,7 +49,7 @@ def test_database_gone_during_a_page_write_loses_nothing(demo, client, user_in_r
 def test_database_gone_during_an_api_write(demo, user_in_role, writes_fail):
     from rest_framework.test import APIClient
 
-    from catalog.services.tokens import api_token_create
+    from catalog.tokens.services import api_token_create
 
     user = user_in_role("engineering")
     _, token = api_token_create(actor=user, user=user, name="drill")

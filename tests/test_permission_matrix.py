@@ -90,7 +90,7 @@ def test_every_route_is_classified_and_found():
 def test_permission_matrix(demo, client, user_in_role, role):
     from rest_framework.test import APIClient
 
-    from catalog.services.tokens import api_token_create
+    from catalog.tokens.services import api_token_create
 
     api = APIClient()
     if role is not None:

@@ -40,7 +40,7 @@ ERRORS_BY_CODE = {
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "catalog.api.authentication.ApiTokenAuthentication"
+    target_class = "catalog.tokens.authentication.ApiTokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):

@@ -4,9 +4,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
-from catalog.api import pages, resync, schema, sends, views  # noqa: F401 (schema registers the token scheme)
+from catalog.api import resync, schema, sends, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
 from catalog.sync import urls as sync_urls
+from catalog.tokens import urls as tokens_urls
 
 
 class RootView(routers.APIRootView):
@@ -37,9 +38,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
-    path("tokens/", pages.token_list, name="tokens"),
-    path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token-revoke"),
-    path("tokens/<int:pk>/rotate/", pages.token_rotate, name="token-rotate"),
+    *tokens_urls.urlpatterns,
     path("test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proofrecipient-approve"),
     path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
     *sync_urls.api_urlpatterns,

@@ -12,7 +12,7 @@ from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import IterableProject
 from catalog.services.iterable_support import fan_out
 from catalog.services.rate_limits import rate_window_count, rate_window_wait
-from catalog.services.tokens import TokenError, TokenThrottled, api_token_authenticate
+from catalog.tokens.services import TokenError, TokenThrottled, api_token_authenticate
 
 # Any role may run the deep check: it tells whether the dashboard works, not what is in it.
 DEEP_PERMISSION = "catalog.view_notification"

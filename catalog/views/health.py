@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from catalog.services.health import health_deep_caller, health_deep_rate_take, health_report
-from catalog.services.tokens import TokenThrottled
+from catalog.tokens.services import TokenThrottled
 
 
 @never_cache

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import ApiToken, AuditEvent
-from catalog.services.tokens import api_token_create, api_token_revoke
+from catalog.tokens.services import api_token_create, api_token_revoke
 
 
 @pytest.fixture

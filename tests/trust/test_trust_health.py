@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from catalog.services.tokens import api_token_create
+from catalog.tokens.services import api_token_create
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from test_permission_matrix import HTML_UNDER_API, routes
 from catalog.models import Notification, ProofRecipient
 from catalog.services.audit import audit_event
 from catalog.services.sends import proof_send
-from catalog.services.tokens import api_token_create
+from catalog.tokens.services import api_token_create
 
 PRIVATE = "qa.student@example.com"  # mia's own test recipient
 CUSTOMER = "student.0042@example.com"  # a contact mia looked up

@@ -7,7 +7,7 @@ from axes.helpers import get_client_ip_address
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
-from catalog.services.tokens import TokenError, TokenThrottled, api_token_authenticate
+from catalog.tokens.services import TokenError, TokenThrottled, api_token_authenticate
 
 KEYWORDS = ("bearer", "token")
 

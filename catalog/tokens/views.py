@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.models import ApiToken
-from catalog.services.tokens import (
+from catalog.tokens.services import (
     api_token_create,
     api_token_expires_at,
     api_token_max_days,
