@@ -73,8 +73,6 @@ class Finding:
     details: dict = field(default_factory=dict)
 
 
-
-
 @dataclass
 class MirrorIndex:
     """The project's mirror in memory, in the shapes the rules need (a few queries, no payloads for templates)."""
@@ -145,9 +143,7 @@ def _finding(code: str, message: str, **kwargs) -> Finding:
     return Finding(category=category, code=code, severity=severity, message=message, **kwargs)
 
 
-def _same_template(
-    declared: Template, declared_mirror: Mapping[str, Any] | None, candidate: Mapping[str, Any]
-) -> bool:
+def _same_template(declared: Template, declared_mirror: Mapping[str, Any] | None, candidate: Mapping[str, Any]) -> bool:
     client_ids = {declared.client_template_id, (declared_mirror or {}).get("client_template_id") or ""} - {""}
     if client_ids or candidate["client_template_id"]:
         return candidate["client_template_id"] in client_ids
@@ -200,8 +196,25 @@ def _message_type_drift(n: Notification, mt: MessageType, mirror: MirrorIndex, s
 
 def _notification_drift(n: Notification, mirror: MirrorIndex) -> list[Finding]:
     subject = f"Notification '{n.key}'"
-    found: list[Finding] = []
     declared = list(n.templates.all())
+    found = _template_drift(n, declared, mirror, subject)
+    types = {n.message_type.pk: n.message_type} if n.message_type_id else {}
+    types.update({t.message_type.pk: t.message_type for t in declared if t.message_type is not None})
+    found += [d for mt in types.values() if (d := _message_type_drift(n, mt, mirror, subject)) is not None]
+    campaign_ids: list[int] = []
+    if n.trigger_type == TriggerType.API_SEND and n.campaign_id is not None:
+        campaign_ids = [n.campaign_id]
+        found += _campaign_drift(n, mirror, subject)
+    elif n.trigger_type == TriggerType.CUSTOM_EVENT and n.journey is not None:
+        campaign_ids = [
+            cid for cid, c in mirror.campaigns.items() if c["iterable_workflow_id"] == n.journey.iterable_id
+        ]
+        found += _journey_drift(n, mirror, subject)
+    return found + _template_copy_drift(n, declared, mirror.attached_templates(campaign_ids), mirror, subject)
+
+
+def _template_drift(n: Notification, declared: list, mirror: MirrorIndex, subject: str) -> list[Finding]:
+    found = []
     for t in declared:
         m = mirror.templates.get(t.iterable_id)
         if m is None:
@@ -229,112 +242,113 @@ def _notification_drift(n: Notification, mirror: MirrorIndex) -> list[Finding]:
                     details={"iterable_message_type_id": m["iterable_message_type_id"]},
                 )
             )
+    return found
 
-    types = {n.message_type.pk: n.message_type} if n.message_type_id else {}
-    types.update({t.message_type.pk: t.message_type for t in declared if t.message_type is not None})
-    for mt in types.values():
-        drift = _message_type_drift(n, mt, mirror, subject)
-        if drift is not None:
-            found.append(drift)
 
-    campaign_ids: list[int] = []
-    if n.trigger_type == TriggerType.API_SEND and n.campaign_id is not None:
-        campaign_ids = [n.campaign_id]
-        campaign = mirror.campaigns.get(n.campaign_id)
-        where = {"notification_id": n.pk, "iterable_kind": MirrorKind.CAMPAIGN, "iterable_id": n.campaign_id}
-        if campaign is None:
+def _campaign_drift(n: Notification, mirror: MirrorIndex, subject: str) -> list[Finding]:
+    """An API send's campaign: missing, not Running, or not Triggered."""
+    campaign = mirror.campaigns.get(n.campaign_id)
+    where = {"notification_id": n.pk, "iterable_kind": MirrorKind.CAMPAIGN, "iterable_id": n.campaign_id}
+    if campaign is None:
+        return [
+            _finding(
+                CAMPAIGN_MISSING,
+                f"{subject} is sent with campaign {n.campaign_id}, which does not exist in Iterable: "
+                "every send is refused as an invalid campaign id.",
+                **where,
+            )
+        ]
+    found = []
+    if campaign["state"] != "Running":
+        found.append(
+            _finding(
+                CAMPAIGN_NOT_RUNNING,
+                f"{subject} is sent with campaign '{campaign['name']}' ({n.campaign_id}), which is "
+                f"{campaign['state'] or 'in no state'} in Iterable, not Running: sends are skipped.",
+                details={"campaign_state": campaign["state"]},
+                **where,
+            )
+        )
+    if campaign["payload__type"] != "Triggered":
+        found.append(
+            _finding(
+                CAMPAIGN_NOT_TRIGGERED,
+                f"{subject} is sent with campaign '{campaign['name']}' ({n.campaign_id}), which is a "
+                f"{campaign['payload__type'] or 'untyped'} campaign in Iterable: an API send needs a "
+                "Triggered campaign.",
+                details={"campaign_type": campaign["payload__type"]},
+                **where,
+            )
+        )
+    return found
+
+
+def _journey_drift(n: Notification, mirror: MirrorIndex, subject: str) -> list[Finding]:
+    """A custom-event notification's journey: missing, archived, disabled, or triggered by another event."""
+    journey = n.journey
+    raw = mirror.journeys.get(journey.iterable_id)
+    where = {"notification_id": n.pk, "iterable_kind": MirrorKind.JOURNEY, "iterable_id": journey.iterable_id}
+    label = f"journey '{journey.name}' ({journey.iterable_id})"
+    if raw is None:
+        return [
+            _finding(JOURNEY_MISSING, f"{subject} runs through {label}, which does not exist in Iterable.", **where)
+        ]
+    found = []
+    state = journey_state(raw)
+    if state == "archived":
+        found.append(
+            _finding(
+                JOURNEY_ARCHIVED,
+                f"{subject} runs through {label}, which is archived in Iterable: nothing is sent.",
+                **where,
+            )
+        )
+    elif state == "disabled":
+        found.append(
+            _finding(
+                JOURNEY_DISABLED,
+                f"{subject} runs through {label}, which is disabled in Iterable: events enter no journey.",
+                **where,
+            )
+        )
+    triggers = [str(e) for e in raw.get("triggerEventNames") or []]
+    if (event := n.event) is not None and event.name not in triggers:
+        found.append(
+            _finding(
+                JOURNEY_TRIGGER_MISMATCH,
+                f"{subject} posts the event '{event.name}', but {label} is triggered by "
+                f"{', '.join(repr(e) for e in triggers) or 'no event'} in Iterable: the event starts nothing.",
+                details={"event": event.name, "iterable_trigger_event_names": triggers},
+                **where,
+            )
+        )
+    return found
+
+
+def _template_copy_drift(
+    n: Notification, declared: list, attached: dict, mirror: MirrorIndex, subject: str
+) -> list[Finding]:
+    """A declared template Iterable replaced by the copy it made when attaching it (module docstring)."""
+    found = []
+    for t in declared:
+        if not attached or t.iterable_id in attached:
+            continue
+        copies = [a for aid, a in sorted(attached.items()) if _same_template(t, mirror.templates.get(t.iterable_id), a)]
+        if copies:
+            copy = copies[0]
             found.append(
                 _finding(
-                    CAMPAIGN_MISSING,
-                    f"{subject} is sent with campaign {n.campaign_id}, which does not exist in Iterable: "
-                    "every send is refused as an invalid campaign id.",
-                    **where,
+                    TEMPLATE_COPY,
+                    f"{subject} declares template #{t.iterable_id} '{t.name}', but its "
+                    f"{'campaign' if n.trigger_type == TriggerType.API_SEND else 'journey'} in Iterable uses "
+                    f"#{copy['iterable_id']} '{copy['name']}', a copy Iterable made when the template was "
+                    f"attached. Point the catalog at #{copy['iterable_id']}.",
+                    notification_id=n.pk,
+                    iterable_kind=MirrorKind.TEMPLATE,
+                    iterable_id=copy["iterable_id"],
+                    details={"declared_template_id": t.iterable_id, "copy_template_id": copy["iterable_id"]},
                 )
             )
-        else:
-            if campaign["state"] != "Running":
-                found.append(
-                    _finding(
-                        CAMPAIGN_NOT_RUNNING,
-                        f"{subject} is sent with campaign '{campaign['name']}' ({n.campaign_id}), which is "
-                        f"{campaign['state'] or 'in no state'} in Iterable, not Running: sends are skipped.",
-                        details={"campaign_state": campaign["state"]},
-                        **where,
-                    )
-                )
-            if campaign["payload__type"] != "Triggered":
-                found.append(
-                    _finding(
-                        CAMPAIGN_NOT_TRIGGERED,
-                        f"{subject} is sent with campaign '{campaign['name']}' ({n.campaign_id}), which is a "
-                        f"{campaign['payload__type'] or 'untyped'} campaign in Iterable: an API send needs a "
-                        "Triggered campaign.",
-                        details={"campaign_type": campaign["payload__type"]},
-                        **where,
-                    )
-                )
-    elif n.trigger_type == TriggerType.CUSTOM_EVENT and (journey := n.journey) is not None:
-        raw = mirror.journeys.get(journey.iterable_id)
-        where = {"notification_id": n.pk, "iterable_kind": MirrorKind.JOURNEY, "iterable_id": journey.iterable_id}
-        label = f"journey '{journey.name}' ({journey.iterable_id})"
-        campaign_ids = [cid for cid, c in mirror.campaigns.items() if c["iterable_workflow_id"] == journey.iterable_id]
-        if raw is None:
-            found.append(
-                _finding(JOURNEY_MISSING, f"{subject} runs through {label}, which does not exist in Iterable.", **where)
-            )
-        else:
-            state = journey_state(raw)
-            if state == "archived":
-                found.append(
-                    _finding(
-                        JOURNEY_ARCHIVED,
-                        f"{subject} runs through {label}, which is archived in Iterable: nothing is sent.",
-                        **where,
-                    )
-                )
-            elif state == "disabled":
-                found.append(
-                    _finding(
-                        JOURNEY_DISABLED,
-                        f"{subject} runs through {label}, which is disabled in Iterable: events enter no journey.",
-                        **where,
-                    )
-                )
-            triggers = [str(e) for e in raw.get("triggerEventNames") or []]
-            if (event := n.event) is not None and event.name not in triggers:
-                found.append(
-                    _finding(
-                        JOURNEY_TRIGGER_MISMATCH,
-                        f"{subject} posts the event '{event.name}', but {label} is triggered by "
-                        f"{', '.join(repr(e) for e in triggers) or 'no event'} in Iterable: the event starts nothing.",
-                        details={"event": event.name, "iterable_trigger_event_names": triggers},
-                        **where,
-                    )
-                )
-
-    attached = mirror.attached_templates(campaign_ids)
-    if attached:
-        for t in declared:
-            if t.iterable_id in attached:
-                continue
-            copies = [
-                a for aid, a in sorted(attached.items()) if _same_template(t, mirror.templates.get(t.iterable_id), a)
-            ]
-            if copies:
-                copy = copies[0]
-                found.append(
-                    _finding(
-                        TEMPLATE_COPY,
-                        f"{subject} declares template #{t.iterable_id} '{t.name}', but its "
-                        f"{'campaign' if n.trigger_type == TriggerType.API_SEND else 'journey'} in Iterable uses "
-                        f"#{copy['iterable_id']} '{copy['name']}', a copy Iterable made when the template was "
-                        f"attached. Point the catalog at #{copy['iterable_id']}.",
-                        notification_id=n.pk,
-                        iterable_kind=MirrorKind.TEMPLATE,
-                        iterable_id=copy["iterable_id"],
-                        details={"declared_template_id": t.iterable_id, "copy_template_id": copy["iterable_id"]},
-                    )
-                )
     return found
 
 
