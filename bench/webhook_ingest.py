@@ -7,14 +7,21 @@ second. With `--kill` it SIGKILLs a gunicorn worker mid-run; the client retries 
 does. Then it counts the stored events (the worker's job), checks that every unique event is stored and
 counted exactly once, and prints the disk per event and a year's disk budget at `--per-day` events a day.
 
-    python bench/webhook_ingest.py [--sqlite] [--events 30000] [--batch 100] [--connections 8] [--workers 3]
-                                   [--kill] [--per-day 5000000] [--notifications 500]
+    python bench/webhook_ingest.py [--sqlite] [--events 30000] [--batch 1] [--connections 8] [--workers 2]
+                                   [--worker-class gthread] [--threads 4] [--kill] [--per-day 5000000]
+                                   [--notifications 500]
+
+The client keeps its connections open (as Iterable does) and is plain http.client, so that the client's own CPU,
+which shares the machine's cores with the server and the database, stays small; the CPU each of the three used
+per request is printed next to the rate (and what the rest of the machine used meanwhile).
 """
 
 import argparse
+import http.client
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -27,9 +34,11 @@ from _django import ROOT, django_throwaway, free_port, fresh_postgres, wait_for
 parser = argparse.ArgumentParser()
 parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a fresh PostgreSQL database")
 parser.add_argument("--events", type=int, default=30_000)
-parser.add_argument("--batch", type=int, default=100)
+parser.add_argument("--batch", type=int, default=1)
 parser.add_argument("--connections", type=int, default=8)
-parser.add_argument("--workers", type=int, default=3)
+parser.add_argument("--workers", type=int, default=2)
+parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread (the README's command) or sync")
+parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
 parser.add_argument("--redeliver", type=float, default=5.0, help="percent of requests sent twice")
 parser.add_argument("--kill", action="store_true", help="SIGKILL a gunicorn worker half-way")
 parser.add_argument("--per-day", type=int, default=5_000_000)
@@ -41,7 +50,6 @@ if not args.sqlite:
     url = fresh_postgres("webhook_bench")
 WORK = django_throwaway("webhook-ingest", url)
 
-import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
@@ -84,6 +92,57 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_seconds(pid: int, children: bool = False) -> float:
+    """CPU seconds of a process (and of its waited-for children) from /proc; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / TICKS
+
+
+def _database_backends(database: str) -> list[int]:
+    """PostgreSQL's backends serving the bench database (their process title names it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f" {database} " in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class Cpu:
+    """CPU used during the run by the client (this process), gunicorn (master, workers, reaped workers), the
+    database's backends for the bench database, and everything else on the machine (/proc/stat)."""
+
+    def __init__(self, server: int, database: str):
+        self.server, self.database = server, database
+        self.start = self._sample()
+
+    def _sample(self) -> dict:
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        busy = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        return {
+            "client": me.ru_utime + me.ru_stime,
+            "server": _proc_seconds(self.server, children=True) + sum(map(_proc_seconds, worker_pids(self.server))),
+            "database": sum(map(_proc_seconds, _database_backends(self.database))),
+            "machine": (sum(busy) - busy[3] - busy[4]) / TICKS,  # all but idle and iowait
+        }
+
+    def used(self) -> dict:
+        end = self._sample()
+        used = {key: end[key] - self.start[key] for key in end}
+        used["other"] = max(0.0, used["machine"] - used["client"] - used["server"] - used["database"])
+        return used
+
+
 def main() -> None:
     project = IterableProject.objects.create(name="Bench", api_key_env="ITERABLE_API_KEY_BENCH")
     secret = webhook_secret_rotate(project=project, actor="bench")
@@ -100,39 +159,47 @@ def main() -> None:
         "STATIC_ROOT": str(WORK),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "iterable_admin.wsgi", "--workers", str(args.workers), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "error"],
+        [sys.executable, "-m", "gunicorn", "iterable_admin.wsgi", "--workers", str(args.workers),
+         "--worker-class", args.worker_class, "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "error"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     work = batches(args.events, args.batch, args.redeliver)
-    endpoint = f"http://127.0.0.1:{port}/api/health/webhooks/{project.pk}/"
+    path = f"/api/health/webhooks/{project.pk}/"
     lock = threading.Lock()
     tally = {"requests": 0, "retries": 0, "errors": 0}
     queue = list(enumerate(work))
+    headers = {"Content-Type": "application/json", "X-Webhook-Secret": secret}
 
     def client() -> None:
-        session = requests.Session()
-        headers = {"Content-Type": "application/json", "X-Webhook-Secret": secret}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 if not queue:
+                    conn.close()
                     return
                 _, batch = queue.pop()
             body = json.dumps(batch if args.batch > 1 else batch[0])
             for attempt in range(20):
                 try:
-                    response = session.post(endpoint, data=body, headers=headers, timeout=30)
-                    if response.status_code == 200:
+                    conn.request("POST", path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    if response.status == 200:
                         break
                     with lock:
                         tally["errors"] += 1
-                except requests.RequestException:
-                    session = requests.Session()
+                except (OSError, http.client.HTTPException):
+                    # A killed worker takes its open connections with it: reconnect and send again, as Iterable
+                    # retries a delivery that got no answer.
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    answer = b"no answer"
                 with lock:
                     tally["retries"] += 1
                 time.sleep(0.05 * (attempt + 1))
             else:
-                raise SystemExit(f"gave up on a batch after 20 attempts: {response.status_code} {response.text[:200]}")
+                raise SystemExit(f"gave up on a batch after 20 attempts: {answer[:200]!r}")
             with lock:
                 tally["requests"] += 1
 
@@ -146,27 +213,36 @@ def main() -> None:
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
 
+    database = connection.settings_dict["NAME"]
     try:
         wait_for(port)
-        for _ in range(args.workers * 2):  # warm every worker's imports (405: nothing stored)
-            requests.get(endpoint, timeout=10)
+        for _ in range(args.workers * 4):  # warm every worker's imports and connection (405: nothing stored)
+            warm = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            warm.request("GET", path)
+            warm.getresponse().read()
+            warm.close()
         threads = [threading.Thread(target=client) for _ in range(args.connections)]
         if args.kill:
             threads.append(threading.Thread(target=killer))
+        cpu = Cpu(server.pid, database)
         started = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
+        used = cpu.used()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
     posted = sum(len(b) for b in work)
+    workers = f"{args.workers} {args.worker_class} workers" + (
+        f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    )
     print(
-        f"database: {connection.vendor}; gunicorn x{args.workers} sync workers; {args.connections} client threads; "
-        f"{os.cpu_count()} cores shared by server, database and client"
+        f"database: {connection.vendor}; gunicorn {workers}; {args.connections} client connections (kept open); "
+        f"{os.cpu_count()} cores shared by server, database, client and whatever else runs"
     )
     print(
         f"posted {posted:,} events ({args.events:,} unique, {posted - args.events:,} redelivered) in "
@@ -175,6 +251,13 @@ def main() -> None:
     )
     print(f"INGEST: {posted / elapsed:,.0f} events/s posted ({args.events / elapsed:,.0f} unique/s), "
           f"{tally['requests'] / elapsed:,.0f} requests/s, {elapsed:.1f} s")  # fmt: skip
+    per = 1000 / tally["requests"]
+    print(
+        f"CPU per request: server {used['server'] * per:.2f} ms, database {used['database'] * per:.2f} ms "
+        f"(its backends), client {used['client'] * per:.2f} ms; of the machine's {os.cpu_count() * elapsed:.1f} "
+        f"CPU-seconds: server {used['server']:.1f}, database {used['database']:.1f}, client {used['client']:.1f}, "
+        f"everything else {used['other']:.1f}"
+    )
 
     stored = HealthEvent.objects.count()
     started = time.perf_counter()

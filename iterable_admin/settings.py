@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "catalog.observability.DatabaseUnavailableMiddleware",
     "catalog.middleware.IterableBudgetMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Iterable's webhook posts leave the stack here: none of what follows applies to them (see the module).
+    "catalog.health.fastpath.WebhookFastPathMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

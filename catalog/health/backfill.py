@@ -1,8 +1,12 @@
 """History from Iterable's campaign metrics, for days the webhooks did not cover (a new notification, downtime).
 
 One call per missing day (all the notification's campaigns at once), paced by the client to the endpoint's
-limit (10 a minute per project). A day is filled only if the notification has no counter on it at all, so a
-second run, or a day the webhooks counted, is left alone. Campaign metrics count Email only.
+limit (10 a minute per project). A day is read only if the notification has no counter on it yet, so a second
+run, or a day the webhooks counted, costs no call. Campaign metrics count Email only.
+
+The two accounts never add up: the backfill sets its number beside the webhooks' count (`backfill_count`,
+replaced by a later backfill, never added to), and a day shows the larger of the two. So a late webhook for a
+backfilled day, or a backfill that races the counting of a day's first events, counts nothing twice.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -63,24 +67,37 @@ def health_backfill(*, notification: Notification, days: int = 30, client=None) 
         )
         result["calls"] += 1
         totals = {kind: sum(_count(row.get(name, "0")) for row in rows) for name, kind in METRICS.items()}
-        new = [
-            HealthDaily(
+        totals = {kind: n for kind, n in totals.items() if n}
+        if not totals:
+            continue
+        with transaction.atomic():
+            counting_lock()  # the counting worker's lock: nobody adds to these rows meanwhile
+            backfill_record(notification=notification, bucket=bucket, day=day, totals=totals)
+        result["days_filled"] += 1
+    return result
+
+
+def backfill_record(*, notification: Notification, bucket: str, day: date, totals: dict[str, int]) -> None:
+    """Set Iterable's numbers for the day beside whatever the webhooks counted; shown is the larger."""
+    existing = {
+        row.kind: row
+        for row in HealthDaily.objects.select_for_update().filter(
+            project_id=notification.project_id, bucket=bucket, day=day, kind__in=totals
+        )
+    }
+    for kind, n in totals.items():
+        row = existing.get(kind)
+        if row is None:
+            HealthDaily.objects.create(
                 project_id=notification.project_id,
                 bucket=bucket,
                 notification=notification,
                 day=day,
                 kind=kind,
+                backfill_count=n,
                 count=n,
             )
-            for kind, n in totals.items()
-            if n
-        ]
-        if not new:
             continue
-        with transaction.atomic():
-            counting_lock()  # the counting worker's lock: the day is checked and written while nobody else counts
-            if HealthDaily.objects.filter(notification=notification, day=day).exists():
-                continue
-            HealthDaily.objects.bulk_create(new)
-        result["days_filled"] += 1
-    return result
+        row.backfill_count = n
+        row.count = max(row.webhook_count, n)
+        row.save(update_fields=["backfill_count", "count"])

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
+from catalog.health import partitions
 from catalog.health.alerts import alert_raise, alerts_notify
 from catalog.health.conf import health_setting
 from catalog.health.models import AlertKind, EventKind, HealthDaily, HealthEvent
@@ -153,12 +154,18 @@ def _add_to_counters(totals: dict[tuple, dict]) -> None:
         row = existing.get(key)
         if row is None:
             project_id, bucket, day, kind = key
-            new.append(HealthDaily(project_id=project_id, bucket=bucket, day=day, kind=kind, **total))
+            new.append(
+                HealthDaily(
+                    project_id=project_id, bucket=bucket, day=day, kind=kind, webhook_count=total["count"], **total
+                )
+            )
             continue
-        row.count += total["count"]
+        # Added to the webhooks' own account; a backfilled number for the day is not added to (see HealthDaily).
+        row.webhook_count += total["count"]
+        row.count = max(row.webhook_count, row.backfill_count)
         row.last_at = max(filter(None, [row.last_at, total["last_at"]]))
         changed.append(row)
-    HealthDaily.objects.bulk_update(changed, ["count", "last_at"], batch_size=500)
+    HealthDaily.objects.bulk_update(changed, ["count", "webhook_count", "last_at"], batch_size=500)
     HealthDaily.objects.bulk_create(new, batch_size=500)
 
 
@@ -259,7 +266,7 @@ def spike_check(*, notification_id: int, day, now: datetime) -> None:
         )
 
 
-COLUMNS = ("id", "project_id", "kind", "campaign_id", "template_id", "message_type_id", "occurred_at")
+COLUMNS = ("id", "project_id", "kind", "campaign_id", "template_id", "message_type_id", "occurred_at", "day")
 
 
 def health_process_batch(*, batch: int = BATCH) -> int:
@@ -280,7 +287,7 @@ def health_process_batch(*, batch: int = BATCH) -> int:
             for event in project_events:
                 event["notification_id"] = pmap.notification_for(event["campaign_id"], event["template_id"])
                 bucket = bucket_of(event["notification_id"], event["campaign_id"], event["template_id"])
-                day = event["occurred_at"].astimezone(timezone.get_current_timezone()).date()
+                day = event["day"]
                 key = (project_id, bucket, day, event["kind"])
                 orphan = not event["notification_id"]
                 total = totals.setdefault(
@@ -303,21 +310,40 @@ def health_process_batch(*, batch: int = BATCH) -> int:
         _add_to_counters(totals)
         for notification_id, day in spikes:
             spike_check(notification_id=notification_id, day=day, now=now)
-        HealthEvent.objects.filter(id__in=[e["id"] for e in events]).update(counted=True)
+        # Per day: on PostgreSQL each UPDATE then reads one partition instead of probing every one for each id.
+        by_day = defaultdict(list)
+        for event in events:
+            by_day[event["day"]].append(event["id"])
+        for day, ids in by_day.items():
+            HealthEvent.objects.filter(day=day, id__in=ids).update(counted=True)
     return len(events)
 
 
-def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, max_batches: int = 50) -> int:
-    """Delete counted raw events older than the retention window, in bounded batches (short locks)."""
-    cutoff = (now or timezone.now()) - timedelta(days=retention_days())
+def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, max_batches: int = 50) -> dict:
+    """Keep the raw window: events of days older than HEALTH_RAW_RETENTION_DAYS go once they are counted.
+
+    On PostgreSQL the day partitions ahead are made and the expired ones dropped whole; what remains (the default
+    partition's old rows, or SQLite's table) is deleted in bounded batches (short locks).
+    """
+    today = timezone.localdate(now)
+    cutoff = today - timedelta(days=retention_days())
+    made, dropped = [], []
+    if partitions.is_partitioned():
+        made = partitions.partitions_ensure(today=today)
+        dropped = partitions.partitions_drop_before(cutoff)
     deleted = 0
     for _ in range(max_batches):
-        old = HealthEvent.objects.filter(received_at__lt=cutoff, counted=True).order_by("id")
-        ids = list(old.values_list("id", flat=True)[:batch])
-        if not ids:
+        old = HealthEvent.objects.filter(day__lt=cutoff, counted=True).order_by("day", "id")
+        keys = list(old.values_list("day", "id")[:batch])
+        if not keys:
             break
-        deleted += HealthEvent.objects.filter(id__in=ids).delete()[0]
-    return deleted
+        for day in {day for day, _ in keys}:
+            deleted += HealthEvent.objects.filter(day=day, id__in=[i for d, i in keys if d == day]).delete()[0]
+    return {
+        "deleted": deleted,
+        "partitions_dropped": [d.isoformat() for d in dropped],
+        "partitions_made": [d.isoformat() for d in made],
+    }
 
 
 def health_process(*, max_batches: int = 20) -> dict:

@@ -8,7 +8,9 @@ than refused: refusing would make Iterable retry an event that can never be acce
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from django.utils import timezone
 
 from catalog.health.models import EventKind
 
@@ -54,6 +56,9 @@ class ParsedEvent:
     message_id: str
     reason: str
     occurred_at: datetime
+    # The day it happened in the site's time zone: the counters' day, and on PostgreSQL the raw table's partition.
+    # From the event's own time, so a redelivery lands on the same day (and partition) and its key drops it.
+    day: date
 
 
 def _int(value, where: str) -> int | None:
@@ -81,6 +86,12 @@ def _time(value, where: str, fallback: datetime) -> datetime:
         except (OverflowError, OSError, ValueError):
             raise EventError(f"{where} is not a time: {value!r}.") from None
     if isinstance(value, str):
+        try:  # Iterable's own form, "2026-11-30 06:01:20 +00:00", read without strptime's cost
+            parsed = datetime.fromisoformat(value.replace(" +", "+").replace(" -", "-"))
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        except ValueError:
+            pass
         for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
             try:
                 return datetime.strptime(value.replace("Z", "+0000"), fmt).astimezone(UTC)
@@ -93,8 +104,9 @@ def _text(value, limit: int) -> str:
     return "" if value is None else str(value)[:limit]
 
 
-def event_parse(raw, *, index: int, received_at: datetime) -> ParsedEvent:
+def event_parse(raw, *, index: int, received_at: datetime, zone=None) -> ParsedEvent:
     where = f"event {index}" if index >= 0 else "the event"
+    zone = zone or timezone.get_current_timezone()
     if not isinstance(raw, dict):
         raise EventError(f"{where} must be a JSON object with eventName and dataFields.")
     name = raw.get("eventName")
@@ -109,6 +121,7 @@ def event_parse(raw, *, index: int, received_at: datetime) -> ParsedEvent:
     email = raw.get("email") if raw.get("email") is not None else data.get("email")
     user_id = raw.get("userId") if raw.get("userId") is not None else data.get("userId")
     medium = next((m for prefix, m in MEDIUMS.items() if name.startswith(prefix)), "")
+    occurred_at = _time(data.get("createdAt"), f"{where}: dataFields.createdAt", received_at)
     # The whole payload, canonically written: Iterable redelivers the same body, so the same key.
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return ParsedEvent(
@@ -123,7 +136,8 @@ def event_parse(raw, *, index: int, received_at: datetime) -> ParsedEvent:
         message_type_id=_int(data.get("messageTypeId"), f"{where}: dataFields.messageTypeId"),
         message_id=_text(data.get("messageId"), 100),
         reason=_text(data.get("reason") or data.get("skipReason") or data.get("bounceMessage"), 300),
-        occurred_at=_time(data.get("createdAt"), f"{where}: dataFields.createdAt", received_at),
+        occurred_at=occurred_at,
+        day=occurred_at.astimezone(zone).date(),
     )
 
 
@@ -134,5 +148,6 @@ def events_parse(body, *, received_at: datetime) -> list[ParsedEvent]:
             raise EventError("The list of events is empty.")
         if len(body) > MAX_EVENTS_PER_REQUEST:
             raise EventError(f"At most {MAX_EVENTS_PER_REQUEST} events per request; this one has {len(body)}.")
-        return [event_parse(item, index=i, received_at=received_at) for i, item in enumerate(body)]
+        zone = timezone.get_current_timezone()
+        return [event_parse(item, index=i, received_at=received_at, zone=zone) for i, item in enumerate(body)]
     return [event_parse(body, index=-1, received_at=received_at)]

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from catalog.health.conf import health_setting
@@ -92,15 +92,62 @@ class IngestResult:
     received: int
 
 
+def _insert_sql(rows: int) -> tuple[str, list]:
+    """INSERT ... ON CONFLICT DO NOTHING for `rows` events, and the fields in column order (cached per size)."""
+    cached = _insert_cache.get((connection.vendor, rows))
+    if cached is None:
+        fields = [f for f in HealthEvent._meta.concrete_fields if not f.primary_key]
+        quote = connection.ops.quote_name
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        # Names from the model, values as parameters.
+        table, columns = quote(HealthEvent._meta.db_table), ", ".join(quote(f.column) for f in fields)
+        sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * rows)} ON CONFLICT DO NOTHING"  # noqa: S608
+        adapt = {
+            models.DateTimeField: connection.ops.adapt_datetimefield_value,
+            models.DateField: connection.ops.adapt_datefield_value,
+        }
+        cached = (sql, [(f.attname, adapt.get(type(f))) for f in fields])
+        _insert_cache[(connection.vendor, rows)] = cached
+    return cached
+
+
+_insert_cache: dict[tuple[str, int], tuple[str, list]] = {}
+INSERT_ROWS = 250
+
+
+def _insert(rows: list[dict]) -> None:
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start : start + INSERT_ROWS]
+        sql, columns = _insert_sql(len(chunk))
+        params = [adapt(row[name]) if adapt else row[name] for row in chunk for name, adapt in columns]
+        for attempt in (1, 2):
+            # CONN_HEALTH_CHECKS would send a SELECT 1 before the first query of every request: a second round
+            # trip per event. The INSERT is its own check: on a connection the server dropped, it fails before
+            # storing anything and, being idempotent, is sent once more on a new connection.
+            connection.health_check_done = True
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                break
+            except (OperationalError, InterfaceError):
+                if attempt == 2 or connection.in_atomic_block:
+                    raise
+                connection.close()
+
+
 def events_ingest(*, project_id: int, body) -> IngestResult:
-    """Store the events of one delivery; a redelivered event is dropped by the database's unique key."""
+    """Store the events of one delivery; a redelivered event is dropped by the database's unique key.
+
+    Plain INSERTs in autocommit, not bulk_create: bulk_create wraps even one row in a transaction, three round
+    trips (BEGIN, INSERT, COMMIT) where one statement is already atomic. A worker killed between two statements
+    of a large delivery leaves the first ones stored; Iterable retries the whole delivery and the unique key drops
+    what is already there, so no transaction is needed around them either.
+    """
     now = timezone.now()
     parsed = events_parse(body, received_at=now)
-    rows = [HealthEvent(project_id=project_id, received_at=now, **event.__dict__) for event in parsed]
-    with transaction.atomic():
-        HealthEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        transaction.on_commit(health_process_soon)
-    return IngestResult(received=len(rows))
+    _insert([{**event.__dict__, "project_id": project_id, "received_at": now, "counted": False} for event in parsed])
+    transaction.on_commit(health_process_soon)
+    return IngestResult(received=len(parsed))
 
 
 _soon = {"last": -1e9, "timer": None}

@@ -43,8 +43,10 @@ class WebhookSecret(models.Model):
 class HealthEvent(models.Model):
     """One event as Iterable's webhook delivered it, in columns; kept HEALTH_RAW_RETENTION_DAYS.
 
-    `event_key` is a hash of the whole payload: a redelivery is the same payload, so the unique constraint
-    turns it into a no-op insert. `counted` flips in the same transaction that adds the event to the counters.
+    `event_key` is a hash of the whole payload: a redelivery is the same payload, on the same `day` (the event's
+    own), so the unique constraint turns it into a no-op insert. `counted` flips in the same transaction that
+    adds the event to the counters. On PostgreSQL the table is partitioned by `day` (catalog/health/partitions.py):
+    its primary key there is (id, day), and retention drops whole days.
     """
 
     project = models.ForeignKey("catalog.IterableProject", on_delete=models.CASCADE, related_name="health_events")
@@ -62,14 +64,15 @@ class HealthEvent(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     counted = models.BooleanField(default=False)
+    day = models.DateField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "event_key"], name="health_event_once"),
+            models.UniqueConstraint(fields=["project", "event_key", "day"], name="health_event_once"),
             models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="health_event_kind_valid"),
         ]
         indexes = [
-            models.Index(fields=["received_at"], name="health_event_received"),
+            models.Index(fields=["day"], name="health_event_day"),
             models.Index(fields=["project", "email", "occurred_at"], name="health_event_contact"),
             models.Index(fields=["id"], condition=Q(counted=False), name="health_event_uncounted"),
         ]
@@ -91,7 +94,14 @@ class HealthDaily(models.Model):
     template_id = models.BigIntegerField(null=True, blank=True)
     day = models.DateField()
     kind = models.CharField(max_length=12, choices=EventKind.choices)
+    # What pages show: the larger of the two accounts below. Both measure the same messages, so adding them
+    # would count a day twice; the larger is the more complete (webhooks missed while the door was down, or
+    # metrics read before late events came in). catalog/health/counters.py keeps it so.
     count = models.PositiveBigIntegerField(default=0)
+    # Events the webhooks delivered, counted (added to), and Iterable's campaign metrics for the day (set by
+    # the backfill; a second backfill replaces its own number).
+    webhook_count = models.PositiveBigIntegerField(default=0)
+    backfill_count = models.PositiveBigIntegerField(default=0)
     last_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
