@@ -16,12 +16,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import ApiToken
 from catalog.services.audit import audit_record
 from catalog.services.rate_limits import rate_window_count, rate_window_peek, rate_window_wait
+from catalog.types import Actor
 
 TOKEN_PREFIX = "ia"
 # Writing last_used_at on every request would turn every read into a write; a minute is precise enough.
@@ -71,7 +73,9 @@ def api_token_expires_at(token: ApiToken) -> datetime:
 
 
 @transaction.atomic
-def api_token_create(*, actor, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, actor: Actor, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns the row and the full token, which is never available again.
 
     Raises ValueError for an expiry in the past or beyond API_TOKEN_MAX_DAYS.
@@ -96,7 +100,7 @@ def api_token_create(*, actor, user, name: str, expires_at: datetime | None = No
 
 
 @transaction.atomic
-def api_token_rotate(*, actor, token: ApiToken) -> tuple[ApiToken, str]:
+def api_token_rotate(*, actor: Actor, token: ApiToken) -> tuple[ApiToken, str]:
     """Replace a live token by a new one (same user and name, a fresh expiry) and revoke it; returns the new row
     and the full new token. Raises ValueError for a token that is revoked or expired (create a new one)."""
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
@@ -111,7 +115,7 @@ def api_token_rotate(*, actor, token: ApiToken) -> tuple[ApiToken, str]:
 
 
 @transaction.atomic
-def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, actor: Actor, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

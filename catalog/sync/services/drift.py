@@ -204,12 +204,12 @@ def _notification_drift(n: Notification, mirror: MirrorIndex) -> list[Finding]:
     campaign_ids: list[int] = []
     if n.trigger_type == TriggerType.API_SEND and n.campaign_id is not None:
         campaign_ids = [n.campaign_id]
-        found += _campaign_drift(n, mirror, subject)
-    elif n.trigger_type == TriggerType.CUSTOM_EVENT and n.journey is not None:
+        found += _campaign_drift(n, n.campaign_id, mirror, subject)
+    elif n.trigger_type == TriggerType.CUSTOM_EVENT and (journey := n.journey) is not None:
         campaign_ids = [
-            cid for cid, c in mirror.campaigns.items() if c["iterable_workflow_id"] == n.journey.iterable_id
+            cid for cid, c in mirror.campaigns.items() if c["iterable_workflow_id"] == journey.iterable_id
         ]
-        found += _journey_drift(n, mirror, subject)
+        found += _journey_drift(n, journey, mirror, subject)
     return found + _template_copy_drift(n, declared, mirror.attached_templates(campaign_ids), mirror, subject)
 
 
@@ -245,9 +245,9 @@ def _template_drift(n: Notification, declared: list, mirror: MirrorIndex, subjec
     return found
 
 
-def _campaign_drift(n: Notification, mirror: MirrorIndex, subject: str) -> list[Finding]:
-    """An API send's campaign: missing, not Running, or not Triggered."""
-    campaign = mirror.campaigns.get(n.campaign_id)
+def _campaign_drift(n: Notification, campaign_id: int, mirror: MirrorIndex, subject: str) -> list[Finding]:
+    """An API send's campaign (``n.campaign_id``): missing, not Running, or not Triggered."""
+    campaign = mirror.campaigns.get(campaign_id)
     where = {"notification_id": n.pk, "iterable_kind": MirrorKind.CAMPAIGN, "iterable_id": n.campaign_id}
     if campaign is None:
         return [
@@ -283,9 +283,9 @@ def _campaign_drift(n: Notification, mirror: MirrorIndex, subject: str) -> list[
     return found
 
 
-def _journey_drift(n: Notification, mirror: MirrorIndex, subject: str) -> list[Finding]:
-    """A custom-event notification's journey: missing, archived, disabled, or triggered by another event."""
-    journey = n.journey
+def _journey_drift(n: Notification, journey: Journey, mirror: MirrorIndex, subject: str) -> list[Finding]:
+    """A custom-event notification's journey (``n.journey``): missing, archived, disabled, or triggered by another
+    event."""
     raw = mirror.journeys.get(journey.iterable_id)
     where = {"notification_id": n.pk, "iterable_kind": MirrorKind.JOURNEY, "iterable_id": journey.iterable_id}
     label = f"journey '{journey.name}' ({journey.iterable_id})"
