@@ -136,22 +136,16 @@ class NotificationFilterSet(django_filters.FilterSet):
         super().__init__(data, queryset.annotate(sends_30d=sends_in_days_expression(30)), **kwargs)
 
     @property
-    def form(self):
-        if not hasattr(self, "_form"):
-            form = super().form
-            # The options come from the cache; a chosen value is still looked up in the field's queryset.
-            self.choices_generation, choices = notification_filter_choices()
-            for name, options in choices.items():
-                field = form.fields[name]
-                field.widget.choices = [("", field.empty_label), *options]
-        return self._form
-
-    @property
     def form_cache_key(self) -> str:
-        """What the rendered form depends on: the offered choices and the submitted filters (not the page)."""
-        self.form  # noqa: B018  (sets choices_generation)
+        """For a page that renders the form: gives its choice fields the cached options, and names what the
+        rendered form depends on (those options and the submitted filters, not the page). A chosen value is
+        still looked up in its field's queryset; the API, which renders no form, never reads the options."""
+        generation, choices = notification_filter_choices()
+        for name, options in choices.items():
+            field = self.form.fields[name]
+            field.widget.choices = [("", field.empty_label), *options]
         given = sorted((k, v) for k in self.data if k != "page" for v in self.data.getlist(k)) if self.data else []
-        return f"{self.choices_generation}:{hashlib.sha256(repr(given).encode()).hexdigest()}"
+        return f"{generation}:{hashlib.sha256(repr(given).encode()).hexdigest()}"
 
     def filter_sends(self, queryset, name, value):
         return queryset.filter(sends_30d=0) if value == "none" else queryset.filter(sends_30d__gt=0)

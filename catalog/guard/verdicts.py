@@ -40,8 +40,14 @@ def iterable_checks(project_ids: Iterable[int] | None = None) -> dict[int, Itera
         projects = projects.filter(pk__in=list(project_ids))
     succeeded = Q(sync_runs__status=SyncStatus.SUCCEEDED)
     last = projects.annotate(at=Max("sync_runs__finished_at", filter=succeeded)).values_list("pk", "at")
+    return {pk: iterable_check(at) for pk, at in last}
+
+
+def iterable_check(checked_at: datetime | None) -> IterableCheck:
+    """The check of a project whose last successful sync finished at `checked_at` (None: never), for a page
+    that read that time along with its rows."""
     limit = timezone.now() - timedelta(minutes=settings.ITERABLE_CHECK_STALE_MINUTES)
-    return {pk: IterableCheck(at, at is None or at < limit) for pk, at in last}
+    return IterableCheck(checked_at, checked_at is None or checked_at < limit)
 
 
 def iterable_violations(notification: Notification) -> list[policy.Violation]:

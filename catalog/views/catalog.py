@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import Prefetch, ProtectedError, Q
+from django.db.models import OuterRef, Prefetch, ProtectedError, Q, Subquery, prefetch_related_objects
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,8 +25,9 @@ from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
-from catalog.guard.verdicts import iterable_checks, notification_verdict
+from catalog.guard.verdicts import GUARD_FINDINGS_ATTR, iterable_check, iterable_checks, notification_verdict
 from catalog.health import panels as health_panels
+from catalog.sends.selectors import proof_send_for, proof_send_last_success
 from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.catalog_io import (
@@ -36,7 +37,6 @@ from catalog.services.catalog_io import (
     catalog_import_start,
     notifications_csv_lines,
 )
-from catalog.services.sends import proof_send_for, proof_send_last_success
 from catalog.services.summary import catalog_summary
 from catalog.sync.selectors import findings_for_notification
 from catalog.views.paging import COUNT_CAP, CappedPaginator, keyset_page
@@ -147,18 +147,28 @@ class NotificationDetailView(Perm, View):
 
     def get(self, request, key):
         templates = models.Template.objects.select_related("message_type__channel", "project")
+        succeeded = models.SyncRun.objects.filter(
+            project=OuterRef("project"), status=models.SyncStatus.SUCCEEDED, finished_at__isnull=False
+        )
         notification = get_object_or_404(
-            models.Notification.objects.select_related(
-                "project", "message_type__channel", "event", "journey"
-            ).prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields"),
+            models.Notification.objects.select_related("project", "message_type__channel", "event", "journey")
+            .prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields")
+            # The project's last successful sync, read with the row rather than by a query of its own.
+            .annotate(last_checked_at=Subquery(succeeded.order_by("-finished_at").values("finished_at")[:1])),
             key=key,
         )
+        # One read of the sync's findings serves the drift section and the verdict's Iterable part.
+        drift = findings_for_notification(notification=notification)
+        guard = [f for f in drift if f.category == models.FindingCategory.GUARD]
+        guard.sort(key=lambda f: (f.code, f.iterable_id is not None, f.iterable_id or 0, f.id))
+        prefetch_related_objects(guard, "run")
+        setattr(notification, GUARD_FINDINGS_ATTR, guard)
         payload = notification.event.example_payload() if notification.event else None
         context = {
             "n": notification,
             "verdict": notification_verdict(notification),
-            "iterable_check": iterable_checks([notification.project_id])[notification.project_id],
-            "drift": findings_for_notification(notification=notification),
+            "iterable_check": iterable_check(notification.last_checked_at),
+            "drift": drift,
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
             "history": audit_history(notification, request.user),
             "last_proof_send": _last_proof_send(notification, request.user),
