@@ -61,6 +61,13 @@ def catalog_import_task(import_id: int) -> str:
     return catalog_import_run(import_id=import_id)
 
 
+def preference_import_task(import_id: int) -> str:
+    """Import a queued preferences CSV; idempotent (claimed once, its rows written all-or-nothing)."""
+    from catalog.services.resync_ingest import preference_import_run
+
+    return preference_import_run(import_id=import_id)
+
+
 def verdicts_refresh_task(model_name: str, pk: int) -> int:
     """Refresh the stored verdicts of a widely used message type's, channel's or template's notifications."""
     from catalog.guard.verdicts import verdicts_refresh_run

@@ -295,6 +295,7 @@ SPECTACULAR_SETTINGS = {
         "RecipientStatusEnum": "catalog.models.RecipientStatus",
         "ViolationSourceEnum": ["catalog", "iterable"],
         "PreferenceImportSourceEnum": "catalog.models.PreferenceImport.Source",
+        "PreferenceImportStatusEnum": "catalog.resync.models.PreferenceImportStatus",
         "NotificationStatusEnum": "catalog.models.NotificationStatus",
     },
 }

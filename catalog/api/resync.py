@@ -23,6 +23,7 @@ from catalog.models import (
     ResyncRun,
     ResyncSettings,
 )
+from catalog.services.input_limits import MAX_UPLOAD_BYTES
 from catalog.services.resync import (
     MAX_SCHEDULE_MINUTES,
     SETTINGS_FIELDS,
@@ -37,7 +38,7 @@ from catalog.services.resync import (
     resync_settings_update,
     resync_start,
 )
-from catalog.services.resync_ingest import preference_upsert
+from catalog.services.resync_ingest import preference_import_start, preference_upsert
 
 MAX_ROWS = 10_000
 MAX_EMAILS = 100_000
@@ -88,6 +89,19 @@ class PreferenceUpsertSerializer(serializers.Serializer):
         return rows
 
 
+class PreferenceCsvUploadSerializer(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=IterableProject.objects.all())
+    csv = serializers.CharField(
+        trim_whitespace=False,
+        max_length=MAX_UPLOAD_BYTES,
+        help_text=(
+            "The CSV's text: a header line with an email column and any of unsubscribed_channel_ids, "
+            "unsubscribed_message_type_ids, subscribed_message_type_ids, email_list_ids (ids separated by ; or |)."
+        ),
+    )
+    filename = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
 class RowErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="The row's number (from 1; for a CSV, the file's line).")
     email = serializers.CharField(allow_blank=True)
@@ -111,8 +125,19 @@ class PreferenceImportSerializer(serializers.ModelSerializer):
             "changed",
             "rejected",
             "errors",
+            "status",
+            "phase",
+            "processed",
+            "started_at",
+            "finished_at",
+            "last_error",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "status": {"help_text": "queued, running (a worker is importing it), done, failed (nothing imported)"},
+            "processed": {"help_text": "Rows checked so far, out of total_rows (known once the file is read)."},
+            "last_error": {"help_text": "Why it failed (the CSV line, when a line is the reason)."},
+        }
 
 
 class PreferenceImportSummarySerializer(PreferenceImportSerializer):
@@ -212,6 +237,9 @@ class RunSerializer(serializers.Serializer):
     can_cancel = serializers.BooleanField()
     can_retry_failed = serializers.BooleanField()
     can_apply = serializers.BooleanField()
+    listing = serializers.BooleanField(
+        help_text="The run's task is still listing the contacts it selected: total is not known yet."
+    )
     unknown_emails = serializers.ListField(
         child=serializers.CharField(),
         required=False,
@@ -345,22 +373,40 @@ class PreferenceUpsertView(ResyncAPIView):
 
 
 class PreferenceImportListView(generics.ListAPIView):
-    """Imports of desired preferences (CSV uploads and API upserts): who, when, from where, kept and rejected."""
+    """Imports of desired preferences (CSV uploads and API upserts): who, when, from where, kept and rejected.
+    POST uploads a CSV: its header is checked at once (400 if wrong), its rows by a worker; poll the import."""
 
     permission_classes = [HasCapability]
     required_permission = "catalog.run_resync"
     serializer_class = PreferenceImportSummarySerializer
-    queryset = PreferenceImport.objects.all()
-    filterset_fields = ["project", "source"]
+    queryset = PreferenceImport.objects.defer("content", "errors")
+    filterset_fields = ["project", "source", "status"]
+
+    @extend_schema(request=PreferenceCsvUploadSerializer, responses={202: PreferenceImportSerializer})
+    def post(self, request):
+        given = PreferenceCsvUploadSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        record = preference_import_start(
+            project=data["project"], actor=request.user, file=data["csv"], filename=data["filename"]
+        )
+        response = Response(PreferenceImportSerializer(record).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = f"/api/resync/imports/{record.pk}/"
+        return response
 
 
 class PreferenceImportDetailView(generics.RetrieveAPIView):
-    """One import, with its rejected rows by line."""
+    """One import, with its rejected rows by line (poll it while its status is queued or running)."""
 
     permission_classes = [HasCapability]
     required_permission = "catalog.run_resync"
     serializer_class = PreferenceImportSerializer
-    queryset = PreferenceImport.objects.all()
+    queryset = PreferenceImport.objects.defer("content")
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
 
 
 class ContactPreferenceListView(generics.ListAPIView):

@@ -4,7 +4,7 @@ Rules live in catalog/resync/services/; these are the records."""
 from django.conf import settings
 from django.db import models
 
-from catalog.core.models import IterableProject
+from catalog.core.models import IterableProject, choices_check
 
 SUBSCRIPTION_ARRAY_FIELDS = {
     # model field -> Iterable array name
@@ -50,12 +50,21 @@ class ResyncSettings(models.Model):
         return f"Resync settings of {self.project}"
 
 
+class PreferenceImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed (nothing imported)"
+
+
 class PreferenceImport(models.Model):
     """One intake of desired preferences (CSV upload or API upsert): who, when, what was kept and rejected."""
 
     class Source(models.TextChoices):
         CSV = "csv", "CSV upload"
         API = "api", "API upsert"
+
+    Status = PreferenceImportStatus
 
     project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="preference_imports")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,9 +80,21 @@ class PreferenceImport(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     contacts = models.ManyToManyField("ContactPreference", related_name="imports", blank=True)
+    # A CSV upload is imported by a worker: the request keeps the file and queues it (API upserts are done
+    # at once). The file is dropped once imported.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    phase = models.CharField(max_length=100, blank=True, help_text="What the worker is doing, in words.")
+    content = models.TextField(blank=True, help_text="The uploaded CSV, until it is imported.")
+    processed = models.PositiveIntegerField(default=0, help_text="Rows checked so far.")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [choices_check("status", PreferenceImportStatus, "preference_import_status_valid")]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} #{self.pk} ({self.accepted} kept, {self.rejected} rejected)"

@@ -371,6 +371,7 @@ def resync_start(
         raise ValidationError({"compare": f"use one of {', '.join(ResyncRun.Compare.values)}"})
     contacts = ContactPreference.objects.filter(project=project)
     unknown: list[str] = []
+    contact_ids: list[int] | None = None  # None: the run's task lists them (LISTED_BY_TASK)
     if emails is not None:
         wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
         found: dict[str, int] = {}
@@ -381,18 +382,16 @@ def resync_start(
         selection, detail = ResyncRun.Selection.CONTACTS, {"count": len(found), "unknown": len(unknown)}
         if len(found) <= 20:
             detail["emails"] = sorted(found)
+    elif import_record is not None:
+        if import_record.project_id != project.pk:
+            raise ValidationError("That import belongs to another project.")
+        if import_record.status != PreferenceImport.Status.DONE:
+            raise ValidationError(f"Import #{import_record.pk} has not finished; resync its contacts once it has.")
+        selection, detail = ResyncRun.Selection.IMPORT, {"import": import_record.pk}
+    elif changed_since is not None:
+        selection, detail = ResyncRun.Selection.SINCE, {"since": changed_since.isoformat()}
     else:
-        if import_record is not None:
-            if import_record.project_id != project.pk:
-                raise ValidationError("That import belongs to another project.")
-            contacts = contacts.filter(imports=import_record)
-            selection, detail = ResyncRun.Selection.IMPORT, {"import": import_record.pk}
-        elif changed_since is not None:
-            contacts = contacts.filter(changed_at__gte=changed_since)
-            selection, detail = ResyncRun.Selection.SINCE, {"since": changed_since.isoformat()}
-        else:
-            selection, detail = ResyncRun.Selection.EVERYONE, {}
-        contact_ids = list(contacts.order_by("pk").values_list("pk", flat=True))
+        selection, detail = ResyncRun.Selection.EVERYONE, {}
     run = _create_run(
         project=project,
         actor=actor,
@@ -405,7 +404,11 @@ def resync_start(
     return ResyncStart(run=run, unknown_emails=unknown)
 
 
-def _create_run(*, project, actor, contact_ids, selection, detail, dry_run, compare, source_run=None) -> ResyncRun:
+def _create_run(
+    *, project, actor, contact_ids: list[int] | None, selection, detail, dry_run, compare, source_run=None
+) -> ResyncRun:
+    """The run, its items and its task (queued when the transaction commits). ``contact_ids=None``: a selection
+    by query, listed as items by the run's task (``_list_contacts``), so a request never writes 100,000 rows."""
     settings = resync_settings_get(project=project)
     with transaction.atomic():
         run = ResyncRun.objects.create(
@@ -420,16 +423,20 @@ def _create_run(*, project, actor, contact_ids, selection, detail, dry_run, comp
             batch_size=settings.batch_size,
             rate_per_second=settings.rate_per_second,
             on_batch_error=settings.on_batch_error,
-            total=len(contact_ids),
+            total=len(contact_ids or ()),
         )
-        ResyncItem.objects.bulk_create((ResyncItem(run=run, contact_id=cid) for cid in contact_ids), batch_size=5000)
+        if contact_ids:
+            ResyncItem.objects.bulk_create(
+                (ResyncItem(run=run, contact_id=cid) for cid in contact_ids), batch_size=5000
+            )
+        counted = {} if contact_ids is None else {"total": len(contact_ids)}
         audit_record(
             actor=actor,
             action="resync_dry_run" if dry_run else "resync_start",
             instance=run,
-            changes={"selection": selection, **detail, "total": len(contact_ids)},
+            changes={"selection": selection, **detail, **counted},
         )
-        if not contact_ids:
+        if contact_ids == []:
             run.status = ResyncRun.Status.DONE
             run.started_at = run.finished_at = timezone.now()
             run.save(update_fields=["status", "started_at", "finished_at"])
@@ -445,15 +452,10 @@ def resync_apply(*, run: ResyncRun, actor) -> ResyncRun:
         raise ValidationError("Only a dry run can be applied.")
     if run.status != ResyncRun.Status.DONE:
         raise ValidationError("The dry run has not finished.")
-    contact_ids = list(
-        run.items.filter(Q(outcome="would_change") | Q(status=ResyncItem.Status.FAILED))
-        .order_by("contact_id")
-        .values_list("contact_id", flat=True)
-    )
     return _create_run(
         project=run.project,
         actor=actor,
-        contact_ids=contact_ids,
+        contact_ids=None,
         selection=ResyncRun.Selection.DRY_RUN,
         detail={"dry_run": run.pk},
         dry_run=False,
@@ -607,6 +609,7 @@ def resync_progress(*, run: ResyncRun) -> dict[str, Any]:
             run.status not in ACTIVE and (counts["failed"] > 0 or run.status == "failed")
         ) or (run.status in ACTIVE and not _lease_held(run) and (counts["failed"] > 0 or resync_stalled(run))),
         "can_apply": run.dry_run and run.status == ResyncRun.Status.DONE,
+        "listing": resync_listing(run),
     }
 
 
@@ -697,6 +700,8 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
         return "busy"
     deadline = time.monotonic() + (_slice_seconds() if slice_seconds is None else slice_seconds)
     run = ResyncRun.objects.select_related("project").get(pk=run_id)
+    if resync_listing(run):
+        _list_contacts(run, token)
     if run.status == ResyncRun.Status.QUEUED:
         run.status = ResyncRun.Status.RUNNING
         run.started_at = run.started_at or timezone.now()
@@ -735,6 +740,55 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
             with transaction.atomic():
                 _enqueue(run_id)
             return "continue"
+
+
+# Selections by query: the request only records the choice; the run's task lists the contacts.
+LISTED_BY_TASK = (
+    ResyncRun.Selection.IMPORT,
+    ResyncRun.Selection.SINCE,
+    ResyncRun.Selection.EVERYONE,
+    ResyncRun.Selection.DRY_RUN,
+)
+
+
+def resync_listing(run: ResyncRun) -> bool:
+    """True while a run waits for its task to list the contacts it selected (its total is not known yet)."""
+    return (
+        run.selection in LISTED_BY_TASK
+        and run.status == ResyncRun.Status.QUEUED
+        and run.started_at is None
+        and run.total == 0
+        and not run.items.exists()
+    )
+
+
+def _selected_contact_ids(run: ResyncRun) -> list[int]:
+    detail = run.selection_detail or {}
+    if run.selection == ResyncRun.Selection.DRY_RUN:
+        # The dry run's contacts that differed (or could not be read); the run reads them again before writing.
+        chosen = ResyncItem.objects.filter(run_id=detail.get("dry_run")).filter(
+            Q(outcome="would_change") | Q(status=ResyncItem.Status.FAILED)
+        )
+        return list(chosen.order_by("contact_id").values_list("contact_id", flat=True))
+    contacts = ContactPreference.objects.filter(project_id=run.project_id)
+    if run.selection == ResyncRun.Selection.IMPORT:
+        contacts = contacts.filter(imports=detail.get("import"))
+    elif run.selection == ResyncRun.Selection.SINCE:
+        contacts = contacts.filter(changed_at__gte=datetime.fromisoformat(detail["since"]))
+    return list(contacts.order_by("pk").values_list("pk", flat=True))
+
+
+def _list_contacts(run: ResyncRun, token: str) -> None:
+    """Write a run's items from its selection, once: in one transaction under the run's row lock, so a killed
+    worker leaves nothing half-listed and a second worker finds the items there."""
+    with transaction.atomic():
+        held = ResyncRun.objects.select_for_update().filter(pk=run.pk, lease_owner=token).exists()
+        if not held or run.items.exists():
+            return
+        contact_ids = _selected_contact_ids(run)
+        ResyncItem.objects.bulk_create((ResyncItem(run=run, contact_id=cid) for cid in contact_ids), batch_size=5000)
+        ResyncRun.objects.filter(pk=run.pk).update(total=len(contact_ids))
+    run.total = len(contact_ids)
 
 
 def _has_pending(run: ResyncRun) -> bool:

@@ -1,6 +1,12 @@
 """Taking in the source of truth: desired subscription state per contact, from the API (a list of dicts)
 or from a CSV upload (a file or text). Both doors end in the same ``_ingest``.
 
+A CSV upload can hold 100,000 rows (about 20 s of checking and writing), longer than a web request may take:
+the request checks the file's size, text and header (``preference_import_start``) and queues it; a worker
+imports it (``preference_import_run``), showing how many rows it has checked. The rows are written in one
+transaction, so an import that stops half-way (a killed worker, a timeout) has written nothing: the supervisor
+starts it over, or after MAX_IMPORT_ATTEMPTS ends it as failed, saying why.
+
 Policy for bad input: **good rows are kept, bad rows are reported** with their line and every reason, and
 nothing is dropped silently. Each row stands alone (one contact's preferences), so one bad row has no reason
 to hold the others back; the import record keeps the rejected lines so they can be fixed and sent again.
@@ -16,13 +22,17 @@ cell is ``[]``; ids in a cell are separated by ``;``, ``|``, ``,`` or spaces.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
@@ -30,7 +40,12 @@ from catalog.services.audit import actor_label, audit_record
 from catalog.services.input_limits import CsvProblem, csv_rows
 from catalog.services.resync import ALL, Rules, resync_rules
 
+logger = logging.getLogger(__name__)
+
 MAX_STORED_ERRORS = 1000
+IMPORT_TASK = "catalog.tasks.preference_import_task"
+MAX_IMPORT_ATTEMPTS = 3
+PROGRESS_EVERY = 5000  # rows checked between two progress updates
 _CHUNK = 2000
 _ID_SPLIT = re.compile(r"[;|,\s]+")
 _ASCII_ID = re.compile(r"[0-9]{1,18}")
@@ -47,24 +62,159 @@ _UNSET = object()
 def preference_upsert(
     *, project, actor, rows: Iterable[Mapping[str, Any]], source: str = PreferenceImport.Source.API, filename=""
 ) -> PreferenceImport:
-    """The REST door: upsert desired preferences from dicts. Row numbers in errors ("line") count from 1."""
+    """The REST door: upsert desired preferences from dicts, at once (at most 10,000 rows a request).
+    Row numbers in errors ("line") count from 1."""
     numbered = []
     for number, row in enumerate(rows, start=1):
         numbered.append((number, row if isinstance(row, Mapping) else _NotAMapping(row)))
-    return _ingest(project=project, actor=actor, numbered=numbered, source=source, filename=filename)
+    record = PreferenceImport(
+        project=project,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label(actor),
+        source=source,
+        filename=filename[:255],
+    )
+    return _ingest(record, numbered=numbered)
 
 
-def preference_import_csv(*, project, actor, file, filename: str = "") -> PreferenceImport:
-    """The UI door: upsert desired preferences from a CSV (text, bytes or a file object; UTF-8, BOM allowed).
-
-    Errors name the CSV line (the header is line 1). A file without an ``email`` column is refused whole.
-    """
+def preference_import_start(*, project, actor, file, filename: str = "") -> PreferenceImport:
+    """The upload door (page and API): check the file's text and header now (a ValidationError says what is
+    wrong), keep it, and queue its import for a worker. The import's page shows its progress and result."""
     text = _read_text(file)
+    _csv_header(text)
+    with transaction.atomic():
+        record = PreferenceImport.objects.create(
+            project=project,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            actor_label=actor_label(actor),
+            source=PreferenceImport.Source.CSV,
+            filename=(filename or "")[:255],
+            status=PreferenceImport.Status.QUEUED,
+            phase="Waiting for a worker",
+            content=text,
+        )
+        _import_enqueue(record.pk)
+    return record
+
+
+def preference_import_task_name(import_id: int) -> str:
+    return f"preference-import-{import_id}"
+
+
+def _import_task_timeout() -> int:
+    return int(getattr(settings, "PREFERENCE_IMPORT_TASK_TIMEOUT", 300))
+
+
+def _import_enqueue(import_id: int) -> None:
+    from catalog.observability import enqueue
+
+    options = {
+        "timeout": _import_task_timeout(),
+        "ack_failure": True,
+        "group": "preference-import",
+        "task_name": preference_import_task_name(import_id),
+    }
+    PreferenceImport.objects.filter(pk=import_id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: enqueue(IMPORT_TASK, import_id, q_options=options))
+
+
+def preference_import_run(*, import_id: int) -> str:
+    """Import a queued upload (the task's body). Idempotent: only the worker that moves it from queued to
+    running imports it; a second delivery finds it claimed or finished and returns ``"skipped"``."""
+    claimed = PreferenceImport.objects.filter(pk=import_id, status=PreferenceImport.Status.QUEUED).update(
+        status=PreferenceImport.Status.RUNNING,
+        started_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        processed=0,
+        phase="Reading the file",
+    )
+    if not claimed:
+        return "skipped"
+    record = PreferenceImport.objects.select_related("project", "created_by").get(pk=import_id)
+    try:
+        numbered = _csv_numbered(record.content)
+        _ingest(record, numbered=numbered, progress=True)
+    except ValidationError as error:
+        _import_failed(import_id, " ".join(error.messages))
+        return "failed"
+    except Exception as error:
+        logger.exception("Preference import %s stopped", import_id)
+        _import_failed(import_id, f"It stopped on an unexpected error ({type(error).__name__}); nothing was imported.")
+        raise
+    return "done"
+
+
+def _import_failed(import_id: int, reason: str) -> None:
+    PreferenceImport.objects.filter(pk=import_id, status=PreferenceImport.Status.RUNNING).update(
+        status=PreferenceImport.Status.FAILED, phase="", finished_at=timezone.now(), last_error=reason[:2000]
+    )
+
+
+def preference_import_progress(record: PreferenceImport) -> dict[str, Any]:
+    """Where an import is, for its page and the API: a percentage, the worker's phase, and whether it is over."""
+    active = record.status in (PreferenceImport.Status.QUEUED, PreferenceImport.Status.RUNNING)
+    if record.status == PreferenceImport.Status.QUEUED:
+        percent = 0
+    elif record.status == PreferenceImport.Status.RUNNING:
+        # Checking the rows is most of the work; saving them is the last step.
+        percent = 5 + int(85 * record.processed / record.total_rows) if record.total_rows else 5
+    else:
+        percent = 100
+    return {
+        "status": record.status,
+        "status_label": record.get_status_display(),
+        "phase": record.phase,
+        "percent": min(percent, 95) if active else percent,
+        "processed": record.processed,
+        "total_rows": record.total_rows,
+        "active": active,
+    }
+
+
+def preference_imports_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
+    """Uploads whose task is gone (the worker died, or it overran its timeout and was acknowledged): queued
+    again to start over (a stopped attempt wrote nothing), or failed after MAX_IMPORT_ATTEMPTS, saying why."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=_import_task_timeout() + 60)
+    counts = {"resumed": 0, "failed": 0}
+    if queued_names is None:
+        return counts
+    stalled = PreferenceImport.objects.filter(
+        Q(status=PreferenceImport.Status.RUNNING, started_at__lt=now - grace)
+        | Q(status=PreferenceImport.Status.QUEUED, enqueued_at__lt=now - grace)
+    ).only("pk", "status", "attempts")
+    for record in stalled:
+        if preference_import_task_name(record.pk) in queued_names:
+            continue
+        with transaction.atomic():
+            if record.attempts >= MAX_IMPORT_ATTEMPTS:
+                counts["failed"] += PreferenceImport.objects.filter(pk=record.pk, status=record.status).update(
+                    status=PreferenceImport.Status.FAILED,
+                    phase="",
+                    finished_at=now,
+                    last_error=(
+                        f"Its task stopped {record.attempts} times before finishing (it overran its "
+                        f"{_import_task_timeout()} s limit or its worker died). Nothing was imported; "
+                        "upload the file again, or split it."
+                    ),
+                )
+                continue
+            updated = PreferenceImport.objects.filter(pk=record.pk, status=record.status).update(
+                status=PreferenceImport.Status.QUEUED,
+                phase="Queued again: the previous attempt stopped before finishing",
+            )
+            if updated:
+                _import_enqueue(record.pk)
+                counts["resumed"] += 1
+    return counts
+
+
+def _csv_header(text: str) -> list[str]:
+    """The header of a preferences CSV, checked: an email column, only known columns. ValidationError if not."""
     if "\x00" in text:  # no database stores NUL in text; a CSV with one is not the text file it claims to be
         raise ValidationError("The file contains NUL characters: upload a UTF-8 text CSV.")
-    records = csv_rows(text)
     try:
-        _, header = next(records)
+        _, header = next(csv_rows(text))
     except StopIteration:
         raise ValidationError("The file is empty: expected a header line with an email column.") from None
     except CsvProblem as problem:
@@ -75,16 +225,22 @@ def preference_import_csv(*, project, actor, file, filename: str = "") -> Prefer
         raise ValidationError("The header has no email column.")
     if unknown:
         raise ValidationError(f"Unknown column(s) in the header: {', '.join(unknown)}.")
-    numbered = []
+    return header
+
+
+def _csv_numbered(text: str) -> list[tuple[int, Any]]:
+    """Every row of a preferences CSV with its line (the header is line 1). Errors name the line."""
+    header = _csv_header(text)
+    records = csv_rows(text)
+    next(records)
+    numbered: list[tuple[int, Any]] = []
     try:
         for line, cells in records:
             _csv_row(numbered, header, line, cells)
     except CsvProblem as problem:
         # The reader cannot go past this line: nothing is imported (the lines after it are unread).
         raise ValidationError(f"{problem} Nothing was imported; fix that line and upload again.") from None
-    return _ingest(
-        project=project, actor=actor, numbered=numbered, source=PreferenceImport.Source.CSV, filename=filename
-    )
+    return numbered
 
 
 def _csv_row(numbered: list, header: list[str], line: int, cells: list[str]) -> None:
@@ -245,11 +401,22 @@ def _rule_problems(clean: dict[str, Any], rules: Rules) -> list[str]:
     return problems
 
 
-def _ingest(*, project, actor, numbered: list[tuple[int, Any]], source: str, filename: str) -> PreferenceImport:
-    rules = resync_rules(project=project)
+def _progress(record: PreferenceImport, **fields) -> None:
+    """Written at once (outside the import's transaction), so the import's page sees it while it runs."""
+    if record.pk is not None:
+        PreferenceImport.objects.filter(pk=record.pk).update(**fields)
+
+
+def _check_rows(
+    record: PreferenceImport, numbered: list[tuple[int, Any]], *, progress: bool
+) -> tuple[dict[str, tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """(good rows by email with their line, rejected rows with their line and every reason)."""
+    rules = resync_rules(project=record.project)
     good: dict[str, tuple[int, dict[str, Any]]] = {}
     errors: list[dict[str, Any]] = []
-    for line, row in numbered:
+    if progress:
+        _progress(record, total_rows=len(numbered), phase=f"Checking {len(numbered):,} rows")
+    for checked, (line, row) in enumerate(numbered, start=1):
         clean, problems = validate_row(row, rules)
         email = clean.get("email")
         if not problems and email in good:
@@ -258,67 +425,88 @@ def _ingest(*, project, actor, numbered: list[tuple[int, Any]], source: str, fil
             errors.append({"line": line, "email": email if isinstance(email, str) else "", "errors": problems})
         else:
             good[email] = (line, clean)
-    label = actor_label(actor)
+        if progress and checked % PROGRESS_EVERY == 0:
+            _progress(record, processed=checked)
+    if progress:
+        _progress(record, processed=len(numbered), phase=f"Saving {len(good):,} contacts")
+    return good, errors
+
+
+def _upsert_contacts(
+    record: PreferenceImport, rows: dict[str, dict[str, Any]], *, now, label: str, origin: str
+) -> tuple[list[int], list[int]]:
+    """Create or update one chunk of contacts from clean rows; returns (ids written, ids already as wanted)."""
+    project = record.project
+    existing = {c.email: c for c in ContactPreference.objects.filter(project=project, email__in=list(rows))}
+    to_create, to_update, unchanged = [], [], []
+    for email, clean in rows.items():
+        contact = existing.get(email)
+        is_new = contact is None
+        if is_new:
+            contact = ContactPreference(project=project, email=email)
+        dirty = is_new
+        for field in SUBSCRIPTION_ARRAY_FIELDS:
+            value = clean[field]
+            if value is not _UNSET and (is_new or getattr(contact, field) != value):
+                setattr(contact, field, value)
+                dirty = True
+        if clean["user_id"] and clean["user_id"] != contact.user_id:
+            contact.user_id = clean["user_id"]
+            dirty = True
+        if not dirty:
+            unchanged.append(contact.pk)
+            continue
+        contact.changed_at = now
+        contact.changed_by_label = label
+        contact.source = origin
+        contact.source_import = record
+        (to_create if is_new else to_update).append(contact)
+    ContactPreference.objects.bulk_create(to_create, batch_size=500)
+    if not all(c.pk for c in to_create):  # backends without RETURNING on bulk insert
+        ids = dict(
+            ContactPreference.objects.filter(project=project, email__in=[c.email for c in to_create]).values_list(
+                "email", "pk"
+            )
+        )
+        for c in to_create:
+            c.pk = ids[c.email]
+    ContactPreference.objects.bulk_update(
+        to_update,
+        [*SUBSCRIPTION_ARRAY_FIELDS, "user_id", "changed_at", "changed_by_label", "source", "source_import"],
+        batch_size=500,
+    )
+    return [c.pk for c in to_create + to_update], unchanged
+
+
+def _ingest(record: PreferenceImport, *, numbered: list[tuple[int, Any]], progress: bool = False) -> PreferenceImport:
+    """Check every row, then write the good ones and the record's counts in one transaction (all or nothing).
+    ``record``: unsaved (the API's upsert) or the queued upload being imported (``progress``: count the rows
+    checked on it as it goes)."""
+    filename = record.filename
+    actor = record.created_by or record.actor_label
+    good, errors = _check_rows(record, numbered, progress=progress)
+    label = record.actor_label
     now = timezone.now()
     with transaction.atomic():
-        record = PreferenceImport.objects.create(
-            project=project,
-            created_by=actor if getattr(actor, "pk", None) else None,
-            actor_label=label,
-            source=source,
-            filename=filename[:255],
-            total_rows=len(numbered),
-            accepted=len(good),
-            rejected=len(errors),
-            errors=errors[:MAX_STORED_ERRORS],
-        )
+        record.total_rows = len(numbered)
+        record.accepted = len(good)
+        record.rejected = len(errors)
+        record.errors = errors[:MAX_STORED_ERRORS]
+        record.processed = len(numbered)
+        record.status = PreferenceImport.Status.DONE
+        record.phase = ""
+        record.content = ""
+        record.finished_at = now
+        record.save()
         origin = f"{record.get_source_display()} #{record.pk}" + (f" ({filename})" if filename else "")
         changed = 0
         contact_ids: list[int] = []
         emails = list(good)
         for start in range(0, len(emails), _CHUNK):
-            chunk = emails[start : start + _CHUNK]
-            existing = {c.email: c for c in ContactPreference.objects.filter(project=project, email__in=chunk)}
-            to_create, to_update = [], []
-            for email in chunk:
-                clean = good[email][1]
-                contact = existing.get(email)
-                is_new = contact is None
-                if is_new:
-                    contact = ContactPreference(project=project, email=email)
-                dirty = is_new
-                for field in SUBSCRIPTION_ARRAY_FIELDS:
-                    value = clean[field]
-                    if value is not _UNSET and (is_new or getattr(contact, field) != value):
-                        setattr(contact, field, value)
-                        dirty = True
-                if clean["user_id"] and clean["user_id"] != contact.user_id:
-                    contact.user_id = clean["user_id"]
-                    dirty = True
-                if not dirty:
-                    contact_ids.append(contact.pk)
-                    continue
-                changed += 1
-                contact.changed_at = now
-                contact.changed_by_label = label
-                contact.source = origin[:255]
-                contact.source_import = record
-                (to_create if is_new else to_update).append(contact)
-            ContactPreference.objects.bulk_create(to_create, batch_size=500)
-            if not all(c.pk for c in to_create):  # backends without RETURNING on bulk insert
-                ids = dict(
-                    ContactPreference.objects.filter(
-                        project=project, email__in=[c.email for c in to_create]
-                    ).values_list("email", "pk")
-                )
-                for c in to_create:
-                    c.pk = ids[c.email]
-            ContactPreference.objects.bulk_update(
-                to_update,
-                [*SUBSCRIPTION_ARRAY_FIELDS, "user_id", "changed_at", "changed_by_label", "source", "source_import"],
-                batch_size=500,
-            )
-            contact_ids.extend(c.pk for c in to_create + to_update)
+            rows = {email: good[email][1] for email in emails[start : start + _CHUNK]}
+            written, unchanged = _upsert_contacts(record, rows, now=now, label=label, origin=origin[:255])
+            changed += len(written)
+            contact_ids += unchanged + written
         through = PreferenceImport.contacts.through
         through.objects.bulk_create(
             [through(preferenceimport_id=record.pk, contactpreference_id=pk) for pk in contact_ids], batch_size=2000

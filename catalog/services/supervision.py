@@ -8,7 +8,8 @@ migration 0011, also ensured by ``supervise_schedule_ensure``):
 
 * a resync run that nobody holds and whose task is no longer queued is resumed from its checkpoint, or
   fails with the reason once resuming stops getting it further (catalog/services/resync.py);
-* a catalog import whose task is gone is queued again (it is all-or-nothing, so it starts over), or fails;
+* a catalog import or a preferences upload whose task is gone is queued again (each writes all or nothing,
+  so it starts over), or fails with the reason;
 * a catalog sync still "running" long after its task's timeout failed with the reason;
 * a test send still "pending" past its deadline becomes "unknown": it may or may not have reached
   Iterable, so it is never sent again automatically.
@@ -105,16 +106,20 @@ def runs_supervise(*, now: datetime | None = None) -> dict[str, int]:
     """One pass of the supervisor over every kind of background work; returns what it did."""
     from catalog.services.catalog_io import catalog_imports_supervise
     from catalog.services.resync import resync_supervise
+    from catalog.services.resync_ingest import preference_imports_supervise
 
     now = now or timezone.now()
     queued = queued_task_names()
     resync = resync_supervise(queued_names=queued, now=now)
     imports = catalog_imports_supervise(queued_names=queued, now=now)
+    uploads = preference_imports_supervise(queued_names=queued, now=now)
     done = {
         "resync_resumed": resync["resumed"],
         "resync_failed": resync["failed"],
         "imports_resumed": imports["resumed"],
         "imports_failed": imports["failed"],
+        "preference_imports_resumed": uploads["resumed"],
+        "preference_imports_failed": uploads["failed"],
         "syncs_failed": sync_runs_expire(now=now),
         "test_sends_unknown": proof_sends_expire(now=now),
     }

@@ -30,7 +30,7 @@ from catalog.services.resync import (
     resync_settings_update,
     resync_start,
 )
-from catalog.services.resync_ingest import preference_import_csv
+from catalog.services.resync_ingest import preference_import_progress, preference_import_start
 from catalog.views.catalog import PAGE_SIZE, Perm, add_validation_errors
 
 PERMISSION = "catalog.run_resync"
@@ -128,7 +128,7 @@ class RunStartView(ResyncPerm, View):
         return redirect("catalog:resync_run", pk=started.run.pk)
 
     def render(self, request, form, status=200):
-        imports = PreferenceImport.objects.select_related("project")[:20]
+        imports = PreferenceImport.objects.select_related("project").defer("content", "errors")[:20]
         return render(request, "resync/run_start.html", {"form": form, "imports": imports}, status=status)
 
 
@@ -191,6 +191,7 @@ class RunProgressView(ResyncPerm, View):
         keys = [
             "id", "status", "total", "pending", "done", "failed", "skipped", "batches_done",
             "contacts_per_second", "eta_seconds", "last_error", "can_cancel", "can_retry_failed", "can_apply",
+            "listing",
         ]  # fmt: skip
         return JsonResponse({k: progress[k] for k in keys} | {"outcomes": progress["outcomes"]})
 
@@ -231,26 +232,18 @@ class ImportListView(ResyncPerm, View):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                record = preference_import_csv(
+                record = preference_import_start(
                     project=form.cleaned_data["project"], actor=request.user, file=upload, filename=upload.name or ""
                 )
             except ValidationError as error:
                 add_validation_errors(form, error)
             else:
-                if record.rejected:
-                    messages.warning(
-                        request,
-                        f"Kept {record.accepted} row{'s' if record.accepted != 1 else ''}; "
-                        f"{record.rejected} rejected (listed below with their line).",
-                    )
-                else:
-                    messages.success(request, f"Kept all {record.accepted} rows ({record.changed} changed).")
                 return redirect("catalog:resync_import", pk=record.pk)
         return self.render(request, form, status=400)
 
     def render(self, request, form, status=200):
         project = _project_filter(request)
-        imports = PreferenceImport.objects.select_related("project")
+        imports = PreferenceImport.objects.select_related("project").defer("content", "errors")
         if project is not None:
             imports = imports.filter(project=project)
         page = Paginator(imports, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -261,11 +254,19 @@ class ImportListView(ResyncPerm, View):
 @method_decorator(never_cache, name="dispatch")
 class ImportDetailView(ResyncPerm, View):
     def get(self, request, pk):
-        record = get_object_or_404(PreferenceImport.objects.select_related("project", "created_by"), pk=pk)
+        record = get_object_or_404(
+            PreferenceImport.objects.select_related("project", "created_by").defer("content"), pk=pk
+        )
+        progress = preference_import_progress(record)
         runs = ResyncRun.objects.filter(
             project=record.project, selection=ResyncRun.Selection.IMPORT, selection_detail__import=record.pk
         ).order_by("-id")[:20]
-        return render(request, "resync/import_detail.html", {"record": record, "runs": runs})
+        response = render(
+            request, "resync/import_detail.html", {"record": record, "runs": runs, "progress": progress}
+        )
+        if progress["active"]:
+            response["Refresh"] = "2"  # reload until it is over: no script needed (the CSP allows none inline)
+        return response
 
 
 # ---------------------------------------------------------------------------------------------- contacts

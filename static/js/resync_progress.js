@@ -17,7 +17,9 @@
     var processed = p.done + p.failed + p.skipped;
     bar.max = Math.max(p.total, 1);
     bar.value = processed;
-    text.textContent = processed + " of " + p.total + " processed";
+    text.textContent = p.listing
+      ? "Waiting for a worker to list the contacts it selected…"
+      : processed + " of " + p.total + " processed";
     if (statusLabel) statusLabel.textContent = p.status.charAt(0).toUpperCase() + p.status.slice(1);
     panel.querySelectorAll("[data-count]").forEach(function (cell) {
       var name = cell.getAttribute("data-count");

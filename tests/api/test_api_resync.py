@@ -44,6 +44,7 @@ ENDPOINTS = [
     ("post", "/api/resync/runs/{run}/apply/"),
     ("post", "/api/resync/preferences/"),
     ("get", "/api/resync/imports/"),
+    ("post", "/api/resync/imports/"),
     ("get", "/api/resync/contacts/"),
     ("get", "/api/resync/imports/{import}/"),
     ("get", "/api/resync/settings/{project}/"),
@@ -228,6 +229,59 @@ def test_start_bad_requests(student, engineer, body, field):
     assert not ResyncRun.objects.exists()
 
 
+def test_a_started_everyone_run_answers_at_once_and_its_task_lists_the_contacts(
+    truth, student, engineer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = engineer.post("/api/resync/runs/", {"project": student.pk, "everyone": True}, format="json")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["total"], body["listing"]) == ("queued", 0, True)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued[0]()
+    body = engineer.get(f"/api/resync/runs/{body['id']}/").json()
+    assert (body["status"], body["total"], body["listing"]) == ("done", 3, False)
+
+
+def test_a_csv_upload_is_queued_then_imported_and_polled(student, engineer, django_capture_on_commit_callbacks):
+    csv = "email,email_list_ids\nok@example.com,7001\nnot-an-email,7001\n"
+    with django_capture_on_commit_callbacks() as queued:
+        response = engineer.post(
+            "/api/resync/imports/", {"project": student.pk, "csv": csv, "filename": "p.csv"}, format="json"
+        )
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["status"], body["accepted"], body["filename"]) == ("queued", 0, "p.csv")
+    assert response["Location"] == f"/api/resync/imports/{body['id']}/"
+    assert not ContactPreference.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        queued[0]()
+    done = engineer.get(response["Location"])
+    assert "no-cache" in done["Cache-Control"]
+    body = done.json()
+    assert (body["status"], body["accepted"], body["rejected"], body["processed"]) == ("done", 1, 1, 2)
+    assert body["errors"][0]["line"] == 3 and "invalid email" in body["errors"][0]["errors"][0]
+    listed = engineer.get("/api/resync/imports/", {"status": "done"}).json()["results"]
+    assert [r["id"] for r in listed] == [body["id"]]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"csv": "mail\na@example.com\n"}, "The header has no email column."),
+        ({"csv": ""}, "This field may not be blank."),
+        ({"csv": "email\na\x00@example.com\n"}, "Null characters are not allowed."),
+        ({"csv": "email\n\ud800@example.com\n"}, "Surrogate characters are not allowed"),
+    ],
+)
+def test_a_csv_upload_with_a_bad_file_is_a_400_naming_it(student, engineer, body, message):
+    raw = json.dumps({"project": student.pk, **body})  # ASCII: a lone surrogate travels escaped, as JSON allows
+    response = engineer.post("/api/resync/imports/", raw, content_type="application/json")
+    assert response.status_code == 400, response.json()
+    assert message in response.json()["errors"][0]["message"]
+    assert not PreferenceImport.objects.exists()
+
+
 def test_import_of_another_project_is_refused(truth, demo, engineer):
     response = engineer.post("/api/resync/runs/", {"project": demo.employer.pk, "import_id": truth.pk}, format="json")
     assert response.status_code == 400
@@ -235,7 +289,8 @@ def test_import_of_another_project_is_refused(truth, demo, engineer):
 
 
 def test_failures_cancel_and_retry(truth, student, engineer, django_capture_on_commit_callbacks):
-    run = resync_start(project=student, actor="tests", everyone=True).run  # queued: nothing committed
+    emails = [row["email"] for row in ROWS]
+    run = resync_start(project=student, actor="tests", emails=emails).run  # queued: nothing committed
     assert engineer.get(f"/api/resync/runs/{run.pk}/").json()["can_cancel"] is True
     response = engineer.post(f"/api/resync/runs/{run.pk}/cancel/")
     assert response.status_code == 200

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.api.parsers import BoundedJSONParser  # noqa: F401 (the settings name it; it must import)
-from catalog.models import AuditEvent, Notification, PreferenceImport, ProofOutcome, ProofRecipient
+from catalog.models import AuditEvent, ContactPreference, Notification, PreferenceImport, ProofOutcome, ProofRecipient
 from catalog.services.audit import audit_record
 from catalog.services.input_limits import MAX_CSV_CELL_CHARS, MAX_JSON_DEPTH
 from catalog.services.resync import MAX_SCHEDULE_MINUTES, resync_settings_get, resync_settings_update
@@ -129,15 +129,35 @@ def test_schedule_longer_than_django_q_stores_is_refused_everywhere(api_admin, a
     assert resync_settings_get(project=project).schedule_minutes == MAX_SCHEDULE_MINUTES
 
 
-def _upload_preferences(admin_page, project, text: str):
-    upload = SimpleUploadedFile("prefs.csv", text.encode())
-    return admin_page.post(reverse("catalog:resync_imports"), {"project": project.pk, "file": upload})
+@pytest.fixture
+def upload_preferences(admin_page, django_capture_on_commit_callbacks):
+    """Upload a preferences CSV on its page; its import task runs when the request commits (Q_CLUSTER sync)."""
+
+    def upload(project, text: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return admin_page.post(
+                reverse("catalog:resync_imports"),
+                {"project": project.pk, "file": SimpleUploadedFile("prefs.csv", text.encode())},
+            )
+
+    return upload
 
 
-def test_superscript_two_in_an_id_column_is_a_row_error(admin_page, small_catalog):
+def _failed_import_page(admin_page, response) -> str:
+    """The import page an upload redirected to, once its task ended it as failed: nothing was imported."""
+    assert response.status_code == 302
+    record = PreferenceImport.objects.get()
+    assert record.status == PreferenceImport.Status.FAILED and record.accepted == 0
+    assert not ContactPreference.objects.exists()
+    page = admin_page.get(response["Location"])
+    assert page.status_code == 200 and "Refresh" not in page
+    return page.content.decode()
+
+
+def test_superscript_two_in_an_id_column_is_a_row_error(upload_preferences, small_catalog):
     project = small_catalog.project
     resync_settings_update(project=project, actor="t", scope={"emailListIds": "all"})
-    response = _upload_preferences(admin_page, project, "email,email_list_ids\na@example.com,²\nb@example.com,7\n")
+    response = upload_preferences(project, "email,email_list_ids\na@example.com,²\nb@example.com,7\n")
     assert response.status_code == 302
     record = PreferenceImport.objects.get()
     assert (record.accepted, record.rejected) == (1, 1)
@@ -151,29 +171,31 @@ def test_superscript_two_in_query_parameters(admin_page, small_catalog):
 
 
 @pytest.mark.parametrize("size", [MAX_CSV_CELL_CHARS + 1, 200 * 1024])
-def test_a_csv_cell_over_the_limit_names_its_line(admin_page, small_catalog, size):
+def test_a_csv_cell_over_the_limit_names_its_line(admin_page, upload_preferences, small_catalog, size):
     project = small_catalog.project
     resync_settings_update(project=project, actor="t", scope={"emailListIds": "all"})
     text = "email,email_list_ids\na@example.com,1\nb@example.com," + "1;" * (size // 2 + 1) + "\n"
-    response = _upload_preferences(admin_page, project, text)
-    assert response.status_code == 400
-    body = response.content.decode()
+    body = _failed_import_page(admin_page, upload_preferences(project, text))
     assert "Line 3" in body and f"longer than {MAX_CSV_CELL_CHARS:,} characters (the limit)" in body
-    assert not PreferenceImport.objects.exists()
+    # In the header, the request itself refuses the file.
+    response = upload_preferences(project, "email," + "x" * size + "\na@example.com,1\n")
+    assert response.status_code == 400 and "Line 1" in response.content.decode()
 
 
-def test_an_unterminated_quote_names_its_line_and_swallows_nothing(admin_page, small_catalog):
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('email,email_list_ids\na@example.com,"1;2\nb@example.com,3\nc@example.com,4\n', "is never closed"),
+        ('email,email_list_ids\na@example.com,"1;2\nb@example.com,3"\nc@example.com,4\n', "is closed only on line 3"),
+    ],
+)
+def test_an_unterminated_quote_names_its_line_and_swallows_nothing(
+    admin_page, upload_preferences, small_catalog, text, reason
+):
     project = small_catalog.project
     resync_settings_update(project=project, actor="t", scope={"emailListIds": "all"})
-    text = 'email,email_list_ids\na@example.com,"1;2\nb@example.com,3\nc@example.com,4\n'
-    response = _upload_preferences(admin_page, project, text)
-    assert response.status_code == 400
-    assert "Line 2: a quote (&quot;) opened on this line is never closed" in response.content.decode()
-    assert not PreferenceImport.objects.exists()
-    text = 'email,email_list_ids\na@example.com,"1;2\nb@example.com,3"\nc@example.com,4\n'
-    response = _upload_preferences(admin_page, project, text)
-    assert response.status_code == 400
-    assert "Line 2: a quote (&quot;) opened on this line is closed only on line 3" in response.content.decode()
+    body = _failed_import_page(admin_page, upload_preferences(project, text))
+    assert f"Line 2: a quote (&quot;) opened on this line {reason}" in body
 
 
 def test_a_file_of_addresses_with_a_huge_cell_is_a_form_error(admin_page, small_catalog):

@@ -4,6 +4,7 @@ import time
 
 import pytest
 from _resync_seed import iterable_user
+from django.core.exceptions import ValidationError
 from django_q.models import Schedule
 
 from catalog.models import ContactPreference, ResyncItem, ResyncRun
@@ -200,12 +201,46 @@ def test_batch_too_large_halves_the_batch(project, emulator):
 
 def test_cancel_skips_pending_and_stops_the_worker(project, emulator):
     truth(project, ROWS)
-    run = resync_start(project=project, actor="t", everyone=True).run
+    run = resync_start(project=project, actor="t", emails=[row["email"] for row in ROWS]).run
     resync_cancel(run=run, actor="t")
     assert resync_process(run_id=run.pk) == "busy"
     progress = resync_progress(run=run)
     assert (progress["status"], progress["skipped"], progress["outcomes"]) == ("cancelled", 3, {"cancelled": 3})
     assert emulator.requests(path=WRITE) == []
+    # Everyone, cancelled before its task listed anyone: nothing is listed, nothing is sent.
+    everyone = resync_start(project=project, actor="t", everyone=True).run
+    resync_cancel(run=everyone, actor="t")
+    assert resync_process(run_id=everyone.pk) == "busy"
+    progress = resync_progress(run=everyone)
+    assert (progress["status"], progress["total"], progress["listing"]) == ("cancelled", 0, False)
+    assert emulator.requests(path=WRITE) == []
+
+
+def test_everyone_is_listed_by_the_task_not_the_request(project, emulator, django_capture_on_commit_callbacks):
+    truth(project, ROWS)
+    with django_capture_on_commit_callbacks() as queued:
+        run = resync_start(project=project, actor="t", everyone=True, dry_run=True).run
+    assert (run.total, run.items.count()) == (0, 0)  # the request wrote the run alone
+    progress = resync_progress(run=run)
+    assert (progress["status"], progress["listing"]) == ("queued", True)
+    with django_capture_on_commit_callbacks(execute=True):
+        queued[0]()  # its task: lists the contacts, then resyncs them
+    run.refresh_from_db()
+    assert (run.status, run.total, run.items.count()) == ("done", 3, 3)
+    assert resync_progress(run=run)["listing"] is False
+    # Applying the dry run is listed by its task too: the contacts it found different.
+    with django_capture_on_commit_callbacks(execute=True):
+        applied = resync_apply(run=run, actor="t")
+    applied.refresh_from_db()
+    assert applied.status == "done" and applied.total == run.items.filter(outcome="would_change").count() > 0
+
+
+def test_a_run_over_an_import_waits_for_the_import_to_finish(project):
+    from catalog.services.resync_ingest import preference_import_start
+
+    queued = preference_import_start(project=project, actor="t", file="email\nq@example.com\n")
+    with pytest.raises(ValidationError, match="has not finished"):
+        resync_start(project=project, actor="t", import_record=queued)
 
 
 def test_lease_keeps_a_second_worker_out_and_slices_continue(project, emulator, django_capture_on_commit_callbacks):

@@ -34,8 +34,9 @@ def stalled_run(project, django_capture_on_commit_callbacks):
     resync_settings_update(project=project, actor="t", batch_size=2)
     record = preference_upsert(project=project, actor="t", rows=ROWS)
     assert record.rejected == 0
+    emails = [row["email"] for row in ROWS]
     with django_capture_on_commit_callbacks():  # captured, not executed: the task is lost
-        run = resync_start(project=project, actor="t", everyone=True, compare="auto").run
+        run = resync_start(project=project, actor="t", emails=emails, compare="auto").run
     run.refresh_from_db()
     return run
 
@@ -159,3 +160,18 @@ def test_the_run_page_says_a_run_is_stalled_and_offers_to_resume_it(stalled_run,
     client.force_login(user_in_role("engineering"))
     page = client.get(f"/resync/runs/{stalled_run.pk}/").content.decode()
     assert 'id="run-stalled"' in page and "Retry (resume now)" in page
+
+
+def test_an_everyone_run_whose_task_was_lost_before_listing_is_resumed_and_lists(
+    project, emulator, django_capture_on_commit_callbacks
+):
+    record = preference_upsert(project=project, actor="t", rows=ROWS)
+    assert record.rejected == 0
+    with django_capture_on_commit_callbacks():  # lost before it listed anyone
+        run = resync_start(project=project, actor="t", everyone=True, compare="auto").run
+    assert run.items.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resync_supervise(queued_names=set(), now=timezone.now() + LATER)["resumed"] == 1
+    run.refresh_from_db()
+    assert (run.status, run.total) == ("done", len(ROWS))
+    assert not run.items.exclude(status=ResyncItem.Status.DONE).exists()

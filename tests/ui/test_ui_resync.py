@@ -77,7 +77,7 @@ def test_anonymous_users_go_to_the_login_page(small_catalog, client):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"], url
     assert client.post(reverse("catalog:resync_run_cancel", args=[run.pk])).status_code == 302
-    assert ResyncRun.objects.get(pk=run.pk).status == "done"
+    assert ResyncRun.objects.get(pk=run.pk).status == run.status == "queued"  # not cancelled
 
 
 def test_the_nav_shows_resync_only_to_those_who_may_run_it(small_catalog, client_in_role):
@@ -91,7 +91,7 @@ def test_nav_hidden_for_marketing(small_catalog, client_in_role):
 # ---------------------------------------------------------------------------------------------- imports
 
 
-def test_csv_upload_keeps_good_rows_and_lists_bad_ones_by_line(student, engineer):
+def test_csv_upload_keeps_good_rows_and_lists_bad_ones_by_line(student, engineer, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     csv = (
@@ -102,13 +102,21 @@ def test_csv_upload_keeps_good_rows_and_lists_bad_ones_by_line(student, engineer
         "fine@example.com,7001;7002\n"
     )
     upload = SimpleUploadedFile("prefs.csv", csv.encode(), content_type="text/csv")
-    response = engineer.post(reverse("catalog:resync_imports"), {"project": student.pk, "file": upload})
+    with django_capture_on_commit_callbacks() as queued:
+        response = engineer.post(reverse("catalog:resync_imports"), {"project": student.pk, "file": upload})
     record = PreferenceImport.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("catalog:resync_import", args=[record.pk])
+    # The request only queued it: the page shows its progress and refreshes itself until a worker is done.
+    waiting = engineer.get(response["Location"])
+    assert waiting["Refresh"] == "2" and 'id="import-progress"' in waiting.content.decode()
+    assert not ContactPreference.objects.exists()
+    queued[0]()  # the import task
+    record.refresh_from_db()
     assert (record.accepted, record.rejected, record.filename, record.source) == (2, 2, "prefs.csv", "csv")
     page = engineer.get(response["Location"])
+    assert "Refresh" not in page
     html = page.content.decode()
-    assert "Kept 2 rows; 2 rejected" in html
+    assert "<dt>Kept</dt><dd>2 (2 changed" in html and "<dt>Rejected</dt><dd>2</dd>" in html
     assert "prefs.csv" in html and "engineering-user" in html
     rows = page.context["record"].errors
     assert [(e["line"], e["email"]) for e in rows] == [(3, "not-an-email"), (4, "other@example.com")]
@@ -201,8 +209,11 @@ def test_progress_json_for_the_live_bar(truth, student, engineer, django_capture
     assert "/static/js/resync_progress.js" in page and "<script>" not in page
 
 
+TRUTH_EMAILS = ["qa.student@example.com", "new.person@example.com", "student.0001@example.com"]
+
+
 def test_an_active_run_shows_its_bar_and_can_be_cancelled(truth, student, engineer):
-    run = resync_start(project=student, actor="tests", everyone=True).run  # not processed: no commit
+    run = resync_start(project=student, actor="tests", emails=TRUTH_EMAILS).run  # not processed: no commit
     page = engineer.get(reverse("catalog:resync_run", args=[run.pk])).content.decode()
     assert 'data-status="queued"' in page and "Cancel run" in page
     response = engineer.post(reverse("catalog:resync_run_cancel", args=[run.pk]))
@@ -218,7 +229,7 @@ def test_an_active_run_shows_its_bar_and_can_be_cancelled(truth, student, engine
 
 
 def test_failures_are_listed_and_can_be_retried(truth, student, engineer, django_capture_on_commit_callbacks):
-    run = resync_start(project=student, actor="tests", everyone=True).run
+    run = resync_start(project=student, actor="tests", emails=TRUTH_EMAILS).run
     run.items.update(status=ResyncItem.Status.FAILED, error_code="validEmailFailure", error_message="Refused.")
     run.status = "done"
     run.save()
