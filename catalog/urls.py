@@ -1,8 +1,9 @@
 from django.urls import path, register_converter
 
+from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.views import catalog as views
-from catalog.views import contacts, resync, sends
+from catalog.views import contacts, resync
 
 app_name = "catalog"
 
@@ -34,14 +35,6 @@ urlpatterns = [
     path("catalog/import/<int:pk>/", views.CatalogImportDetailView.as_view(), name="catalog_import_detail"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("contacts/", contacts.ContactLookupView.as_view(), name="contact_lookup"),
-    path("notifications/<slug:key>/test-send/", sends.ProofSendFormView.as_view(), name="proof_send"),
-    path("test-sends/", sends.ProofSendListView.as_view(), name="proof_send_list"),
-    path("test-sends/<int:pk>/", sends.ProofSendDetailView.as_view(), name="proof_send_detail"),
-    path("test-recipients/", sends.ProofRecipientListView.as_view(), name="proof_recipient_list"),
-    path("test-recipients/<int:pk>/delete/", sends.ProofRecipientDeleteView.as_view(), name="proof_recipient_delete"),
-    path(
-        "test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proof_recipient_approve"
-    ),
     path("resync/", resync.RunListView.as_view(), name="resync_runs"),
     path("resync/new/", resync.RunStartView.as_view(), name="resync_start"),
     path("resync/contact/", resync.ContactResyncView.as_view(), name="resync_contact"),
@@ -55,6 +48,7 @@ urlpatterns = [
     path("resync/contacts/", resync.ContactListView.as_view(), name="resync_contacts"),
     path("resync/settings/", resync.SettingsListView.as_view(), name="resync_settings_list"),
     path("resync/settings/<int:project_pk>/", resync.SettingsFormView.as_view(), name="resync_settings"),
+    *sends_urls.urlpatterns,
     *sync_urls.urlpatterns,
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),
     path("<entity:entity>/new/", views.EntityFormView.as_view(), name="entity_create"),

@@ -4,8 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
-from catalog.api import resync, schema, sends, views  # noqa: F401 (schema registers the token scheme)
+from catalog.api import resync, schema, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
+from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.tokens import urls as tokens_urls
 
@@ -31,6 +32,7 @@ router.register("owners", views.OwnerViewSet, basename="owner")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("violations", views.GuardViolationViewSet, basename="violation")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
+sends_urls.api_register(router)
 sync_urls.api_register(router)
 
 app_name = "api"
@@ -39,7 +41,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *tokens_urls.urlpatterns,
-    path("test-recipients/<int:pk>/approve/", sends.ProofRecipientApproveView.as_view(), name="proofrecipient-approve"),
+    *sends_urls.api_urlpatterns,
     path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
     *sync_urls.api_urlpatterns,
     path("resync/preferences/", resync.PreferenceUpsertView.as_view(), name="resync-preferences"),
@@ -55,7 +57,6 @@ urlpatterns = [
     path("resync/runs/<int:pk>/apply/", resync.RunApplyView.as_view(), name="resync-run-apply"),
     path("resync/settings/<int:project_id>/", resync.ResyncSettingsView.as_view(), name="resync-settings"),
     path("health/", include("catalog.health.urls")),
-    path("", include(sends.router.urls)),
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.
     re_path(r"^[\s\S]*$", views.UnknownPathView.as_view(), name="unknown"),

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, routers, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -29,19 +29,19 @@ from catalog.models import (
     Template,
 )
 from catalog.roles import MANAGE_SHARED_RECIPIENTS, SEND_PROOF
-from catalog.services.sends import (
+from catalog.sends.selectors import proof_send_for
+from catalog.sends.services.checks import proof_preview
+from catalog.sends.services.dispatch import proof_send
+from catalog.sends.services.recipients import (
     ProofRecipientChanged,
-    ProofSendDuplicate,
-    proof_preview,
     proof_recipient_approve,
     proof_recipient_create,
     proof_recipient_delete,
     proof_recipient_update,
     proof_recipients_pending,
     proof_recipients_visible,
-    proof_send,
-    proof_send_for,
 )
+from catalog.sends.services.results import ProofSendDuplicate
 
 
 class RateLimited(exceptions.APIException):
@@ -359,8 +359,3 @@ class ProofSendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if attempt.outcome == ProofOutcome.RATE_LIMITED:
             raise RateLimited(attempt.message)
         return Response(ProofSendSerializer(attempt, context={"request": request}).data, status=status.HTTP_201_CREATED)
-
-
-router = routers.SimpleRouter()
-router.register("test-recipients", ProofRecipientViewSet, basename="proofrecipient")
-router.register("test-sends", ProofSendViewSet, basename="proofsend")

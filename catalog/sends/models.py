@@ -139,4 +139,3 @@ class ProofSend(models.Model):
     @property
     def recipient_identifier(self) -> str:
         return self.recipient_email or self.recipient_user_id
-

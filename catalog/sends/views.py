@@ -16,15 +16,15 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from catalog.forms import ProofRecipientForm, ProofSendForm
 from catalog.models import Notification, ProofRecipient, ProofSend
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
-from catalog.services.sends import (
+from catalog.sends.forms import ProofRecipientForm, ProofSendForm
+from catalog.sends.selectors import proof_send_for
+from catalog.sends.services.checks import proof_preview
+from catalog.sends.services.data import proof_data_fields_initial, proof_mode_default, proof_templates
+from catalog.sends.services.dispatch import proof_send
+from catalog.sends.services.recipients import (
     ProofRecipientChanged,
-    ProofSendDuplicate,
-    proof_data_fields_initial,
-    proof_mode_default,
-    proof_preview,
     proof_recipient_approval_refusal,
     proof_recipient_approve,
     proof_recipient_can_manage,
@@ -33,10 +33,8 @@ from catalog.services.sends import (
     proof_recipients_pending,
     proof_recipients_sendable,
     proof_recipients_visible,
-    proof_send,
-    proof_send_for,
-    proof_templates,
 )
+from catalog.sends.services.results import ProofSendDuplicate
 from catalog.views.catalog import Perm, add_validation_errors
 
 PAGE_SIZE = 50

@@ -128,7 +128,8 @@ def audit_events_for(*, user, events) -> list[AuditEvent]:
 def _private_recipients_hidden(user, events: list[AuditEvent]) -> list[AuditEvent]:
     from catalog.models import ProofSend
     from catalog.roles import MANAGE_SHARED_RECIPIENTS
-    from catalog.services.sends import PRIVATE_RECIPIENT, proof_send_recipient_shown
+    from catalog.sends.selectors import proof_send_recipient_shown
+    from catalog.sends.services.results import PRIVATE_RECIPIENT
 
     if user.has_perm(MANAGE_SHARED_RECIPIENTS):
         return events

@@ -11,8 +11,8 @@ from catalog.iterable import IterableError, client_for_project
 from catalog.iterable.client import call_deadline, deadline_left
 from catalog.models import Notification, ProofOutcome, ProofRecipient
 from catalog.observability import run_with_request_id
+from catalog.sends.services.dispatch import proof_send
 from catalog.services.iterable_support import explain_iterable_error, fan_out
-from catalog.services.sends import proof_send
 
 BUDGET = 1.0
 SLOW_MS = 3000  # far past the budget, well below one attempt's own read timeout (15 s)

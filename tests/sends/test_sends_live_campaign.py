@@ -3,7 +3,8 @@ or the templates of the journey's campaigns (custom events), and refuses when an
 Iterable is changed underneath the catalog, as someone editing in Iterable's UI would."""
 
 from catalog.models import ProofOutcome
-from catalog.services.sends import proof_preview, proof_send
+from catalog.sends.services.checks import proof_preview
+from catalog.sends.services.dispatch import proof_send
 
 FORBIDDEN_TEMPLATE = 599001  # the demo's Iterable template on "Marketing Message"
 

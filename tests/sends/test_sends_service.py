@@ -7,14 +7,11 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from catalog.models import AuditEvent, Notification, ProofOutcome, ProofSend
-from catalog.services.sends import (
-    ProofSendDuplicate,
-    proof_data_field_parse,
-    proof_data_fields_initial,
-    proof_preview,
-    proof_send,
-    proof_send_last_success,
-)
+from catalog.sends.selectors import proof_send_last_success
+from catalog.sends.services.checks import proof_preview
+from catalog.sends.services.data import proof_data_field_parse, proof_data_fields_initial
+from catalog.sends.services.dispatch import proof_send
+from catalog.sends.services.results import ProofSendDuplicate
 
 STUDENT = 2158
 
@@ -349,7 +346,7 @@ def test_a_notification_that_cannot_be_sent_says_why(sends):
 def test_shared_recipients_need_the_permission(sends, user_in_role):
     from django.core.exceptions import PermissionDenied
 
-    from catalog.services.sends import proof_recipient_create, proof_recipient_delete
+    from catalog.sends.services.recipients import proof_recipient_create, proof_recipient_delete
 
     with pytest.raises(PermissionDenied):
         proof_recipient_create(actor=sends.mia, project=sends.student, user_id="qa-x", shared=True)

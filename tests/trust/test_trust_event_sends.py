@@ -9,7 +9,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from catalog.models import IterableMirror, Notification, ProofRecipient, ProofSend
-from catalog.services.sends import proof_event_impact, proof_mode_default, proof_send
+from catalog.sends.services.data import proof_event_impact, proof_mode_default
+from catalog.sends.services.dispatch import proof_send
 from catalog.sync.services.runs import catalog_sync_project
 
 KEY = "student_free_onboarding_welcome"

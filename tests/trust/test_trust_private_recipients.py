@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from catalog.models import Notification, ProofMode, ProofOutcome, ProofRecipient, ProofSend
-from catalog.services.sends import proof_send
+from catalog.sends.services.dispatch import proof_send
 
 PRIVATE = "qa.student@example.com"
 SHARED = "qa.student.push@example.com"

@@ -9,12 +9,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from catalog.models import AuditEvent, Notification, ProofOutcome, ProofRecipient, RecipientStatus
-from catalog.services.sends import (
-    proof_recipient_approve,
-    proof_recipient_create,
-    proof_recipient_update,
-    proof_send,
-)
+from catalog.sends.services.dispatch import proof_send
+from catalog.sends.services.recipients import proof_recipient_approve, proof_recipient_create, proof_recipient_update
 
 CUSTOMER = "student.0007@example.com"  # a demo contact, not staff
 STAFF_DOMAINS = ["staff.example.org"]
@@ -231,7 +227,7 @@ def test_a_quoted_address_is_refused_not_taken_for_staff(client, people, address
 
 
 def test_consent_reads_only_a_plain_address_as_staff(django_user_model):
-    from catalog.services.sends import proof_recipient_consent_needed
+    from catalog.sends.services.recipients import proof_recipient_consent_needed
 
     mia = django_user_model.objects.create_user("mia", "mia@staff.example.org")
     with override_settings(TEST_RECIPIENT_DOMAINS=STAFF_DOMAINS):

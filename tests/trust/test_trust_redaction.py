@@ -68,7 +68,7 @@ def test_a_sync_against_an_echoing_proxy_stores_no_key(db, listener, monkeypatch
 
 def test_a_test_send_against_an_echoing_proxy_stores_no_key(small_catalog, listener, monkeypatch, user_in_role):
     from catalog.models import ProofRecipient, ProofSend
-    from catalog.services.sends import proof_send
+    from catalog.sends.services.dispatch import proof_send
 
     monkeypatch.setenv("ITERABLE_ALLOWED_HOSTS", listener.url)
     monkeypatch.setenv("ITERABLE_API_KEY_TEST", KEY)
