@@ -7,6 +7,7 @@ from catalog.guard.enforcement import message_type_facts
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
     IterableProject,
+    Notification,
     ProofMode,
     RecipientStatus,
     Template,
@@ -111,12 +112,19 @@ def _live_read(
     return live
 
 
+class _Refused(Exception):
+    """A live check that refuses the send; carries the verdict to return."""
+
+    def __init__(self, verdict: ProofVerdict):
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
 def _live_verdict(plan: ProofPlan) -> ProofVerdict:
     notification = plan.notification
-    project = notification.project
     templates = _judged_templates(plan)
     check_reach = plan.mode != ProofMode.TEMPLATE_PROOF
-    checks: dict = {"templates": [], "message_type": None, "eligibility": []}
+    checks: dict = {"templates": [], "message_type": None, "eligibility": [], "campaigns": []}
     follow = {}
     if plan.mode == ProofMode.CAMPAIGN:
         follow["campaign_id"] = notification.campaign_id
@@ -125,36 +133,58 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
         follow["journey_id"] = notification.journey.iterable_id if notification.journey_id else None
     try:
         live = _live_read(
-            project, [(t.iterable_id, t.medium) for t in templates], plan.email, plan.user_id, check_reach, **follow
+            notification.project,
+            [(t.iterable_id, t.medium) for t in templates],
+            plan.email,
+            plan.user_id,
+            check_reach,
+            **follow,
         )
     except IterableError as error:
         return ProofVerdict(
             False,
             LIVE_CHECK_FAILED,
             "Refused: the guard could not read the message type, its policy and channel from Iterable just now, "
-            f"so it cannot vouch for this send. {explain_iterable_error(error, project)}",
+            f"so it cannot vouch for this send. {explain_iterable_error(error, notification.project)}",
             checks,
         )
+    try:
+        judged = _live_facts(plan, templates, live, checks)
+        _guard_on_live_facts(notification, judged, checks)
+        if check_reach:
+            _reach_check(plan, live, checks)
+    except _Refused as refusal:
+        return refusal.verdict
+    return ProofVerdict(True, "", "The guard and the recipient's subscriptions allow this test send.", checks)
+
+
+def _live_facts(plan: ProofPlan, templates: list[Template], live: dict, checks: dict) -> list[dict]:
+    """What Iterable holds now for the declared type, each judged template and each campaign's own template
+    (filled into `checks`); refuses when any of them cannot be read."""
     types = {m.get("id"): m for m in live["message_types"]}
     channels = {c.get("id"): c for c in live["channels"]}
 
-    def describe(type_id, via: str) -> tuple[dict | None, ProofVerdict | None]:
+    def describe(type_id, via: str) -> dict:
         message_type = types.get(type_id)
         if message_type is None:
-            return None, ProofVerdict(
-                False,
-                TYPE_MISSING,
-                f"Refused: {via} uses message type #{type_id}, which Iterable does not have.",
-                checks,
+            raise _Refused(
+                ProofVerdict(
+                    False,
+                    TYPE_MISSING,
+                    f"Refused: {via} uses message type #{type_id}, which Iterable does not have.",
+                    checks,
+                )
             )
         channel = channels.get(message_type.get("channelId"))
         if channel is None:
-            return None, ProofVerdict(
-                False,
-                TYPE_MISSING,
-                f"Refused: message type '{message_type.get('name')}' is on channel #{message_type.get('channelId')}, "
-                "which Iterable does not have.",
-                checks,
+            raise _Refused(
+                ProofVerdict(
+                    False,
+                    TYPE_MISSING,
+                    f"Refused: message type '{message_type.get('name')}' is on channel "
+                    f"#{message_type.get('channelId')}, which Iterable does not have.",
+                    checks,
+                )
             )
         return {
             "via": via,
@@ -164,54 +194,45 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
             "channel_id": channel.get("id"),
             "channel": channel.get("name", ""),
             "channel_type": channel.get("channelType", ""),
-        }, None
+        }
 
-    judged: list[dict] = []
-    declared, refused = describe(notification.message_type.iterable_id, "the notification's message type")
-    if refused:
-        return refused
+    def unreadable(message: str) -> _Refused:
+        return _Refused(ProofVerdict(False, LIVE_CHECK_FAILED, f"Refused: {message}", checks))
+
+    declared = describe(plan.notification.message_type.iterable_id, "the notification's message type")
     checks["message_type"] = declared
-    judged.append(declared)
+    judged = [declared]
     for template in templates:
         raw = live[f"template:{template.iterable_id}"]
         type_id = raw.get("messageTypeId") if isinstance(raw, dict) else None
         if type_id is None:
-            return ProofVerdict(
-                False,
-                LIVE_CHECK_FAILED,
-                f"Refused: Iterable did not say which message type template #{template.iterable_id} uses.",
-                checks,
-            )
-        facts, refused = describe(type_id, f"template '{template.name}' (#{template.iterable_id})")
-        if refused:
-            return refused
+            raise unreadable(f"Iterable did not say which message type template #{template.iterable_id} uses.")
+        facts = describe(type_id, f"template '{template.name}' (#{template.iterable_id})")
         facts["template_id"] = template.iterable_id
         checks["templates"].append(facts)
         judged.append(facts)
-    checks["campaigns"] = []
     for campaign in live["campaigns"]:
         campaign_id = campaign.get("id")
         rendered = live.get(f"campaign-template:{campaign_id}")
         type_id = rendered.get("messageTypeId") if isinstance(rendered, dict) else None
         if type_id is None:
-            return ProofVerdict(
-                False,
-                LIVE_CHECK_FAILED,
-                f"Refused: the guard could not read which template campaign #{campaign_id} sends, and on which "
-                "message type, so it cannot vouch for what Iterable would render.",
-                checks,
+            raise unreadable(
+                f"the guard could not read which template campaign #{campaign_id} sends, and on which "
+                "message type, so it cannot vouch for what Iterable would render."
             )
         via = (
             f"campaign '{campaign.get('name', '')}' (#{campaign_id}) through its template "
             f"'{rendered.get('name', '')}' (#{campaign.get('templateId')})"
         )
-        facts, refused = describe(type_id, via)
-        if refused:
-            return refused
+        facts = describe(type_id, via)
         facts["template_id"] = campaign.get("templateId")
         facts["campaign_id"] = campaign_id
         checks["campaigns"].append(facts)
         judged.append(facts)
+    return judged
+
+
+def _guard_on_live_facts(notification: Notification, judged: list[dict], checks: dict) -> None:
     for facts in judged:
         found = policy.errors(
             policy.message_type_violations(
@@ -225,35 +246,40 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
             )
         )
         if found:
-            return ProofVerdict(False, found[0].code, f"Refused: {found[0].message}", checks)
-    if check_reach:
-        user = live["user"]
-        subscriptions = contact_subscriptions(user)
-        checks["contact_found"] = user is not None
-        # What goes out is on the rendered templates' types: the campaigns' own, else the catalog's templates,
-        # else the declared type.
-        for facts in checks["campaigns"] or checks["templates"] or [declared]:
-            reach = policy.eligibility(
-                subscriptions,
-                message_type_id=facts["message_type_id"],
-                message_type_name=facts["message_type"],
-                policy=facts["policy"],
-                channel_id=facts["channel_id"],
-                channel_name=facts["channel"],
-            )
-            checks["eligibility"].append({"message_type": facts["message_type"], "allowed": reach.allowed,
-                                          "state": reach.state, "reason": reach.reason})  # fmt: skip
-            if not reach.allowed:
-                who = plan.email or plan.user_id
-                unknown = "" if user else " (Iterable has no such contact yet, so nothing is subscribed)"
-                return ProofVerdict(
+            raise _Refused(ProofVerdict(False, found[0].code, f"Refused: {found[0].message}", checks))
+
+
+def _reach_check(plan: ProofPlan, live: dict, checks: dict) -> None:
+    """Would the recipient receive it? Judged on the rendered templates' types: the campaigns' own, else the
+    catalog's templates, else the declared type."""
+    user = live["user"]
+    subscriptions = contact_subscriptions(user)
+    checks["contact_found"] = user is not None
+    for facts in checks["campaigns"] or checks["templates"] or [checks["message_type"]]:
+        reach = policy.eligibility(
+            subscriptions,
+            message_type_id=facts["message_type_id"],
+            message_type_name=facts["message_type"],
+            policy=facts["policy"],
+            channel_id=facts["channel_id"],
+            channel_name=facts["channel"],
+        )
+        checks["eligibility"].append(
+            {"message_type": facts["message_type"], "allowed": reach.allowed, "state": reach.state,
+             "reason": reach.reason}
+        )  # fmt: skip
+        if not reach.allowed:
+            who = plan.email or plan.user_id
+            unknown = "" if user else " (Iterable has no such contact yet, so nothing is subscribed)"
+            raise _Refused(
+                ProofVerdict(
                     False,
                     RECIPIENT_INELIGIBLE,
                     f"{who} would not receive it{unknown}: {reach.reason} Pick another test recipient, or send a "
                     "template proof, which ignores subscriptions.",
                     checks,
                 )
-    return ProofVerdict(True, "", "The guard and the recipient's subscriptions allow this test send.", checks)
+            )
 
 
 def proof_verdict(plan: ProofPlan) -> ProofVerdict:
