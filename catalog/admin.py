@@ -6,28 +6,28 @@ from django.db import models as db_models
 
 from catalog import models
 from catalog.forms import NotificationForm
-from catalog.services.audit import audit_record, diff, snapshot
+from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.input_limits import BoundedJSONDecoder
 
 
 class AuditedAdmin(admin.ModelAdmin):
+    """Saves and deletes through the catalog's one write path (validated, guarded, audited like every door)."""
+
     # JSON typed into the admin is parsed with the nesting limit, as in the dashboard's forms.
     formfield_overrides = {db_models.JSONField: {"decoder": BoundedJSONDecoder}}
 
     def save_model(self, request, obj, form, change):
-        request._audit_before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else {}
-        super().save_model(request, obj, form, change)
+        """Saved in save_related, with its many-to-many fields, in one audited write."""
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        obj = form.instance
-        changes = diff(getattr(request, "_audit_before", {}), snapshot(obj))
-        if changes or not change:
-            audit_record(actor=request.user, action="update" if change else "create", instance=obj, changes=changes)
+        instance = form.instance
+        m2m = {f.name: form.cleaned_data[f.name] for f in instance._meta.many_to_many if f.name in form.cleaned_data}
+        catalog_object_save(actor=request.user, instance=instance, m2m=m2m)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
-        audit_record(actor=request.user, action="delete", instance=obj, changes=diff(snapshot(obj), {}))
-        super().delete_model(request, obj)
+        catalog_object_delete(actor=request.user, instance=obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

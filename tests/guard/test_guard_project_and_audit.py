@@ -203,3 +203,31 @@ def test_audit_command_door(small_catalog):
     call_command("notification_set", "weekly_digest", "--status", "deprecated")
     _assert_audited("weekly_digest", "status", "active", "deprecated")
     assert _last_update("weekly_digest").actor_label == "manage.py notification_set"
+
+
+def test_admin_saves_through_the_one_write_path(small_catalog, admin_client):
+    """The admin writes like every door: one audit event holding the field and the many-to-many change, and a
+    delete is audited with what was deleted."""
+    from catalog.models import AuditEvent
+
+    digest = small_catalog.digest
+    before = AuditEvent.objects.count()
+    response = admin_client.post(
+        f"/admin/catalog/notification/{digest.pk}/change/",
+        {
+            "key": digest.key, "name": "Digest by admin", "description": "", "audience": digest.audience,
+            "project": digest.project.pk, "medium": digest.medium, "trigger_type": digest.trigger_type,
+            "campaign_id": digest.campaign_id, "event": "", "journey": "", "message_type": small_catalog.opt_in.pk,
+            "status": digest.status, "tags": "[]", "code_location": "", "templates": [], "owners": [],
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert AuditEvent.objects.count() == before + 1
+    event = _last_update("weekly_digest")
+    assert event.actor_label == "admin" or event.actor is not None
+    assert set(event.changes) >= {"name", "templates", "owners"}, event.changes
+
+    response = admin_client.post(f"/admin/catalog/owner/{small_catalog.owner.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    deleted = AuditEvent.objects.filter(action="delete", object_type="owner").get()
+    assert deleted.changes["name"]["before"] == "Lifecycle Marketing"
