@@ -5,10 +5,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import models
+from catalog.audit.services import audit_events_for
 from catalog.guard import policy
 from catalog.guard.enforcement import notification_facts
 from catalog.guard.verdicts import iterable_checks, iterable_violations, verdict_summary
-from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_save
 
 

@@ -1,0 +1,1 @@
+"""The audit trail: who changed or did what, when, with the values before and after (models, services)."""

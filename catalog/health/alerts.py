@@ -12,10 +12,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.audit.services import actor_label, audit_record
 from catalog.health.conf import health_setting
 from catalog.health.models import HealthAlert, OwnerAlertHook
 from catalog.models import Notification
-from catalog.services.audit import actor_label, audit_record
 
 log = logging.getLogger("catalog.health")
 HOOK_TIMEOUT_SECONDS = 5

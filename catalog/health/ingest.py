@@ -18,12 +18,12 @@ from datetime import timedelta
 from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
+from catalog.audit.services import audit_record
 from catalog.health.conf import health_setting
 from catalog.health.events import events_parse
 from catalog.health.models import HealthEvent, WebhookSecret
 from catalog.models import IterableProject
 from catalog.observability import enqueue
-from catalog.services.audit import audit_record
 
 SECRET_HEADER = "HTTP_X_WEBHOOK_SECRET"
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 
+from catalog.audit.services import audit_record, diff, snapshot
 from catalog.guard import policy
 from catalog.guard.enforcement import database_refusals_as_validation_errors, enforce_notification
 from catalog.models import Notification
-from catalog.services.audit import audit_record, diff, snapshot
 from catalog.services.projects import project_write_check
 from catalog.types import Actor
 
@@ -143,9 +143,9 @@ def catalog_notifications_save_bulk(*, actor: Actor, writes: list[NotificationWr
     refreshed and one audit event per notification that changed, like catalog_object_save. Atomic."""
     from django.utils import timezone
 
+    from catalog.audit.services import actor_label
     from catalog.guard.verdicts import refresh_verdicts
     from catalog.models import AuditEvent
-    from catalog.services.audit import actor_label
 
     now = timezone.now()
     creates = [w for w in writes if w.instance.pk is None]

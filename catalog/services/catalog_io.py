@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.audit.services import actor_label, snapshot
 from catalog.models import (
     CatalogImport,
     Channel,
@@ -48,7 +49,6 @@ from catalog.models import (
     Owner,
     Template,
 )
-from catalog.services.audit import actor_label, snapshot
 from catalog.services.catalog import (
     NotificationWrite,
     catalog_notifications_save_bulk,

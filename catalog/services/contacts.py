@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from catalog.audit.services import audit_event
 from catalog.guard import policy
 from catalog.guard.verdicts import iterable_checks, iterable_violations, prefetch_iterable_violations
 from catalog.iterable import IterableError, User, client_for_project
 from catalog.models import IterableProject, Notification, Template
-from catalog.services.audit import audit_event
 from catalog.services.iterable_support import (
     SCHEMA_READS,
     IterableSchema,

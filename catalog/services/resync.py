@@ -57,6 +57,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from catalog.audit.services import actor_label, audit_record
 from catalog.iterable import IterableError, client_for_project
 from catalog.iterable.client import MAX_BODY_BYTES
 from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
@@ -70,7 +71,6 @@ from catalog.models import (
     ResyncRun,
     ResyncSettings,
 )
-from catalog.services.audit import actor_label, audit_record
 from catalog.services.iterable_support import fan_out
 from catalog.workers import shutdown_requested
 

@@ -35,8 +35,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from catalog.audit.services import actor_label, audit_record
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
-from catalog.services.audit import actor_label, audit_record
 from catalog.services.input_limits import CsvProblem, csv_rows
 from catalog.services.resync import ALL, Rules, resync_rules
 

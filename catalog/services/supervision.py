@@ -24,8 +24,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.audit.services import audit_record
 from catalog.models import ProofOutcome, ProofSend, SyncRun, SyncStatus
-from catalog.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.audit.services import audit_record
 from catalog.models import ApiToken
-from catalog.services.audit import audit_record
 from catalog.services.rate_limits import rate_window_count, rate_window_peek, rate_window_wait
 from catalog.types import Actor
 

@@ -21,6 +21,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from catalog import models
+from catalog.audit.services import audit_events_for
 from catalog.filters import NotificationFilterSet
 from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
 from catalog.guard import policy
@@ -28,7 +29,6 @@ from catalog.guard.enforcement import message_type_facts
 from catalog.guard.verdicts import GUARD_FINDINGS_ATTR, iterable_check, iterable_checks, notification_verdict
 from catalog.health import panels as health_panels
 from catalog.sends.selectors import proof_send_for, proof_send_last_success
-from catalog.services.audit import audit_events_for
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.catalog_io import (
     ImportResult,

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from catalog.audit.services import audit_event
 from catalog.models import AuditEvent
-from catalog.services.audit import audit_event
 
 CUSTOMER = "jane.customer@example.org"
 

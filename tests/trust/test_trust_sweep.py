@@ -14,9 +14,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 from test_permission_matrix import HTML_UNDER_API, routes
 
+from catalog.audit.services import audit_event
 from catalog.models import Notification, ProofRecipient
 from catalog.sends.services.dispatch import proof_send
-from catalog.services.audit import audit_event
 from catalog.tokens.services import api_token_create
 
 PRIVATE = "qa.student@example.com"  # mia's own test recipient

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog.audit.services import actor_label, audit_event
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
     ProofMode,
@@ -24,7 +25,6 @@ from catalog.sends.services.results import (
     ProofRequest,
     ProofSendDuplicate,
 )
-from catalog.services.audit import actor_label, audit_event
 from catalog.services.iterable_support import explain_iterable_error
 
 

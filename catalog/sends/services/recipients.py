@@ -8,13 +8,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.audit.services import audit_record, diff, snapshot
 from catalog.models import (
     IterableProject,
     ProofRecipient,
     RecipientStatus,
 )
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
-from catalog.services.audit import audit_record, diff, snapshot
 from catalog.services.contacts import LookupInputError, identifier_clean
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.audit.services import actor_label, audit_record
 from catalog.guard.verdicts import refresh_verdicts
 from catalog.iterable import IterableClient, IterableError, client_for_project
 from catalog.models import (
@@ -20,7 +21,6 @@ from catalog.models import (
     SyncStatus,
 )
 from catalog.observability import enqueue
-from catalog.services.audit import actor_label, audit_record
 from catalog.sync.services.drift import catalog_drift
 from catalog.sync.services.fetch import SyncFailed, fetch_catalog
 from catalog.sync.services.mirror import WRITE_BATCH, mirror_write_kind
