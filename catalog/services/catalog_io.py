@@ -28,11 +28,13 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import yaml
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -57,6 +59,7 @@ from catalog.services.catalog import (
 )
 from catalog.services.input_limits import MAX_UPLOAD_BYTES, json_loads_bounded, yaml_load_bounded
 from catalog.services.projects import project_write_refusal
+from catalog.types import Actor
 
 FORMAT_NAME = "iterable-admin-catalog"
 FORMAT_VERSION = 1
@@ -464,7 +467,7 @@ class _Abort(Exception):
     """Rolls the import's transaction back once every error has been collected."""
 
 
-def _parse(content: bytes | str, fmt: str) -> tuple[object, list[ImportProblem]]:
+def _parse(content: bytes | str, fmt: str) -> tuple[Any, list[ImportProblem]]:
     if isinstance(content, bytes):
         if len(content) > MAX_IMPORT_BYTES:
             return None, [ImportProblem("file", f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB.")]
@@ -582,7 +585,7 @@ NOTIFICATION_BATCH = 2000
 
 
 class _Importer:
-    def __init__(self, actor, result: ImportResult):
+    def __init__(self, actor: Actor, result: ImportResult):
         self.actor = actor
         self.result = result
         self._refs: dict = {}
@@ -656,7 +659,7 @@ class _Importer:
     def _values(item: dict, keys) -> dict:
         return {k: item[k] for k in keys if k in item}
 
-    def project(self, projects: dict, name: str, where: str):
+    def project(self, projects: dict[str, IterableProject | None], name: str, where: str) -> IterableProject | None:
         if name not in projects:
             projects[name] = IterableProject.objects.filter(name=name).first()
         if projects[name] is None:
@@ -756,7 +759,7 @@ class _Importer:
         for start in range(0, len(items), NOTIFICATION_BATCH):
             self._notification_batch(items[start : start + NOTIFICATION_BATCH], start, projects, seen)
 
-    def _references(self, project) -> dict:
+    def _references(self, project: IterableProject) -> dict[Any, Any]:
         """The project's message types, events, journeys and templates by the keys a file uses, with what the
         guard reads loaded (channels, the templates' message types); owners are global."""
         if project.pk not in self._refs:
@@ -781,6 +784,41 @@ class _Importer:
             self.problem(where, f"Unknown {label}: not in the catalog nor earlier in this file.")
         return found
 
+    def _notification_references(
+        self, n: dict[str, Any], where: str, project: IterableProject
+    ) -> tuple[dict[str, Any], dict[str, list[Any]], bool]:
+        """A file's notification as field values and many-to-many lists of catalog objects, and whether every
+        name in it was found (each one that was not is a problem at its place in the file)."""
+        scalar = ("name", "description", "audience", "medium", "trigger_type", "campaign_id", "status", "tags")
+        refs = self._references(project)
+        values = {**self._values(n, (*scalar, "code_location")), "project": project}
+        values["message_type"] = self._reference(
+            refs, "message_type", n["message_type"], f"{where}.message_type", f"message type {n['message_type']!r}"
+        )
+        ok = values["message_type"] is not None
+        for name, label in (("event", "custom event"), ("journey", "journey")):
+            if n.get(name) is not None:
+                values[name] = self._reference(refs, name, n[name], f"{where}.{name}", f"{label} {n[name]!r}")
+                ok &= values[name] is not None
+            elif name in n:
+                values[name] = None
+        wanted: dict[str, list[Any]] = {}
+        if "templates" in n:
+            wanted["templates"] = [
+                self._reference(refs, "template", t, f"{where}.templates[{j}]", f"template {t}")
+                for j, t in enumerate(n["templates"])
+            ]
+        if "owners" in n:
+            wanted["owners"] = [
+                self._reference(
+                    self._refs, "owners", (o["name"], o["role"]), f"{where}.owners[{j}]",
+                    f"owner {o['name']!r} ({o['role']})",
+                )
+                for j, o in enumerate(n["owners"])
+            ]  # fmt: skip
+        ok &= all(obj is not None for objs in wanted.values() for obj in objs)
+        return values, wanted, ok
+
     def _notification_batch(self, items, offset: int, projects, seen: dict[str, str]) -> None:
         existing = {
             n.key: n
@@ -790,7 +828,6 @@ class _Importer:
         }
         writes: list[NotificationWrite] = []
         places: list[str] = []
-        scalar = ("name", "description", "audience", "medium", "trigger_type", "campaign_id", "status", "tags")
         for i, n in enumerate(items, start=offset):
             where = f"notifications[{i}]"
             if n["key"] in seen:
@@ -800,43 +837,17 @@ class _Importer:
             project = self.project(projects, n["project"], where)
             if project is None:
                 continue
-            refs = self._references(project)
-            values = {**self._values(n, (*scalar, "code_location")), "project": project}
-            values["message_type"] = self._reference(
-                refs, "message_type", n["message_type"], f"{where}.message_type", f"message type {n['message_type']!r}"
-            )
-            ok = values["message_type"] is not None
-            for name, label in (("event", "custom event"), ("journey", "journey")):
-                if n.get(name) is not None:
-                    values[name] = self._reference(refs, name, n[name], f"{where}.{name}", f"{label} {n[name]!r}")
-                    ok &= values[name] is not None
-                elif name in n:
-                    values[name] = None
-            wanted: dict[str, list] = {}
-            if "templates" in n:
-                wanted["templates"] = [
-                    self._reference(refs, "template", t, f"{where}.templates[{j}]", f"template {t}")
-                    for j, t in enumerate(n["templates"])
-                ]
-            if "owners" in n:
-                wanted["owners"] = [
-                    self._reference(
-                        self._refs, "owners", (o["name"], o["role"]), f"{where}.owners[{j}]",
-                        f"owner {o['name']!r} ({o['role']})",
-                    )
-                    for j, o in enumerate(n["owners"])
-                ]  # fmt: skip
-            ok &= all(obj is not None for objs in wanted.values() for obj in objs)
+            values, wanted, ok = self._notification_references(n, where, project)
             if not ok:
                 continue
-            instance = existing.get(n["key"])
-            creating = instance is None
-            before = {} if creating else snapshot(instance)
-            if creating:
-                instance = Notification(key=n["key"])
+            found = existing.get(n["key"])
+            creating = found is None
+            before = {} if found is None else snapshot(found)
+            instance = Notification(key=n["key"]) if found is None else found
             changed_fields = []
             for name, value in values.items():
                 model_field = Notification._meta.get_field(name)
+                assert isinstance(model_field, models.Field)  # a file sets concrete fields and foreign keys only
                 target = value.pk if model_field.is_relation and value is not None else value
                 if getattr(instance, model_field.attname) != target:
                     setattr(instance, name, value)
@@ -870,10 +881,11 @@ class _Importer:
             self.count(self.result.updated if write.before else self.result.created, "notifications")
 
 
-def catalog_import(*, actor, content: bytes | str, fmt: str, parsed=None) -> ImportResult:
+def catalog_import(*, actor: Actor, content: bytes | str, fmt: str, parsed: Any = None) -> ImportResult:
     """Import a catalog file (fmt "json" or "yaml"): everything or nothing, every error with its location.
     ``parsed``: the file already parsed and shape-checked (the background task did it)."""
     result = ImportResult()
+    problems: list[ImportProblem]
     if parsed is not None:
         data, problems = parsed, []
     else:
@@ -912,7 +924,9 @@ def catalog_import_task_name(import_id: int) -> str:
     return f"catalog-import-{import_id}"
 
 
-def catalog_import_start(*, actor, content: bytes | str, filename: str = "") -> tuple[CatalogImport | None, list]:
+def catalog_import_start(
+    *, actor: Actor, content: bytes | str, filename: str = ""
+) -> tuple[CatalogImport | None, list[ImportProblem]]:
     """Check the file's size and text, then queue its import. Returns (the import, []) or (None, problems)."""
     if isinstance(content, bytes):
         if len(content) > MAX_IMPORT_BYTES:
@@ -929,7 +943,7 @@ def catalog_import_start(*, actor, content: bytes | str, filename: str = "") -> 
         return None, [ImportProblem("file", "The file contains NUL characters: it is not a text file.")]
     with transaction.atomic():
         record = CatalogImport.objects.create(
-            created_by=actor if getattr(actor, "pk", None) else None,
+            created_by=actor if isinstance(actor, User) and actor.pk else None,
             actor_label=actor_label(actor),
             filename=(filename or "")[:255],
             fmt=guess_format(filename, text),
@@ -991,10 +1005,11 @@ def catalog_import_run(*, import_id: int) -> str:
 
 def catalog_import_progress(record: CatalogImport) -> dict:
     """Where an import is, for its page: a percentage, what the worker is doing, and whether it is over."""
-    percent = {
+    by_status: dict[str, int] = {
         CatalogImport.Status.QUEUED: 5,
         CatalogImport.Status.RUNNING: 50,
-    }.get(record.status, 100)
+    }
+    percent = by_status.get(record.status, 100)
     return {
         "status": record.status,
         "status_label": record.get_status_display(),
