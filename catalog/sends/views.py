@@ -36,8 +36,8 @@ from catalog.sends.services.recipients import (
 )
 from catalog.sends.services.results import ProofSendDuplicate
 from catalog.views.catalog import Perm, add_validation_errors
+from catalog.views.paging import PAGE_SIZE
 
-PAGE_SIZE = 50
 SEND_PROOF = "catalog.send_proof"
 
 

@@ -19,8 +19,8 @@ from catalog.sync.selectors import iterable_guard_rows, mirror_names, orphan_que
 from catalog.sync.services.prefill import notification_prefill, template_prefill
 from catalog.sync.services.runs import catalog_sync_enqueue
 from catalog.views.catalog import ENTITIES, Perm
+from catalog.views.paging import PAGE_SIZE
 
-PAGE_SIZE = 50
 VIEW = "catalog.view_notification"
 RUN = "catalog.run_sync"
 

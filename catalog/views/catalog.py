@@ -39,9 +39,8 @@ from catalog.services.catalog_io import (
 )
 from catalog.services.summary import catalog_summary
 from catalog.sync.selectors import findings_for_notification
-from catalog.views.paging import COUNT_CAP, CappedPaginator, keyset_page
+from catalog.views.paging import COUNT_CAP, PAGE_SIZE, CappedPaginator, keyset_page
 
-PAGE_SIZE = 50
 USERS_SHOWN = 100
 
 

@@ -13,6 +13,8 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q
 
 COUNT_CAP = 1000
+# Rows per page on every list page of the dashboard.
+PAGE_SIZE = 50
 
 
 class CappedPage(Page):

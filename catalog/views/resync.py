@@ -31,7 +31,8 @@ from catalog.services.resync import (
     resync_start,
 )
 from catalog.services.resync_ingest import preference_import_progress, preference_import_start
-from catalog.views.catalog import PAGE_SIZE, Perm, add_validation_errors
+from catalog.views.catalog import Perm, add_validation_errors
+from catalog.views.paging import PAGE_SIZE
 
 PERMISSION = "catalog.run_resync"
 FAILURES_PER_PAGE = 100
