@@ -79,7 +79,7 @@ class PreferenceImport(models.Model):
     changed = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
-    contacts = models.ManyToManyField("ContactPreference", related_name="imports", blank=True)
+    contacts = models.ManyToManyField("catalog.ContactPreference", related_name="imports", blank=True)
     # A CSV upload is imported by a worker: the request keeps the file and queues it (API upserts are done
     # at once). The file is dropped once imported.
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 SYNC_TASK = "catalog.sync.tasks.catalog_sync_task"
 SCHEDULE_TASK = "catalog.sync.tasks.catalog_sync_all_task"
 # A project sync makes a handful of paced calls; five minutes leaves room for Iterable's 429 back-offs.
-SYNC_TASK_OPTIONS = {"timeout": 300, "ack_failure": True, "group": "catalog-sync"}
+SYNC_TASK_OPTIONS: dict[str, Any] = {"timeout": 300, "ack_failure": True, "group": "catalog-sync"}
 SCHEDULE_NAME = "catalog-sync-all"  # also in migration 0006_sync_mirror
 
 
