@@ -327,10 +327,12 @@ def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, 
     """
     today = timezone.localdate(now)
     cutoff = today - timedelta(days=retention_days())
-    made, dropped = [], []
     if partitions.is_partitioned():
-        made = partitions.partitions_ensure(today=today)
-        dropped = partitions.partitions_drop_before(cutoff)
+        return {
+            "partitions_made": [d.isoformat() for d in partitions.partitions_ensure(today=today, first=cutoff)],
+            "partitions_dropped": [d.isoformat() for d in partitions.partitions_drop_before(cutoff)],
+            "deleted": partitions.default_purge(cutoff, batch=batch, max_batches=max_batches),
+        }
     deleted = 0
     for _ in range(max_batches):
         old = HealthEvent.objects.filter(day__lt=cutoff, counted=True).order_by("day", "id")
@@ -339,11 +341,7 @@ def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, 
             break
         for day in {day for day, _ in keys}:
             deleted += HealthEvent.objects.filter(day=day, id__in=[i for d, i in keys if d == day]).delete()[0]
-    return {
-        "deleted": deleted,
-        "partitions_dropped": [d.isoformat() for d in dropped],
-        "partitions_made": [d.isoformat() for d in made],
-    }
+    return {"partitions_made": [], "partitions_dropped": [], "deleted": deleted}
 
 
 def health_process(*, max_batches: int = 20) -> dict:

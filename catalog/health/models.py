@@ -49,7 +49,10 @@ class HealthEvent(models.Model):
     its primary key there is (id, day), and retention drops whole days.
     """
 
-    project = models.ForeignKey("catalog.IterableProject", on_delete=models.CASCADE, related_name="health_events")
+    # No index of its own: the once-only key and the contact index both start with the project.
+    project = models.ForeignKey(
+        "catalog.IterableProject", on_delete=models.CASCADE, related_name="health_events", db_index=False
+    )
     event_key = models.CharField(max_length=64)
     event_name = models.CharField(max_length=60)
     kind = models.CharField(max_length=12, choices=EventKind.choices)

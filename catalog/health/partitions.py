@@ -3,9 +3,9 @@
 At 5 million events a day, deleting a day's rows one by one leaves dead tuples for vacuum to chase and the table's
 files never shrink; dropping the day's partition is instant and gives the disk back. The table is partitioned by
 range on `day` (the event's own day, so a redelivery lands in the same partition and its unique key, which
-includes the day, drops it). One partition per day is made ahead by the hourly `health-retention` task, and a
-default partition takes whatever has no day of its own (an event from before the oldest partition, or from a
-clock far ahead), so no event is ever refused. SQLite keeps the plain table and the batched deletion.
+includes the day, drops it). A partition per day of the window and AHEAD_DAYS ahead is kept by the hourly
+`health-retention` task, and a default partition takes whatever has no day of its own (an event older than the
+window, or from a clock far ahead), so no event is ever refused. SQLite keeps the plain table and the batched deletion.
 
 Schema changes here wait at most LOCK_TIMEOUT for their lock, so ingest never queues behind one for long; one
 that gives up is tried again at the next run (partitions are made days ahead).
@@ -69,11 +69,12 @@ def _create(cursor, day: date) -> None:
     cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} {bounds}")
 
 
-def partitions_ensure(*, today: date, first: date | None = None, connection=default_connection) -> list[date]:
-    """Partitions for every day from `first` (default: today) to AHEAD_DAYS after today; returns those made."""
+def partitions_ensure(*, today: date, first: date, connection=default_connection) -> list[date]:
+    """Partitions for every day from `first` (the window's first day: late events land in their own day too) to
+    AHEAD_DAYS after today; returns those made."""
     have = set(partition_days(connection))
     made = []
-    day = first or today
+    day = first
     while day <= today + timedelta(days=AHEAD_DAYS):
         if day not in have:
             try:
@@ -109,6 +110,23 @@ def partitions_drop_before(cutoff: date, *, connection=default_connection) -> li
     return dropped
 
 
+def default_purge(cutoff: date, *, batch: int, max_batches: int, connection=default_connection) -> int:
+    """Delete the default partition's counted rows of days before `cutoff`, in bounded batches (short locks).
+    Only there: a day partition held back by an uncounted event is dropped whole later, not emptied row by row."""
+    deleted = 0
+    with connection.cursor() as cursor:
+        for _ in range(max_batches):
+            cursor.execute(
+                f"DELETE FROM {DEFAULT} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {DEFAULT} "  # noqa: S608
+                "WHERE day < %s AND counted LIMIT %s))",
+                [cutoff, batch],
+            )
+            deleted += cursor.rowcount
+            if cursor.rowcount < batch:
+                break
+    return deleted
+
+
 # ------------------------------------------------------------------------------------- the migration's work
 
 
@@ -139,16 +157,14 @@ def partition_table(schema_editor, *, today: date, retention_days: int) -> None:
         [TABLE],
     )
     foreign_keys = cursor.fetchall()
-    cursor.execute(f"SELECT min(day) FROM {TABLE}")  # noqa: S608
-    (oldest,) = cursor.fetchone()
 
     cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {old}")
     cursor.execute(
         f"CREATE TABLE {TABLE} (LIKE {old} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (day)"
     )
     cursor.execute(f"CREATE TABLE {DEFAULT} PARTITION OF {TABLE} DEFAULT")
-    # Days from the oldest kept event (within the window) to the days ahead; older rows go to the default.
-    day = min(max(oldest or today, today - timedelta(days=retention_days)), today)
+    # The window's days and the days ahead; older rows go to the default partition.
+    day = today - timedelta(days=retention_days)
     while day <= today + timedelta(days=AHEAD_DAYS):
         cursor.execute(
             f"CREATE TABLE {partition_name(day)} PARTITION OF {TABLE} "

@@ -3,6 +3,7 @@ so retention drops whole days; counters keep the webhooks' and the backfill's ac
 
 import datetime
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 
@@ -69,5 +70,15 @@ class Migration(migrations.Migration):
             model_name="healthdaily", name="webhook_count", field=models.PositiveBigIntegerField(default=0)
         ),
         migrations.RunPython(split_counter_sources, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="healthevent",
+            name="project",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="health_events",
+                to="catalog.iterableproject",
+            ),
+        ),
         migrations.RunPython(partition, unpartition),
     ]

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from catalog.health.backfill import health_backfill
+from catalog.health.backfill import backfill_record, health_backfill
 from catalog.health.models import HealthDaily
 from tests.health.conftest import PROJECT_ID
 
@@ -88,3 +88,46 @@ def test_backfill_refuses_what_it_cannot_do(health, client, user_in_role):
     none = client.post(url, {}, content_type="application/json")
     assert none.status_code == 400
     assert none.json()["errors"][0]["message"] == "This notification has no Iterable campaign to read metrics for."
+
+
+def _late_send(n: int, days_ago: int) -> dict:
+    day = timezone.localdate() - timedelta(days=days_ago)
+    return {"email": f"late{n}@example.com", "eventName": "emailSend",
+            "dataFields": {"campaignId": 401, "templateId": 501, "messageId": f"late{n}",
+                           "createdAt": f"{day} 12:00:00 +00:00"}}  # fmt: skip
+
+
+def test_a_backfilled_day_and_the_late_webhooks_for_it_are_never_added_up(health):
+    _in_the_past(health, [2, 2, 2], opens_days_ago=[2])
+    assert health_backfill(notification=health.digest, days=3)["days_filled"] == 1
+    assert _days(health.digest) == {(2, "send"): 3, (2, "open"): 1}
+    # Iterable's webhooks for that day arrive late: two of the three sends the metrics already counted.
+    assert health.post([_late_send(n, 2) for n in range(2)]).status_code == 200
+    assert _days(health.digest) == {(2, "send"): 3, (2, "open"): 1}
+    # More arrive than the metrics had seen when they were read: the webhooks' count is the fuller one now.
+    assert health.post([_late_send(n, 2) for n in range(2, 5)]).status_code == 200
+    assert _days(health.digest) == {(2, "send"): 5, (2, "open"): 1}
+    send = HealthDaily.objects.get(notification=health.digest, kind="send")
+    assert (send.webhook_count, send.backfill_count) == (5, 3)
+    # A second backfill reads only the days without counters (3 and 1, nothing sent) and leaves day 2 as it is.
+    again = health_backfill(notification=health.digest, days=3)
+    assert (again["calls"], again["days_filled"]) == (2, 0)
+    assert _days(health.digest) == {(2, "send"): 5, (2, "open"): 1}
+
+
+def test_a_day_the_webhooks_counted_is_not_backfilled_on_top_of_them(health):
+    assert health.post([_late_send(n, 3) for n in range(2)]).status_code == 200
+    _in_the_past(health, [3, 3, 3, 3], opens_days_ago=[])  # Iterable's metrics: 4 sends that day
+    result = health_backfill(notification=health.digest, days=3)
+    assert result["calls"] == 2 and result["days_filled"] == 0  # days 2 and 1 read (nothing sent), day 3 skipped
+    assert _days(health.digest) == {(3, "send"): 2}
+    # A backfill that read its numbers just before the webhooks' first events for the day were counted sets
+    # its number beside theirs; later webhooks and a repeated backfill still count every send once.
+    day, bucket = timezone.localdate() - timedelta(days=3), f"n:{health.digest.pk}"
+    backfill_record(notification=health.digest, bucket=bucket, day=day, totals={"send": 4})
+    assert _days(health.digest) == {(3, "send"): 4}
+    assert health.post([_late_send(n, 3) for n in range(2, 4)]).status_code == 200
+    backfill_record(notification=health.digest, bucket=bucket, day=day, totals={"send": 4})
+    assert _days(health.digest) == {(3, "send"): 4}
+    send = HealthDaily.objects.get(notification=health.digest, kind="send")
+    assert (send.webhook_count, send.backfill_count) == (4, 4)

@@ -36,13 +36,13 @@ def _at(days_ago: int) -> str:
 
 def test_retention_deletes_the_old_days_counted_events_in_batches_and_keeps_the_counters(health, settings):
     settings.HEALTH_RAW_RETENTION_DAYS = 7
-    # Days 8 and 20 ago are outside the window (on PostgreSQL they have no partition: the default one holds them).
-    old = [_event(health, n, at=_at(8 if n % 2 else 20)) for n in range(20)]
+    # Outside the window, and older than any day partition on PostgreSQL: its default partition holds them.
+    old = [_event(health, n, at=_at(40 if n % 2 else 45)) for n in range(20)]
     assert health.post(old + [_event(health, n, at=_at(7)) for n in range(20, 25)]).status_code == 200
     # An old event nobody has counted yet stays until it is counted.
     HealthEvent.objects.filter(email="p0@example.com").update(counted=False)
     assert health_retention_purge(batch=6)["deleted"] == 19
-    assert sorted({(timezone.localdate() - e.day).days for e in HealthEvent.objects.all()}) == [7, 20]
+    assert sorted({(timezone.localdate() - e.day).days for e in HealthEvent.objects.all()}) == [7, 45]
     health_process()
     assert health_retention_purge(batch=6)["deleted"] == 1
     assert HealthEvent.objects.count() == 5

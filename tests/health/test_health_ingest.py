@@ -174,3 +174,58 @@ def test_unmapped_campaigns_land_with_the_orphans_and_unknown_event_names_are_ke
     health_process()
     orphans = dict(HealthDaily.objects.filter(notification__isnull=True).values_list("kind", "bucket"))
     assert orphans == {"send": "c:409", "other": "c:409"}
+
+
+def _one(n: int = 1) -> dict:
+    return {"email": f"a{n}@example.com", "eventName": "emailSend", "dataFields": {"campaignId": 401, "messageId": n}}
+
+
+def test_the_webhook_takes_the_short_path_with_its_request_id_and_security_headers(health):
+    from django.urls import reverse
+
+    from catalog.health.fastpath import WEBHOOK_PATH
+
+    assert WEBHOOK_PATH.match(reverse("api:health-webhook", args=[health.project.pk]))
+    response = health.post(_one())
+    assert response.status_code == 200 and HealthEvent.objects.count() == 1
+    assert len(response["X-Request-ID"]) == 32
+    assert (response["X-Content-Type-Options"], response["Referrer-Policy"]) == ("nosniff", "same-origin")
+    # Nothing after the short path ran: no session or user was loaded, no cookie or Vary header came back.
+    assert not hasattr(response.wsgi_request, "session") and not hasattr(response.wsgi_request, "user")
+    assert "Set-Cookie" not in response and "Vary" not in response
+    # Every other address still goes through the whole stack.
+    other = health.http.get("/api/health/alerts/")
+    assert hasattr(other.wsgi_request, "user")
+
+
+def test_the_database_gone_mid_request_answers_503_for_iterable_to_retry(health, monkeypatch):
+    from django.db import OperationalError
+
+    def down(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("catalog.health.views.events_ingest", down)
+    response = health.post(_one())
+    assert (response.status_code, response["Retry-After"]) == (503, "30")
+    assert response.json()["errors"][0]["code"] == "database-unavailable"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "postgresql",
+    reason="a connection dropped by the database server: SQLite has no server",
+)
+def test_a_connection_the_server_dropped_is_replaced_and_the_event_stored_once(health):
+    from django.db import connection, connections
+
+    # The webhook skips the per-request SELECT 1 health check; its INSERT is the check instead.
+    assert health.post(_one(1)).status_code == 200
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    finally:
+        killer.close()
+    assert health.post(_one(2)).status_code == 200
+    assert health.post(_one(2)).status_code == 200
+    assert sorted(HealthEvent.objects.values_list("email", flat=True)) == ["a1@example.com", "a2@example.com"]

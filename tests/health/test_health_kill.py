@@ -54,8 +54,9 @@ def test_killed_workers_lose_no_event_and_count_none_twice(tmp_path):
     project = json.loads(setup.stdout.strip().splitlines()[-1])
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "iterable_admin.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "critical"],
+        # The README's production worker class: a killed worker takes every thread's request with it.
+        [sys.executable, "-m", "gunicorn", "iterable_admin.wsgi", "--workers", "2", "--worker-class", "gthread",
+         "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "critical"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/api/health/webhooks/{project['project']}/"
