@@ -278,17 +278,17 @@ def _fetch_all(projects: list[IterableProject], email: str, user_id: str) -> dic
     for project in projects:
         cached[project.pk] = iterable_schema_cached(project)
         try:
-            mine = _lookup_calls(project, email, user_id, with_schema=cached[project.pk] is None)
+            reads = _lookup_calls(project, email, user_id, with_schema=cached[project.pk] is None)
         except IterableError as error:
             answers[project.pk] = error
             continue
-        calls.update({(project.pk, name): call for name, call in mine.items()})
+        calls.update({(project.pk, name): call for name, call in reads.items()})
     results = fan_out(calls)
     for project in projects:
         if project.pk in answers:
             continue
         mine = {name: value for (pk, name), value in results.items() if pk == project.pk}
-        schema = cached[project.pk]
+        schema: IterableSchema | IterableError | None = cached[project.pk]
         if schema is None:
             schema = iterable_schema_store(project, {name: mine.pop(name) for name in SCHEMA_READS})
         answers[project.pk] = {**mine, "schema": schema}

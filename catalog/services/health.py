@@ -1,6 +1,7 @@
 """Health for a load balancer: the database (required), the task broker and each project's Iterable."""
 
 import time
+from functools import partial
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
@@ -63,8 +64,7 @@ def health_report(*, deep: bool) -> dict:
     if deep:
         report["broker"] = _check(_broker)
         projects = list(IterableProject.objects.all())
-        results = fan_out({str(p.pk): (lambda p=p: _check(lambda: _iterable(p))) for p in projects})
-        report["iterable"] = results
+        report["iterable"] = fan_out({str(p.pk): partial(_check, partial(_iterable, p)) for p in projects})
     report["ok"] = report["database"]["ok"]
     return report
 

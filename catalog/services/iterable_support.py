@@ -6,7 +6,7 @@ import contextvars
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 
@@ -44,7 +44,7 @@ def fan_out(calls: Mapping[K, Callable[[], T]], *, max_workers: int | None = Non
         return {key: future.result() for key, future in futures.items()}
 
 
-def first_error(results: Mapping) -> IterableError | None:
+def first_error(results: Mapping[Any, Any]) -> IterableError | None:
     """The first IterableError among a fan-out's results, for callers that need every call to succeed."""
     return next((value for value in results.values() if isinstance(value, IterableError)), None)
 
@@ -74,7 +74,7 @@ def iterable_schema_calls(client: IterableClient) -> dict[str, Callable[[], list
     return {"channels": client.get_channels, "message_types": client.get_message_types, "lists": client.get_lists}
 
 
-def iterable_schema_store(project: IterableProject, results: Mapping[str, object]) -> IterableSchema | IterableError:
+def iterable_schema_store(project: IterableProject, results: Mapping[str, Any]) -> IterableSchema | IterableError:
     """The schema built from ``iterable_schema_calls``' results and cached for the next lookups, or the first
     error among them."""
     error = first_error(results)

@@ -48,6 +48,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -379,7 +380,8 @@ def resync_start(
             found.update(contacts.filter(email__in=wanted[start : start + 2000]).values_list("email", "pk"))
         unknown = [e for e in wanted if e not in found]
         contact_ids = sorted(found.values())
-        selection, detail = ResyncRun.Selection.CONTACTS, {"count": len(found), "unknown": len(unknown)}
+        detail: dict[str, Any] = {"count": len(found), "unknown": len(unknown)}
+        selection = ResyncRun.Selection.CONTACTS
         if len(found) <= 20:
             detail["emails"] = sorted(found)
     elif import_record is not None:
@@ -797,9 +799,7 @@ def _has_pending(run: ResyncRun) -> bool:
 
 def _read_many(client, emails: list[str], concurrency: int) -> dict[str, Any]:
     """Current profiles by email (``None``: no such user; an ``IterableError``: could not read)."""
-    return fan_out(
-        {email: (lambda email=email: client.get_user_by_email(email)) for email in emails}, max_workers=concurrency
-    )
+    return fan_out({email: partial(client.get_user_by_email, email) for email in emails}, max_workers=concurrency)
 
 
 @dataclass

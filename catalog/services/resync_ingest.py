@@ -421,7 +421,7 @@ def _check_rows(
         email = clean.get("email")
         if not problems and email in good:
             problems = [f"duplicate of line {good[email][0]}"]
-        if problems:
+        if problems or not isinstance(email, str):
             errors.append({"line": line, "email": email if isinstance(email, str) else "", "errors": problems})
         else:
             good[email] = (line, clean)
@@ -438,12 +438,13 @@ def _upsert_contacts(
     """Create or update one chunk of contacts from clean rows; returns (ids written, ids already as wanted)."""
     project = record.project
     existing = {c.email: c for c in ContactPreference.objects.filter(project=project, email__in=list(rows))}
-    to_create, to_update, unchanged = [], [], []
+    to_create: list[ContactPreference] = []
+    to_update: list[ContactPreference] = []
+    unchanged: list[int] = []
     for email, clean in rows.items():
-        contact = existing.get(email)
-        is_new = contact is None
-        if is_new:
-            contact = ContactPreference(project=project, email=email)
+        found = existing.get(email)
+        is_new = found is None
+        contact = ContactPreference(project=project, email=email) if found is None else found
         dirty = is_new
         for field in SUBSCRIPTION_ARRAY_FIELDS:
             value = clean[field]
