@@ -1,11 +1,13 @@
 """Test recipients: who may receive test sends, consent, approval of shared recipients."""
 
 import re
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from catalog.audit.services import audit_record, diff, snapshot
@@ -16,20 +18,25 @@ from catalog.models import (
 )
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
 from catalog.services.contacts import LookupInputError, identifier_clean
+from catalog.types import RequestUser
 
 
-def proof_recipients_visible(*, user, project: IterableProject | None = None):
+def proof_recipients_visible(
+    *, user: RequestUser, project: IterableProject | None = None
+) -> QuerySet[ProofRecipient]:
     """The test recipients a user sees: their own and the shared ones, approved or waiting for approval."""
     found = ProofRecipient.objects.filter(Q(owner=user) | Q(owner__isnull=True)).select_related("project", "owner")
     return found.filter(project=project) if project is not None else found
 
 
-def proof_recipients_sendable(*, user, project: IterableProject | None = None):
+def proof_recipients_sendable(
+    *, user: RequestUser, project: IterableProject | None = None
+) -> QuerySet[ProofRecipient]:
     """The allowlist a user may send to: their own and the shared recipients that are approved."""
     return proof_recipients_visible(user=user, project=project).filter(status=RecipientStatus.APPROVED)
 
 
-def proof_recipients_pending(*, user):
+def proof_recipients_pending(*, user: RequestUser) -> QuerySet[ProofRecipient]:
     """Everyone's recipients waiting for approval, for those who may approve them (else none)."""
     if not user.has_perm(MANAGE_SHARED_RECIPIENTS):
         return ProofRecipient.objects.none()
@@ -37,14 +44,14 @@ def proof_recipients_pending(*, user):
     return pending.select_related("project", "owner", "added_by").order_by("created_at", "id")
 
 
-def proof_recipient_can_manage(*, user, recipient: ProofRecipient) -> bool:
+def proof_recipient_can_manage(*, user: RequestUser, recipient: ProofRecipient) -> bool:
     """Change or remove it: one's own; shared ones, and anyone's (to refuse it), with the manage permission."""
     if recipient.owner_id == user.pk and recipient.owner_id is not None:
         return True
     return user.has_perm(MANAGE_SHARED_RECIPIENTS)
 
 
-def proof_recipient_consent_needed(*, actor, email: str, user_id: str) -> bool:
+def proof_recipient_consent_needed(*, actor: User, email: str, user_id: str) -> bool:
     """Whether a second person must approve this address before it receives anything.
 
     Not needed for the actor's own login address or an address at a staff domain (TEST_RECIPIENT_DOMAINS):
@@ -65,7 +72,7 @@ def proof_recipient_consent_needed(*, actor, email: str, user_id: str) -> bool:
     return domain not in domains
 
 
-def _consent_apply(*, actor, recipient: ProofRecipient) -> None:
+def _consent_apply(*, actor: User, recipient: ProofRecipient) -> None:
     if proof_recipient_consent_needed(actor=actor, email=recipient.email, user_id=recipient.user_id):
         recipient.status = RecipientStatus.PENDING
         recipient.approved_by, recipient.approved_at = None, None
@@ -102,7 +109,13 @@ def _recipient_clean(recipient: ProofRecipient) -> None:
 
 
 def proof_recipient_create(
-    *, actor, project: IterableProject, email: str = "", user_id: str = "", label: str = "", shared: bool = False
+    *,
+    actor: User,
+    project: IterableProject,
+    email: str = "",
+    user_id: str = "",
+    label: str = "",
+    shared: bool = False,
 ) -> ProofRecipient:
     """Add a test recipient: the actor's own, or a shared one (needs catalog.manage_shared_recipients)."""
     if shared and not actor.has_perm(MANAGE_SHARED_RECIPIENTS):
@@ -122,7 +135,7 @@ def proof_recipient_create(
     return recipient
 
 
-def proof_recipient_update(*, actor, recipient: ProofRecipient, **changes) -> ProofRecipient:
+def proof_recipient_update(*, actor: User, recipient: ProofRecipient, **changes: Any) -> ProofRecipient:
     """Change a test recipient's project, email, userId or label (the owner, and so "shared", stays)."""
     if not proof_recipient_can_manage(user=actor, recipient=recipient):
         raise PermissionDenied("You can change only your own test recipients.")
@@ -141,11 +154,11 @@ def proof_recipient_update(*, actor, recipient: ProofRecipient, **changes) -> Pr
     return recipient
 
 
-def _login_address(user) -> str:
+def _login_address(user: RequestUser) -> str:
     return (getattr(user, "email", "") or "").strip().lower() if user is not None else ""
 
 
-def proof_recipient_approval_refusal(*, actor, recipient: ProofRecipient) -> str:
+def proof_recipient_approval_refusal(*, actor: User, recipient: ProofRecipient) -> str:
     """Why `actor` may not be the second person for this recipient ("" when they may).
 
     A second person is another login address, not only another account: an admin's second account with the same
@@ -171,7 +184,7 @@ class ProofRecipientChanged(Exception):
     """The recipient is no longer the address or userId the approver was shown: nothing was approved."""
 
 
-def proof_recipient_approve(*, actor, recipient: ProofRecipient, seen: str) -> ProofRecipient:
+def proof_recipient_approve(*, actor: User, recipient: ProofRecipient, seen: str) -> ProofRecipient:
     """A second person, with the manage permission, lets a waiting recipient receive test sends. Audited.
 
     `seen` is the address or userId the approver was shown. The owner may change it between the listing and the
@@ -200,7 +213,7 @@ def proof_recipient_approve(*, actor, recipient: ProofRecipient, seen: str) -> P
     return recipient
 
 
-def proof_recipient_delete(*, actor, recipient: ProofRecipient) -> None:
+def proof_recipient_delete(*, actor: User, recipient: ProofRecipient) -> None:
     """Remove a test recipient: one's own; shared ones or anyone's (refusing a waiting one) with the manage
     permission. Audited."""
     if not proof_recipient_can_manage(user=actor, recipient=recipient):
@@ -210,7 +223,9 @@ def proof_recipient_delete(*, actor, recipient: ProofRecipient) -> None:
         recipient.delete()
 
 
-def proof_recipient_allowlisted(*, actor, project: IterableProject, email: str, user_id: str) -> ProofRecipient | None:
+def proof_recipient_allowlisted(
+    *, actor: User, project: IterableProject, email: str, user_id: str
+) -> ProofRecipient | None:
     found = proof_recipients_sendable(user=actor, project=project)
     if email:
         return found.filter(email__iexact=email).order_by("owner_id").first()
