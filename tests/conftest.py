@@ -18,6 +18,9 @@ from catalog.models import IterableProject
 
 NOT_RUN = "BROWSER TEST NOT RUN"
 
+# Clients per door, the browser, catalogs beyond small_catalog: fixtures every capability's tests may use.
+pytest_plugins = ["testkit.clients", "testkit.catalogs", "testkit.browser"]
+
 
 def _browser_tests_not_run(config) -> list:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -60,6 +63,7 @@ def _fresh_rate_counts():
 
     cache.clear()
     yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures for the page tests: a catalog with every kind of object, and clients logged in per role."""
+"""Catalog fixtures beyond small_catalog (tests/conftest.py)."""
 
 from types import SimpleNamespace
 
@@ -21,14 +21,3 @@ def ui_catalog(small_catalog):
         trigger_type="custom_event", campaign_id=None, event=event, journey=journey, owners=[c.owner],
     )  # fmt: skip
     return SimpleNamespace(**vars(c), event=event, field=field, journey=journey, onboarding=onboarding)
-
-
-@pytest.fixture
-def client_in_role(client, user_in_role):
-    """A test client logged in as a user in `role` (None: a user in no role)."""
-
-    def make(role):
-        client.force_login(user_in_role(role))
-        return client
-
-    return make

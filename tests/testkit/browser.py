@@ -9,10 +9,6 @@ import shutil
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run beside one unless told.
-# Set only here, so the rest of the suite keeps Django's protection.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -43,8 +39,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"BROWSER TEST NOT RUN: {reason}"))
 
 
-# The loud report and CI's failure for tests not run live in tests/conftest.py: under pytest-xdist only the
-# top-level conftest is loaded by the process that reports.
+# The loud report and CI's failure for tests not run live in tests/conftest.py, which reports for every
+# pytest-xdist worker.
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +56,9 @@ def browser(django_db_setup):
         for alias in connections
         if hasattr(connections[alias], "_test_serialized_contents")
     }
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run beside one unless
+    # told. Set when the browser starts, so a run without browser tests keeps Django's protection.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         for alias, snapshot in snapshots.items():
             connections[alias]._test_serialized_contents = snapshot

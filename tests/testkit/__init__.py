@@ -1,0 +1,1 @@
+"""Fixtures shared by every capability's tests, loaded as plugins by tests/conftest.py."""
