@@ -1,13 +1,14 @@
 """The audit trail: one AuditEvent per write or send, with the fields before and after."""
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
 
 from catalog.models import AuditEvent
 from catalog.roles import LOOKUP_CONTACT
-from catalog.types import Actor
+from catalog.types import Actor, RequestUser
 
 _EMAIL = re.compile(r"[^\s@<>\"',;:()\[\]{}]+@[^\s@<>\"',;:()\[\]{}]+")
 # Values that name a contact whole (a userId is not recognisable as an address, so it goes by its key).
@@ -116,7 +117,7 @@ def audit_event_masked(event: AuditEvent) -> AuditEvent:
     return event
 
 
-def audit_events_for(*, user, events) -> list[AuditEvent]:
+def audit_events_for(*, user: RequestUser, events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """Audit events as `user` may see them: contacts' addresses only for roles that may look contacts up, and
     another person's private test recipient not even then."""
     events = list(events)
@@ -125,7 +126,7 @@ def audit_events_for(*, user, events) -> list[AuditEvent]:
     return _private_recipients_hidden(user, events)
 
 
-def _private_recipients_hidden(user, events: list[AuditEvent]) -> list[AuditEvent]:
+def _private_recipients_hidden(user: RequestUser, events: list[AuditEvent]) -> list[AuditEvent]:
     from catalog.models import ProofSend
     from catalog.roles import MANAGE_SHARED_RECIPIENTS
     from catalog.sends.selectors import proof_send_recipient_shown
