@@ -21,8 +21,9 @@ WORK = django_throwaway("catalog-import", ARGS.database_url)
 
 from django.db import connection  # noqa: E402
 
+from catalog.io.services.export import catalog_yaml_dump  # noqa: E402
+from catalog.io.services.runs import catalog_import_run  # noqa: E402
 from catalog.models import CatalogImport, Notification  # noqa: E402
-from catalog.services.catalog_io import catalog_import_run, catalog_yaml_dump  # noqa: E402
 
 TEMPLATES = 500
 OWNERS = 40

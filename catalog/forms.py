@@ -111,18 +111,6 @@ def _upload_within_limit(upload, limit: int = MAX_UPLOAD_BYTES):
     return upload
 
 
-class CatalogImportForm(forms.Form):
-    file = forms.FileField(
-        label="Catalog file (YAML or JSON)",
-        help_text="A file exported from this dashboard. Objects are created or updated, never deleted.",
-    )
-
-    def clean_file(self):
-        from catalog.services.catalog_io import MAX_IMPORT_BYTES
-
-        return _upload_within_limit(self.cleaned_data.get("file"), MAX_IMPORT_BYTES)
-
-
 def bound_json_fields(form) -> None:
     """JSON typed into a form is parsed with the nesting limit (Python's parser recurses: a 500 otherwise)."""
     for form_field in form.fields.values():

@@ -5,6 +5,8 @@ Task options are explicit. Per task, django-q2 takes ``timeout`` and ``ack_failu
 a long task is handed to a second worker while the first still runs.
 """
 
+# Tasks queued before the import's task moved into its slice name this path.
+from catalog.io.tasks import catalog_import_task  # noqa: F401
 from catalog.models import IterableProject
 
 # Tasks queued, and schedules saved, before the sync's tasks moved into their slice name these paths.
@@ -52,13 +54,6 @@ def resync_scheduled_task(project_id: int) -> int | None:
         return None
     run = resync_start_scheduled(project=project)
     return run.pk if run else None
-
-
-def catalog_import_task(import_id: int) -> str:
-    """Import a queued catalog file; idempotent (claimed once, all-or-nothing)."""
-    from catalog.services.catalog_io import catalog_import_run
-
-    return catalog_import_run(import_id=import_id)
 
 
 def preference_import_task(import_id: int) -> str:

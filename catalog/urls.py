@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from catalog.io import urls as io_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.views import catalog as views
@@ -25,14 +26,11 @@ register_converter(EntityConverter, "entity")
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
-    path("notifications/export.csv", views.NotificationCsvView.as_view(), name="notification_csv"),
+    *io_urls.urlpatterns,
     path("notifications/new/", views.NotificationFormView.as_view(), name="notification_create"),
     path("notifications/<slug:key>/", views.NotificationDetailView.as_view(), name="notification_detail"),
     path("notifications/<slug:key>/edit/", views.NotificationFormView.as_view(), name="notification_edit"),
     path("notifications/<slug:key>/delete/", views.NotificationDeleteView.as_view(), name="notification_delete"),
-    path("catalog/export/", views.CatalogExportView.as_view(), name="catalog_export"),
-    path("catalog/import/", views.CatalogImportView.as_view(), name="catalog_import"),
-    path("catalog/import/<int:pk>/", views.CatalogImportDetailView.as_view(), name="catalog_import_detail"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("contacts/", contacts.ContactLookupView.as_view(), name="contact_lookup"),
     path("resync/", resync.RunListView.as_view(), name="resync_runs"),

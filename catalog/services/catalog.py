@@ -2,6 +2,7 @@
 write is validated (the guard included), atomic and audited the same way."""
 
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
@@ -12,6 +13,8 @@ from catalog.guard.enforcement import database_refusals_as_validation_errors, en
 from catalog.models import Notification
 from catalog.services.projects import project_write_check
 from catalog.types import Actor
+
+M = TypeVar("M", bound=models.Model)
 
 
 def catalog_object_save(*, actor: Actor, instance: models.Model, m2m: dict[str, list] | None = None) -> models.Model:
@@ -59,6 +62,44 @@ def _save(*, actor: Actor, instance: models.Model, m2m: dict[str, list] | None) 
     if creating or changes:
         audit_record(actor=actor, action="create" if creating else "update", instance=instance, changes=changes)
     return instance
+
+
+def catalog_values_assign(instance: models.Model, values: dict[str, Any]) -> list[str]:
+    """Set ``values`` (field name to value; a related object for a foreign key) on ``instance``; returns the
+    names of the fields whose value changes."""
+    changed = []
+    for name, value in values.items():
+        model_field = type(instance)._meta.get_field(name)
+        assert isinstance(model_field, models.Field)  # concrete fields and foreign keys only
+        wanted = value.pk if model_field.is_relation and value is not None else value
+        if getattr(instance, model_field.attname) != wanted:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def catalog_object_upsert(
+    *,
+    actor: Actor,
+    model: type[M],
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    m2m: dict[str, list] | None = None,
+) -> tuple[M, str]:
+    """Create the object ``lookup`` names, or update it to ``values`` and ``m2m``, through catalog_object_save;
+    nothing is written (and no audit event) when nothing differs. Returns the object and "created", "updated"
+    or "unchanged". Raises what catalog_object_save raises."""
+    found = model._default_manager.filter(**lookup).first()
+    instance = model(**lookup) if found is None else found
+    changed = catalog_values_assign(instance, values)
+    if found is not None and not changed and not _m2m_differs(instance, m2m or {}):
+        return instance, "unchanged"
+    catalog_object_save(actor=actor, instance=instance, m2m=m2m)
+    return instance, "created" if found is None else "updated"
+
+
+def _m2m_differs(instance: models.Model, m2m: dict[str, list]) -> bool:
+    return any({o.pk for o in getattr(instance, name).all()} != {o.pk for o in objs} for name, objs in m2m.items())
 
 
 @transaction.atomic

@@ -12,31 +12,20 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import OuterRef, Prefetch, ProtectedError, Q, Subquery, prefetch_related_objects
-from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.cache import never_cache
 
 from catalog import models
 from catalog.audit.services import audit_events_for
 from catalog.filters import NotificationFilterSet
-from catalog.forms import CatalogImportForm, NotificationForm, model_form_for
+from catalog.forms import NotificationForm, model_form_for
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
 from catalog.guard.verdicts import GUARD_FINDINGS_ATTR, iterable_check, iterable_checks, notification_verdict
 from catalog.health import panels as health_panels
 from catalog.sends.selectors import proof_send_for, proof_send_last_success
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
-from catalog.services.catalog_io import (
-    ImportResult,
-    catalog_export_chunks,
-    catalog_import_progress,
-    catalog_import_start,
-    notifications_csv_lines,
-)
 from catalog.services.summary import catalog_summary
 from catalog.sync.selectors import findings_for_notification
 from catalog.views.paging import COUNT_CAP, PAGE_SIZE, CappedPaginator, keyset_page
@@ -126,19 +115,11 @@ class NotificationListView(Perm, View):
     permission_required = "catalog.view_notification"
 
     def get(self, request):
-        filterset = NotificationFilterSet(request.GET or None, queryset=models.Notification.objects.all())
+        filterset = NotificationFilterSet(
+            request.GET or None, queryset=models.Notification.objects.all(), sends_column=True
+        )
         page = CappedPaginator(notification_rows(filterset.qs), PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "catalog/notification_list.html", {"filter": filterset, "page": page})
-
-
-class NotificationCsvView(Perm, View):
-    permission_required = "catalog.view_notification"
-
-    def get(self, request):
-        filterset = NotificationFilterSet(request.GET or None, queryset=models.Notification.objects.all())
-        response = StreamingHttpResponse(notifications_csv_lines(filterset.qs), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="notifications-{timezone.now():%Y%m%d-%H%M}.csv"'
-        return response
 
 
 class NotificationDetailView(Perm, View):
@@ -449,60 +430,6 @@ class EntityDeleteView(EntityMixin, View):
             return redirect("catalog:entity_detail", entity=self.entity.name, pk=pk)
         messages.success(request, f"Deleted {self.entity.verbose} {obj}.")
         return redirect("catalog:entity_list", entity=self.entity.name)
-
-
-# ---------------------------------------------------------------------------------------------- import / export
-
-
-class CatalogExportView(Perm, View):
-    permission_required = ["catalog.view_notification"]
-
-    def get(self, request):
-        fmt = request.GET.get("format", "yaml")
-        if fmt not in {"yaml", "json"}:
-            raise Http404("Unknown format: use yaml or json.")
-        content_type = "application/json" if fmt == "json" else "application/yaml"
-        response = StreamingHttpResponse(catalog_export_chunks(fmt=fmt), content_type=f"{content_type}; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="catalog-{timezone.now():%Y%m%d-%H%M}.{fmt}"'
-        return response
-
-
-class CatalogImportView(Perm, View):
-    permission_required = ["catalog.add_notification", "catalog.change_notification"]
-
-    def get(self, request):
-        return self.render(request, CatalogImportForm())
-
-    def post(self, request):
-        form = CatalogImportForm(request.POST, request.FILES)
-        if not form.is_valid():
-            return self.render(request, form, status=400)
-        upload = form.cleaned_data["file"]
-        record, problems = catalog_import_start(actor=request.user, content=upload.read(), filename=upload.name)
-        if record is None:
-            result = ImportResult(errors=problems)
-            return self.render(request, CatalogImportForm(), status=400, result=result)
-        return redirect("catalog:catalog_import_detail", pk=record.pk)
-
-    def render(self, request, form, status=200, **extra):
-        recent = models.CatalogImport.objects.defer("content")[:10]
-        context = {"form": form, "recent": recent, **extra}
-        return render(request, "catalog/import.html", context, status=status)
-
-
-@method_decorator(never_cache, name="dispatch")
-class CatalogImportDetailView(Perm, View):
-    """An import's progress (the page refreshes itself while it runs) and then its result."""
-
-    permission_required = ["catalog.add_notification", "catalog.change_notification"]
-
-    def get(self, request, pk):
-        record = get_object_or_404(models.CatalogImport.objects.defer("content"), pk=pk)
-        progress = catalog_import_progress(record)
-        response = render(request, "catalog/import_detail.html", {"record": record, "progress": progress})
-        if progress["active"]:
-            response["Refresh"] = "2"  # reload until it is over: no script needed (the CSP allows none inline)
-        return response
 
 
 # ---------------------------------------------------------------------------------------------- audit

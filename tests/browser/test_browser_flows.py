@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from catalog.io.services.export import catalog_export_data, catalog_yaml_dump
 from catalog.models import Notification
-from catalog.services.catalog_io import catalog_export_data, catalog_yaml_dump
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

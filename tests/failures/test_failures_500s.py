@@ -272,7 +272,9 @@ def test_an_iterable_5xx_on_a_test_send_is_not_called_a_timeout(demo, user_in_ro
 
 
 def test_catalog_import_caps_list_and_text_sizes(small_catalog):
-    from catalog.services.catalog_io import MAX_LIST_ITEMS, catalog_export_data, catalog_import
+    from catalog.io.services.export import catalog_export_data
+    from catalog.io.services.imports import catalog_import
+    from catalog.io.services.schema import MAX_LIST_ITEMS
 
     data = catalog_export_data()
     data["notifications"][0]["tags"] = ["t"] * (MAX_LIST_ITEMS + 1)

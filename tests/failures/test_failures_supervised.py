@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.utils import timezone
 from django_q.models import Schedule
 
+from catalog.io.services.export import catalog_export_data
+from catalog.io.services.runs import MAX_IMPORT_ATTEMPTS, catalog_import_start
 from catalog.models import CatalogImport, Notification, ProofOutcome, ProofSend, SyncRun, SyncStatus
-from catalog.services.catalog_io import MAX_IMPORT_ATTEMPTS, catalog_export_data, catalog_import_start
 from catalog.services.supervision import SCHEDULE_FUNC, SCHEDULE_NAME, runs_supervise, supervise_schedule_ensure
 
 LATER = timedelta(minutes=30)

@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from catalog.forms import NotificationForm
+from catalog.io.services.export import catalog_export
+from catalog.io.services.imports import catalog_import
 from catalog.models import AuditEvent, Channel, IterableProject, MessageType, Notification, Template
-from catalog.services.catalog_io import catalog_export, catalog_import
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from catalog.io.services.imports import catalog_import
 from catalog.iterable import IterableClient, IterableError, clear_client_cache, client_for_project
 from catalog.iterable.client import base_url_refusal
 from catalog.models import AuditEvent, IterableProject
-from catalog.services.catalog_io import catalog_import
 from catalog.services.contacts import contact_lookup
 
 

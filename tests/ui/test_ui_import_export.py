@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from catalog import models
-from catalog.services.catalog_io import catalog_export, catalog_export_data, catalog_import, catalog_yaml_dump
+from catalog.io.services.export import catalog_export, catalog_export_data, catalog_yaml_dump
+from catalog.io.services.imports import catalog_import
 
 CATALOG_MODELS = [
     models.Notification,
@@ -242,7 +243,7 @@ def test_import_page_title_is_only_its_title(small_catalog, client_in_role):
     import re
 
     client = client_in_role("engineering")
-    from catalog.services.catalog_io import catalog_import_start
+    from catalog.io.services.runs import catalog_import_start
 
     catalog_import_start(actor="importer", content=catalog_export(fmt="json"), filename="catalog.json")
     page = client.get("/catalog/import/").content.decode()

@@ -1,0 +1,14 @@
+from django import forms
+
+from catalog.forms import _upload_within_limit
+from catalog.io.services.schema import MAX_IMPORT_BYTES
+
+
+class CatalogImportForm(forms.Form):
+    file = forms.FileField(
+        label="Catalog file (YAML or JSON)",
+        help_text="A file exported from this dashboard. Objects are created or updated, never deleted.",
+    )
+
+    def clean_file(self):
+        return _upload_within_limit(self.cleaned_data.get("file"), MAX_IMPORT_BYTES)
