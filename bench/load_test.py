@@ -1,66 +1,91 @@
-"""Load test on loopback: the catalog pages and API with 10,000 notifications, under gunicorn, driven by wrk.
+"""Load test on loopback: every page beside the stock Django admin changelist and a bare JSON view of the same
+rows, measured in the same run, at several catalog sizes, on PostgreSQL under gunicorn, driven by wrk.
 
-Builds a throwaway SQLite catalog of 10,000 notifications, starts gunicorn on 127.0.0.1 (production settings,
-DEBUG off), logs a viewer in (session cookie for pages, API token for the API) and runs wrk against each URL for
-a bounded time. Prints requests per second and p50/p95/p99 latency per URL. Needs Debian's wrk.
+For each size (100, 10,000 and 100,000 notifications by default, with ten audit events per notification: a
+million at 100,000) it grows a throwaway catalog, restarts gunicorn on 127.0.0.1 (production settings, DEBUG
+off; bench/_load_settings.py adds the two yardsticks: a stock ModelAdmin on a throwaway admin site and the bare
+view, bench/_load_urls.py), and runs wrk against every target in turn, three rounds. It prints per size:
+requests per second and p50 latency (median of the rounds), and each target's throughput over the stock admin's
+and over the bare view's in the same round (min/median/max of the rounds); then each target's p50 at every size
+over its p50 at the smallest (the scaling, median of the rounds).
 
-    python bench/load_test.py [--seconds 10] [--connections 8] [--workers 2]
+    python bench/load_test.py [--sizes 100,10000,100000] [--seconds 5] [--rounds 3] [--connections 4]
+                              [--workers 2] [--sqlite]
+
+Needs Debian's wrk (apt-get install wrk): a C client, so the load generator is not what limits the numbers.
 """
 
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from _django import ROOT, django_throwaway, free_port, wait_for
+from _django import ROOT, django_throwaway, free_port, fresh_postgres, wait_for
 
-WORK = django_throwaway("load-test")
+parser = argparse.ArgumentParser()
+parser.add_argument("--sizes", default="100,10000,100000")
+parser.add_argument("--seconds", type=int, default=5)
+parser.add_argument("--rounds", type=int, default=3)
+parser.add_argument("--connections", type=int, default=4)
+parser.add_argument("--workers", type=int, default=2)
+parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+args = parser.parse_args()
+if not shutil.which("wrk"):
+    raise SystemExit("wrk is not installed: apt-get install wrk")
+DATABASE_URL = None if args.sqlite else fresh_postgres("load_test")
+WORK = django_throwaway("load-test", DATABASE_URL)
 
-from _catalog import bench_catalog, grow_to  # noqa: E402
+from _catalog import bench_catalog, grow_activity, grow_to  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.db import connection  # noqa: E402
 
 from catalog.tokens.services import api_token_create  # noqa: E402
 
-# wrk's own summary gives 50/75/90/99; p95 needs its Lua hook.
+# wrk's own summary gives 50/75/90/99; this hook prints what the bench needs on one line.
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %.1f %.1f %.1f %.1f\\n", summary.requests, summary.errors.status
+  io.write(string.format("RESULT %d %d %.3f %.3f %.3f\\n", summary.requests, summary.errors.status
     + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
-    latency:percentile(99) / 1e3))
+    summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3))
 end
 """
+STOCK, BARE = "stock admin changelist", "bare JSON view, same rows"
+PAGE, API = "page", "api"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed: apt-get install wrk")
+def targets(audit_page: str) -> list[tuple[str, str, str]]:
+    return [
+        (STOCK, "/bench/stock-admin/catalog/notification/", PAGE),
+        (BARE, "/bench/bare/notifications/", PAGE),
+        ("notification list", "/notifications/", PAGE),
+        ("list, search + filter", "/notifications/?q=bench_0001&audience=students&ordering=-updated", PAGE),
+        ("list, page 3", "/notifications/?page=3", PAGE),
+        ("notification detail", "/notifications/bench_000042/", PAGE),
+        ("home", "/", PAGE),
+        ("audit, newest", "/audit/", PAGE),
+        ("audit, older page", audit_page, PAGE),
+        ("sync runs", "/sync/", PAGE),
+        ("resync runs", "/resync/", PAGE),
+        ("api: notifications, 50", "/api/notifications/?limit=50", API),
+        ("api: notifications, 1000", "/api/notifications/?limit=1000", API),
+        ("api: one notification", "/api/notifications/bench_000042/", API),
+        ("api: audit events", "/api/audit-events/?limit=50", API),
+    ]
 
-    catalog = bench_catalog()
-    grow_to(10_000, catalog.project, catalog.message_type, catalog.owner, catalog.template)
-    user = get_user_model().objects.create_user("load-viewer", password="a long bench password")
-    user.groups.add(Group.objects.get(name="viewer"))
-    session = SessionStore()
-    session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = user.get_session_auth_hash()
-    session.create()
-    _, token = api_token_create(actor=user, user=user, name="load test")
 
-    port = free_port()
+def start_server(port: int) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "iterable_admin.settings",
+        "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "_load_settings",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "DATA_DIR": str(WORK),
         "DEBUG": "0",
         "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -76,38 +101,99 @@ def main() -> None:
          f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
-    script = Path(WORK) / "p95.lua"
+    wait_for(port)
+    return server
+
+
+def wrk(port: int, path: str, header: str, script: Path) -> tuple[float, float, int]:
+    """Requests per second, p50 ms and errors (non-2xx included) of one wrk run."""
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s", "-H", header,
+         "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, timeout=args.seconds + 60, check=True,
+    ).stdout  # fmt: skip
+    line = next(row for row in out.splitlines() if row.startswith("RESULT"))
+    requests, errors, seconds, p50, _ = (float(x) for x in line.split()[1:])
+    non_2xx = next((int(row.split(":")[1]) for row in out.splitlines() if "Non-2xx" in row), 0)
+    return requests / seconds, p50, int(errors) + non_2xx
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):5.2f} {statistics.median(values):5.2f} {max(values):5.2f}"
+
+
+def ratios(numerators: list[float], denominators: list[float]) -> list[float]:
+    return [n / d if d else float("nan") for n, d in zip(numerators, denominators, strict=True)]
+
+
+def main() -> None:
+    catalog = bench_catalog()
+    user = get_user_model().objects.create_user("load-engineer", password="a long bench password", is_staff=True)
+    user.groups.add(Group.objects.get(name="engineering"))  # every page, and the stock admin's view permission
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[-1]
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    _, token = api_token_create(actor=user, user=user, name="load test")
+    headers = {PAGE: f"Cookie: sessionid={session.session_key}", API: f"Authorization: Bearer {token}"}
+    script = Path(WORK) / "result.lua"
     script.write_text(WRK_SCRIPT)
-    targets = [
-        ("page: notification list", "/notifications/", f"Cookie: sessionid={session.session_key}"),
-        ("page: list, search + filter", "/notifications/?q=bench_0001&audience=students&ordering=-updated",
-         f"Cookie: sessionid={session.session_key}"),
-        ("page: notification detail", "/notifications/bench_004242/", f"Cookie: sessionid={session.session_key}"),
-        ("page: home", "/", f"Cookie: sessionid={session.session_key}"),
-        ("api: notifications, 50", "/api/notifications/?limit=50", f"Authorization: Bearer {token}"),
-        ("api: notifications, 1000", "/api/notifications/?limit=1000", f"Authorization: Bearer {token}"),
-        ("api: one notification", "/api/notifications/bench_004242/", f"Authorization: Bearer {token}"),
-    ]  # fmt: skip
-    try:
-        wait_for(port)
-        print(
-            f"10,000 notifications, gunicorn x{args.workers} (sync workers), wrk {args.connections} connections, "
-            f"{args.seconds}s each, SQLite, {os.cpu_count()} cores shared by server and load"
-        )
-        print(f"{'target':32} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        for label, path, header in targets:
-            out = subprocess.run(
-                ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s", "-H", header,
-                 "-s", str(script), f"http://127.0.0.1:{port}{path}"],
-                capture_output=True, text=True, timeout=args.seconds + 60, check=True,
-            ).stdout  # fmt: skip
-            line = next(row for row in out.splitlines() if row.startswith("RESULT"))
-            requests, errors, seconds, p50, p95, p99 = (float(x) for x in line.split()[1:])
-            non_2xx = next((row.split(":")[1].strip() for row in out.splitlines() if "Non-2xx" in row), "0")
-            print(f"{label:32} {requests / seconds:8.1f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {int(errors):>4}/{non_2xx}")
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(
+        f"{connection.vendor}, gunicorn x{args.workers} sync workers, wrk {args.connections} connections, "
+        f"{args.seconds}s per target per round, {args.rounds} rounds, {os.cpu_count()} cores shared by server, "
+        "database and load"
+    )
+    p50s: dict[int, dict[str, list[float]]] = {}
+    for size in sizes:
+        grow_to(size, catalog.project, catalog.message_type, catalog.owner, catalog.template)
+        grow_activity(size, catalog.project)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("VACUUM ANALYZE")
+        older = "/audit/?before=" + _audit_cursor(size)
+        port = free_port()
+        server = start_server(port)
+        rates: dict[str, list[float]] = {}
+        p50s[size] = {}
+        errors = 0
+        try:
+            for _label, path, kind in targets(older):  # warm every worker's caches first
+                wrk(port, path, headers[kind], script)
+            for _ in range(args.rounds):
+                for label, path, kind in targets(older):
+                    rate, p50, failed = wrk(port, path, headers[kind], script)
+                    rates.setdefault(label, []).append(rate)
+                    p50s[size].setdefault(label, []).append(p50)
+                    errors += failed
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+        print(f"\n{size:,} notifications, {size * 10:,} audit events (errors: {errors})")
+        print(f"{'target':28} {'req/s':>7} {'p50 ms':>7}   {'÷ stock admin':^17}   {'÷ bare view':^17}")
+        print(f"{'':28} {'':>7} {'':>7}   {'min   med   max':^17}   {'min   med   max':^17}")
+        for label, _, _ in targets(older):
+            over_stock, over_bare = ratios(rates[label], rates[STOCK]), ratios(rates[label], rates[BARE])
+            print(
+                f"{label:28} {statistics.median(rates[label]):7.1f} {statistics.median(p50s[size][label]):7.1f}   "
+                f"{spread(over_stock):17}   {spread(over_bare):17}"
+            )
+    if len(sizes) > 1:
+        print(f"\np50 at each size over p50 at {sizes[0]:,} (median of the rounds)")
+        print(f"{'target':28} " + " ".join(f"{size:>9,}" for size in sizes[1:]))
+        for label, _, _ in targets(""):
+            base = statistics.median(p50s[sizes[0]][label])
+            print(f"{label:28} " + " ".join(f"{statistics.median(p50s[s][label]) / base:9.2f}" for s in sizes[1:]))
+    connection.close()
+
+
+def _audit_cursor(size: int) -> str:
+    """The cursor of the audit list's page halfway down the trail."""
+    from catalog.models import AuditEvent
+
+    middle = AuditEvent.objects.order_by("-created_at", "-pk")[size * 5 : size * 5 + 1].get()
+    return f"{middle.created_at.isoformat()}~{middle.pk}".replace("+", "%2B")
 
 
 if __name__ == "__main__":

@@ -130,10 +130,14 @@ class NotificationFilterSet(django_filters.FilterSet):
         has = Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)
         return queryset.filter(has) if value else queryset.exclude(has)
 
-    def __init__(self, data=None, queryset=None, **kwargs):
-        # Sends over 30 days (live health's counters), for the sends filter, sorting and the list's column.
+    def __init__(self, data=None, queryset=None, *, sends_column: bool = False, **kwargs):
+        # Sends over 30 days (live health's counters) cost a subquery per row: only for the sends filter, sorting
+        # by sends and a page that shows the column (not the API, not the CSV, which show no sends).
         queryset = models.Notification.objects.all() if queryset is None else queryset
-        super().__init__(data, queryset.annotate(sends_30d=sends_in_days_expression(30)), **kwargs)
+        wanted = data is not None and (data.get("sends") or "sends" in (data.get("ordering") or ""))
+        if sends_column or wanted:
+            queryset = queryset.annotate(sends_30d=sends_in_days_expression(30))
+        super().__init__(data, queryset, **kwargs)
 
     @property
     def form_cache_key(self) -> str:
