@@ -23,11 +23,12 @@ from catalog.sends.services.recipients import proof_recipients_visible
 from catalog.sends.services.results import MAX_DATA_FIELDS_BYTES, SENDABLE_MEDIA, EventImpact, ProofPlan, ProofRequest
 from catalog.services.contacts import LookupInputError, identifier_clean
 from catalog.services.input_limits import json_loads_bounded
+from catalog.types import RequestUser
 
 
 def proof_modes(notification: Notification) -> list[str]:
     """The ways this notification can be test-sent: its own trigger, and a template proof if it has a template."""
-    modes = []
+    modes: list[str] = []
     if (
         notification.trigger_type == policy.API_SEND
         and notification.campaign_id
@@ -62,11 +63,11 @@ def proof_event_impact(notification: Notification) -> EventImpact | None:
     campaigns come from the last sync of Iterable (campaigns by workflowId), else from the catalog's
     notifications on those journeys.
     """
-    if not notification.event_id:
+    if notification.event is None:
         return None
     name = notification.event.name
     journeys = [j for j in notification.project.journeys.all() if name in (j.trigger_event_names or [])]
-    if notification.journey_id and notification.journey_id not in {j.pk for j in journeys}:
+    if notification.journey_id and notification.journey_id not in {j.pk for j in journeys} and notification.journey:
         journeys.insert(0, notification.journey)
     workflow_ids = [j.iterable_id for j in journeys]
     mirrored = IterableMirror.objects.filter(
@@ -83,7 +84,7 @@ def proof_event_impact(notification: Notification) -> EventImpact | None:
 
 
 def _event_fields(notification: Notification) -> list[EventField]:
-    return list(notification.event.fields.all()) if notification.event_id else []
+    return list(notification.event.fields.all()) if notification.event is not None else []
 
 
 _PLACEHOLDER = re.compile(r"\{\{\{?\s*([A-Za-z_][\w]*(?:\.[\w]+)*)\s*\}?\}\}")
@@ -95,7 +96,7 @@ def proof_data_fields_initial(*, notification: Notification, template: Template 
 
     The template is read from Iterable; if that fails the form just starts empty.
     """
-    if notification.event_id:
+    if notification.event is not None:
         return notification.event.example_payload()
     template = template or next(iter(proof_templates(notification)), None)
     if template is None:
@@ -199,7 +200,7 @@ def proof_data_fields_validate(*, notification: Notification, data_fields) -> di
     if size > MAX_DATA_FIELDS_BYTES:
         raise ValidationError({"data_fields": [f"Data fields are {size} bytes; at most {MAX_DATA_FIELDS_BYTES}."]})
     errors: dict[str, list[str]] = {}
-    event_name = notification.event.name if notification.event_id else ""
+    event_name = notification.event.name if notification.event is not None else ""
     for spec in _event_fields(notification):
         value = data_fields.get(spec.name)
         if value is None or value == "":
@@ -220,15 +221,19 @@ def _request_build(
     *, notification: Notification, mode: str, template: Template | None, email: str, user_id: str, data_fields: dict
 ) -> ProofRequest:
     """The body exactly as the client will send it (the client drops None, so absent keys are absent here)."""
+    # proof_plan built `mode` from proof_modes, which offers each mode only with what it needs.
     if mode == ProofMode.CAMPAIGN:
+        assert notification.campaign_id is not None
         path = "/api/push/target" if notification.medium == "Push" else "/api/email/target"
         identity = {"recipientEmail": email} if email else {"recipientUserId": user_id}
         return ProofRequest(path, {"campaignId": int(notification.campaign_id), **identity, "dataFields": data_fields})
     if mode == ProofMode.EVENT:
+        assert notification.event is not None
         identity = {"email": email} if email else {"userId": user_id}
         return ProofRequest(
             "/api/events/track", {"eventName": notification.event.name, **identity, "dataFields": data_fields}
         )
+    assert template is not None
     path = "/api/templates/push/proof" if template.medium == "Push" else "/api/templates/email/proof"
     identity = {"recipientEmail": email} if email else {"recipientUserId": user_id}
     return ProofRequest(path, {"templateId": int(template.iterable_id), **identity, "dataFields": data_fields})
@@ -249,11 +254,12 @@ def proof_plan(
     modes = proof_modes(notification)
     mode = mode or proof_mode_default(notification)
     if mode not in modes:
-        why = {
+        reasons: dict[str | None, str] = {
             ProofMode.CAMPAIGN: "a campaign send needs an API-send notification with a campaign id, by email or push",
             ProofMode.EVENT: "an event send needs a custom-event notification with its event",
             ProofMode.TEMPLATE_PROOF: "a template proof needs an email or push template on the notification",
-        }.get(mode, "unknown mode")
+        }
+        why = reasons.get(mode, "unknown mode")
         if not modes:
             errors["mode"] = [
                 f"{notification.key} cannot be test-sent: it needs a campaign id (API send by email or push), "
@@ -288,6 +294,7 @@ def proof_plan(
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
+    assert mode is not None  # a mode not in `modes` was refused above
     request = _request_build(
         notification=notification, mode=mode, template=template, email=email, user_id=user_id, data_fields=data_fields
     )
@@ -295,7 +302,7 @@ def proof_plan(
     return ProofPlan(notification, mode, template, email, user_id, data_fields, request, recipient, impact)
 
 
-def recipient_check(*, actor, recipient: ProofRecipient | None) -> None:
+def recipient_check(*, actor: RequestUser, recipient: ProofRecipient | None) -> None:
     """A recipient picked by id must be the actor's own or a shared one: ids are guessable, and the answer
     would otherwise show someone else's private address."""
     if recipient is not None and not proof_recipients_visible(user=actor).filter(pk=recipient.pk).exists():
@@ -304,6 +311,7 @@ def recipient_check(*, actor, recipient: ProofRecipient | None) -> None:
 
 def event_confirmation_check(plan: ProofPlan, confirmed: bool) -> None:
     if plan.mode == ProofMode.EVENT and not confirmed:
+        impact = plan.impact.sentence if plan.impact else ""  # an event plan always has one
         raise ValidationError(
-            {"confirm_event": [f"{plan.impact.sentence} Confirm that you mean it (confirm_event) to send the event."]}
+            {"confirm_event": [f"{impact} Confirm that you mean it (confirm_event) to send the event."]}
         )

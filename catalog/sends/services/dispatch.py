@@ -1,8 +1,10 @@
 """The send itself: recorded before Iterable is called, sent once, never retried after an unknown outcome."""
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,6 +28,7 @@ from catalog.sends.services.results import (
     ProofSendDuplicate,
 )
 from catalog.services.iterable_support import explain_iterable_error
+from catalog.types import Actor
 
 
 def _rate_limit() -> tuple[int, int]:
@@ -47,7 +50,7 @@ def _dispatch(client, request: ProofRequest) -> dict:
     return send(first, recipient_email=email, recipient_user_id=user_id, data_fields=body["dataFields"])
 
 
-def _start(*, actor, plan: ProofPlan, token: str | None) -> ProofSend:
+def _start(*, actor: User, plan: ProofPlan, token: str | None) -> ProofSend:
     notification = plan.notification
     attempt = ProofSend(
         actor=actor if getattr(actor, "pk", None) else None,
@@ -75,7 +78,16 @@ def _start(*, actor, plan: ProofPlan, token: str | None) -> ProofSend:
     return attempt
 
 
-def _finish(attempt: ProofSend, *, actor, outcome: str, code: str = "", message: str = "", response=None, checks=None):
+def _finish(
+    attempt: ProofSend,
+    *,
+    actor: Actor,
+    outcome: str,
+    code: str = "",
+    message: str = "",
+    response: Any = None,
+    checks: Any = None,
+) -> ProofSend:
     attempt.outcome = outcome
     attempt.error_code = code
     attempt.message = message
@@ -110,7 +122,9 @@ def proof_submission_token_clean(token: str | None) -> str | None:
     return token
 
 
-def proof_send(*, actor, submission_token: str | None = None, confirm_event: bool = False, **given) -> ProofSend:
+def proof_send(
+    *, actor: User, submission_token: str | None = None, confirm_event: bool = False, **given: Any
+) -> ProofSend:
     """Send one test send, guarded and recorded (see the module docstring). Returns the recorded attempt.
 
     Takes proof_plan's arguments. Raises ValidationError for bad input (nothing recorded), for a custom event
@@ -174,13 +188,14 @@ def proof_send(*, actor, submission_token: str | None = None, confirm_event: boo
             attempt, actor=actor, outcome=outcome, code=error.code, message=message, response=response,
             checks=verdict.checks,
         )  # fmt: skip
-    accepted = {
+    accepted_by_mode: dict[str, str] = {
         ProofMode.CAMPAIGN: "Iterable accepted the send (accepted, not yet delivered: a skipped send shows later in "
         "the contact's history).",
-        ProofMode.EVENT: f"Iterable accepted the '{notification.event.name if notification.event_id else ''}' event "
+        ProofMode.EVENT: f"Iterable accepted the '{notification.event.name if notification.event else ''}' event "
         "for the recipient; the journey it triggers takes it from here.",
         ProofMode.TEMPLATE_PROOF: "Iterable accepted the template proof.",
-    }[plan.mode]
+    }
+    accepted = accepted_by_mode[plan.mode]
     return _finish(
         attempt,
         actor=actor,
