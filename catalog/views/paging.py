@@ -102,15 +102,15 @@ def keyset_page(queryset, *, before: str | None, after: str | None, size: int) -
     older_than, newer_than = _parse_cursor(before), _parse_cursor(after)
     if newer_than is not None:
         at, pk = newer_than
-        rows = list(
-            queryset.filter(Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk)).order_by("created_at", "pk")[: size + 1]
-        )
+        newer = queryset.filter(Q(created_at__gt=at) | Q(pk__gt=pk), created_at__gte=at)
+        rows = list(newer.order_by("created_at", "pk")[: size + 1])
         more_newer = len(rows) > size
         rows = rows[:size][::-1]
         return KeysetPage(rows, _cursor(rows[-1]) if rows else None, _cursor(rows[0]) if rows and more_newer else None)
     if older_than is not None:
         at, pk = older_than
-        queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+        # The plain bound on created_at lets the database walk its index from the cursor on.
+        queryset = queryset.filter(Q(created_at__lt=at) | Q(pk__lt=pk), created_at__lte=at)
     rows = list(queryset.order_by("-created_at", "-pk")[: size + 1])
     more_older = len(rows) > size
     rows = rows[:size]
