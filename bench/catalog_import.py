@@ -2,22 +2,24 @@
 code, on a throwaway database; prints rows per second and SQL queries per row, for a first import (all new)
 and a second one of the same file (all unchanged), and for an update of every notification.
 
-    python bench/catalog_import.py [--notifications 25000] [--database-url postgres://postgres@127.0.0.1/empty_db]
+    python bench/catalog_import.py [--notifications 25000] [--postgres | --database-url postgres://…/empty_db]
 
-The PostgreSQL database must exist and be empty (it is migrated here). Counts and ratios, never asserted.
+--postgres makes a throwaway database on 127.0.0.1 (dropped at the end); a --database-url must name an
+existing, empty one (it is migrated here). Counts and ratios, never asserted.
 """
 
 import argparse
 import json
 import time
 
-from _django import django_throwaway
+from _django import django_throwaway, fresh_postgres
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--notifications", type=int, default=25_000)
 parser.add_argument("--database-url", default=None)
+parser.add_argument("--postgres", action="store_true")
 ARGS = parser.parse_args()
-WORK = django_throwaway("catalog-import", ARGS.database_url)
+WORK = django_throwaway("catalog-import", fresh_postgres("import_bench") if ARGS.postgres else ARGS.database_url)
 
 from django.db import connection  # noqa: E402
 

@@ -250,3 +250,63 @@ def test_import_page_title_is_only_its_title(small_catalog, client_in_role):
     assert "Recent imports" in page
     title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
     assert title.startswith("Import the catalog") and "<table" not in title
+
+
+def test_types_are_exact_and_said_in_the_files_words(small_catalog):
+    """A number in quotes is not a number and true is not 1, as in JSON; each wrong value is named."""
+    data = catalog_export_data()
+    data["notifications"][0]["campaign_id"] = "12"
+    data["channels"][0]["iterable_id"] = True
+    data["owners"][0]["name"] = 7
+    data["notifications"][1]["templates"] = [True]
+    result = catalog_import(actor="t", content=json.dumps(data), fmt="json")
+    assert {(p.location, p.message) for p in result.errors} == {
+        ("notifications[0].campaign_id", "Must be a whole number or null, got '12'."),
+        ("channels[0].iterable_id", "Must be a whole number, got True."),
+        ("owners[0].name", "Must be text, got 7."),
+        ("notifications[1].templates[0]", "Must be a template's Iterable id, got True."),
+    }
+
+
+def test_the_export_writes_what_the_import_schema_reads(db):
+    """One schema: every exported object has exactly its section's fields, and passes the shape check."""
+    from catalog.io.services.schema import SECTIONS, catalog_file_problems, item_serializer
+
+    call_command("seed_demo")
+    data = catalog_export_data()
+    for section in SECTIONS:
+        assert data[section], section
+        assert all(list(item) == list(item_serializer(section).fields) for item in data[section]), section
+    assert catalog_file_problems(data) == []
+
+
+def test_one_upsert_creates_updates_and_leaves_alone(small_catalog):
+    from catalog.services.catalog import catalog_object_upsert
+
+    audits = models.AuditEvent.objects.count()
+    lookup = {"name": "Growth", "role": "business"}
+    owner, outcome = catalog_object_upsert(
+        actor="t", model=models.Owner, lookup=lookup, values={"email": "growth@example.com"}
+    )
+    assert outcome == "created" and owner.pk
+    assert catalog_object_upsert(
+        actor="t", model=models.Owner, lookup=lookup, values={"email": "growth@example.com"}
+    ) == (owner, "unchanged")
+    _, outcome = catalog_object_upsert(actor="t", model=models.Owner, lookup=lookup, values={"email": "g@example.com"})
+    assert outcome == "updated"
+    assert models.AuditEvent.objects.count() == audits + 2
+    digest = small_catalog.digest
+    assert catalog_object_upsert(
+        actor="t", model=models.Notification, lookup={"key": digest.key}, values={}, m2m={"owners": [owner]}
+    ) == (digest, "updated")
+    assert list(digest.owners.all()) == [owner]
+
+
+def test_the_demo_loads_through_the_import_and_counts_what_it_wrote(db):
+    from catalog.services.demo import demo_catalog_load
+
+    counts = demo_catalog_load()
+    assert counts["notifications"] == models.Notification.objects.count() > 10
+    assert counts["event fields"] == models.EventField.objects.count()
+    assert counts["iterable projects"] == 2
+    assert demo_catalog_load() == {}
