@@ -156,7 +156,7 @@ class CatalogRefs:
             self._objects["owners"] = {(o.name, o.role): o for o in Owner.objects.all()}
         return self._objects["owners"].get((name, role))
 
-    def find(self, queryset: models.QuerySet, key_field: str, key: Any, *, scoped: bool = True) -> Any:
+    def find(self, queryset: models.QuerySet | models.Manager, key_field: str, key: Any, *, scoped: bool = True) -> Any:
         project = self.current if scoped else None
         cache_key = (queryset.model, key_field, project.pk if project else None)
         if cache_key not in self._objects:
@@ -191,7 +191,8 @@ class NaturalKey(serializers.SlugRelatedField):
         refs: CatalogRefs | None = self.context.get("refs")
         if refs is None:
             return data
-        found = refs.find(self.get_queryset(), self.slug_field, data, scoped=self.scoped)
+        assert self.queryset is not None  # every reference names its model's rows
+        found = refs.find(self.queryset, self.slug_field, data, scoped=self.scoped)
         if found is None:
             raise serializers.ValidationError(f"Unknown {self.describe(data)}: {UNKNOWN}")
         return found
@@ -346,7 +347,7 @@ class EventFieldFile(Item):
     name = Value(str, required=True)
     data_type = Value(str)
     example = Value(str)
-    required = Value(bool)
+    required = Value(bool)  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
     position = Value(int)
 
 
@@ -356,7 +357,7 @@ class CustomEventFile(ProjectItem):
     name = Value(str, required=True)
     source_system = Value(str)
     description = Value(str)
-    fields = BoundedList(child=EventFieldFile())
+    fields = BoundedList(child=EventFieldFile())  # type: ignore[assignment]  # a declared field, as ``required`` above
 
 
 class NotificationFile(ProjectItem):
