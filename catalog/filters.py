@@ -2,12 +2,14 @@
 
 import hashlib
 import uuid
+from typing import cast
 
 import django_filters
 from django import forms
 from django.core.cache import cache
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
+from django.http import QueryDict
 
 from catalog import models
 from catalog.guard import policy
@@ -33,7 +35,8 @@ def notification_filter_choices() -> tuple[str, dict[str, list[tuple[int, str]]]
     cached = cache.get(FILTER_CHOICES_KEY)
     if cached is None:
         choices = {
-            name: [(obj.pk, str(obj)) for obj in model.objects.all()] for name, model in FILTER_CHOICE_MODELS.items()
+            name: [(obj.pk, str(obj)) for obj in model._default_manager.all()]
+            for name, model in FILTER_CHOICE_MODELS.items()
         }
         cached = (uuid.uuid4().hex, choices)
         cache.set(FILTER_CHOICES_KEY, cached, FILTER_CHOICES_SECONDS)
@@ -146,9 +149,10 @@ class NotificationFilterSet(django_filters.FilterSet):
         still looked up in its field's queryset; the API, which renders no form, never reads the options."""
         generation, choices = notification_filter_choices()
         for name, options in choices.items():
-            field = self.form.fields[name]
+            field = cast(forms.ModelChoiceField, self.form.fields[name])
             field.widget.choices = [("", field.empty_label), *options]
-        given = sorted((k, v) for k in self.data if k != "page" for v in self.data.getlist(k)) if self.data else []
+        data = self.data if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+        given = sorted((k, v) for k, values in data.lists() if k != "page" for v in values)
         return f"{generation}:{hashlib.sha256(repr(given).encode()).hexdigest()}"
 
     def filter_sends(self, queryset, name, value):

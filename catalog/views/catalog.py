@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import OuterRef, Prefetch, ProtectedError, Q, Subquery, prefetch_related_objects
+from django.db.models import Model, OuterRef, Prefetch, ProtectedError, Q, Subquery, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
@@ -211,14 +211,14 @@ class Entity:
     """How the pages show and edit one kind of catalog object."""
 
     slug: str
-    model: type
+    model: type[Model]
     fields: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]
     select: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
-        return self.model._meta.model_name
+        return self.model._meta.model_name or ""  # None only on a model class being built
 
     @property
     def verbose(self) -> str:

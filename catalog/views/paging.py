@@ -8,9 +8,10 @@ an offset would read and skip every row before the page.
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any, cast
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 COUNT_CAP = 1000
 # Rows per page on every list page of the dashboard.
@@ -37,7 +38,8 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # values("pk") leaves computed columns (the list's sends over 30 days) out of the counted rows.
-        return self.object_list.order_by().values("pk")[: self.cap + 1].count()
+        rows = cast("QuerySet[Any]", self.object_list)
+        return rows.order_by().values("pk")[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:
@@ -87,10 +89,9 @@ def _cursor(row) -> str:
 def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     if not value or "~" not in value:
         return None
-    at, _, pk = value.rpartition("~")
+    at, _, key = value.rpartition("~")
     try:
-        parsed = datetime.fromisoformat(at)
-        pk = int(pk)
+        parsed, pk = datetime.fromisoformat(at), int(key)
     except ValueError:
         return None
     return (parsed, pk) if parsed.tzinfo is not None else None
