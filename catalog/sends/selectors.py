@@ -11,9 +11,10 @@ from catalog.models import (
 )
 from catalog.roles import LOOKUP_CONTACT, MANAGE_SHARED_RECIPIENTS
 from catalog.sends.services.results import PRIVATE_RECIPIENT
+from catalog.types import RequestUser
 
 
-def proof_send_recipient_shown(*, user, attempt: ProofSend) -> bool:
+def proof_send_recipient_shown(*, user: RequestUser, attempt: ProofSend) -> bool:
     """Whether `user` may see to whom a test send went: their own sends, sends to a shared recipient (for roles
     that may look contacts up), and everything for those who manage recipients. Another person's private test
     recipient is theirs."""
@@ -60,7 +61,7 @@ def _contacts_hidden(value, user_ids: list[str]):
     return hidden if hidden != plain else masked
 
 
-def proof_send_for(*, user, attempt: ProofSend) -> ProofSend:
+def proof_send_for(*, user: RequestUser, attempt: ProofSend) -> ProofSend:
     """The attempt as `user` may see it (in memory). When its recipient is someone else's private one, every contact
     identifier in the record is hidden, not only the stored address: Iterable's answer names the contact its own
     way. The sender and those who manage recipients see the record as it is."""
