@@ -310,3 +310,20 @@ def test_the_demo_loads_through_the_import_and_counts_what_it_wrote(db):
     assert counts["event fields"] == models.EventField.objects.count()
     assert counts["iterable projects"] == 2
     assert demo_catalog_load() == {}
+
+
+def test_a_refused_object_is_named_and_the_rest_of_the_file_still_checked(small_catalog):
+    data = catalog_export_data()
+    project, channel = small_catalog.project.name, small_catalog.marketing.iterable_id
+    data["message_types"].append(
+        {"project": project, "iterable_id": 99, "name": "Sometimes", "channel": channel, "policy": "Sometimes"}
+    )
+    data["templates"].append({"project": project, "iterable_id": 9901, "name": "New", "medium": "Email"})
+    data["templates"].append(
+        {"project": project, "iterable_id": 9902, "name": "On it", "medium": "Email", "message_type": "Sometimes"}
+    )
+    result = catalog_import(actor="t", content=json.dumps(data), fmt="json")
+    where = len(data["message_types"]) - 1, len(data["templates"]) - 1
+    assert locations(result) == {f"message_types[{where[0]}].policy", f"templates[{where[1]}].message_type"}
+    assert "Unknown message type 'Sometimes'" in str(result.errors[-1])
+    assert not models.Template.objects.filter(iterable_id=9901).exists()

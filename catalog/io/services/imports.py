@@ -184,12 +184,11 @@ class _Importer:
     def upsert(self, section: str, where: str, model: Any, lookup: dict, values: dict, m2m: dict | None = None) -> Any:
         """Create or update one object through the catalog's write path; errors are recorded, never raised."""
         try:
-            # A savepoint per object: one refused object must not spoil the rest of the checks (PostgreSQL
-            # aborts the whole transaction on an error otherwise).
-            with transaction.atomic():
-                instance, outcome = catalog_object_upsert(
-                    actor=self.actor, model=model, lookup=lookup, values=values, m2m=m2m
-                )
+            # A refused write is rolled back to the save's own savepoint (catalog_object_save is atomic), so it
+            # does not spoil the rest of the checks; an unchanged object costs no savepoint at all.
+            instance, outcome = catalog_object_upsert(
+                actor=self.actor, model=model, lookup=lookup, values=values, m2m=m2m
+            )
         except ValidationError as error:
             self.validation_problems(where, error)
             return None
