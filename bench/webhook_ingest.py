@@ -163,6 +163,16 @@ class Cpu:
         return used
 
 
+def commits() -> int:
+    """Transactions committed in the bench database so far (PostgreSQL's statistics; 0 on SQLite)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
 def main() -> None:
     project = IterableProject.objects.create(name="Bench", api_key_env="ITERABLE_API_KEY_BENCH")
     secret = webhook_secret_rotate(project=project, actor="bench")
@@ -244,6 +254,7 @@ def main() -> None:
         threads = [threading.Thread(target=client) for _ in range(args.connections)]
         if args.kill:
             threads.append(threading.Thread(target=killer))
+        commits_before = commits()
         cpu = Cpu(server.pid, database)
         started = time.perf_counter()
         for t in threads:
@@ -252,6 +263,7 @@ def main() -> None:
             t.join()
         elapsed = time.perf_counter() - started
         used = cpu.used()
+        committed = commits() - commits_before
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -271,6 +283,11 @@ def main() -> None:
     )
     print(f"INGEST: {posted / elapsed:,.0f} events/s posted ({args.events / elapsed:,.0f} unique/s), "
           f"{tally['requests'] / elapsed:,.0f} requests/s, {elapsed:.1f} s")  # fmt: skip
+    if connection.vendor == "postgresql":
+        print(
+            f"database commits during the run: {committed:,} for {tally['requests']:,} requests "
+            f"({posted / max(committed, 1):,.1f} events per commit: deliveries arriving together share one)"
+        )
     per = 1000 / tally["requests"]
     print(
         f"CPU per request: server {used['server'] * per:.2f} ms, database {used['database'] * per:.2f} ms "

@@ -112,7 +112,8 @@ def _insert_sql(rows: int) -> tuple[str, list]:
 
 
 _insert_cache: dict[tuple[str, int], tuple[str, list]] = {}
-INSERT_ROWS = 250
+# Rows per INSERT at most; statements come in powers of two of rows, so a connection prepares a handful of them.
+INSERT_ROWS = 256
 
 
 def _execute(sql: str, params: list) -> None:
@@ -131,8 +132,11 @@ def _execute(sql: str, params: list) -> None:
 
 
 def _insert(rows: list[dict]) -> None:
-    for start in range(0, len(rows), INSERT_ROWS):
-        chunk = rows[start : start + INSERT_ROWS]
+    limit = min(INSERT_ROWS, (connection.features.max_query_params or 10**6) // len(_insert_sql(1)[1]))
+    start = 0
+    while start < len(rows):
+        chunk = rows[start : start + (1 << (min(len(rows) - start, limit).bit_length() - 1))]
+        start += len(chunk)
         sql, columns = _insert_sql(len(chunk))
         params = [adapt(row[name]) if adapt else row[name] for row in chunk for name, adapt in columns]
         for attempt in (1, 2):
@@ -155,7 +159,9 @@ def events_ingest(*, project_id: int, body) -> IngestResult:
     Plain INSERTs in autocommit, not bulk_create: bulk_create wraps even one row in a transaction, three round
     trips (BEGIN, INSERT, COMMIT) where one statement is already atomic. A worker killed between two statements
     of a large delivery leaves the first ones stored; Iterable retries the whole delivery and the unique key drops
-    what is already there, so no transaction is needed around them either.
+    what is already there, so no transaction is needed around them either. (Concurrent requests' commits share
+    PostgreSQL's disk flushes already; grouping deliveries in the process as well saved a little database CPU
+    but queued each worker's writes behind one commit at a time, and lowered the rate.)
     """
     now = timezone.now()
     parsed = events_parse(body, received_at=now)
