@@ -157,6 +157,8 @@ class CatalogRefs:
         return self._objects["owners"].get((name, role))
 
     def find(self, queryset: models.QuerySet | models.Manager, key_field: str, key: Any, *, scoped: bool = True) -> Any:
+        """The object of ``queryset`` whose ``key_field`` is ``key``: in the current item's project when
+        ``scoped``. Cached by model and key, so every reference to a model must read the same related rows."""
         project = self.current if scoped else None
         cache_key = (queryset.model, key_field, project.pk if project else None)
         if cache_key not in self._objects:
@@ -323,9 +325,10 @@ class TemplateFile(ProjectItem):
     iterable_id = Value(int, required=True)
     name = Value(str, required=True)
     medium = Value(str, required=True)
+    # The same rows as a notification's message type (one read serves both): with the channel the guard reads.
     message_type = NaturalKey(
-        queryset=MessageType.objects.all(), slug_field="name", key_type=str, label="message type", nullable=True,
-        required=False,
+        queryset=MessageType.objects.select_related("channel"), slug_field="name", key_type=str,
+        label="message type", nullable=True, required=False,
     )  # fmt: skip
     campaign_id = Value(int, nullable=True)
     client_template_id = Value(str)
