@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 from rest_framework.test import APIClient
-from test_permission_matrix import HTML_UNDER_API, routes
+from testkit.routes import HTML_UNDER_API, routes
 
 from catalog.audit.services import audit_event
 from catalog.models import Notification, ProofRecipient
@@ -53,7 +53,13 @@ def _everything(role_user, attempt) -> dict[str, str]:
     ]
     found = [(path, "api" if path.startswith("/api/") and name not in HTML_UNDER_API else "page")
              for path, name in routes()] + extra  # fmt: skip
-    return {path: (api if how == "api" else page).get(path).content.decode(errors="replace") for path, how in found}
+    return {path: _body((api if how == "api" else page).get(path)) for path, how in found}
+
+
+def _body(response) -> str:
+    """The whole body, streamed (exports) or not."""
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode(errors="replace")
 
 
 @pytest.mark.parametrize("role", ["viewer", "marketing", "engineering", "admin"])

@@ -7,9 +7,7 @@ a route that drifts to a looser permission, or a new route nobody classified, fa
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
-
-from catalog.views.catalog import ENTITIES
+from testkit.routes import HTML_UNDER_API, routes
 
 ROLES = ["viewer", "marketing", "engineering", "admin"]
 RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
@@ -17,8 +15,6 @@ RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
 PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
           "password_reset_complete"}  # fmt: skip
 ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke", "api:token-rotate"}
-# Pages for people under /api/, with session login.
-HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:token-rotate", "api:docs", "api:health-alert-acknowledge-form"}
 # Called by Iterable, not people: a per-project secret, never a login or a token, opens them.
 WEBHOOKS = {"api:health-webhook"}
 
@@ -35,34 +31,6 @@ MINIMUM_ROLE = [
     (r"sync_start|sync_orphan_add", "engineering"),
     (r"_create$|_edit$|_delete$|catalog_import", "engineering"),
 ]
-KEY = "student_activity_weekly_digest"
-
-
-def routes():
-    """(path, name) for every URL pattern outside the Django admin, with sample values for its parameters."""
-
-    def walk(resolver, prefix="", namespace=""):
-        for pattern in resolver.url_patterns:
-            if isinstance(pattern, URLResolver):
-                ns = ":".join(filter(None, [namespace, pattern.namespace or ""])) if pattern.namespace else namespace
-                yield from walk(pattern, prefix + str(pattern.pattern), ns)
-            elif isinstance(pattern, URLPattern):
-                yield prefix + str(pattern.pattern), ":".join(filter(None, [namespace, pattern.name or ""]))
-
-    found = []
-    for route, name in walk(get_resolver()):
-        if route.startswith("admin/"):
-            continue
-        route = route.replace("^", "").replace("$", "")
-        route = re.sub(r"\(\?P<key>[^)]*\)|<slug:key>", KEY, route)
-        route = re.sub(r"\(\?P<\w+>[^)]*\)|<int:\w+>|<str:\w+>", "1", route)
-        route = route.replace("[\\s\\S]*", "no-such-thing/")
-        route = route.replace("<uidb64>/<token>", "MQ/set-password")
-        if "<entity:entity>" in route:
-            found += [("/" + route.replace("<entity:entity>", e.slug), name) for e in ENTITIES.values()]
-        else:
-            found.append(("/" + route, name))
-    return found
 
 
 def minimum_role(name: str, path: str = "") -> str | None:
