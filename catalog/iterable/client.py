@@ -60,6 +60,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -274,6 +275,21 @@ def call_deadline(seconds: float | None) -> Iterator[None]:
         _deadline.reset(token)
 
 
+_call_counts: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar("iterable_call_counts", default=None)
+
+
+@contextmanager
+def counting_calls() -> Iterator[Counter[str]]:
+    """Count the logical calls (``"GET /api/templates": 3``; retries inside a call are not counted) that every
+    client makes inside, in this context only (another thread's calls are not counted)."""
+    counts: Counter[str] = Counter()
+    token = _call_counts.set(counts)
+    try:
+        yield counts
+    finally:
+        _call_counts.reset(token)
+
+
 def deadline_left() -> float | None:
     """Seconds left before the current deadline (may be negative), or None when there is none."""
     current = _deadline.get()
@@ -422,6 +438,8 @@ class IterableClient:
         """
         url = self.base_url + (path or endpoint)
         key = f"{method} {endpoint}"
+        if (counts := _call_counts.get()) is not None:
+            counts[key] += 1
         data = None
         headers = None
         if body is not None:

@@ -301,3 +301,20 @@ def test_every_call_has_a_timeout_the_key_header_and_no_redirects(client, emulat
     recorded = emulator.requests()
     assert all(r["api_key_present"] for r in recorded)
     assert all(US_KEY not in str(r["query"]) for r in recorded)
+
+
+def test_counting_calls_counts_logical_calls_in_this_context_only(client):
+    import threading
+
+    from catalog.iterable.client import counting_calls
+
+    with counting_calls() as calls:
+        client.get_channels()
+        templates = len(list(client.iter_templates(page_size=1)))
+        other = threading.Thread(target=client.get_message_types)  # another thread: its own context
+        other.start()
+        other.join()
+    client.get_channels()  # outside: not counted
+    assert calls["GET /api/channels"] == 1
+    assert templates >= 2 and calls["GET /api/templates"] in {templates, templates + 1}  # a page per template
+    assert "GET /api/messageTypes" not in calls

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from catalog.iterable import IterableError
-from catalog.iterable.client import CAMPAIGNS_MAX_PAGE_SIZE, JOURNEYS_MAX_PAGE_SIZE, TEMPLATES_MAX_PAGE_SIZE
+from catalog.iterable.client import (
+    CAMPAIGNS_MAX_PAGE_SIZE,
+    JOURNEYS_MAX_PAGE_SIZE,
+    TEMPLATES_MAX_PAGE_SIZE,
+    counting_calls,
+)
 from catalog.models import (
     MirrorKind,
 )
@@ -31,42 +34,22 @@ class SyncFailed(Exception):
         self.calls = calls
 
 
-
-
-def _pages(fetch: Callable[..., Any], calls: Counter, endpoint: str, page_size: int, **kwargs) -> list[dict]:
-    """Every item of a paginated listing, at ``page_size``, counting the calls (our own walk, to count them)."""
-    items: list[dict] = []
-    number = 1
-    while True:
-        calls[endpoint] += 1
-        page = fetch(page=number, page_size=page_size, **kwargs)
-        items += page.items
-        if not page.has_next:
-            return items
-        number += 1
-
-
 def fetch_catalog(client) -> Fetched:
+    """Every channel, message type, template, campaign and journey (live and archived), at the maximum page
+    sizes, with the logical calls it took."""
     fetched = Fetched()
-    calls = fetched.calls
-    try:
-        calls["GET /api/channels"] += 1
-        fetched.items[MirrorKind.CHANNEL] = client.get_channels()
-        calls["GET /api/messageTypes"] += 1
-        fetched.items[MirrorKind.MESSAGE_TYPE] = client.get_message_types()
-        fetched.items[MirrorKind.TEMPLATE] = _pages(
-            client.get_templates_page, calls, "GET /api/templates", TEMPLATES_MAX_PAGE_SIZE
-        )
-        fetched.items[MirrorKind.CAMPAIGN] = _pages(
-            client.get_campaigns_page, calls, "GET /api/campaigns", CAMPAIGNS_MAX_PAGE_SIZE
-        )
-        live = _pages(client.get_journeys_page, calls, "GET /api/journeys", JOURNEYS_MAX_PAGE_SIZE)
-        archived = _pages(
-            client.get_journeys_page, calls, "GET /api/journeys", JOURNEYS_MAX_PAGE_SIZE, state="Archived"
-        )
-        fetched.items[MirrorKind.JOURNEY] = live + [{**j, "isArchived": True} for j in archived]
-    except IterableError as error:
-        raise SyncFailed(error, calls) from error
+    with counting_calls() as calls:
+        try:
+            fetched.items[MirrorKind.CHANNEL] = client.get_channels()
+            fetched.items[MirrorKind.MESSAGE_TYPE] = client.get_message_types()
+            fetched.items[MirrorKind.TEMPLATE] = list(client.iter_templates())
+            fetched.items[MirrorKind.CAMPAIGN] = list(client.iter_campaigns())
+            live = list(client.iter_journeys())
+            archived = list(client.iter_journeys(state="Archived"))
+            fetched.items[MirrorKind.JOURNEY] = live + [{**j, "isArchived": True} for j in archived]
+        except IterableError as error:
+            raise SyncFailed(error, Counter(calls)) from error
+    fetched.calls = Counter(calls)
     return fetched
 
 
