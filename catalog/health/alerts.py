@@ -82,7 +82,7 @@ def _post_hook(url: str, body: dict) -> None:
 
 
 def _subject(alert: HealthAlert) -> str:
-    what = alert.notification.name if alert.notification_id else f"campaign {alert.details.get('campaign_id')}"
+    what = alert.notification.name if alert.notification else f"campaign {alert.details.get('campaign_id')}"
     return f"[Iterable alert] {alert.get_kind_display()}: {what}"
 
 

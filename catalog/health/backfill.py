@@ -10,6 +10,7 @@ backfilled day, or a backfill that races the counting of a day's first events, c
 """
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -56,7 +57,7 @@ def health_backfill(*, notification: Notification, days: int = 30, client=None) 
     wanted = [today - timedelta(days=i) for i in range(days, 0, -1)]  # whole days only: today is still going
     covered = set(HealthDaily.objects.filter(notification=notification, day__in=wanted).values_list("day", flat=True))
     missing = [d for d in wanted if d not in covered]
-    result = {"campaigns": campaigns, "days_missing": len(missing), "days_filled": 0, "calls": 0}
+    result: dict[str, Any] = {"campaigns": campaigns, "days_missing": len(missing), "days_filled": 0, "calls": 0}
     if not campaigns or not missing:
         return result
     client = client or client_for_project(notification.project)
@@ -66,8 +67,8 @@ def health_backfill(*, notification: Notification, days: int = 30, client=None) 
             campaigns, start=_iterable_time(day), end=_iterable_time(day + timedelta(days=1))
         )
         result["calls"] += 1
-        totals = {kind: sum(_count(row.get(name, "0")) for row in rows) for name, kind in METRICS.items()}
-        totals = {kind: n for kind, n in totals.items() if n}
+        read = {kind.value: sum(_count(row.get(name, "0")) for row in rows) for name, kind in METRICS.items()}
+        totals = {kind: n for kind, n in read.items() if n}
         if not totals:
             continue
         with transaction.atomic():

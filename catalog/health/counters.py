@@ -78,11 +78,14 @@ class ProjectMap:
             "iterable_id", "iterable_template_id", "iterable_workflow_id"
         )
         for campaign_id, template_id, workflow_id in mirror:
-            claim(found.by_campaign, campaign_id, found.by_template.get(template_id) or journeys.get(workflow_id))
+            by_template = found.by_template.get(template_id) if template_id is not None else None
+            by_journey = journeys.get(workflow_id) if workflow_id is not None else None
+            claim(found.by_campaign, campaign_id, by_template or by_journey)
         return found
 
     def notification_for(self, campaign_id: int | None, template_id: int | None) -> int | None:
-        return self.by_campaign.get(campaign_id) or self.by_template.get(template_id)
+        by_campaign = self.by_campaign.get(campaign_id) if campaign_id is not None else None
+        return by_campaign or (self.by_template.get(template_id) if template_id is not None else None)
 
 
 def _type_facts(project_id: int, type_ids: set[int]) -> dict[int, list[policy.MessageTypeFacts]]:
@@ -232,7 +235,8 @@ SPIKES = {
 def spike_check(*, notification_id: int, day, now: datetime) -> None:
     """Today's unsubscribe and bounce rates against the notification's own previous 28 days."""
     rows = HealthDaily.objects.filter(notification_id=notification_id, day__gte=day - timedelta(days=28), day__lte=day)
-    today, before = defaultdict(int), defaultdict(int)
+    today: defaultdict[str, int] = defaultdict(int)
+    before: defaultdict[str, int] = defaultdict(int)
     for row_day, kind, count in rows.values_list("day", "kind", "count"):
         (today if row_day == day else before)[kind] += count
     min_count = health_setting("HEALTH_SPIKE_MIN_COUNT", 5, int)

@@ -12,8 +12,10 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
@@ -72,8 +74,8 @@ def webhook_authenticate(*, project_id: int, secret: str | None) -> int:
     """The project id if the secret is its own; one answer for an unknown project and a wrong secret."""
     presented = _digest(secret or "")
     cached = _known.get(project_id)
-    fresh = cached and time.monotonic() - cached[1] < SECRET_CACHE_SECONDS
-    if secret and fresh and hmac.compare_digest(presented, cached[0]):
+    fresh = cached is not None and time.monotonic() - cached[1] < SECRET_CACHE_SECONDS
+    if secret and cached is not None and fresh and hmac.compare_digest(presented, cached[0]):
         return project_id
     row = WebhookSecret.objects.filter(project_id=project_id).only("id", "secret_hash", "last_used_at").first()
     # Compare even when there is no row, so timing does not tell which projects exist.
@@ -102,7 +104,7 @@ def _insert_sql(rows: int) -> tuple[str, list]:
         # Names from the model, values as parameters.
         table, columns = quote(HealthEvent._meta.db_table), ", ".join(quote(f.column) for f in fields)
         sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * rows)} ON CONFLICT DO NOTHING"  # noqa: S608
-        adapt = {
+        adapt: dict[type, Callable[[Any], Any]] = {
             models.DateTimeField: connection.ops.adapt_datetimefield_value,
             models.DateField: connection.ops.adapt_datefield_value,
         }
@@ -143,7 +145,7 @@ def _insert(rows: list[dict]) -> None:
             # CONN_HEALTH_CHECKS would send a SELECT 1 before the first query of every request: a second round
             # trip per event. The INSERT is its own check: on a connection the server dropped, it fails before
             # storing anything and, being idempotent, is sent once more on a new connection.
-            connection.health_check_done = True
+            connection.health_check_done = True  # type: ignore[attr-defined]  # Django's flag, on every backend
             try:
                 _execute(sql, params)
                 break
@@ -170,7 +172,7 @@ def events_ingest(*, project_id: int, body) -> IngestResult:
     return IngestResult(received=len(parsed))
 
 
-_soon = {"last": -1e9, "timer": None}
+_soon: dict[str, Any] = {"last": -1e9, "timer": None}
 _soon_lock = threading.Lock()
 
 
@@ -206,8 +208,8 @@ def health_process_soon() -> None:
         else:
             now = False
             if _soon["timer"] is None:
-                _soon["timer"] = threading.Timer(interval - waited, _fire)
-                _soon["timer"].daemon = True
-                _soon["timer"].start()
+                timer = _soon["timer"] = threading.Timer(interval - waited, _fire)
+                timer.daemon = True
+                timer.start()
     if now:
         _enqueue_process()

@@ -70,7 +70,7 @@ def contact_reported(*, lookups, email: str = "", user_id: str = "") -> None:
     maps = {pk: ProjectMap.load(pk) for pk in {e.project_id for e in events}}
     per_notification = defaultdict(list)
     for event in events:
-        event.word = WORDS.get(event.kind, event.event_name)
+        event.word = WORDS.get(event.kind, event.event_name)  # type: ignore[attr-defined]  # for the template
         per_notification[maps[event.project_id].notification_for(event.campaign_id, event.template_id)].append(event)
     for lookup in lookups:
         for reach in getattr(lookup, "reach", None) or []:

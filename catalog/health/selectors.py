@@ -31,7 +31,8 @@ def notification_health(notification, *, days: int = 30) -> dict:
         "day", "kind", "count"
     )
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    totals, baseline = defaultdict(int), defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
+    baseline: defaultdict[str, int] = defaultdict(int)
     for day, kind, count in rows:
         if day >= start:
             per_day[day][kind] += count

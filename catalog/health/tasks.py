@@ -7,7 +7,7 @@ def health_process_task() -> dict:
     return health_process()
 
 
-def health_retention_task() -> int:
+def health_retention_task() -> dict:
     return health_retention_purge()
 
 

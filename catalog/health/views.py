@@ -87,7 +87,7 @@ def alert_acknowledge_page(request, pk: int):
 
 class RateSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the API's field, not DRF's Field.label
     rate = serializers.FloatField(allow_null=True, help_text="Per send over the period; null without sends.")
     baseline = serializers.FloatField(allow_null=True, help_text="The same over the 28 days before the period.")
 
