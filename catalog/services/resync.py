@@ -54,8 +54,8 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from catalog.audit.services import actor_label, audit_record
@@ -764,20 +764,47 @@ def resync_listing(run: ResyncRun) -> bool:
     )
 
 
-def _selected_contact_ids(run: ResyncRun) -> list[int]:
+def _selected_contacts(run: ResyncRun) -> QuerySet:
+    """The ids of the contacts a run selected, as a query (one column, ``cid``)."""
     detail = run.selection_detail or {}
     if run.selection == ResyncRun.Selection.DRY_RUN:
         # The dry run's contacts that differed (or could not be read); the run reads them again before writing.
         chosen = ResyncItem.objects.filter(run_id=detail.get("dry_run")).filter(
             Q(outcome="would_change") | Q(status=ResyncItem.Status.FAILED)
         )
-        return list(chosen.order_by("contact_id").values_list("contact_id", flat=True))
+        return chosen.annotate(cid=F("contact_id")).values_list("cid", flat=True)
     contacts = ContactPreference.objects.filter(project_id=run.project_id)
     if run.selection == ResyncRun.Selection.IMPORT:
         contacts = contacts.filter(imports=detail.get("import"))
     elif run.selection == ResyncRun.Selection.SINCE:
         contacts = contacts.filter(changed_at__gte=datetime.fromisoformat(detail["since"]))
-    return list(contacts.order_by("pk").values_list("pk", flat=True))
+    return contacts.annotate(cid=F("pk")).values_list("cid", flat=True)
+
+
+def _insert_items(run: ResyncRun, contacts: QuerySet) -> int:
+    """One pending item per selected contact, written by one INSERT ... SELECT: the database copies the ids,
+    so 100,000 items cost one statement rather than 100,000 rows through Python. Returns how many."""
+    meta = ResyncItem._meta
+    pending = {
+        "run_id": run.pk,
+        "status": ResyncItem.Status.PENDING,
+        "outcome": "",
+        "diff": meta.get_field("diff").get_db_prep_save({}, connection),
+        "error_code": "",
+        "error_message": "",
+        "attempts": 0,
+    }
+    select_sql, select_params = contacts.order_by("cid").query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in [*pending, "contact_id"])
+    # Only quoted model names and Django's own compiled query are in the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(['%s'] * len(pending))}, chosen.cid FROM ({select_sql}) chosen"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*pending.values(), *select_params])
+        return cursor.rowcount
 
 
 def _list_contacts(run: ResyncRun, token: str) -> None:
@@ -787,10 +814,9 @@ def _list_contacts(run: ResyncRun, token: str) -> None:
         held = ResyncRun.objects.select_for_update().filter(pk=run.pk, lease_owner=token).exists()
         if not held or run.items.exists():
             return
-        contact_ids = _selected_contact_ids(run)
-        ResyncItem.objects.bulk_create((ResyncItem(run=run, contact_id=cid) for cid in contact_ids), batch_size=5000)
-        ResyncRun.objects.filter(pk=run.pk).update(total=len(contact_ids))
-    run.total = len(contact_ids)
+        total = _insert_items(run, _selected_contacts(run))
+        ResyncRun.objects.filter(pk=run.pk).update(total=total)
+    run.total = total
 
 
 def _has_pending(run: ResyncRun) -> bool:

@@ -1,6 +1,7 @@
 """Resync runs against the emulator over loopback: dry run, apply, failures, retries, cancel, schedule."""
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from _resync_seed import iterable_user
@@ -233,6 +234,24 @@ def test_everyone_is_listed_by_the_task_not_the_request(project, emulator, djang
         applied = resync_apply(run=run, actor="t")
     applied.refresh_from_db()
     assert applied.status == "done" and applied.total == run.items.filter(outcome="would_change").count() > 0
+
+
+def test_listed_items_are_the_selection_as_fresh_pending_items(project):
+    from catalog.services.resync import _acquire, _list_contacts
+
+    truth(project, ROWS)
+    later = ContactPreference.objects.filter(project=project).order_by("pk").last()
+    ContactPreference.objects.filter(pk=later.pk).update(changed_at="2999-01-01T00:00:00Z")
+    run = resync_start(project=project, actor="t", changed_since=datetime(2500, 1, 1, tzinfo=UTC)).run
+    assert _acquire(run.pk, "me")
+    _list_contacts(run, "me")
+    _list_contacts(run, "me")  # a second listing finds the items there and adds none
+    run.refresh_from_db()
+    items = list(run.items.values("contact_id", "status", "outcome", "diff", "error_code", "attempts", "batch_no"))
+    assert run.total == 1 and items == [
+        {"contact_id": later.pk, "status": "pending", "outcome": "", "diff": {}, "error_code": "", "attempts": 0,
+         "batch_no": None}
+    ]  # fmt: skip
 
 
 def test_a_run_over_an_import_waits_for_the_import_to_finish(project):
