@@ -22,9 +22,14 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 import catalog.observability  # noqa: E402
+from catalog.api.resync import MAX_ROWS  # noqa: E402
 from catalog.models import IterableProject, ResyncRun  # noqa: E402
 from catalog.services.resync import _acquire, _list_contacts, resync_settings_update, resync_start  # noqa: E402
-from catalog.services.resync_ingest import preference_import_run, preference_import_start  # noqa: E402
+from catalog.services.resync_ingest import (  # noqa: E402
+    preference_import_run,
+    preference_import_start,
+    preference_upsert,
+)
 
 
 def timed(fn):
@@ -73,6 +78,11 @@ def main() -> None:
     assert ResyncRun.objects.get(pk=run.pk).total == args.rows
     show("resync of everyone (listing)", request, worker, args.rows)
     print(f"tasks queued by the requests: {', '.join(sorted(set(queued)))}")
+
+    # The JSON upsert (at most MAX_ROWS a request) still writes in its request: how long its largest takes.
+    rows = [{"email": f"api.{i:06d}@example.com", "email_list_ids": [21]} for i in range(MAX_ROWS)]
+    _, seconds, count = timed(lambda: preference_upsert(project=project, actor="bench", rows=rows))
+    print(f"API JSON upsert of {MAX_ROWS:,} rows (its limit), in the request: {seconds:.2f} s ({count} queries)")
 
 
 if __name__ == "__main__":
