@@ -144,16 +144,22 @@ class NotificationFilterSet(django_filters.FilterSet):
 
     @property
     def form_cache_key(self) -> str:
-        """For a page that renders the form: gives its choice fields the cached options, and names what the
-        rendered form depends on (those options and the submitted filters, not the page). A chosen value is
-        still looked up in its field's queryset; the API, which renders no form, never reads the options."""
-        generation, choices = notification_filter_choices()
-        for name, options in choices.items():
-            field = cast(forms.ModelChoiceField, self.form.fields[name])
-            field.widget.choices = [("", field.empty_label), *options]
+        """What the list page's rendered form depends on: the offered options (their cached generation) and the
+        submitted filters, not the page. Builds no form: a page served from the cache never needs one."""
+        generation, _ = notification_filter_choices()
         data = self.data if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
         given = sorted((k, v) for k, values in data.lists() if k != "page" for v in values)
         return f"{generation}:{hashlib.sha256(repr(given).encode()).hexdigest()}"
+
+    @property
+    def form_with_choices(self):
+        """The form, its choice fields offering the cached options (a chosen value is still looked up in its
+        field's queryset; the API, which renders no form, never reads the options)."""
+        _, choices = notification_filter_choices()
+        for name, options in choices.items():
+            field = cast(forms.ModelChoiceField, self.form.fields[name])
+            field.widget.choices = [("", field.empty_label), *options]
+        return self.form
 
     def filter_sends(self, queryset, name, value):
         return queryset.filter(sends_30d=0) if value == "none" else queryset.filter(sends_30d__gt=0)

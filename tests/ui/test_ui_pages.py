@@ -305,3 +305,20 @@ def test_every_page_of_the_demo_catalog_renders(db, client_in_role):
             url = reverse("catalog:entity_detail", kwargs={"entity": entity.name, "pk": pk})
             assert client.get(url).status_code == 200, url
     assert models.Journey.objects.exists()
+
+
+def test_list_header_links_sort_and_say_how_the_list_is_sorted(ui_catalog, viewer):
+    page = viewer.get(LIST, {"audience": "employers", "ordering": "name", "page": "1"}).content.decode()
+    name = '<th scope="col" aria-sort="ascending"><a href="?audience=employers&amp;ordering=-name">Name</a></th>'
+    assert name in page
+    assert '<th scope="col" aria-sort="none"><a href="?audience=employers&amp;ordering=key">Key</a></th>' in page
+    assert '<th scope="col">Owners</th>' in page
+    page = viewer.get(LIST, {"ordering": "-name"}).content.decode()
+    assert '<th scope="col" aria-sort="descending"><a href="?ordering=name">Name</a></th>' in page
+
+
+def test_list_rows_escape_what_people_typed(ui_catalog, viewer):
+    Notification.objects.filter(key="receipt").update(name='<script>alert("x")</script> & co')
+    page = viewer.get(LIST).content.decode()
+    assert "<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</td>" in page
+    assert "<script>alert" not in page
