@@ -7,7 +7,7 @@ second. With `--kill` it SIGKILLs a gunicorn worker mid-run; the client retries 
 does. Then it counts the stored events (the worker's job), checks that every unique event is stored and
 counted exactly once, and prints the disk per event and a year's disk budget at `--per-day` events a day.
 
-    python bench/webhook_ingest.py [--sqlite] [--events 30000] [--batch 1] [--connections 8] [--workers 2]
+    python bench/webhook_ingest.py [--sqlite] [--events 60000] [--batch 1] [--connections 16] [--workers 2]
                                    [--worker-class gthread] [--threads 8] [--kill] [--per-day 5000000]
                                    [--notifications 500]
 
@@ -34,9 +34,9 @@ from _django import ROOT, django_throwaway, free_port, fresh_postgres, wait_for
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a fresh PostgreSQL database")
-parser.add_argument("--events", type=int, default=30_000)
+parser.add_argument("--events", type=int, default=60_000)
 parser.add_argument("--batch", type=int, default=1)
-parser.add_argument("--connections", type=int, default=8)
+parser.add_argument("--connections", type=int, default=16, help="the sender's parallel deliveries")
 parser.add_argument("--workers", type=int, default=2)
 parser.add_argument("--worker-class", default="gthread", help="gunicorn's: gthread (the README's command) or sync")
 parser.add_argument("--threads", type=int, default=8, help="threads per gthread worker")
