@@ -26,7 +26,7 @@ from _catalog import bench_catalog, grow_to  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from catalog.guard.enforcement import refresh_verdicts  # noqa: E402
+from catalog.guard.verdicts import refresh_verdicts  # noqa: E402
 from catalog.models import MessageType, Notification  # noqa: E402
 
 
