@@ -121,6 +121,8 @@ def event_parse(raw, *, index: int, received_at: datetime, zone=None) -> ParsedE
     email = raw.get("email") if raw.get("email") is not None else data.get("email")
     user_id = raw.get("userId") if raw.get("userId") is not None else data.get("userId")
     medium = next((m for prefix, m in MEDIUMS.items() if name.startswith(prefix)), "")
+    # Without createdAt (Iterable always sends it) the event's day is the day it arrived: a redelivery of such an
+    # event on a later day would be stored, and counted, once more.
     occurred_at = _time(data.get("createdAt"), f"{where}: dataFields.createdAt", received_at)
     # The whole payload, canonically written: Iterable redelivers the same body, so the same key.
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

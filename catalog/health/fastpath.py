@@ -33,6 +33,7 @@ class WebhookFastPathMiddleware:
             return self.get_response(request)
         from catalog.health.views import webhook_receive
 
+        request.get_host()  # ALLOWED_HOSTS holds here too (CommonMiddleware would check it): 400 otherwise
         try:
             return webhook_receive(request, int(match["project_id"]))
         except (OperationalError, InterfaceError) as error:

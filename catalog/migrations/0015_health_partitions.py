@@ -8,14 +8,20 @@ from django.db import migrations, models
 
 
 def fill_event_days(apps, schema_editor):
+    """Each stored event's day in the site's time zone, as ingest now writes it."""
     from django.utils import timezone
 
-    HealthEvent = apps.get_model("catalog", "HealthEvent")
     zone = timezone.get_current_timezone()
-    rows = list(HealthEvent.objects.using(schema_editor.connection.alias).only("id", "occurred_at"))
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("UPDATE catalog_healthevent SET day = (occurred_at AT TIME ZONE %s)::date", [str(zone)])
+        return
+    # SQLite: the embedded database, small; read first, then written (no writes into a running read there).
+    HealthEvent = apps.get_model("catalog", "HealthEvent")
+    events = HealthEvent.objects.using(schema_editor.connection.alias)
+    rows = list(events.only("id", "occurred_at"))
     for row in rows:
         row.day = row.occurred_at.astimezone(zone).date()
-    HealthEvent.objects.using(schema_editor.connection.alias).bulk_update(rows, ["day"], batch_size=1000)
+    events.bulk_update(rows, ["day"], batch_size=1000)
 
 
 def split_counter_sources(apps, schema_editor):

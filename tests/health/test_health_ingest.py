@@ -193,6 +193,12 @@ def test_the_webhook_takes_the_short_path_with_its_request_id_and_security_heade
     # Nothing after the short path ran: no session or user was loaded, no cookie or Vary header came back.
     assert not hasattr(response.wsgi_request, "session") and not hasattr(response.wsgi_request, "user")
     assert "Set-Cookie" not in response and "Vary" not in response
+    # ALLOWED_HOSTS still holds.
+    elsewhere = health.http.post(
+        health.url, json.dumps(_one(9)), content_type="application/json",
+        headers={"X-Webhook-Secret": health.secret}, HTTP_HOST="evil.example",
+    )  # fmt: skip
+    assert elsewhere.status_code == 400 and HealthEvent.objects.count() == 1
     # Every other address still goes through the whole stack.
     other = health.http.get("/api/health/alerts/")
     assert hasattr(other.wsgi_request, "user")
