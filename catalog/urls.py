@@ -1,10 +1,11 @@
 from django.urls import path, register_converter
 
+from catalog.contacts import urls as contacts_urls
 from catalog.io import urls as io_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.views import catalog as views
-from catalog.views import contacts, resync
+from catalog.views import resync
 
 app_name = "catalog"
 
@@ -32,7 +33,6 @@ urlpatterns = [
     path("notifications/<slug:key>/edit/", views.NotificationFormView.as_view(), name="notification_edit"),
     path("notifications/<slug:key>/delete/", views.NotificationDeleteView.as_view(), name="notification_delete"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
-    path("contacts/", contacts.ContactLookupView.as_view(), name="contact_lookup"),
     path("resync/", resync.RunListView.as_view(), name="resync_runs"),
     path("resync/new/", resync.RunStartView.as_view(), name="resync_start"),
     path("resync/contact/", resync.ContactResyncView.as_view(), name="resync_contact"),
@@ -46,6 +46,7 @@ urlpatterns = [
     path("resync/contacts/", resync.ContactListView.as_view(), name="resync_contacts"),
     path("resync/settings/", resync.SettingsListView.as_view(), name="resync_settings_list"),
     path("resync/settings/<int:project_pk>/", resync.SettingsFormView.as_view(), name="resync_settings"),
+    *contacts_urls.urlpatterns,
     *sends_urls.urlpatterns,
     *sync_urls.urlpatterns,
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),

@@ -6,6 +6,7 @@ from rest_framework import routers
 
 from catalog.api import resync, schema, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
+from catalog.contacts import urls as contacts_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.tokens import urls as tokens_urls
@@ -42,7 +43,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *tokens_urls.urlpatterns,
     *sends_urls.api_urlpatterns,
-    path("contacts/lookup/", views.ContactLookupView.as_view(), name="contact-lookup"),
+    *contacts_urls.api_urlpatterns,
     *sync_urls.api_urlpatterns,
     path("resync/preferences/", resync.PreferenceUpsertView.as_view(), name="resync-preferences"),
     path("resync/imports/", resync.PreferenceImportListView.as_view(), name="resync-import-list"),

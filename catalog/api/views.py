@@ -1,20 +1,16 @@
 """Thin API views: querysets shaped for a constant number of queries, writes through the catalog service."""
 
 from django.db.models import Count, Q
-from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.response import Response
+from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
 
 from catalog import models
 from catalog.api import serializers
-from catalog.api.permissions import HasCapability
 from catalog.filters import GuardViolationFilterSet, NotificationFilterSet
 from catalog.guard.verdicts import prefetch_iterable_violations
 from catalog.services.catalog import catalog_object_delete
-from catalog.services.contacts import LookupInputError, contact_lookup
 
 
 class CatalogViewSet(viewsets.ModelViewSet):
@@ -150,28 +146,3 @@ class UnknownPathView(APIView):
         raise NotFound("No API endpoint at this path.")
 
     get = post = put = patch = delete = head = options = _not_found
-
-
-class ContactLookupView(APIView):
-    """Look a contact up in Iterable (one project or all) and explain their subscriptions and reach.
-
-    A POST so the address stays out of URLs and access logs; audited by the service; never cached.
-    """
-
-    permission_classes = [HasCapability]
-    required_permission = "catalog.lookup_contact"
-
-    @extend_schema(
-        request=serializers.ContactLookupRequestSerializer,
-        responses={200: serializers.ContactLookupSerializer(many=True)},
-    )
-    def post(self, request):
-        given = serializers.ContactLookupRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        try:
-            lookups = contact_lookup(actor=request.user, **given.validated_data)
-        except LookupInputError as error:
-            raise ValidationError({"email": [str(error)]}) from error
-        response = Response(serializers.ContactLookupSerializer(lookups, many=True).data)
-        add_never_cache_headers(response)
-        return response

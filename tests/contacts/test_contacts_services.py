@@ -1,9 +1,9 @@
 """Contact lookup against the demo emulator, through the real client over loopback."""
 
 import pytest
+from catalog.contacts.services import LookupInputError, contact_lookup
 
 from catalog.models import AuditEvent, Notification
-from catalog.services.contacts import LookupInputError, contact_lookup
 
 
 def one(lookups):

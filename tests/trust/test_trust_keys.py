@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+from catalog.contacts.services import contact_lookup
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -13,7 +14,6 @@ from catalog.io.services.imports import catalog_import
 from catalog.iterable import IterableClient, IterableError, clear_client_cache, client_for_project
 from catalog.iterable.client import base_url_refusal
 from catalog.models import AuditEvent, IterableProject
-from catalog.services.contacts import contact_lookup
 
 
 @pytest.mark.parametrize(

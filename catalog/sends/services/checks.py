@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from catalog.contacts.services import contact_subscriptions
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
 from catalog.iterable import IterableError, client_for_project
@@ -23,7 +24,6 @@ from catalog.sends.services.results import (
     ProofPreview,
     ProofVerdict,
 )
-from catalog.services.contacts import contact_subscriptions
 from catalog.services.iterable_support import explain_iterable_error, fan_out, first_error
 
 

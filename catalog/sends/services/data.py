@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 
+from catalog.contacts.services import LookupInputError, identifier_clean
 from catalog.guard import policy
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
@@ -21,7 +22,6 @@ from catalog.models import (
 )
 from catalog.sends.services.recipients import proof_recipients_visible
 from catalog.sends.services.results import MAX_DATA_FIELDS_BYTES, SENDABLE_MEDIA, EventImpact, ProofPlan, ProofRequest
-from catalog.services.contacts import LookupInputError, identifier_clean
 from catalog.services.input_limits import json_loads_bounded
 from catalog.types import RequestUser
 

@@ -11,13 +11,13 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from catalog.audit.services import audit_record, diff, snapshot
+from catalog.contacts.services import LookupInputError, identifier_clean
 from catalog.models import (
     IterableProject,
     ProofRecipient,
     RecipientStatus,
 )
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
-from catalog.services.contacts import LookupInputError, identifier_clean
 from catalog.types import RequestUser
 
 

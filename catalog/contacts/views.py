@@ -5,9 +5,9 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from catalog.forms import ContactLookupForm
+from catalog.contacts.forms import ContactLookupForm
+from catalog.contacts.services import LookupInputError, contact_lookup
 from catalog.health.panels import contact_reported
-from catalog.services.contacts import LookupInputError, contact_lookup
 from catalog.views.catalog import Perm
 
 
