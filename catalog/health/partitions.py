@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from django.db import connection as default_connection
 from django.db import transaction
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError
 
 log = logging.getLogger("catalog.health")
 
@@ -82,7 +82,7 @@ def partitions_ensure(*, today: date, first: date, connection=default_connection
                     cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                     _create(cursor, day)
                 made.append(day)
-            except OperationalError as error:  # a lock not granted in time: the next run tries again
+            except DatabaseError as error:  # a lock not granted in time, another run's table: tried again next run
                 log.warning("Partition for %s not created this time: %s", day, error)
         day += timedelta(days=1)
     return made
@@ -105,7 +105,7 @@ def partitions_drop_before(cutoff: date, *, connection=default_connection) -> li
                 cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {name}")
                 cursor.execute(f"DROP TABLE {name}")
             dropped.append(day)
-        except OperationalError as error:
+        except DatabaseError as error:
             log.warning("Partition %s not dropped this time: %s", name, error)
     return dropped
 
