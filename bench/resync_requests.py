@@ -77,6 +77,9 @@ def main() -> None:
     worker = timed(lambda: _list_contacts(run, "bench"))
     assert ResyncRun.objects.get(pk=run.pk).total == args.rows
     show("resync of everyone (listing)", request, worker, args.rows)
+    emails = [f"contact.{i:06d}@example.com" for i in range(args.rows)]
+    _, seconds, count = timed(lambda: resync_start(project=project, actor="bench", emails=emails))
+    print(f"resync of a list of {args.rows:,} addresses, in the request: {seconds:.2f} s ({count} queries)")
     print(f"tasks queued by the requests: {', '.join(sorted(set(queued)))}")
 
     # The JSON upsert (at most MAX_ROWS a request) still writes in its request: how long its largest takes.

@@ -427,10 +427,10 @@ def _create_run(
             on_batch_error=settings.on_batch_error,
             total=len(contact_ids or ()),
         )
-        if contact_ids:
-            ResyncItem.objects.bulk_create(
-                (ResyncItem(run=run, contact_id=cid) for cid in contact_ids), batch_size=5000
-            )
+        listed = contact_ids or []
+        for start in range(0, len(listed), 2000):  # no single huge IN (SQLite's variable limit)
+            chunk = ContactPreference.objects.filter(pk__in=listed[start : start + 2000])
+            _insert_items(run, chunk.annotate(cid=F("pk")).values_list("cid", flat=True))
         counted = {} if contact_ids is None else {"total": len(contact_ids)}
         audit_record(
             actor=actor,
