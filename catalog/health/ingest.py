@@ -129,7 +129,12 @@ def _execute(sql: str, params: list) -> None:
     import psycopg
 
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's preparing off, which ignores even an explicit prepare=True. A threshold no query
+        # reaches prepares only what asks for it; Django's own cursors bind on the client and never prepare.
+        raw.prepare_threshold = 2**31 - 1
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
 
 
