@@ -235,3 +235,17 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_event_stored_once(h
     assert health.post(_one(2)).status_code == 200
     assert health.post(_one(2)).status_code == 200
     assert sorted(HealthEvent.objects.values_list("email", flat=True)) == ["a1@example.com", "a2@example.com"]
+
+
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "postgresql", reason="prepared statements: PostgreSQL's"
+)
+def test_the_webhook_insert_is_prepared_once_per_connection(health):
+    from django.db import connection
+
+    for n in range(3):
+        assert health.post(_one(n)).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO%%'")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert len(prepared) == 1 and "ON CONFLICT DO NOTHING" in prepared[0]
