@@ -61,3 +61,16 @@ def test_an_unsubscribe_made_through_the_api_is_delivered_and_counted_for_its_ca
     ]
     assert HealthDaily.objects.get(notification=health.digest).kind == "unsubscribe"
     assert HealthDaily.objects.get(notification__isnull=True).bucket == "-"  # not attributed to any campaign
+
+
+def test_deleting_a_project_takes_its_raw_events_and_counters_with_it(health):
+    from catalog.health.ingest import events_ingest
+    from catalog.models import IterableProject
+
+    spare = IterableProject.objects.create(name="Spare", api_key_env="ITERABLE_API_KEY_SPARE")
+    events_ingest(project_id=spare.pk, body=[_event(health, n, at=_at(n)) for n in range(3)])
+    health_process()
+    assert HealthEvent.objects.filter(project=spare).count() == 3
+    assert HealthDaily.objects.filter(project=spare).count() == 3
+    spare.delete()
+    assert not HealthEvent.objects.exists() and not HealthDaily.objects.exists()
