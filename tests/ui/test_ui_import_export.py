@@ -327,3 +327,15 @@ def test_a_refused_object_is_named_and_the_rest_of_the_file_still_checked(small_
     assert locations(result) == {f"message_types[{where[0]}].policy", f"templates[{where[1]}].message_type"}
     assert "Unknown message type 'Sometimes'" in str(result.errors[-1])
     assert not models.Template.objects.filter(iterable_id=9901).exists()
+
+
+def test_the_import_leaves_the_callers_data_as_it_was(db):
+    import copy
+
+    from catalog.io.services.imports import catalog_import_data
+    from catalog.services.demo import demo_catalog_file
+
+    data = demo_catalog_file()
+    before = copy.deepcopy(data)
+    assert catalog_import_data(actor="t", data=data).ok
+    assert data == before

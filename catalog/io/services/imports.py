@@ -178,8 +178,9 @@ class _Importer:
         if section == "projects":
             self.refs.projects[lookup["name"]] = instance
         for j, child in enumerate(children):
-            lookup = {"event": instance, "name": child.pop("name")}
-            self.upsert("event_fields", f"{where}.fields[{j}]", EventField, lookup, child)
+            lookup = {"event": instance, "name": child["name"]}
+            values = {name: value for name, value in child.items() if name != "name"}
+            self.upsert("event_fields", f"{where}.fields[{j}]", EventField, lookup, values)
 
     def upsert(self, section: str, where: str, model: Any, lookup: dict, values: dict, m2m: dict | None = None) -> Any:
         """Create or update one object through the catalog's write path; errors are recorded, never raised."""

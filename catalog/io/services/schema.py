@@ -15,6 +15,7 @@ them as the file's places: ``notifications[3].message_type``.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db import models
@@ -249,6 +250,8 @@ class Item(serializers.Serializer):
         return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
+        if self.context.get("refs") is not None:
+            return self.resolve(data)
         unknown = {
             str(key): [f"Unknown field; expected {', '.join(self.fields)}."] for key in data if key not in self.fields
         }
@@ -260,6 +263,25 @@ class Item(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(unknown)
         return values
+
+    def resolve(self, data: dict) -> dict:
+        """The item (its shape already checked, so its plain values stand as they are) with each reference
+        looked up: only the reference fields run, which halves the import's second pass over the file."""
+        values, errors = dict(data), {}
+        for name in self.reference_names:
+            if name in data:
+                try:
+                    values[name] = self.fields[name].run_validation(data[name])
+                except serializers.ValidationError as error:
+                    errors[name] = error.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return values
+
+    @cached_property
+    def reference_names(self) -> list[str]:
+        keys = (NaturalKey, OwnerKey)
+        return [n for n, f in self.fields.items() if isinstance(f, keys) or isinstance(getattr(f, "child", None), keys)]
 
 
 class ProjectItem(Item):
