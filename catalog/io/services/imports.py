@@ -182,14 +182,12 @@ class _Importer:
             values = {name: value for name, value in child.items() if name != "name"}
             self.upsert("event_fields", f"{where}.fields[{j}]", EventField, lookup, values)
 
-    def upsert(self, section: str, where: str, model: Any, lookup: dict, values: dict, m2m: dict | None = None) -> Any:
+    def upsert(self, section: str, where: str, model: Any, lookup: dict, values: dict) -> Any:
         """Create or update one object through the catalog's write path; errors are recorded, never raised."""
         try:
             # A refused write is rolled back to the save's own savepoint (catalog_object_save is atomic), so it
             # does not spoil the rest of the checks; an unchanged object costs no savepoint at all.
-            instance, outcome = catalog_object_upsert(
-                actor=self.actor, model=model, lookup=lookup, values=values, m2m=m2m
-            )
+            instance, outcome = catalog_object_upsert(actor=self.actor, model=model, lookup=lookup, values=values)
         except ValidationError as error:
             self.validation_problems(where, error)
             return None
