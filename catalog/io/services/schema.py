@@ -320,20 +320,23 @@ class OwnerFile(Item):
     slack_channel = Value(str)
 
 
-class ChannelFile(ProjectItem):
-    model, natural_key = Channel, ("project", "iterable_id")
+class IterableObjectFile(ProjectItem):
+    """An object Iterable numbers within its project: known by the project and that id."""
+
+    natural_key = ("project", "iterable_id")
     project = project_key()
     iterable_id = Value(int, required=True)
     name = Value(str, required=True)
+
+
+class ChannelFile(IterableObjectFile):
+    model = Channel
     channel_type = Value(str, required=True)
     medium = Value(str, required=True)
 
 
-class MessageTypeFile(ProjectItem):
-    model, natural_key = MessageType, ("project", "iterable_id")
-    project = project_key()
-    iterable_id = Value(int, required=True)
-    name = Value(str, required=True)
+class MessageTypeFile(IterableObjectFile):
+    model = MessageType
     channel = NaturalKey(queryset=Channel.objects.all(), slug_field="iterable_id", key_type=int, label="channel",
                          quote=False)  # fmt: skip
     policy = Value(str)
@@ -341,11 +344,8 @@ class MessageTypeFile(ProjectItem):
     notes = Value(str)
 
 
-class TemplateFile(ProjectItem):
-    model, natural_key = Template, ("project", "iterable_id")
-    project = project_key()
-    iterable_id = Value(int, required=True)
-    name = Value(str, required=True)
+class TemplateFile(IterableObjectFile):
+    model = Template
     medium = Value(str, required=True)
     # The same rows as a notification's message type (one read serves both): with the channel the guard reads.
     message_type = NaturalKey(
@@ -356,11 +356,8 @@ class TemplateFile(ProjectItem):
     client_template_id = Value(str)
 
 
-class JourneyFile(ProjectItem):
-    model, natural_key = Journey, ("project", "iterable_id")
-    project = project_key()
-    iterable_id = Value(int, required=True)
-    name = Value(str, required=True)
+class JourneyFile(IterableObjectFile):
+    model = Journey
     folder = Value(str)
     link = Value(str)
     trigger_event_names = BoundedList()
