@@ -62,17 +62,25 @@ class _Abort(Exception):
     """Rolls the import's transaction back once every error has been collected."""
 
 
-def catalog_file_parse(content: bytes | str, fmt: str) -> tuple[Any, list[ImportProblem]]:
-    """The file's data (fmt "json" or "yaml"), read with the input limits (size, nesting, no YAML aliases)."""
+def catalog_file_text(content: bytes | str) -> tuple[str, list[ImportProblem]]:
+    """The file as text, or what is wrong with it as a file: too large, not UTF-8, empty."""
     if isinstance(content, bytes):
         if len(content) > MAX_IMPORT_BYTES:
-            return None, [ImportProblem("file", f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB.")]
+            return "", [ImportProblem("file", f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB.")]
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            return None, [ImportProblem("file", f"The file is not UTF-8 text (byte {error.start}).")]
+            return "", [ImportProblem("file", f"The file is not UTF-8 text (byte {error.start}).")]
     if not content.strip():
-        return None, [ImportProblem("file", "The file is empty.")]
+        return "", [ImportProblem("file", "The file is empty.")]
+    return content, []
+
+
+def catalog_file_parse(content: bytes | str, fmt: str) -> tuple[Any, list[ImportProblem]]:
+    """The file's data (fmt "json" or "yaml"), read with the input limits (size, nesting, no YAML aliases)."""
+    content, problems = catalog_file_text(content)
+    if problems:
+        return None, problems
     if fmt == "json":
         try:
             return json_loads_bounded(content), []

@@ -18,10 +18,11 @@ from catalog.io.models import CatalogImport
 from catalog.io.services.imports import (
     ImportResult,
     catalog_file_parse,
+    catalog_file_text,
     catalog_import_data,
     guess_format,
 )
-from catalog.io.services.schema import MAX_IMPORT_BYTES, SECTIONS, ImportProblem, catalog_file_problems
+from catalog.io.services.schema import SECTIONS, ImportProblem, catalog_file_problems
 from catalog.types import Actor
 
 IMPORT_TASK = "catalog.io.tasks.catalog_import_task"
@@ -41,17 +42,9 @@ def catalog_import_start(
     *, actor: Actor, content: bytes | str, filename: str = ""
 ) -> tuple[CatalogImport | None, list[ImportProblem]]:
     """Check the file's size and text, then queue its import. Returns (the import, []) or (None, problems)."""
-    if isinstance(content, bytes):
-        if len(content) > MAX_IMPORT_BYTES:
-            return None, [ImportProblem("file", f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB.")]
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            return None, [ImportProblem("file", f"The file is not UTF-8 text (byte {error.start}).")]
-    else:
-        text = content
-    if not text.strip():
-        return None, [ImportProblem("file", "The file is empty.")]
+    text, problems = catalog_file_text(content)
+    if problems:
+        return None, problems
     if "\x00" in text:
         return None, [ImportProblem("file", "The file contains NUL characters: it is not a text file.")]
     with transaction.atomic():
