@@ -24,12 +24,14 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 import catalog.observability  # noqa: E402
 from catalog.api.resync import MAX_ROWS  # noqa: E402
 from catalog.models import IterableProject, ResyncRun  # noqa: E402
-from catalog.services.resync import _acquire, _list_contacts, resync_settings_update, resync_start  # noqa: E402
-from catalog.services.resync_ingest import (  # noqa: E402
+from catalog.resync.services.ingest import (  # noqa: E402
     preference_import_run,
     preference_import_start,
     preference_upsert,
 )
+from catalog.resync.services.process import _acquire, _list_contacts  # noqa: E402
+from catalog.resync.services.rules import resync_settings_update  # noqa: E402
+from catalog.resync.services.runs import resync_start  # noqa: E402
 
 
 def timed(fn):

@@ -37,13 +37,11 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from catalog.models import IterableProject  # noqa: E402
-from catalog.services.resync import (  # noqa: E402
-    resync_process,
-    resync_progress,
-    resync_settings_update,
-    resync_start,
-)
-from catalog.services.resync_ingest import preference_upsert  # noqa: E402
+from catalog.resync.selectors import resync_progress  # noqa: E402
+from catalog.resync.services.ingest import preference_upsert  # noqa: E402
+from catalog.resync.services.process import resync_process  # noqa: E402
+from catalog.resync.services.rules import resync_settings_update  # noqa: E402
+from catalog.resync.services.runs import resync_start  # noqa: E402
 from iterable_emulator.testing import EmulatorServer  # noqa: E402
 
 WRITE = "POST /api/users/bulkUpdateSubscriptions"

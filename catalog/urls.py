@@ -2,10 +2,10 @@ from django.urls import path, register_converter
 
 from catalog.contacts import urls as contacts_urls
 from catalog.io import urls as io_urls
+from catalog.resync import urls as resync_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.views import catalog as views
-from catalog.views import resync
 
 app_name = "catalog"
 
@@ -33,20 +33,8 @@ urlpatterns = [
     path("notifications/<slug:key>/edit/", views.NotificationFormView.as_view(), name="notification_edit"),
     path("notifications/<slug:key>/delete/", views.NotificationDeleteView.as_view(), name="notification_delete"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
-    path("resync/", resync.RunListView.as_view(), name="resync_runs"),
-    path("resync/new/", resync.RunStartView.as_view(), name="resync_start"),
-    path("resync/contact/", resync.ContactResyncView.as_view(), name="resync_contact"),
-    path("resync/runs/<int:pk>/", resync.RunDetailView.as_view(), name="resync_run"),
-    path("resync/runs/<int:pk>/progress/", resync.RunProgressView.as_view(), name="resync_run_progress"),
-    path("resync/runs/<int:pk>/cancel/", resync.RunActionView.as_view(action="cancel"), name="resync_run_cancel"),
-    path("resync/runs/<int:pk>/retry/", resync.RunActionView.as_view(action="retry"), name="resync_run_retry"),
-    path("resync/runs/<int:pk>/apply/", resync.RunActionView.as_view(action="apply"), name="resync_run_apply"),
-    path("resync/imports/", resync.ImportListView.as_view(), name="resync_imports"),
-    path("resync/imports/<int:pk>/", resync.ImportDetailView.as_view(), name="resync_import"),
-    path("resync/contacts/", resync.ContactListView.as_view(), name="resync_contacts"),
-    path("resync/settings/", resync.SettingsListView.as_view(), name="resync_settings_list"),
-    path("resync/settings/<int:project_pk>/", resync.SettingsFormView.as_view(), name="resync_settings"),
     *contacts_urls.urlpatterns,
+    *resync_urls.urlpatterns,
     *sends_urls.urlpatterns,
     *sync_urls.urlpatterns,
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),

@@ -4,9 +4,10 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import routers
 
-from catalog.api import resync, schema, views  # noqa: F401 (schema registers the token scheme)
+from catalog.api import schema, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
 from catalog.contacts import urls as contacts_urls
+from catalog.resync import urls as resync_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
 from catalog.tokens import urls as tokens_urls
@@ -33,6 +34,7 @@ router.register("owners", views.OwnerViewSet, basename="owner")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("violations", views.GuardViolationViewSet, basename="violation")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
+resync_urls.api_register(router)
 sends_urls.api_register(router)
 sync_urls.api_register(router)
 
@@ -45,18 +47,6 @@ urlpatterns = [
     *sends_urls.api_urlpatterns,
     *contacts_urls.api_urlpatterns,
     *sync_urls.api_urlpatterns,
-    path("resync/preferences/", resync.PreferenceUpsertView.as_view(), name="resync-preferences"),
-    path("resync/imports/", resync.PreferenceImportListView.as_view(), name="resync-import-list"),
-    path("resync/imports/<int:pk>/", resync.PreferenceImportDetailView.as_view(), name="resync-import-detail"),
-    path("resync/contacts/", resync.ContactPreferenceListView.as_view(), name="resync-contact-list"),
-    path("resync/runs/", resync.RunListView.as_view(), name="resync-run-list"),
-    path("resync/runs/<int:pk>/", resync.RunDetailView.as_view(), name="resync-run-detail"),
-    path("resync/runs/<int:pk>/failures/", resync.RunFailuresView.as_view(), name="resync-run-failures"),
-    path("resync/runs/<int:pk>/report/", resync.RunReportView.as_view(), name="resync-run-report"),
-    path("resync/runs/<int:pk>/cancel/", resync.RunCancelView.as_view(), name="resync-run-cancel"),
-    path("resync/runs/<int:pk>/retry-failed/", resync.RunRetryFailedView.as_view(), name="resync-run-retry-failed"),
-    path("resync/runs/<int:pk>/apply/", resync.RunApplyView.as_view(), name="resync-run-apply"),
-    path("resync/settings/<int:project_id>/", resync.ResyncSettingsView.as_view(), name="resync-settings"),
     path("health/", include("catalog.health.urls")),
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.

@@ -137,7 +137,7 @@ def refresh_verdicts(notifications) -> int:
 
 
 VERDICT_INLINE_LIMIT = 2000
-VERDICTS_TASK = "catalog.tasks.verdicts_refresh_task"
+VERDICTS_TASK = "catalog.guard.tasks.verdicts_refresh_task"
 _USERS = {
     "messagetype": lambda pk: Q(message_type_id=pk) | Q(templates__message_type_id=pk),
     "channel": lambda pk: Q(message_type__channel_id=pk) | Q(templates__message_type__channel_id=pk),

@@ -1,6 +1,6 @@
 from django import forms
 
-from catalog.forms import _upload_within_limit
+from catalog.forms import upload_within_limit
 from catalog.io.services.schema import MAX_IMPORT_BYTES
 
 
@@ -11,4 +11,4 @@ class CatalogImportForm(forms.Form):
     )
 
     def clean_file(self):
-        return _upload_within_limit(self.cleaned_data.get("file"), MAX_IMPORT_BYTES)
+        return upload_within_limit(self.cleaned_data.get("file"), MAX_IMPORT_BYTES)

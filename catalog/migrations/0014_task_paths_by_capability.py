@@ -4,6 +4,7 @@ from django.db import migrations
 
 MOVED = {
     "catalog.tasks.catalog_sync_all_task": "catalog.sync.tasks.catalog_sync_all_task",
+    "catalog.tasks.resync_scheduled_task": "catalog.resync.tasks.resync_scheduled_task",
 }
 
 

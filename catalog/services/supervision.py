@@ -105,8 +105,8 @@ def sync_runs_expire(*, now: datetime | None = None) -> int:
 def runs_supervise(*, now: datetime | None = None) -> dict[str, int]:
     """One pass of the supervisor over every kind of background work; returns what it did."""
     from catalog.io.services.runs import catalog_imports_supervise
-    from catalog.services.resync import resync_supervise
-    from catalog.services.resync_ingest import preference_imports_supervise
+    from catalog.resync.services.ingest import preference_imports_supervise
+    from catalog.resync.services.supervision import resync_supervise
 
     now = now or timezone.now()
     queued = queued_task_names()

@@ -15,9 +15,9 @@ from django.urls import reverse
 from catalog.api.parsers import BoundedJSONParser  # noqa: F401 (the settings name it; it must import)
 from catalog.audit.services import audit_record
 from catalog.models import AuditEvent, ContactPreference, Notification, PreferenceImport, ProofOutcome, ProofRecipient
+from catalog.resync.services.rules import MAX_SCHEDULE_MINUTES, resync_settings_get, resync_settings_update
 from catalog.sends.services.dispatch import proof_send
 from catalog.services.input_limits import MAX_CSV_CELL_CHARS, MAX_JSON_DEPTH
-from catalog.services.resync import MAX_SCHEDULE_MINUTES, resync_settings_get, resync_settings_update
 
 DEEP = "[" * 1000 + "]" * 1000
 

@@ -8,7 +8,7 @@ from _resync_seed import CHANNELS, KEY, KEY_ENV, MESSAGE_TYPES, SEED
 from factories import ChannelFactory, MessageTypeFactory, ProjectFactory
 
 from catalog.iterable import clear_client_cache, client_for_project
-from catalog.services.resync import resync_settings_update
+from catalog.resync.services.rules import resync_settings_update
 from iterable_emulator.testing import EmulatorServer
 
 

@@ -21,8 +21,9 @@ def main() -> None:
     from django.core.management import call_command
 
     from catalog.models import IterableProject
-    from catalog.services.resync import resync_settings_update, resync_start
-    from catalog.services.resync_ingest import preference_upsert
+    from catalog.resync.services.ingest import preference_upsert
+    from catalog.resync.services.rules import resync_settings_update
+    from catalog.resync.services.runs import resync_start
 
     assert command == "setup"
     call_command("migrate", verbosity=0)

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from catalog.models import AuditEvent, ContactPreference, PreferenceImport
-from catalog.services import resync_ingest
-from catalog.services.resync_ingest import (
+from catalog.resync.services import ingest as resync_ingest
+from catalog.resync.services.ingest import (
     MAX_IMPORT_ATTEMPTS,
     preference_import_progress,
     preference_import_run,
@@ -118,7 +118,7 @@ def test_the_request_only_queues_the_upload_and_the_task_imports_it(project, dja
     assert not ContactPreference.objects.exists()  # nothing written by the request
     assert preference_import_progress(record)["active"]
     assert len(queued) == 1
-    queued[0]()  # the task (Q_CLUSTER sync in the tests): catalog.tasks.preference_import_task
+    queued[0]()  # the task (Q_CLUSTER sync in the tests): catalog.resync.tasks.preference_import_task
     record.refresh_from_db()
     assert (record.status, record.accepted, record.processed, record.total_rows) == ("done", 30, 30, 30)
     assert record.content == "" and record.finished_at is not None and record.attempts == 1
@@ -174,7 +174,7 @@ def test_an_upload_whose_task_was_lost_starts_over_then_fails_saying_why(project
 
 
 def test_opt_in_rows_refused_where_the_project_does_not_allow_them(project):
-    from catalog.services.resync import resync_settings_update
+    from catalog.resync.services.rules import resync_settings_update
 
     resync_settings_update(project=project, actor="t", opt_in_enabled=False)
     record = preference_upsert(

@@ -2,7 +2,9 @@
 
 from types import SimpleNamespace
 
-from catalog.services.resync import ALL, Rules, desired_arrays, merge_subscriptions, needs_read
+from catalog.resync.services.conf import ALL
+from catalog.resync.services.merge import desired_arrays, merge_subscriptions, needs_read
+from catalog.resync.services.rules import Rules
 
 EMPTY = {
     "unsubscribedChannelIds": [],

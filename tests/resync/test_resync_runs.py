@@ -9,20 +9,18 @@ from django.core.exceptions import ValidationError
 from django_q.models import Schedule
 
 from catalog.models import ContactPreference, ResyncItem, ResyncRun
-from catalog.services.resync import (
+from catalog.resync.selectors import resync_dry_run_report, resync_failures, resync_progress
+from catalog.resync.services.ingest import preference_upsert
+from catalog.resync.services.process import resync_process
+from catalog.resync.services.rules import resync_settings_update
+from catalog.resync.services.runs import (
     resync_apply,
     resync_cancel,
-    resync_dry_run_report,
-    resync_failures,
     resync_parse_emails,
-    resync_process,
-    resync_progress,
     resync_retry_failed,
-    resync_settings_update,
     resync_start,
 )
-from catalog.services.resync_ingest import preference_upsert
-from catalog.tasks import resync_scheduled_task
+from catalog.resync.tasks import resync_scheduled_task
 
 WRITE = "POST /api/users/bulkUpdateSubscriptions"
 
@@ -237,7 +235,7 @@ def test_everyone_is_listed_by_the_task_not_the_request(project, emulator, djang
 
 
 def test_listed_items_are_the_selection_as_fresh_pending_items(project):
-    from catalog.services.resync import _acquire, _list_contacts
+    from catalog.resync.services.process import _acquire, _list_contacts
 
     truth(project, ROWS)
     later = ContactPreference.objects.filter(project=project).order_by("pk").last()
@@ -255,7 +253,7 @@ def test_listed_items_are_the_selection_as_fresh_pending_items(project):
 
 
 def test_a_run_over_an_import_waits_for_the_import_to_finish(project):
-    from catalog.services.resync_ingest import preference_import_start
+    from catalog.resync.services.ingest import preference_import_start
 
     queued = preference_import_start(project=project, actor="t", file="email\nq@example.com\n")
     with pytest.raises(ValidationError, match="has not finished"):
@@ -293,7 +291,7 @@ def test_scheduled_resync_of_changed_contacts(project, emulator):
     resync_settings_update(project=project, actor="t", schedule_enabled=True, schedule_minutes=15)
     schedule = Schedule.objects.get(name=f"resync-project-{project.pk}")
     assert (schedule.func, schedule.args, schedule.minutes) == (
-        "catalog.tasks.resync_scheduled_task",
+        "catalog.resync.tasks.resync_scheduled_task",
         repr(project.pk),
         15,
     )

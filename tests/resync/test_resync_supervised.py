@@ -10,18 +10,13 @@ from django.utils import timezone
 from django_q.models import Task
 
 from catalog.models import AuditEvent, ResyncItem, ResyncRun
-from catalog.services.resync import (
-    resync_overran,
-    resync_process,
-    resync_progress,
-    resync_retry_failed,
-    resync_settings_update,
-    resync_stalled,
-    resync_start,
-    resync_supervise,
-    resync_task_name,
-)
-from catalog.services.resync_ingest import preference_upsert
+from catalog.resync.selectors import resync_progress
+from catalog.resync.services.ingest import preference_upsert
+from catalog.resync.services.process import resync_process
+from catalog.resync.services.rules import resync_settings_update
+from catalog.resync.services.queue import resync_task_name
+from catalog.resync.services.runs import resync_retry_failed, resync_start
+from catalog.resync.services.supervision import resync_overran, resync_stalled, resync_supervise
 from catalog.services.supervision import queued_task_names, runs_supervise
 
 ROWS = [{"email": f"c{i}@example.com", "email_list_ids": [21], "unsubscribed_channel_ids": [1]} for i in range(6)]
@@ -83,7 +78,7 @@ def test_an_overrun_recorded_by_django_q_halves_the_batches(stalled_run, django_
     Task.objects.create(
         id="a" * 32,
         name=resync_task_name(run.pk),
-        func="catalog.tasks.resync_run_task",
+        func="catalog.resync.tasks.resync_run_task",
         started=now,
         stopped=now,
         success=False,

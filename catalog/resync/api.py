@@ -1,7 +1,7 @@
 """The preference resync over the API: the source of truth's bulk upsert and its imports, runs (start, dry run
 report, apply, cancel, retry the failed), a run's progress and failures, and each project's resync settings.
 
-Thin: serializers check shapes, the services in catalog/services/resync*.py hold every rule. Every endpoint
+Thin: serializers check shapes, the services in catalog/resync/services/ hold every rule. Every endpoint
 needs the ``catalog.run_resync`` permission (roles engineering and admin), reads included: it is personal data.
 """
 
@@ -10,9 +10,9 @@ import re
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import generics, serializers, status
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog.api.permissions import HasCapability
 from catalog.models import (
@@ -23,22 +23,17 @@ from catalog.models import (
     ResyncRun,
     ResyncSettings,
 )
-from catalog.services.input_limits import MAX_UPLOAD_BYTES
-from catalog.services.resync import (
+from catalog.resync.filters import ContactPreferenceFilterSet, PreferenceImportFilterSet, ResyncRunFilterSet
+from catalog.resync.selectors import resync_dry_run_report, resync_failures, resync_progress, resync_runs
+from catalog.resync.services.ingest import preference_import_start, preference_upsert
+from catalog.resync.services.rules import (
     MAX_SCHEDULE_MINUTES,
     SETTINGS_FIELDS,
-    resync_apply,
-    resync_cancel,
-    resync_dry_run_report,
-    resync_failures,
-    resync_progress,
-    resync_retry_failed,
-    resync_runs,
     resync_settings_get,
     resync_settings_update,
-    resync_start,
 )
-from catalog.services.resync_ingest import preference_import_start, preference_upsert
+from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
+from catalog.services.input_limits import MAX_UPLOAD_BYTES
 
 MAX_ROWS = 10_000
 MAX_EMAILS = 100_000
@@ -347,7 +342,7 @@ class ResyncSettingsSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------------------------------------- views
 
 
-class ResyncAPIView(APIView):
+class ResyncPermission:
     permission_classes = [HasCapability]
     required_permission = "catalog.run_resync"
 
@@ -358,12 +353,14 @@ def _run_response(run: ResyncRun, status_code: int = 200, **extra) -> Response:
     return response
 
 
-class PreferenceUpsertView(ResyncAPIView):
+class PreferenceUpsertViewSet(ResyncPermission, viewsets.GenericViewSet):
     """Upsert desired preferences (the source of truth) for one project. Each row is checked: good rows are kept,
     bad rows come back in ``errors`` with their number and every reason (the response is still 201)."""
 
+    serializer_class = PreferenceUpsertSerializer
+
     @extend_schema(request=PreferenceUpsertSerializer, responses={201: PreferenceImportSerializer})
-    def post(self, request):
+    def create(self, request):
         given = PreferenceUpsertSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         record = preference_upsert(
@@ -372,18 +369,24 @@ class PreferenceUpsertView(ResyncAPIView):
         return Response(PreferenceImportSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
-class PreferenceImportListView(generics.ListAPIView):
+class PreferenceImportViewSet(
+    ResyncPermission, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Imports of desired preferences (CSV uploads and API upserts): who, when, from where, kept and rejected.
     POST uploads a CSV: its header is checked at once (400 if wrong), its rows by a worker; poll the import."""
 
-    permission_classes = [HasCapability]
-    required_permission = "catalog.run_resync"
-    serializer_class = PreferenceImportSummarySerializer
-    queryset = PreferenceImport.objects.defer("content", "errors")
-    filterset_fields = ["project", "source", "status"]
+    filterset_class = PreferenceImportFilterSet
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        records = PreferenceImport.objects.defer("content")
+        return records.defer("errors") if self.action == "list" else records
+
+    def get_serializer_class(self):
+        return PreferenceImportSummarySerializer if self.action == "list" else PreferenceImportSerializer
 
     @extend_schema(request=PreferenceCsvUploadSerializer, responses={202: PreferenceImportSerializer})
-    def post(self, request):
+    def create(self, request):
         given = PreferenceCsvUploadSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -394,44 +397,37 @@ class PreferenceImportListView(generics.ListAPIView):
         response["Location"] = f"/api/resync/imports/{record.pk}/"
         return response
 
-
-class PreferenceImportDetailView(generics.RetrieveAPIView):
-    """One import, with its rejected rows by line (poll it while its status is queued or running)."""
-
-    permission_classes = [HasCapability]
-    required_permission = "catalog.run_resync"
-    serializer_class = PreferenceImportSerializer
-    queryset = PreferenceImport.objects.defer("content")
-
     def retrieve(self, request, *args, **kwargs):
+        """One import, with its rejected rows by line (poll it while its status is queued or running)."""
         response = super().retrieve(request, *args, **kwargs)
         add_never_cache_headers(response)
         return response
 
 
-class ContactPreferenceListView(generics.ListAPIView):
+class ContactPreferenceViewSet(ResyncPermission, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The source of truth, contact by contact, with when each was last resynced and by which run."""
 
-    permission_classes = [HasCapability]
-    required_permission = "catalog.run_resync"
     serializer_class = ContactPreferenceSerializer
     queryset = ContactPreference.objects.order_by("id")
-    filterset_fields = ["project", "source_import", "resynced_run"]
+    filterset_class = ContactPreferenceFilterSet
 
 
-class RunListView(generics.ListAPIView):
-    """Resync runs, newest first. POST starts one (a dry run unless ``dry_run`` is false)."""
+class RunViewSet(ResyncPermission, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Resync runs, newest first. POST starts one (a dry run unless ``dry_run`` is false); a run's page shows its
+    progress (poll it), its failures and a dry run's report; actions cancel, retry the failed, or apply."""
 
-    permission_classes = [HasCapability]
-    required_permission = "catalog.run_resync"
     serializer_class = RunSummarySerializer
-    filterset_fields = ["project", "status", "dry_run", "selection"]
+    filterset_class = ResyncRunFilterSet
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return resync_runs()
 
+    def _run(self) -> ResyncRun:
+        return get_object_or_404(ResyncRun.objects.select_related("project"), pk=self.kwargs["pk"])
+
     @extend_schema(request=RunStartSerializer, responses={201: RunSerializer})
-    def post(self, request):
+    def create(self, request):
         given = RunStartSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
@@ -449,38 +445,27 @@ class RunListView(generics.ListAPIView):
         )
         return _run_response(started.run, status.HTTP_201_CREATED, unknown_emails=started.unknown_emails)
 
-
-def _run(pk: int) -> ResyncRun:
-    return get_object_or_404(ResyncRun.objects.select_related("project"), pk=pk)
-
-
-class RunDetailView(ResyncAPIView):
-    """A run and its progress (poll it): pending/done/failed/skipped, outcomes, batches, rate, ETA."""
-
     @extend_schema(responses={200: RunSerializer})
-    def get(self, request, pk):
-        return _run_response(_run(pk))
-
-
-class RunFailuresView(ResyncAPIView):
-    """A run's failed contacts with the reason Iterable (or the read) gave."""
+    def retrieve(self, request, pk=None):
+        """A run and its progress (poll it): pending/done/failed/skipped, outcomes, batches, rate, ETA."""
+        return _run_response(self._run())
 
     @extend_schema(parameters=[FailureQuerySerializer], responses={200: FailurePageSerializer})
-    def get(self, request, pk):
-        run = _run(pk)
+    @action(detail=True, methods=["get"])
+    def failures(self, request, pk=None):
+        """A run's failed contacts with the reason Iterable (or the read) gave."""
+        run = self._run()
         query = FailureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         failures = resync_failures(run=run, **query.validated_data)
         count = resync_progress(run=run)["failed"]
         return Response(FailurePageSerializer({"count": count, "results": failures}).data)
 
-
-class RunReportView(ResyncAPIView):
-    """What a dry run found: contacts per array and direction of change, and sample differences."""
-
     @extend_schema(parameters=[ReportQuerySerializer], responses={200: DryRunReportSerializer})
-    def get(self, request, pk):
-        run = _run(pk)
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        """What a dry run found: contacts per array and direction of change, and sample differences."""
+        run = self._run()
         query = ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = resync_dry_run_report(run=run, samples=query.validated_data["samples"])
@@ -488,71 +473,53 @@ class RunReportView(ResyncAPIView):
         report["run"] = run_data(run)
         return Response(DryRunReportSerializer(report).data)
 
-
-class RunActionView(ResyncAPIView):
-    action = ""
-
-    def post(self, request, pk):
-        run = _run(pk)
-        if self.action == "cancel":
-            return _run_response(resync_cancel(run=run, actor=request.user))
-        if self.action == "retry":
-            resync_retry_failed(run=run, actor=request.user)
-            return _run_response(run)
-        return _run_response(resync_apply(run=run, actor=request.user), status.HTTP_201_CREATED)
-
-
-class RunCancelView(RunActionView):
-    """Cancel a queued or running run: its pending contacts are skipped."""
-
-    action = "cancel"
+    @extend_schema(request=None, responses={200: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued or running run: its pending contacts are skipped."""
+        return _run_response(resync_cancel(run=self._run(), actor=request.user))
 
     @extend_schema(request=None, responses={200: RunSerializer})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-
-class RunRetryFailedView(RunActionView):
-    """Put a finished run's failed contacts back to pending and run them again."""
-
-    action = "retry"
-
-    @extend_schema(request=None, responses={200: RunSerializer})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-
-class RunApplyView(RunActionView):
-    """Apply a finished dry run: a new run over the contacts it found different (read again before writing)."""
-
-    action = "apply"
+    @action(detail=True, methods=["post"], url_path="retry-failed", url_name="retry-failed")
+    def retry_failed(self, request, pk=None):
+        """Put a finished run's failed contacts back to pending and run them again."""
+        run = self._run()
+        resync_retry_failed(run=run, actor=request.user)
+        return _run_response(run)
 
     @extend_schema(request=None, responses={201: RunSerializer})
-    def post(self, request, pk):
-        return super().post(request, pk)
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        """Apply a finished dry run: a new run over the contacts it found different (read again before writing)."""
+        return _run_response(resync_apply(run=self._run(), actor=request.user), status.HTTP_201_CREATED)
 
 
-class ResyncSettingsView(ResyncAPIView):
+class ResyncSettingsViewSet(ResyncPermission, viewsets.GenericViewSet):
     """A project's resync settings: scope per array, opt-in, batch size, pacing, error policy and schedule."""
 
+    serializer_class = ResyncSettingsSerializer
+    lookup_field = "project_id"
+    lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "patch", "head", "options"]
+
+    def _settings(self) -> ResyncSettings:
+        return resync_settings_get(project=get_object_or_404(IterableProject, pk=self.kwargs["project_id"]))
 
     @extend_schema(
         parameters=[OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")],
         responses={200: ResyncSettingsSerializer},
     )
-    def get(self, request, project_id):
-        project = get_object_or_404(IterableProject, pk=project_id)
-        return Response(ResyncSettingsSerializer(resync_settings_get(project=project)).data)
+    def retrieve(self, request, project_id=None):
+        return Response(ResyncSettingsSerializer(self._settings()).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("project_id", int, OpenApiParameter.PATH, description="The project's id.")],
         request=ResyncSettingsSerializer,
         responses={200: ResyncSettingsSerializer},
     )
-    def patch(self, request, project_id):
-        project = get_object_or_404(IterableProject, pk=project_id)
-        given = ResyncSettingsSerializer(resync_settings_get(project=project), data=request.data, partial=True)
+    def partial_update(self, request, project_id=None):
+        current = self._settings()
+        given = ResyncSettingsSerializer(current, data=request.data, partial=True)
         given.is_valid(raise_exception=True)
-        settings = resync_settings_update(project=project, actor=request.user, **given.validated_data)
+        settings = resync_settings_update(project=current.project, actor=request.user, **given.validated_data)
         return Response(ResyncSettingsSerializer(settings).data)

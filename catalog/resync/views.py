@@ -8,7 +8,7 @@ Every page needs login and ``catalog.run_resync`` (seeing runs and contacts incl
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
@@ -16,21 +16,13 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django_q.models import Schedule
 
-from catalog.forms import ResyncImportForm, ResyncSettingsForm, ResyncStartForm
 from catalog.models import ContactPreference, IterableProject, PreferenceImport, ResyncRun
-from catalog.services.resync import (
-    resync_apply,
-    resync_cancel,
-    resync_dry_run_report,
-    resync_failures,
-    resync_progress,
-    resync_retry_failed,
-    resync_runs,
-    resync_settings_get,
-    resync_settings_update,
-    resync_start,
-)
-from catalog.services.resync_ingest import preference_import_progress, preference_import_start
+from catalog.resync.filters import ContactPreferenceFilterSet, PreferenceImportFilterSet, ResyncRunFilterSet
+from catalog.resync.forms import ResyncImportForm, ResyncSettingsForm, ResyncStartForm
+from catalog.resync.selectors import resync_dry_run_report, resync_failures, resync_progress, resync_runs
+from catalog.resync.services.ingest import preference_import_progress, preference_import_start
+from catalog.resync.services.rules import resync_settings_get, resync_settings_update
+from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
 from catalog.views.catalog import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
 
@@ -51,10 +43,6 @@ def _project_from(params):
     return IterableProject.objects.filter(pk=int(value)).first() if is_id else None
 
 
-def _project_filter(request):
-    return _project_from(request.GET)
-
-
 def _report_unknown(request, unknown: list[str]) -> None:
     if unknown:
         more = len(unknown) - UNKNOWN_SHOWN
@@ -71,17 +59,14 @@ def _report_unknown(request, unknown: list[str]) -> None:
 
 class RunListView(ResyncPerm, View):
     def get(self, request):
-        project = _project_filter(request)
-        runs = resync_runs(project=project).select_related("source_run")
-        status = request.GET.get("status", "")
-        if status in ResyncRun.Status.values:
-            runs = runs.filter(status=status)
-        page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+        filterset = ResyncRunFilterSet(request.GET, queryset=resync_runs().select_related("source_run"))
+        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        chosen = filterset.form.cleaned_data if filterset.form.is_valid() else {}
         context = {
             "page": page,
             "projects": IterableProject.objects.all(),
-            "project": project,
-            "status": status,
+            "project": chosen.get("project"),
+            "status": chosen.get("status") or "",
             "statuses": ResyncRun.Status.choices,
         }
         return render(request, "resync/run_list.html", context)
@@ -243,11 +228,11 @@ class ImportListView(ResyncPerm, View):
         return self.render(request, form, status=400)
 
     def render(self, request, form, status=200):
-        project = _project_filter(request)
-        imports = PreferenceImport.objects.select_related("project").defer("content", "errors")
-        if project is not None:
-            imports = imports.filter(project=project)
-        page = Paginator(imports, PAGE_SIZE).get_page(request.GET.get("page"))
+        filterset = PreferenceImportFilterSet(
+            request.GET, queryset=PreferenceImport.objects.select_related("project").defer("content", "errors")
+        )
+        project = filterset.form.cleaned_data.get("project") if filterset.form.is_valid() else None
+        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context = {"form": form, "page": page, "projects": IterableProject.objects.all(), "project": project}
         return render(request, "resync/import_list.html", context, status=status)
 
@@ -262,9 +247,7 @@ class ImportDetailView(ResyncPerm, View):
         runs = ResyncRun.objects.filter(
             project=record.project, selection=ResyncRun.Selection.IMPORT, selection_detail__import=record.pk
         ).order_by("-id")[:20]
-        response = render(
-            request, "resync/import_detail.html", {"record": record, "runs": runs, "progress": progress}
-        )
+        response = render(request, "resync/import_detail.html", {"record": record, "runs": runs, "progress": progress})
         if progress["active"]:
             response["Refresh"] = "2"  # reload until it is over: no script needed (the CSP allows none inline)
         return response
@@ -280,34 +263,23 @@ class ContactListView(ResyncPerm, View):
     A search by address is a POST, like the contact lookup, so addresses stay out of URLs and access logs.
     """
 
-    STATES = [
-        ("never", "Never resynced"),
-        ("changed", "Changed since last resync"),
-        ("synced", "Resynced, unchanged since"),
-    ]
+    STATES = ContactPreferenceFilterSet.STATES
 
-    def queryset(self, request, project):
-        contacts = ContactPreference.objects.select_related("project", "resynced_run", "source_import")
-        if project is not None:
-            contacts = contacts.filter(project=project)
-        state = request.GET.get("state", "")
-        if state == "never":
-            contacts = contacts.filter(resynced_at__isnull=True)
-        elif state == "changed":
-            contacts = contacts.filter(changed_at__gt=F("resynced_at"))
-        elif state == "synced":
-            contacts = contacts.filter(resynced_at__isnull=False, changed_at__lte=F("resynced_at"))
-        return contacts, state
+    def queryset(self, request):
+        filterset = ContactPreferenceFilterSet(
+            request.GET,
+            queryset=ContactPreference.objects.select_related("project", "resynced_run", "source_import"),
+        )
+        chosen = filterset.form.cleaned_data if filterset.form.is_valid() else {}
+        return filterset.qs, chosen.get("project"), chosen.get("state") or ""
 
     def get(self, request):
-        project = _project_filter(request)
-        contacts, state = self.queryset(request, project)
+        contacts, project, state = self.queryset(request)
         page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
         return self.render(request, project=project, state=state, page=page)
 
     def post(self, request):
-        project = _project_filter(request)
-        contacts, state = self.queryset(request, project)
+        contacts, project, state = self.queryset(request)
         query = request.POST.get("q", "").strip().lower()[:254]
         found = []
         if query:

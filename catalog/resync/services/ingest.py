@@ -37,13 +37,14 @@ from django.utils import timezone
 
 from catalog.audit.services import actor_label, audit_record
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
+from catalog.resync.services.conf import ALL
+from catalog.resync.services.rules import Rules, resync_rules
 from catalog.services.input_limits import CsvProblem, csv_rows
-from catalog.services.resync import ALL, Rules, resync_rules
 
 logger = logging.getLogger(__name__)
 
 MAX_STORED_ERRORS = 1000
-IMPORT_TASK = "catalog.tasks.preference_import_task"
+IMPORT_TASK = "catalog.resync.tasks.preference_import_task"
 MAX_IMPORT_ATTEMPTS = 3
 PROGRESS_EVERY = 5000  # rows checked between two progress updates
 _CHUNK = 2000

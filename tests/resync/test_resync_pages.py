@@ -9,8 +9,9 @@ from django.urls import reverse
 from django_q.models import Schedule
 
 from catalog.models import AuditEvent, ContactPreference, PreferenceImport, ResyncItem, ResyncRun
-from catalog.services.resync import resync_settings_update, resync_start
-from catalog.services.resync_ingest import preference_upsert
+from catalog.resync.services.ingest import preference_upsert
+from catalog.resync.services.rules import resync_settings_update
+from catalog.resync.services.runs import resync_start
 
 LISTS = [7001, 7002]  # the student project's lists in the demo emulator
 WRITE = "POST /api/users/bulkUpdateSubscriptions"

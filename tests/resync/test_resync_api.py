@@ -10,7 +10,8 @@ import pytest
 from django_q.models import Schedule
 
 from catalog.models import AuditEvent, ContactPreference, PreferenceImport, ResyncItem, ResyncRun
-from catalog.services.resync import resync_settings_update, resync_start
+from catalog.resync.services.rules import resync_settings_update
+from catalog.resync.services.runs import resync_start
 
 WRITE = "POST /api/users/bulkUpdateSubscriptions"
 ROWS = [

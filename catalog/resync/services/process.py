@@ -1,0 +1,337 @@
+"""Processing a run in slices under a lease: read, merge, one paced bulk write per batch, checkpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from catalog.iterable import IterableError, client_for_project
+from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
+from catalog.models import (
+    BatchErrorPolicy,
+    ContactPreference,
+    ResyncItem,
+    ResyncRun,
+)
+from catalog.resync.services.conf import ACTIVE, ARRAYS, BODY_BUDGET, default_slice_seconds, lease_seconds
+from catalog.resync.services.merge import current_of, desired_arrays, merge_subscriptions, needs_read
+from catalog.resync.services.queue import resync_enqueue
+from catalog.resync.services.rules import resync_rules, resync_settings_get
+from catalog.resync.services.runs import insert_items
+from catalog.services.iterable_support import fan_out
+from catalog.workers import shutdown_requested
+
+logger = logging.getLogger(__name__)
+
+
+_pacers: dict[tuple[int, float], SlidingWindow] = {}
+_pacers_lock = threading.Lock()
+
+
+def _pacer(project_id: int, rate: float) -> SlidingWindow | None:
+    """One bulk-write pacer per project and rate in this process, shared by successive slices."""
+    if rate <= 0:
+        return None
+    key = (project_id, rate)
+    with _pacers_lock:
+        if key not in _pacers:
+            # Whole calls per window: a fractional rate (0.5/s) becomes 1 call per 2 s.
+            count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
+            _pacers[key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic)
+        return _pacers[key]
+
+
+def _acquire(run_id: int, token: str) -> bool:
+    now = timezone.now()
+    return bool(
+        ResyncRun.objects.filter(pk=run_id, status__in=ACTIVE)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=token))
+        .update(lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()))
+    )
+
+
+def _release(run_id: int, token: str, **fields) -> None:
+    ResyncRun.objects.filter(pk=run_id, lease_owner=token).update(lease_owner="", lease_until=None, **fields)
+
+
+def resync_process(*, run_id: int, slice_seconds: float | None = None, token: str | None = None) -> str:
+    """Process a run's batches for up to ``slice_seconds`` (default ``RESYNC_SLICE_SECONDS``) while holding
+    its lease. Returns ``"done"``, ``"continue"`` (a continuation was enqueued), ``"busy"`` (another worker
+    holds the lease), ``"stopped"`` (cancelled, lease lost, or stopped on a batch error) or ``"failed"``.
+    ``token`` names the lease holder (the task passes its own, to release the lease if it overruns)."""
+    token = token or uuid.uuid4().hex
+    if not _acquire(run_id, token):
+        return "busy"
+    deadline = time.monotonic() + (default_slice_seconds() if slice_seconds is None else slice_seconds)
+    run = ResyncRun.objects.select_related("project").get(pk=run_id)
+    if resync_listing(run):
+        _list_contacts(run, token)
+    if run.status == ResyncRun.Status.QUEUED:
+        run.status = ResyncRun.Status.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        ResyncRun.objects.filter(pk=run_id, status=ResyncRun.Status.QUEUED).update(
+            status=run.status, started_at=run.started_at
+        )
+    try:
+        client = client_for_project(run.project) if _has_pending(run) else None
+    except IterableError as exc:
+        _release(run_id, token, status=ResyncRun.Status.FAILED, last_error=str(exc), finished_at=timezone.now())
+        return "failed"
+    rules = resync_rules(project=run.project)
+    settings = resync_settings_get(project=run.project)
+    pacer = _pacer(run.project_id, run.rate_per_second)
+    while True:
+        if not _acquire(run_id, token):
+            return "stopped"
+        run.refresh_from_db(fields=["batch_size", "batches_done", "status"])
+        items = list(
+            run.items.filter(status=ResyncItem.Status.PENDING)
+            .select_related("contact")
+            .order_by("id")[: run.batch_size]
+        )
+        if not items:
+            ResyncRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
+                status=ResyncRun.Status.DONE, finished_at=timezone.now()
+            )
+            _release(run_id, token)
+            return "done"
+        outcome = _process_batch(run, items, client, rules, pacer, settings.read_concurrency)
+        if outcome == "stop":
+            _release(run_id, token, status=ResyncRun.Status.FAILED, finished_at=timezone.now())
+            return "stopped"
+        if time.monotonic() >= deadline or shutdown_requested():  # a stopping worker ends at the checkpoint
+            _release(run_id, token)
+            with transaction.atomic():
+                resync_enqueue(run_id)
+            return "continue"
+
+
+# Selections by query: the request only records the choice; the run's task lists the contacts.
+LISTED_BY_TASK = (
+    ResyncRun.Selection.IMPORT,
+    ResyncRun.Selection.SINCE,
+    ResyncRun.Selection.EVERYONE,
+    ResyncRun.Selection.DRY_RUN,
+)
+
+
+def resync_listing(run: ResyncRun) -> bool:
+    """True while a run waits for its task to list the contacts it selected (its total is not known yet)."""
+    return (
+        run.selection in LISTED_BY_TASK
+        and run.status == ResyncRun.Status.QUEUED
+        and run.started_at is None
+        and run.total == 0
+        and not run.items.exists()
+    )
+
+
+def _selected_contacts(run: ResyncRun) -> QuerySet:
+    """The ids of the contacts a run selected, as a query (one column, ``cid``)."""
+    detail = run.selection_detail or {}
+    if run.selection == ResyncRun.Selection.DRY_RUN:
+        # The dry run's contacts that differed (or could not be read); the run reads them again before writing.
+        chosen = ResyncItem.objects.filter(run_id=detail.get("dry_run")).filter(
+            Q(outcome="would_change") | Q(status=ResyncItem.Status.FAILED)
+        )
+        return chosen.annotate(cid=F("contact_id")).values_list("cid", flat=True)
+    contacts = ContactPreference.objects.filter(project_id=run.project_id)
+    if run.selection == ResyncRun.Selection.IMPORT:
+        contacts = contacts.filter(imports=detail.get("import"))
+    elif run.selection == ResyncRun.Selection.SINCE:
+        contacts = contacts.filter(changed_at__gte=datetime.fromisoformat(detail["since"]))
+    return contacts.annotate(cid=F("pk")).values_list("cid", flat=True)
+
+
+def _list_contacts(run: ResyncRun, token: str) -> None:
+    """Write a run's items from its selection, once: in one transaction under the run's row lock, so a killed
+    worker leaves nothing half-listed and a second worker finds the items there."""
+    with transaction.atomic():
+        held = ResyncRun.objects.select_for_update().filter(pk=run.pk, lease_owner=token).exists()
+        if not held or run.items.exists():
+            return
+        total = insert_items(run, _selected_contacts(run))
+        ResyncRun.objects.filter(pk=run.pk).update(total=total)
+    run.total = total
+
+
+def _has_pending(run: ResyncRun) -> bool:
+    return run.items.filter(status=ResyncItem.Status.PENDING).exists()
+
+
+def _read_many(client, emails: list[str], concurrency: int) -> dict[str, Any]:
+    """Current profiles by email (``None``: no such user; an ``IterableError``: could not read)."""
+    return fan_out({email: partial(client.get_user_by_email, email) for email in emails}, max_workers=concurrency)
+
+
+@dataclass
+class _Result:
+    status: str
+    outcome: str = ""
+    diff: dict = field(default_factory=dict)
+    error_code: str = ""
+    error_message: str = ""
+
+
+def _process_batch(run, items, client, rules, pacer, concurrency) -> str:
+    """One checkpointed batch. Returns ``"ok"``, ``"retry"`` (batch size halved; items still pending) or
+    ``"stop"`` (policy says stop; items still pending)."""
+    started = timezone.now()
+    batch_no = run.batches_done + 1
+    desired = {item.pk: desired_arrays(item.contact, rules) for item in items}
+    read_all = run.dry_run or run.compare == ResyncRun.Compare.READ
+    to_read = [
+        item.contact.email
+        for item in items
+        if any(v is not None for v in desired[item.pk].values()) and (read_all or needs_read(desired[item.pk], rules))
+    ]
+    reads = _read_many(client, to_read, concurrency)
+    results: dict[int, _Result] = {}
+    diffs: dict[int, dict] = {}
+    rows: list[tuple[ResyncItem, dict[str, Any]]] = []
+    for item in items:
+        wanted = desired[item.pk]
+        email = item.contact.email
+        if all(v is None for v in wanted.values()):
+            results[item.pk] = _Result(ResyncItem.Status.SKIPPED, "nothing_in_scope")
+            continue
+        current = None
+        created = False
+        if email in reads:
+            found = reads[email]
+            if isinstance(found, IterableError):
+                results[item.pk] = _Result(ResyncItem.Status.FAILED, "read_failed", {}, found.code, found.msg[:500])
+                continue
+            created = found is None
+            current = {a: [] for a in ARRAYS} if found is None else current_of(found)
+        merge = merge_subscriptions(desired=wanted, current=current, rules=rules)
+        diff = diffs[item.pk] = {"arrays": merge.diff}
+        if merge.dropped:
+            diff["dropped"] = merge.dropped
+        if merge.kept_misaligned:
+            diff["kept_misaligned"] = merge.kept_misaligned
+        if not merge.send:
+            results[item.pk] = _Result(ResyncItem.Status.SKIPPED, "in_sync", diff if merge.dropped else {})
+        elif run.dry_run:
+            results[item.pk] = _Result(ResyncItem.Status.DONE, "would_change", diff)
+        else:
+            # Applied changes are written in groups (fast); only alignment drops keep a per-contact detail.
+            kept = diff if merge.dropped or merge.kept_misaligned else {}
+            results[item.pk] = _Result(ResyncItem.Status.DONE, "created" if created else "changed", kept)
+            rows.append((item, merge.row(email)))
+    if rows:
+        outcome = _send(run, rows, results, diffs, client, pacer)
+        if outcome != "ok":
+            return outcome
+    _checkpoint(run, items, results, batch_no, started)
+    return "ok"
+
+
+def _chunks_by_size(rows: list[tuple[ResyncItem, dict]]) -> list[list[tuple[ResyncItem, dict]]]:
+    chunks, current, size = [], [], 0
+    for pair in rows:
+        row_size = len(json.dumps(pair[1], separators=(",", ":"))) + 1
+        if current and size + row_size > BODY_BUDGET:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(pair)
+        size += row_size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _send(run, rows, results, diffs, client, pacer) -> str:
+    for chunk in _chunks_by_size(rows):
+        if pacer is not None:
+            delay = pacer.acquire()
+            if delay > 0:
+                time.sleep(delay)
+        try:
+            answer = client.bulk_update_subscriptions([row for _, row in chunk])
+        except IterableError as exc:
+            if exc.code == "BatchTooLarge" or exc.status == 413:
+                # The limit is undocumented: halve and try the same contacts again (they are still pending).
+                new_size = max(1, min(run.batch_size, len(chunk)) // 2)
+                ResyncRun.objects.filter(pk=run.pk).update(batch_size=new_size)
+                logger.warning("Resync run %s: batch of %d too large, now %d", run.pk, len(chunk), new_size)
+                if len(chunk) == 1:
+                    pk = chunk[0][0].pk
+                    results[pk] = _Result(ResyncItem.Status.FAILED, "send_failed", diffs[pk], exc.code, exc.msg)
+                    continue
+                return "retry"
+            if run.on_batch_error == BatchErrorPolicy.STOP:
+                ResyncRun.objects.filter(pk=run.pk).update(last_error=str(exc)[:2000])
+                return "stop"
+            ResyncRun.objects.filter(pk=run.pk).update(last_error=str(exc)[:2000])
+            for item, _ in chunk:
+                results[item.pk] = _Result(
+                    ResyncItem.Status.FAILED, "send_failed", diffs[item.pk], exc.code, exc.msg[:500]
+                )
+            continue
+        rejected = {e.lower(): "invalidEmail" for e in answer["invalidEmails"]}
+        rejected.update({e.lower(): "validEmailFailure" for e in answer["validEmailFailures"]})
+        for item, row in chunk:
+            code = rejected.get(row["email"])
+            if code:
+                message = (
+                    "Iterable rejected the address as invalid."
+                    if code == "invalidEmail"
+                    else "Iterable refused the update (unknown id, or a subscribed type on an unsubscribed channel)."
+                )
+                results[item.pk] = _Result(ResyncItem.Status.FAILED, "rejected", diffs[item.pk], code, message)
+    return "ok"
+
+
+def _checkpoint(run, items, results: dict[int, _Result], batch_no: int, started) -> None:
+    """Record one batch atomically: item outcomes, the contacts' resynced marker, the run's batch count."""
+    now = timezone.now()
+    groups: dict[tuple[str, str], list[int]] = {}
+    detailed: list[ResyncItem] = []
+    for item in items:
+        result = results[item.pk]
+        # Failures and dry-run differences keep their detail; plain outcomes are written in groups.
+        if result.diff or result.error_code:
+            item.status, item.outcome, item.diff = result.status, result.outcome, result.diff
+            item.error_code, item.error_message = result.error_code, result.error_message
+            item.attempts += 1
+            item.batch_no, item.processed_at = batch_no, now
+            detailed.append(item)
+        else:
+            groups.setdefault((result.status, result.outcome), []).append(item.pk)
+    synced = [
+        item.contact_id
+        for item in items
+        if not run.dry_run and results[item.pk].status in (ResyncItem.Status.DONE, ResyncItem.Status.SKIPPED)
+    ]
+    with transaction.atomic():
+        for (status, outcome), ids in groups.items():
+            ResyncItem.objects.filter(pk__in=ids).update(
+                status=status,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                batch_no=batch_no,
+                processed_at=now,
+                error_code="",
+                error_message="",
+            )
+        ResyncItem.objects.bulk_update(
+            detailed,
+            ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at"],
+            batch_size=500,
+        )
+        if synced:
+            # The "resynced" marker: the time the batch started (a change made during the batch stays "changed").
+            ContactPreference.objects.filter(pk__in=synced).update(resynced_at=started, resynced_run=run)
+        ResyncRun.objects.filter(pk=run.pk).update(batches_done=F("batches_done") + 1)
