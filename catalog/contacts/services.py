@@ -17,6 +17,7 @@ from catalog.audit.services import audit_event
 from catalog.guard import policy
 from catalog.guard.verdicts import iterable_checks, iterable_violations, prefetch_iterable_violations
 from catalog.iterable import IterableError, User, client_for_project
+from catalog.iterable.client import SUBSCRIPTION_ARRAYS
 from catalog.models import IterableProject, Notification, Template
 from catalog.services.iterable_support import (
     SCHEMA_READS,
@@ -30,8 +31,8 @@ from catalog.services.iterable_support import (
 
 HISTORY_LIMIT = 25
 MANAGED_FIELDS = {
-    "email", "userId", "emailListIds", "subscribedMessageTypeIds", "unsubscribedChannelIds",
-    "unsubscribedMessageTypeIds", "devices", "itblInternal", "signupDate", "signupSource", "profileUpdatedAt",
+    "email", "userId", *SUBSCRIPTION_ARRAYS, "devices", "itblInternal", "signupDate", "signupSource",
+    "profileUpdatedAt",
 }  # fmt: skip
 
 

@@ -95,12 +95,14 @@ SENT_MESSAGES_MAX_LIMIT = 1000
 MAX_BODY_BYTES = 4 * 1024 * 1024  # users/bulkUpdate's documented cap; applied to every request body.
 
 SUBSCRIPTION_GROUPS = ("emailList", "messageType", "messageChannel")
-SUBSCRIPTION_ARRAYS = (
-    "emailListIds",
-    "subscribedMessageTypeIds",
-    "unsubscribedChannelIds",
-    "unsubscribedMessageTypeIds",
-)
+# Iterable's four subscription arrays, each with the attribute a User reads it into (the resync's contact
+# preferences name their fields the same way). Defined here once; everything else derives from it.
+SUBSCRIPTION_ARRAYS = {
+    "unsubscribedChannelIds": "unsubscribed_channel_ids",
+    "unsubscribedMessageTypeIds": "unsubscribed_message_type_ids",
+    "subscribedMessageTypeIds": "subscribed_message_type_ids",
+    "emailListIds": "email_list_ids",
+}
 _TRY_AGAIN = re.compile(r"try\s+again\s+later", re.IGNORECASE)
 _URL_IN_MESSAGE = re.compile(r"(url: )\S+")
 _UNKNOWN_USER_ID = re.compile(r"no user with that id", re.IGNORECASE)
@@ -142,10 +144,7 @@ class User:
             email=raw.get("email") or fields.get("email"),
             user_id=raw.get("userId") or fields.get("userId"),
             data_fields=fields,
-            email_list_ids=arrays["emailListIds"],
-            subscribed_message_type_ids=arrays["subscribedMessageTypeIds"],
-            unsubscribed_channel_ids=arrays["unsubscribedChannelIds"],
-            unsubscribed_message_type_ids=arrays["unsubscribedMessageTypeIds"],
+            **{attribute: arrays[name] for name, attribute in SUBSCRIPTION_ARRAYS.items()},
         )
 
 

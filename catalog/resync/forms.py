@@ -3,6 +3,7 @@
 from django import forms
 
 from catalog.forms import upload_within_limit
+from catalog.iterable.client import SUBSCRIPTION_ARRAYS
 from catalog.models import BatchErrorPolicy, IterableProject
 from catalog.resync.services.rules import MAX_SCHEDULE_MINUTES, SETTINGS_FIELDS
 from catalog.resync.services.runs import resync_parse_emails
@@ -143,7 +144,7 @@ def _scope_field(array: str) -> forms.CharField:
 class ResyncSettingsForm(forms.Form):
     """A project's resync settings; the scope is edited per array in words ("all", ids, or blank)."""
 
-    ARRAYS = ["unsubscribedChannelIds", "unsubscribedMessageTypeIds", "subscribedMessageTypeIds", "emailListIds"]
+    ARRAYS = tuple(SUBSCRIPTION_ARRAYS)
 
     scope_unsubscribedChannelIds = _scope_field("unsubscribedChannelIds")
     scope_unsubscribedMessageTypeIds = _scope_field("unsubscribedMessageTypeIds")

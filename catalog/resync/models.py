@@ -5,14 +5,10 @@ from django.conf import settings
 from django.db import models
 
 from catalog.core.models import IterableProject, choices_check
+from catalog.iterable.client import SUBSCRIPTION_ARRAYS
 
-SUBSCRIPTION_ARRAY_FIELDS = {
-    # model field -> Iterable array name
-    "unsubscribed_channel_ids": "unsubscribedChannelIds",
-    "unsubscribed_message_type_ids": "unsubscribedMessageTypeIds",
-    "subscribed_message_type_ids": "subscribedMessageTypeIds",
-    "email_list_ids": "emailListIds",
-}
+# ContactPreference's array fields -> Iterable's array names.
+SUBSCRIPTION_ARRAY_FIELDS = {field: array for array, field in SUBSCRIPTION_ARRAYS.items()}
 
 
 class BatchErrorPolicy(models.TextChoices):

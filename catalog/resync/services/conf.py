@@ -22,12 +22,6 @@ UNSUB_CHANNELS = "unsubscribedChannelIds"
 TASK = "catalog.resync.tasks.resync_run_task"
 SCHEDULED_TASK = "catalog.resync.tasks.resync_scheduled_task"
 ACTIVE = (ResyncRun.Status.QUEUED, ResyncRun.Status.RUNNING)
-USER_ARRAY_ATTR = {
-    "emailListIds": "email_list_ids",
-    "subscribedMessageTypeIds": "subscribed_message_type_ids",
-    "unsubscribedChannelIds": "unsubscribed_channel_ids",
-    "unsubscribedMessageTypeIds": "unsubscribed_message_type_ids",
-}
 BODY_BUDGET = MAX_BODY_BYTES - 64 * 1024  # envelope and safety margin
 
 

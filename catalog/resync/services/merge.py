@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.iterable.client import SUBSCRIPTION_ARRAYS
 from catalog.models import (
     SUBSCRIPTION_ARRAY_FIELDS,
     ContactPreference,
 )
-from catalog.resync.services.conf import ALL, SUBSCRIBED, UNSUB_CHANNELS, USER_ARRAY_ATTR
+from catalog.resync.services.conf import ALL, SUBSCRIBED, UNSUB_CHANNELS
 from catalog.resync.services.rules import Rules
 
 logger = logging.getLogger(__name__)
@@ -94,4 +95,4 @@ def merge_subscriptions(
 
 
 def current_of(user) -> dict[str, list[int]]:
-    return {array: [int(i) for i in getattr(user, attr)] for array, attr in USER_ARRAY_ATTR.items()}
+    return {array: [int(i) for i in getattr(user, attr)] for array, attr in SUBSCRIPTION_ARRAYS.items()}
