@@ -169,6 +169,10 @@ class NotificationFilterSet(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         if self.form.cleaned_data.get("owner"):
             queryset = queryset.distinct()
+        # Sorted by a column many rows share (audience, status): the key breaks ties, so pages never repeat or
+        # skip a row and every database lists them in the same order.
+        if self.form.cleaned_data.get("ordering") and "key" not in queryset.query.order_by:
+            queryset = queryset.order_by(*queryset.query.order_by, "key")
         return queryset
 
 
