@@ -9,6 +9,7 @@ from catalog.models import MessageType, Notification
 from catalog.services.input_limits import (
     MAX_UPLOAD_BYTES,
     BoundedJSONDecoder,
+    control_characters,
 )
 
 
@@ -133,6 +134,6 @@ class KeyChoiceField(forms.ModelChoiceField):
     """Choose by a text key; NUL or control characters are an invalid choice, not a database error."""
 
     def to_python(self, value):
-        if isinstance(value, str) and any(ord(char) < 32 for char in value):
+        if control_characters(value):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)

@@ -10,6 +10,7 @@ from catalog.guard import policy
 from catalog.guard.enforcement import notification_facts
 from catalog.guard.verdicts import iterable_checks, iterable_violations, verdict_summary
 from catalog.services.catalog import catalog_object_save
+from catalog.services.input_limits import control_characters
 
 
 class CatalogSerializer(serializers.ModelSerializer):
@@ -216,6 +217,6 @@ class KeyRelatedField(serializers.SlugRelatedField):
     compare text containing NUL, so such input would otherwise be a 500 instead of a 400."""
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and any(ord(char) < 32 for char in data):
+        if control_characters(data):
             self.fail("does_not_exist", slug_name=self.slug_field, value=data.encode("unicode_escape").decode())
         return super().to_internal_value(data)

@@ -5,7 +5,6 @@ Thin: serializers check shapes, the services in catalog/resync/services/ hold ev
 needs the ``catalog.run_resync`` permission (roles engineering and admin), reads included: it is personal data.
 """
 
-import re
 
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
@@ -33,27 +32,11 @@ from catalog.resync.services.rules import (
     resync_settings_update,
 )
 from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
-from catalog.services.input_limits import MAX_UPLOAD_BYTES
+from catalog.services.input_limits import MAX_UPLOAD_BYTES, UNSTORABLE_MESSAGE, unstorable
 
 MAX_ROWS = 10_000
 MAX_EMAILS = 100_000
 MAX_OFFSET = 2**31 - 1
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-UNSTORABLE_MESSAGE = "Text must not contain NUL or lone surrogate characters."
-
-
-def _has_nul(value) -> bool:
-    """True if some text in a JSON value holds a character no database stores (NUL, a lone surrogate);
-    CharFields refuse these through DRF's validators, JSON payloads need the same check."""
-    if isinstance(value, str):
-        return bool(_UNSTORABLE.search(value))
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 # ---------------------------------------------------------------------------------------------- serializers
@@ -79,7 +62,7 @@ class PreferenceUpsertSerializer(serializers.Serializer):
     rows = serializers.ListField(child=PreferenceRowField(), allow_empty=False, max_length=MAX_ROWS)
 
     def validate_rows(self, rows):
-        if _has_nul(rows):
+        if unstorable(rows):
             raise serializers.ValidationError(UNSTORABLE_MESSAGE)
         return rows
 
@@ -334,7 +317,7 @@ class ResyncSettingsSerializer(serializers.ModelSerializer):
         read_only_fields = ["project", "updated_at"]
 
     def validate_scope(self, value):
-        if _has_nul(value):
+        if unstorable(value):
             raise serializers.ValidationError(UNSTORABLE_MESSAGE)
         return value
 

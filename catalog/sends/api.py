@@ -42,6 +42,7 @@ from catalog.sends.services.recipients import (
     proof_recipients_visible,
 )
 from catalog.sends.services.results import ProofSendDuplicate
+from catalog.services.input_limits import unstorable
 
 
 class RateLimited(exceptions.APIException):
@@ -310,7 +311,7 @@ class ProofSendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if params.get("mine", "").lower() in {"1", "true", "yes"}:
             attempts = attempts.filter(actor=self.request.user)
         if params.get("notification"):
-            if "\x00" in params["notification"]:  # PostgreSQL refuses NUL in a query
+            if unstorable(params["notification"]):
                 raise exceptions.ValidationError({"notification": ["A notification key has no NUL character."]})
             attempts = attempts.filter(notification_key=params["notification"])
         if params.get("outcome"):

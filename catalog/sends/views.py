@@ -35,6 +35,7 @@ from catalog.sends.services.recipients import (
     proof_recipients_visible,
 )
 from catalog.sends.services.results import ProofSendDuplicate
+from catalog.services.input_limits import unstorable
 from catalog.views.catalog import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
 
@@ -140,7 +141,7 @@ class ProofSendListView(Perm, View):
         if request.GET.get("notification"):
             key = request.GET["notification"]
             # No key holds NUL, and PostgreSQL refuses it in a query: nothing matches.
-            attempts = attempts.none() if "\x00" in key else attempts.filter(notification_key=key)
+            attempts = attempts.none() if unstorable(key) else attempts.filter(notification_key=key)
         page = Paginator(attempts.select_related("recipient"), PAGE_SIZE).get_page(request.GET.get("page"))
         shown = [proof_send_for(user=request.user, attempt=a) for a in page.object_list]
         return render(request, "sends/send_list.html", {"page": page, "attempts": shown})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import yaml
@@ -20,6 +21,28 @@ MAX_YAML_DEPTH = 32
 MAX_API_BODY_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_CSV_CELL_CHARS = 64 * 1024
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Text must not contain NUL or lone surrogate characters."
+
+
+def unstorable(value: object) -> bool:
+    """Whether some text in a value (a string, or JSON's lists and objects) holds what no database stores: NUL
+    (PostgreSQL cannot even compare text holding it) or a lone surrogate. Forms' and DRF's CharFields refuse these
+    on their own; JSON payloads, files and query parameters need this check."""
+    if isinstance(value, str):
+        return bool(_UNSTORABLE.search(value))
+    if isinstance(value, dict):
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(unstorable(v) for v in value)
+    return False
+
+
+def control_characters(text: object) -> bool:
+    """Whether a key typed by a person (a notification key, a slug) holds NUL or another control character."""
+    return isinstance(text, str) and any(ord(char) < 32 for char in text)
 
 
 class InputTooDeep(ValueError):

@@ -23,6 +23,7 @@ from catalog.io.services.imports import (
     guess_format,
 )
 from catalog.io.services.schema import SECTIONS, ImportProblem, catalog_file_problems
+from catalog.services.input_limits import unstorable
 from catalog.types import Actor
 
 IMPORT_TASK = "catalog.io.tasks.catalog_import_task"
@@ -45,7 +46,7 @@ def catalog_import_start(
     text, problems = catalog_file_text(content)
     if problems:
         return None, problems
-    if "\x00" in text:
+    if unstorable(text):
         return None, [ImportProblem("file", "The file contains NUL characters: it is not a text file.")]
     with transaction.atomic():
         record = CatalogImport.objects.create(

@@ -39,7 +39,7 @@ from catalog.audit.services import actor_label, audit_record
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
 from catalog.resync.services.conf import ALL
 from catalog.resync.services.rules import Rules, resync_rules
-from catalog.services.input_limits import CsvProblem, csv_rows
+from catalog.services.input_limits import CsvProblem, csv_rows, unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def preference_imports_supervise(*, queued_names: set[str] | None, now: datetime
 
 def _csv_header(text: str) -> list[str]:
     """The header of a preferences CSV, checked: an email column, only known columns. ValidationError if not."""
-    if "\x00" in text:  # no database stores NUL in text; a CSV with one is not the text file it claims to be
+    if unstorable(text):  # a CSV with NUL in it is not the text file it claims to be
         raise ValidationError("The file contains NUL characters: upload a UTF-8 text CSV.")
     try:
         _, header = next(csv_rows(text))
