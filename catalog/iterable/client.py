@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -406,6 +406,11 @@ class IterableClient:
             return [self._redact(v) for v in value]
         return value
 
+    # Iterable answers every JSON endpoint with an object; `text` asks for the body as text (CSV endpoints).
+    @overload
+    def _call(self, method: str, endpoint: str, *, text: Literal[True], **options: Any) -> str: ...
+    @overload
+    def _call(self, method: str, endpoint: str, *, text: Literal[False] = False, **options: Any) -> dict[str, Any]: ...
     def _call(self, method: str, endpoint: str, **options: Any) -> Any:
         """Every answer and every error leaves the client through here, with the API key taken out of its
         text, whatever Iterable (or whatever answers in its place) echoed: callers store and log what they get.
