@@ -28,6 +28,7 @@ from catalog.services.iterable_support import (
     iterable_schema_calls,
     iterable_schema_store,
 )
+from catalog.types import Actor
 
 HISTORY_LIMIT = 25
 MANAGED_FIELDS = {
@@ -345,7 +346,7 @@ def _build(
 
 def contact_lookup(
     *,
-    actor,
+    actor: Actor,
     email: str = "",
     user_id: str = "",
     project: IterableProject | None = None,
