@@ -14,6 +14,7 @@ from django.http import QueryDict
 from catalog import models
 from catalog.guard import policy
 from catalog.health.selectors import sends_in_days_expression
+from catalog.services.input_limits import id_from_text
 
 # The project, channel, message type and owner filters offer every row of small tables that change rarely, yet
 # reading them cost four of the list page's queries. They are cached and cleared by any write to those tables
@@ -124,8 +125,8 @@ class NotificationFilterSet(django_filters.FilterSet):
             | Q(owners__name__icontains=value)
             | Q(owners__email__icontains=value)
         )
-        if value.isascii() and value.isdigit() and len(value) <= 18:  # "²".isdigit() is true; int() refuses it
-            match |= Q(campaign_id=int(value)) | Q(templates__iterable_id=int(value))
+        if (number := id_from_text(value)) is not None:
+            match |= Q(campaign_id=number) | Q(templates__iterable_id=number)
         # Filter by ids so joins through owners/templates never duplicate rows or need DISTINCT.
         return queryset.filter(pk__in=models.Notification.objects.filter(match).values("pk"))
 

@@ -10,6 +10,7 @@ from catalog.resync.services.runs import resync_parse_emails
 from catalog.services.input_limits import (
     CsvProblem,
     csv_rows,
+    id_list_parse,
 )
 
 
@@ -199,13 +200,12 @@ class ResyncSettingsForm(forms.Form):
             if text.lower() == "all":
                 scope[array] = "all"
                 continue
-            parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
-            bad = [p for p in parts if not (p.isascii() and p.isdigit()) or len(p) > 18]
+            ids, bad = id_list_parse(text)
             if bad:
                 problem = f'Use "all" or ids separated by commas; not an id: {", ".join(bad[:5])}'
                 self.add_error(f"scope_{array}", problem)
             else:
-                scope[array] = sorted({int(p) for p in parts})
+                scope[array] = ids
         data["scope"] = scope
         return data
 

@@ -23,6 +23,7 @@ from catalog.resync.selectors import resync_dry_run_report, resync_failures, res
 from catalog.resync.services.ingest import preference_import_progress, preference_import_start
 from catalog.resync.services.rules import resync_settings_get, resync_settings_update
 from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
+from catalog.services.input_limits import id_from_text
 from catalog.views.catalog import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
 
@@ -39,8 +40,8 @@ class ResyncPerm(Perm):
 def _project_from(params):
     """The project named by params["project"], or None (an unknown or malformed id is no project)."""
     value = params.get("project", "")
-    is_id = value.isascii() and value.isdigit() and len(value) < 10  # "²".isdigit() is true; int() refuses it
-    return IterableProject.objects.filter(pk=int(value)).first() if is_id else None
+    project_id = id_from_text(value)
+    return IterableProject.objects.filter(pk=project_id).first() if project_id is not None else None
 
 
 def _report_unknown(request, unknown: list[str]) -> None:
@@ -77,7 +78,7 @@ class RunStartView(ResyncPerm, View):
         initial = {}
         for name in ("project", "import_record"):
             value = request.GET.get(name, "")
-            if value.isascii() and value.isdigit():
+            if id_from_text(value) is not None:
                 initial[name] = request.GET[name]
         if "import_record" in initial:
             initial["selection"] = "import"

@@ -45,6 +45,23 @@ def control_characters(text: object) -> bool:
     return isinstance(text, str) and any(ord(char) < 32 for char in text)
 
 
+# An Iterable id typed by a person: ASCII digits only ("²".isdigit() is true, and int() refuses it), within a bigint.
+_ID = re.compile(r"[0-9]{1,18}")
+_ID_SEPARATORS = re.compile(r"[;|,\s]+")
+
+
+def id_from_text(text: object) -> int | None:
+    """The id a text holds, or None when it is not one."""
+    return int(text) if isinstance(text, str) and _ID.fullmatch(text) else None
+
+
+def id_list_parse(text: str) -> tuple[list[int], list[str]]:
+    """Ids separated by commas, semicolons, bars or spaces: (the ids, sorted and distinct; the parts that are not)."""
+    parts = [p for p in _ID_SEPARATORS.split(text.strip()) if p]
+    bad = [p for p in parts if id_from_text(p) is None]
+    return sorted({int(p) for p in parts if p not in bad}), bad
+
+
 class InputTooDeep(ValueError):
     """Nested deeper than the limit."""
 

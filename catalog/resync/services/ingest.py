@@ -23,7 +23,6 @@ cell is ``[]``; ids in a cell are separated by ``;``, ``|``, ``,`` or spaces.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +38,7 @@ from catalog.audit.services import actor_label, audit_record
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
 from catalog.resync.services.conf import ALL
 from catalog.resync.services.rules import Rules, resync_rules
-from catalog.services.input_limits import CsvProblem, csv_rows, unstorable
+from catalog.services.input_limits import CsvProblem, csv_rows, id_list_parse, unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +47,6 @@ IMPORT_TASK = "catalog.resync.tasks.preference_import_task"
 MAX_IMPORT_ATTEMPTS = 3
 PROGRESS_EVERY = 5000  # rows checked between two progress updates
 _CHUNK = 2000
-_ID_SPLIT = re.compile(r"[;|,\s]+")
-_ASCII_ID = re.compile(r"[0-9]{1,18}")
 _ALIASES = {
     "email": "email",
     "user_id": "user_id",
@@ -293,12 +290,10 @@ def _read_text(file) -> str:
 def _parse_ids(value: Any) -> tuple[list[int] | None, str | None]:
     """(ids, None) or (None, reason). ``None`` input stays ``None`` (says nothing)."""
     if isinstance(value, _CsvIds):
-        parts = [p for p in _ID_SPLIT.split(value.strip()) if p]
-        # isdigit() is true for "²" and other digits int() refuses; ids are ASCII digits only.
-        bad = [p for p in parts if not _ASCII_ID.fullmatch(p)]
+        ids, bad = id_list_parse(value)
         if bad:
             return None, f"not an id: {', '.join(bad[:5])}"
-        return sorted({int(p) for p in parts}), None
+        return ids, None
     if not isinstance(value, list):
         return None, "must be a list of integer ids or null"
     bad = [v for v in value if not isinstance(v, int) or isinstance(v, bool) or v < 0]
