@@ -1,5 +1,8 @@
 """The guard before a test send: the catalog's verdict, then Iterable's live data, failing closed."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db.models import Q
 
 from catalog.contacts.services import contact_subscriptions
@@ -25,6 +28,7 @@ from catalog.sends.services.results import (
     ProofVerdict,
 )
 from catalog.services.iterable_support import explain_iterable_error, fan_out, first_error
+from catalog.types import RequestUser
 
 
 def _judged_templates(plan: ProofPlan) -> list[Template]:
@@ -286,7 +290,7 @@ def proof_verdict(plan: ProofPlan) -> ProofVerdict:
     return _catalog_verdict(plan) or _live_verdict(plan)
 
 
-def proof_preview(*, actor, **given) -> ProofPreview:
+def proof_preview(*, actor: User, **given: Any) -> ProofPreview:
     """The exact request a test send would make, and whether it would go ahead (nothing is sent or recorded).
 
     Takes proof_plan's arguments. Raises ValidationError for bad input.
@@ -302,7 +306,7 @@ def proof_preview(*, actor, **given) -> ProofPreview:
     return ProofPreview(plan, proof_verdict(plan))
 
 
-def not_allowlisted(plan: ProofPlan, actor) -> ProofVerdict:
+def not_allowlisted(plan: ProofPlan, actor: RequestUser) -> ProofVerdict:
     who = plan.email or plan.user_id
     waiting = proof_recipients_visible(user=actor, project=plan.notification.project).filter(
         Q(email__iexact=plan.email) if plan.email else Q(user_id=plan.user_id), status=RecipientStatus.PENDING
