@@ -15,7 +15,6 @@ from rest_framework.response import Response
 
 from catalog.api.permissions import HasCapability
 from catalog.models import (
-    BatchErrorPolicy,
     ContactPreference,
     IterableProject,
     PreferenceImport,
@@ -26,7 +25,6 @@ from catalog.resync.filters import ContactPreferenceFilterSet, PreferenceImportF
 from catalog.resync.selectors import resync_dry_run_report, resync_failures, resync_progress, resync_runs
 from catalog.resync.services.ingest import preference_import_start, preference_upsert
 from catalog.resync.services.rules import (
-    MAX_SCHEDULE_MINUTES,
     SETTINGS_FIELDS,
     resync_settings_get,
     resync_settings_update,
@@ -305,11 +303,6 @@ class ResyncSettingsSerializer(serializers.ModelSerializer):
         required=False,
         help_text='{"unsubscribedChannelIds": "all" | [ids], ...}; an array not named is never written.',
     )
-    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
-    rate_per_second = serializers.FloatField(required=False, min_value=0, max_value=1000)
-    read_concurrency = serializers.IntegerField(required=False, min_value=1, max_value=64)
-    on_batch_error = serializers.ChoiceField(choices=BatchErrorPolicy.choices, required=False)
-    schedule_minutes = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SCHEDULE_MINUTES)
 
     class Meta:
         model = ResyncSettings

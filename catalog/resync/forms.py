@@ -4,8 +4,8 @@ from django import forms
 
 from catalog.forms import upload_within_limit
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
-from catalog.models import BatchErrorPolicy, IterableProject
-from catalog.resync.services.rules import MAX_SCHEDULE_MINUTES, SETTINGS_FIELDS
+from catalog.models import IterableProject, ResyncSettings
+from catalog.resync.services.rules import SETTINGS_FIELDS
 from catalog.resync.services.runs import resync_parse_emails
 from catalog.services.input_limits import (
     CsvProblem,
@@ -142,8 +142,9 @@ def _scope_field(array: str) -> forms.CharField:
     )
 
 
-class ResyncSettingsForm(forms.Form):
-    """A project's resync settings; the scope is edited per array in words ("all", ids, or blank)."""
+class ResyncSettingsForm(forms.ModelForm):
+    """A project's resync settings; the bounds are the model's. The scope is edited per array in words ("all",
+    ids, or blank)."""
 
     ARRAYS = tuple(SUBSCRIPTION_ARRAYS)
 
@@ -151,44 +152,17 @@ class ResyncSettingsForm(forms.Form):
     scope_unsubscribedMessageTypeIds = _scope_field("unsubscribedMessageTypeIds")
     scope_subscribedMessageTypeIds = _scope_field("subscribedMessageTypeIds")
     scope_emailListIds = _scope_field("emailListIds")
-    opt_in_enabled = forms.BooleanField(
-        required=False,
-        label="Opt-in message types enabled",
-        help_text="The Iterable project has opt-in message types: subscribedMessageTypeIds may be written.",
-    )
-    batch_size = forms.IntegerField(min_value=1, max_value=100_000, help_text="Contacts per bulk update.")
-    rate_per_second = forms.FloatField(
-        min_value=0, max_value=1000, help_text="Bulk update calls per second (0: unpaced)."
-    )
-    read_concurrency = forms.IntegerField(min_value=1, max_value=64, help_text="Parallel reads of current state.")
-    on_batch_error = forms.ChoiceField(choices=BatchErrorPolicy.choices)
-    schedule_enabled = forms.BooleanField(
-        required=False,
-        label="Scheduled resync",
-        help_text="Regularly resync every contact whose desired state changed since its last resync.",
-    )
-    schedule_minutes = forms.IntegerField(
-        min_value=1, max_value=MAX_SCHEDULE_MINUTES, label="Every (minutes)", help_text="At most 32767 (22 days)."
-    )
 
-    @classmethod
-    def initial_from(cls, settings) -> dict:
-        initial = {
-            name: getattr(settings, name)
-            for name in (
-                "opt_in_enabled",
-                "batch_size",
-                "rate_per_second",
-                "read_concurrency",
-                "on_batch_error",
-                "schedule_enabled",
-                "schedule_minutes",
-            )
-        }
-        for array in cls.ARRAYS:
-            value = (settings.scope or {}).get(array)
-            initial[f"scope_{array}"] = "" if value is None else value if value == "all" else ", ".join(map(str, value))
-        return initial
+    class Meta:
+        model = ResyncSettings
+        fields = [name for name in SETTINGS_FIELDS if name != "scope"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for array in self.ARRAYS:
+            value = (self.instance.scope or {}).get(array)
+            shown = "" if value is None else value if value == "all" else ", ".join(map(str, value))
+            self.initial.setdefault(f"scope_{array}", shown)
 
     def clean(self):
         data = super().clean()

@@ -2,7 +2,9 @@
 Rules live in catalog/resync/services/; these are the records."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 from catalog.core.models import IterableProject, choices_check
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
@@ -14,6 +16,16 @@ SUBSCRIPTION_ARRAY_FIELDS = {field: array for array, field in SUBSCRIPTION_ARRAY
 class BatchErrorPolicy(models.TextChoices):
     CONTINUE = "continue", "Record the batch as failed and continue"
     STOP = "stop", "Stop the run (it can be resumed by retrying)"
+
+
+# django-q2 keeps a schedule's interval in a small integer column.
+MAX_SCHEDULE_MINUTES = 32_767
+
+
+def between(low: float, high: float, unit: str = "") -> list:
+    """The bounds of a setting, with one sentence for the form, the API and the service alike."""
+    message = f"must be between {low} and {high}{unit}"
+    return [MinValueValidator(low, message=message), MaxValueValidator(high, message=message)]
 
 
 class ResyncSettings(models.Model):
@@ -28,19 +40,45 @@ class ResyncSettings(models.Model):
         default=False,
         help_text="The Iterable project has opt-in message types: subscribedMessageTypeIds may be written.",
     )
-    batch_size = models.PositiveIntegerField(default=1000)
-    rate_per_second = models.FloatField(default=5.0, help_text="bulkUpdateSubscriptions calls per second.")
-    read_concurrency = models.PositiveSmallIntegerField(default=8)
+    batch_size = models.PositiveIntegerField(
+        default=1000, validators=between(1, 100_000), help_text="Contacts per bulk update."
+    )
+    rate_per_second = models.FloatField(
+        default=5.0, validators=between(0, 1000), help_text="Bulk update calls per second (0: unpaced)."
+    )
+    read_concurrency = models.PositiveSmallIntegerField(
+        default=8, validators=between(1, 64), help_text="Parallel reads of current state."
+    )
     on_batch_error = models.CharField(
         max_length=10, choices=BatchErrorPolicy.choices, default=BatchErrorPolicy.CONTINUE
     )
-    schedule_enabled = models.BooleanField(default=False)
-    schedule_minutes = models.PositiveIntegerField(default=60)
+    schedule_enabled = models.BooleanField(
+        "scheduled resync",
+        default=False,
+        help_text="Regularly resync every contact whose desired state changed since its last resync.",
+    )
+    schedule_minutes = models.PositiveIntegerField(
+        "every (minutes)",
+        default=60,
+        validators=between(1, MAX_SCHEDULE_MINUTES, " (about 22 days)"),
+        help_text="At most 32767 (22 days).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["project__name"]
         verbose_name_plural = "resync settings"
+        # The database holds the same bounds as the validators, whoever writes the row.
+        constraints = [
+            choices_check("on_batch_error", BatchErrorPolicy, "resync_settings_on_batch_error_valid"),
+            models.CheckConstraint(
+                condition=Q(batch_size__gte=1, batch_size__lte=100_000)
+                & Q(rate_per_second__gte=0, rate_per_second__lte=1000)
+                & Q(read_concurrency__gte=1, read_concurrency__lte=64)
+                & Q(schedule_minutes__gte=1, schedule_minutes__lte=MAX_SCHEDULE_MINUTES),
+                name="resync_settings_bounds",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Resync settings of {self.project}"

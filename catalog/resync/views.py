@@ -305,12 +305,12 @@ class SettingsFormView(ResyncPerm, View):
     def get(self, request, project_pk):
         project = get_object_or_404(IterableProject, pk=project_pk)
         settings = resync_settings_get(project=project)
-        form = ResyncSettingsForm(initial=ResyncSettingsForm.initial_from(settings))
+        form = ResyncSettingsForm(instance=settings)
         return self.render(request, project, settings, form)
 
     def post(self, request, project_pk):
         project = get_object_or_404(IterableProject, pk=project_pk)
-        form = ResyncSettingsForm(request.POST)
+        form = ResyncSettingsForm(request.POST, instance=resync_settings_get(project=project))
         if form.is_valid():
             try:
                 resync_settings_update(project=project, actor=request.user, **form.changes())

@@ -15,7 +15,8 @@ from django.urls import reverse
 from catalog.api.parsers import BoundedJSONParser  # noqa: F401 (the settings name it; it must import)
 from catalog.audit.services import audit_record
 from catalog.models import AuditEvent, ContactPreference, Notification, PreferenceImport, ProofOutcome, ProofRecipient
-from catalog.resync.services.rules import MAX_SCHEDULE_MINUTES, resync_settings_get, resync_settings_update
+from catalog.resync.models import MAX_SCHEDULE_MINUTES
+from catalog.resync.services.rules import resync_settings_get, resync_settings_update
 from catalog.sends.services.dispatch import proof_send
 from catalog.services.input_limits import MAX_CSV_CELL_CHARS, MAX_JSON_DEPTH
 

@@ -11,7 +11,6 @@ from django.db import transaction
 
 from catalog.audit.services import audit_record
 from catalog.models import (
-    BatchErrorPolicy,
     MessageType,
     ResyncSettings,
 )
@@ -52,9 +51,6 @@ def clean_scope(scope: Any) -> dict[str, Any]:
     return out
 
 
-# django-q2 keeps a schedule's interval in a small integer column.
-MAX_SCHEDULE_MINUTES = 32_767
-
 # What staff may change in a project's resync settings (the page, the API and this service share the list).
 SETTINGS_FIELDS = (
     "scope",
@@ -76,17 +72,10 @@ def resync_settings_update(*, project, actor, **changes) -> ResyncSettings:
         raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}")
     if "scope" in changes:
         changes["scope"] = clean_scope(changes["scope"])
-    if "batch_size" in changes and not 1 <= int(changes["batch_size"]) <= 100_000:
-        raise ValidationError({"batch_size": "must be between 1 and 100000"})
-    if "rate_per_second" in changes and float(changes["rate_per_second"]) < 0:
-        raise ValidationError({"rate_per_second": "must be 0 (unpaced) or more"})
-    if "schedule_minutes" in changes and not 1 <= int(changes["schedule_minutes"]) <= MAX_SCHEDULE_MINUTES:
-        raise ValidationError({"schedule_minutes": f"must be between 1 and {MAX_SCHEDULE_MINUTES} (about 22 days)"})
-    if "on_batch_error" in changes and changes["on_batch_error"] not in BatchErrorPolicy.values:
-        raise ValidationError({"on_batch_error": f"use one of {', '.join(BatchErrorPolicy.values)}"})
     before = {name: getattr(settings, name) for name in changes}
     for name, value in changes.items():
         setattr(settings, name, value)
+    settings.full_clean(exclude=["project"])  # the model's validators: the one definition of every bound
     with transaction.atomic():
         settings.save()
         _sync_schedule(settings)
