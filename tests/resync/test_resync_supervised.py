@@ -13,8 +13,8 @@ from catalog.models import AuditEvent, ResyncItem, ResyncRun
 from catalog.resync.selectors import resync_progress
 from catalog.resync.services.ingest import preference_upsert
 from catalog.resync.services.process import resync_process
-from catalog.resync.services.rules import resync_settings_update
 from catalog.resync.services.queue import resync_task_name
+from catalog.resync.services.rules import resync_settings_update
 from catalog.resync.services.runs import resync_retry_failed, resync_start
 from catalog.resync.services.supervision import resync_overran, resync_stalled, resync_supervise
 from catalog.services.supervision import queued_task_names, runs_supervise
