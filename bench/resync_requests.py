@@ -22,8 +22,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 import catalog.observability  # noqa: E402
-from catalog.api.resync import MAX_ROWS  # noqa: E402
 from catalog.models import IterableProject, ResyncRun  # noqa: E402
+from catalog.resync.api import MAX_ROWS  # noqa: E402
 from catalog.resync.services.ingest import (  # noqa: E402
     preference_import_run,
     preference_import_start,

@@ -6,7 +6,7 @@ from catalog.forms import upload_within_limit
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
 from catalog.models import IterableProject, ResyncSettings
 from catalog.resync.services.rules import SETTINGS_FIELDS
-from catalog.resync.services.runs import resync_parse_emails
+from catalog.resync.services.runs import MAX_LISTED_EMAILS, MAX_LISTED_EMAILS_MESSAGE, resync_parse_emails
 from catalog.services.input_limits import (
     CsvProblem,
     csv_rows,
@@ -131,6 +131,8 @@ class ResyncStartForm(forms.Form):
             self.add_error(field, f"… and {len(errors) - 20} more invalid addresses.")
         if not errors and not emails:
             self.add_error(field, "Give at least one address.")
+        if len(emails) > MAX_LISTED_EMAILS:
+            self.add_error(field, MAX_LISTED_EMAILS_MESSAGE)
         return emails
 
 

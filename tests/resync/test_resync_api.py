@@ -352,3 +352,17 @@ def test_settings_read_and_change_with_the_schedule(small_catalog, engineer):
     response = engineer.patch(url, {"schedule_enabled": False}, format="json")
     assert response.status_code == 200
     assert not Schedule.objects.filter(name=f"resync-project-{small_catalog.project.pk}").exists()
+
+
+def test_lists_too_long_for_a_request_are_refused_with_the_way_round(engineer, project):
+    """What a request must match or write itself is bounded; longer lists go through a background import."""
+    from catalog.resync.api import MAX_ROWS
+    from catalog.resync.services.runs import MAX_LISTED_EMAILS
+
+    rows = [{"email": f"row{i}@example.com"} for i in range(MAX_ROWS + 1)]
+    response = engineer.post("/api/resync/preferences/", {"project": project.pk, "rows": rows}, format="json")
+    assert response.status_code == 400
+    emails = [f"a{i}@example.com" for i in range(MAX_LISTED_EMAILS + 1)]
+    response = engineer.post("/api/resync/runs/", {"project": project.pk, "emails": emails}, format="json")
+    assert response.status_code == 400
+    assert "preferences CSV" in str(response.json())

@@ -388,3 +388,16 @@ def test_settings_with_the_schedule(small_catalog, engineer):
     assert not Schedule.objects.filter(name=f"resync-project-{small_catalog.project.pk}").exists()
     listing = engineer.get(reverse("catalog:resync_settings_list")).content.decode()
     assert small_catalog.project.name in listing
+
+
+def test_a_pasted_list_too_long_for_a_request_is_refused_with_the_way_round(client_in_role, project, monkeypatch):
+    from catalog.resync import forms as resync_forms
+
+    monkeypatch.setattr(resync_forms, "MAX_LISTED_EMAILS", 3)
+    page = client_in_role("engineering").post(
+        "/resync/new/",
+        {"project": project.pk, "selection": "list", "emails": "a@example.com b@example.com c@example.com "
+         "d@example.com", "dry_run": "on", "compare": "auto"},
+    )  # fmt: skip
+    assert page.status_code == 400
+    assert "preferences CSV" in page.content.decode()

@@ -60,7 +60,7 @@ _UNSET = object()
 def preference_upsert(
     *, project, actor, rows: Iterable[Mapping[str, Any]], source: str = PreferenceImport.Source.API, filename=""
 ) -> PreferenceImport:
-    """The REST door: upsert desired preferences from dicts, at once (at most 10,000 rows a request).
+    """The REST door: upsert desired preferences from dicts, at once (at most the API's MAX_ROWS a request).
     Row numbers in errors ("line") count from 1."""
     numbered = []
     for number, row in enumerate(rows, start=1):

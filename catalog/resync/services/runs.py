@@ -37,6 +37,15 @@ class ResyncStart:
     unknown_emails: list[str] = field(default_factory=list)
 
 
+# A run's contacts are matched by address inside the request that starts it; a longer list goes through a
+# preferences import, which is read in the background, and a resync of that import.
+MAX_LISTED_EMAILS = 50_000
+MAX_LISTED_EMAILS_MESSAGE = (
+    f"At most {MAX_LISTED_EMAILS:,} addresses in one list: for more, import them as a preferences CSV (read in the "
+    "background) and resync that import."
+)
+
+
 def resync_parse_emails(text: str) -> tuple[list[str], list[dict[str, Any]]]:
     """A pasted list (one address per line, or separated by commas/semicolons/spaces) → (emails, errors)."""
     emails: list[str] = []
