@@ -1,6 +1,9 @@
 """Every list is paginated: limit/offset, 50 by default, at most 1000."""
 
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.utils.urls import replace_query_param
+
+from catalog.views.paging import COUNT_CAP
 
 # Past this an offset only overflows the database's integer (SQLite raises, it is not a client error).
 MAX_OFFSET = 2**31 - 1
@@ -12,3 +15,51 @@ class Pagination(LimitOffsetPagination):
 
     def get_offset(self, request):
         return min(super().get_offset(request), MAX_OFFSET)
+
+
+class CappedCountPagination(Pagination):
+    """For lists that grow without bound (the audit trail): `count` is exact up to `count_cap` rows; past that it
+    is `count_cap` and `count_capped` is true, so a page never counts a million rows. `next` comes from reading
+    one row more than the page, not from the count, so walking the list past the cap still works."""
+
+    count_cap = COUNT_CAP
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)
+        # values("pk") keeps the counted subquery to the primary key's index.
+        counted = queryset.order_by().values("pk")[: self.count_cap + 1].count()
+        self.count_capped = counted > self.count_cap
+        self.count = min(counted, self.count_cap)
+        rows = list(queryset[self.offset : self.offset + self.limit + 1])
+        self.has_more = len(rows) > self.limit
+        return rows[: self.limit]
+
+    def get_next_link(self):
+        if not self.has_more:
+            return None
+        return replace_query_param(
+            replace_query_param(self.request.build_absolute_uri(), self.limit_query_param, self.limit),
+            self.offset_query_param,
+            self.offset + self.limit,
+        )
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.count_capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        described = super().get_paginated_response_schema(schema)
+        described["properties"]["count"]["description"] = (
+            f"The number of rows, exact up to {self.count_cap}; past that {self.count_cap} and count_capped is true."
+        )
+        described["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": f"True when the list holds more than {self.count_cap} rows and count stops there.",
+        }
+        described["required"] = [*described.get("required", []), "count_capped"]
+        return described

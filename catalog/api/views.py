@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from catalog import models
 from catalog.api import serializers
+from catalog.api.pagination import CappedCountPagination
 from catalog.filters import GuardViolationFilterSet, NotificationFilterSet
 from catalog.guard.verdicts import prefetch_iterable_violations
 from catalog.services.catalog import catalog_object_delete
@@ -134,6 +135,8 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = models.AuditEvent.objects.all()
     serializer_class = serializers.AuditEventSerializer
     filterset_fields = ["object_type", "object_id", "action", "actor"]
+    # A million events: counting them all would cost more than reading the page.
+    pagination_class = CappedCountPagination
 
 
 class UnknownPathView(APIView):
