@@ -37,10 +37,6 @@ MANAGED_FIELDS = {
 }  # fmt: skip
 
 
-class LookupInputError(ValueError):
-    """The identifier cannot be looked up (a bad email, nothing given)."""
-
-
 @dataclass
 class SubscriptionRow:
     """One channel or message type of the project and this contact's state on it."""
@@ -109,12 +105,12 @@ def identifier_clean(*, email: str = "", user_id: str = "") -> tuple[str, str]:
     """Validate what staff typed: exactly one of an email or a userId."""
     email, user_id = (email or "").strip(), (user_id or "").strip()
     if bool(email) == bool(user_id):
-        raise LookupInputError("Give an email address or a userId (one of them).")
+        raise ValidationError({"email": ["Give an email address or a userId (one of them)."]})
     if email:
         try:
             validate_email(email)
         except ValidationError as error:
-            raise LookupInputError(f"'{email}' is not a valid email address.") from error
+            raise ValidationError({"email": [f"'{email}' is not a valid email address."]}) from error
     return email, user_id
 
 
@@ -354,7 +350,7 @@ def contact_lookup(
 ) -> list[ContactLookup]:
     """Look a contact up in one project (or every project), explained. Audited: who looked up whom.
 
-    Raises LookupInputError for input that cannot be looked up; Iterable's errors come back in each
+    Raises ValidationError (on ``email``) for input that cannot be looked up; Iterable's errors come back in each
     ContactLookup's `error`, so one failing project does not hide the others.
     """
     email, user_id = identifier_clean(email=email, user_id=user_id)

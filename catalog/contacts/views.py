@@ -1,12 +1,13 @@
 """Contact lookup pages."""
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
 from catalog.contacts.forms import ContactLookupForm
-from catalog.contacts.services import LookupInputError, contact_lookup
+from catalog.contacts.services import contact_lookup
 from catalog.health.panels import contact_reported
 from catalog.views.catalog import Perm
 
@@ -36,8 +37,8 @@ class ContactLookupView(Perm, View):
                     project=form.cleaned_data["project"],
                     notification=form.cleaned_data["notification"],
                 )
-            except LookupInputError as error:
-                form.add_error("email", str(error))
+            except ValidationError as error:
+                form.add_error(None, error)
             else:
                 data = form.cleaned_data
                 contact_reported(lookups=lookups, email=data["email"], user_id=data["user_id"])

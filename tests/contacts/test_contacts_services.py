@@ -1,8 +1,9 @@
 """Contact lookup against the demo emulator, through the real client over loopback."""
 
 import pytest
-from catalog.contacts.services import LookupInputError, contact_lookup
+from django.core.exceptions import ValidationError
 
+from catalog.contacts.services import contact_lookup
 from catalog.models import AuditEvent, Notification
 
 
@@ -114,7 +115,7 @@ def test_all_projects_at_once(demo, admin_user):
 )
 def test_bad_input_is_refused_before_any_call(demo, admin_user, kwargs, message):
     demo.emulator.clear_requests()
-    with pytest.raises(LookupInputError, match=message):
+    with pytest.raises(ValidationError, match=message):
         contact_lookup(actor=admin_user, **kwargs)
     assert demo.emulator.requests() == []
 

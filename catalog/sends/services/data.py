@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 
-from catalog.contacts.services import LookupInputError, identifier_clean
+from catalog.contacts.services import identifier_clean
 from catalog.guard import policy
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
@@ -286,8 +286,8 @@ def proof_plan(
     else:
         try:
             email, user_id = identifier_clean(email=email, user_id=user_id)
-        except LookupInputError as error:
-            errors["recipient"] = [str(error)]
+        except ValidationError as error:
+            errors["recipient"] = error.messages
     try:
         data_fields = proof_data_fields_validate(notification=notification, data_fields=data_fields)
     except ValidationError as error:

@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from catalog.audit.services import audit_record, diff, snapshot
-from catalog.contacts.services import LookupInputError, identifier_clean
+from catalog.contacts.services import identifier_clean
 from catalog.models import (
     IterableProject,
     ProofRecipient,
@@ -92,10 +92,7 @@ def _plain_local_part(local: str) -> bool:
 
 
 def _recipient_clean(recipient: ProofRecipient) -> None:
-    try:
-        recipient.email, recipient.user_id = identifier_clean(email=recipient.email, user_id=recipient.user_id)
-    except LookupInputError as error:
-        raise ValidationError({"email": [str(error)]}) from error
+    recipient.email, recipient.user_id = identifier_clean(email=recipient.email, user_id=recipient.user_id)
     if recipient.email and not _plain_local_part(recipient.email.rpartition("@")[0]):
         raise ValidationError(
             {
