@@ -111,12 +111,8 @@ class NotificationAdmin(AuditedAdmin):
     autocomplete_fields = ["event", "journey"]
 
 
-@admin.register(models.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "actor_label", "action", "object_type", "object_repr"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["actor_label", "object_repr", "object_id"]
-    date_hierarchy = "created_at"
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what happened (an audit event, a send attempt): readable here, never added, changed or deleted."""
 
     def has_add_permission(self, request):
         return False
@@ -128,8 +124,16 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(RecordAdmin):
+    list_display = ["created_at", "actor_label", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "object_repr", "object_id"]
+    date_hierarchy = "created_at"
+
+
 class SyncReadOnlyAdmin(admin.ModelAdmin):
-    """Written only by the catalog sync (catalog/services/sync.py): readable here, never edited by hand."""
+    """Written only by the catalog sync (catalog/sync/): readable here, never edited by hand."""
 
     def has_add_permission(self, request):
         return False
@@ -175,28 +179,20 @@ class ProofRecipientAdmin(AuditedAdmin):
 
     def has_add_permission(self, request):
         return False
+
     search_fields = ["email", "user_id", "label", "owner__username"]
     list_select_related = ["project", "owner"]
 
 
 @admin.register(models.ProofSend)
-class ProofSendAdmin(admin.ModelAdmin):
-    """Written only by catalog/services/sends.py: every attempt stays as it happened."""
+class ProofSendAdmin(RecordAdmin):
+    """Written only by the test-send services (catalog/sends/): every attempt stays as it happened."""
 
     list_display = ["created_at", "notification_key", "recipient_email", "recipient_user_id", "mode", "outcome",
                     "actor_label"]  # fmt: skip
     list_filter = ["outcome", "mode", "project"]
     search_fields = ["notification_key", "recipient_email", "recipient_user_id", "actor_label"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.OwnerAlertHook)

@@ -64,6 +64,18 @@ def enqueue(func_path: str, *args, **options):
     return async_task("catalog.observability.run_with_request_id", current_request_id(), func_path, *args, **options)
 
 
+def enqueue_supervised(model, pk: int, func_path: str, *, name: str, group: str, timeout: int) -> None:
+    """Queue the task of a supervised record (a run, an import) once the transaction commits. Only its id travels:
+    task arguments are pickled into the database and shown in the admin. ``enqueued_at`` is stamped now, so the
+    supervisor can tell a task still waiting in the queue from one that was lost."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    model.objects.filter(pk=pk).update(enqueued_at=timezone.now())
+    options = {"timeout": timeout, "ack_failure": True, "group": group, "task_name": name}
+    transaction.on_commit(lambda: enqueue(func_path, pk, q_options=options))
+
+
 class DatabaseUnavailableMiddleware:
     """The database gone mid-request is an outage, not a bug: answer 503 with Retry-After and a sentence
     (JSON in the API's error format), log it once, and let the transaction roll back so nothing half-writes."""

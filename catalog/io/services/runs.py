@@ -62,16 +62,12 @@ def catalog_import_start(
 
 
 def _import_enqueue(import_id: int) -> None:
-    from catalog.observability import enqueue
+    from catalog.observability import enqueue_supervised
 
-    options = {
-        "timeout": _import_task_timeout(),
-        "ack_failure": True,
-        "group": "catalog-import",
-        "task_name": catalog_import_task_name(import_id),
-    }
-    CatalogImport.objects.filter(pk=import_id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: enqueue(IMPORT_TASK, import_id, q_options=options))
+    name = catalog_import_task_name(import_id)
+    enqueue_supervised(
+        CatalogImport, import_id, IMPORT_TASK, name=name, group="catalog-import", timeout=_import_task_timeout()
+    )
 
 
 def _phase(import_id: int, text: str, **fields: Any) -> None:

@@ -104,16 +104,12 @@ def _import_task_timeout() -> int:
 
 
 def _import_enqueue(import_id: int) -> None:
-    from catalog.observability import enqueue
+    from catalog.observability import enqueue_supervised
 
-    options = {
-        "timeout": _import_task_timeout(),
-        "ack_failure": True,
-        "group": "preference-import",
-        "task_name": preference_import_task_name(import_id),
-    }
-    PreferenceImport.objects.filter(pk=import_id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: enqueue(IMPORT_TASK, import_id, q_options=options))
+    name = preference_import_task_name(import_id)
+    enqueue_supervised(
+        PreferenceImport, import_id, IMPORT_TASK, name=name, group="preference-import", timeout=_import_task_timeout()
+    )
 
 
 def preference_import_run(*, import_id: int) -> str:

@@ -2,25 +2,16 @@
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import ResyncRun
+from catalog.observability import enqueue_supervised
 from catalog.resync.services.conf import TASK, task_timeout
 
 
 def resync_enqueue(run_id: int) -> None:
-    from catalog.observability import enqueue
-
-    # Only the id travels: task arguments are pickled into the database and shown in the admin.
-    options = {
-        "timeout": task_timeout(),  # > slice, < Q_CLUSTER retry
-        "ack_failure": True,
-        "group": "resync",
-        "task_name": resync_task_name(run_id),
-    }
-    ResyncRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: enqueue(TASK, run_id, q_options=options))
+    # The task's timeout is longer than a slice and shorter than Q_CLUSTER's retry.
+    enqueue_supervised(ResyncRun, run_id, TASK, name=resync_task_name(run_id), group="resync", timeout=task_timeout())
 
 
 def resync_task_name(run_id: int) -> str:
