@@ -1,13 +1,17 @@
 """What the core pages include: each function gives its template's context (home, notification, contact)."""
 
 from collections import defaultdict
+from datetime import UTC, date, datetime
+
+from django.db.models import Aggregate, JSONField, Max, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 
 from catalog import roles
 from catalog.health.alerts import alerts_open
 from catalog.health.counters import ProjectMap, retention_days
-from catalog.health.models import HealthAlert
-from catalog.health.selectors import PERIODS, contact_recent, notification_health, orphan_sends
-from catalog.models import Notification
+from catalog.health.models import EventKind, HealthAlert, HealthDaily
+from catalog.health.selectors import PERIODS, contact_recent, health_from_counts, health_window_start, orphan_sends
+from catalog.models import IterableProject, Notification
 
 VOLUME = ["send", "skip"]
 WORDS = {"send": "Sent", "skip": "Skipped", "bounce": "Bounced", "unsubscribe": "Unsubscribed", "open": "Opened",
@@ -26,11 +30,68 @@ def _chart(data: dict, kinds: list[str]) -> dict:
     }
 
 
+class JSONRows(Aggregate):
+    """The grouped rows' values as one JSON array."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        # jsonb, which Django's JSONField reads back (it decodes jsonb's text, not json's).
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+def _moment(text: str) -> datetime:
+    # PostgreSQL writes the offset; SQLite stores UTC without one.
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _panel_read(notification: Notification, days: int) -> tuple[list, datetime | None, list[HealthAlert]]:
+    """What the panel shows, read in one query (the notification page's budget is ten): the daily counts since
+    the baseline's first day, the last send, and the open alerts, newest first."""
+    mine = {"notification": OuterRef("pk")}
+    daily = HealthDaily.objects.filter(**mine, day__gte=health_window_start(days)).order_by().values("notification")
+    sends = HealthDaily.objects.filter(**mine, kind=EventKind.SEND).order_by().values("notification")
+    alerts = HealthAlert.objects.filter(**mine, acknowledged_at__isnull=True).order_by().values("notification")
+    alert_fields = ["id", "project_id", "kind", "message", "occurrences", "last_seen_at"]
+    found = (
+        Notification.objects.filter(pk=notification.pk)
+        .annotate(
+            daily=Subquery(
+                daily.annotate(rows=JSONRows(JSONObject(day="day", kind="kind", count="count"))).values("rows")
+            ),
+            last_sent=Subquery(sends.annotate(at=Max("last_at")).values("at")),
+            alerts=Subquery(
+                alerts.annotate(
+                    rows=JSONRows(JSONObject(**{f: f for f in alert_fields}, project_name="project__name"))
+                ).values("rows")
+            ),
+        )
+        .values_list("daily", "last_sent", "alerts")
+        .get()
+    )
+    rows, last_sent, open_alerts = found
+    counts = [(date.fromisoformat(r["day"]), r["kind"], r["count"]) for r in rows or []]
+    shown = [
+        HealthAlert(
+            **{f: r[f] for f in alert_fields if f != "last_seen_at"},
+            notification=notification,
+            last_seen_at=_moment(r["last_seen_at"]),
+            project=IterableProject(pk=r["project_id"], name=r["project_name"]),
+        )
+        for r in open_alerts or []
+    ]
+    shown.sort(key=lambda a: (a.last_seen_at, a.pk), reverse=True)
+    return counts, last_sent, shown[:20]
+
+
 def notification_panel(notification: Notification, request) -> dict:
     """Context of health/notification_panel.html: charts (30 or 90 days), the table behind them, rates
     against the notification's own baseline, last send and open alerts."""
     days = 90 if request.GET.get("health_days") == "90" else 30
-    data = notification_health(notification, days=days)
+    counts, last_sent, alerts = _panel_read(notification, days)
+    data = health_from_counts(counts, last_sent, days=days)
     return {
         "data": data,
         "days": days,
@@ -43,7 +104,7 @@ def notification_panel(notification: Notification, request) -> dict:
             {"label": r["label"], "rate": _percent(r["rate"]), "baseline": _percent(r["baseline"])}
             for r in data["rates"]
         ],
-        "alerts": alerts_open(notification=notification),
+        "alerts": alerts,
         "can_acknowledge": request.user.has_perm(roles.SEND_PROOF),
         "next": request.get_full_path(),
     }

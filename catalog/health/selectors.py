@@ -22,14 +22,26 @@ def _today() -> date:
 
 def notification_health(notification, *, days: int = 30) -> dict:
     """Per-day counts of the chart kinds over `days`, totals, rates against the baseline before, last send."""
-    if days not in PERIODS:
-        raise ValueError(f"days must be one of {', '.join(map(str, PERIODS))}")
-    today = _today()
-    start = today - timedelta(days=days - 1)
-    baseline_start = start - timedelta(days=BASELINE_DAYS)
-    rows = HealthDaily.objects.filter(notification=notification, day__gte=baseline_start).values_list(
+    rows = HealthDaily.objects.filter(notification=notification, day__gte=health_window_start(days)).values_list(
         "day", "kind", "count"
     )
+    last_sent = HealthDaily.objects.filter(notification=notification, kind=EventKind.SEND).aggregate(at=Max("last_at"))[
+        "at"
+    ]
+    return health_from_counts(rows, last_sent, days=days)
+
+
+def health_window_start(days: int) -> date:
+    """The first day a notification's health over `days` reads: the baseline's first day."""
+    if days not in PERIODS:
+        raise ValueError(f"days must be one of {', '.join(map(str, PERIODS))}")
+    return _today() - timedelta(days=days - 1 + BASELINE_DAYS)
+
+
+def health_from_counts(rows, last_sent, *, days: int) -> dict:
+    """notification_health's answer from the notification's (day, kind, count) rows since
+    health_window_start(days) and its last send."""
+    start = health_window_start(days) + timedelta(days=BASELINE_DAYS)
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     totals: defaultdict[str, int] = defaultdict(int)
     baseline: defaultdict[str, int] = defaultdict(int)
@@ -53,9 +65,6 @@ def notification_health(notification, *, days: int = 30) -> dict:
             "baseline": rate(baseline, kind),
         }
         for kind in RATE_KINDS
-    ]
-    last_sent = HealthDaily.objects.filter(notification=notification, kind=EventKind.SEND).aggregate(at=Max("last_at"))[
-        "at"
     ]
     return {
         "days": days,

@@ -16,10 +16,6 @@ from catalog import models
 from catalog.tokens.services import api_token_create
 
 LIMIT = 10
-# The notification page is the one exception, at 12: its live health panel reads three tables of its own
-# (catalog/health/panels.py: the daily counts, the last send, the open alerts) beside the nine queries of the
-# catalog's part. Lowering it to 10 means the health panel reading what it shows in one query.
-LIMITS = {"/notifications/weekly_digest/": 12}
 
 
 def grow(c, total: int) -> None:
@@ -108,7 +104,7 @@ def test_every_page_costs_at_most_ten_queries_whatever_the_rows(small_catalog, u
     grow(small_catalog, 150)
     many = counts(page_client, api_client, urls)
 
-    over = {url: n for url, n in many.items() if n > LIMITS.get(url, LIMIT)}
+    over = {url: n for url, n in many.items() if n > LIMIT}
     grows = {url: (few[url], many[url]) for url in urls if few[url] != many[url]}
     assert not over, f"more than {LIMIT} queries: {over}"
     assert not grows, f"queries grow with the rows: {grows}"
