@@ -5,6 +5,9 @@ Thin: serializers check shapes, the services in catalog/resync/services/ hold ev
 needs the ``catalog.run_resync`` permission (roles engineering and admin), reads included: it is personal data.
 """
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -37,6 +40,9 @@ from catalog.resync.services.runs import (
     resync_start,
 )
 from catalog.services.input_limits import MAX_UPLOAD_BYTES, UNSTORABLE_MESSAGE, unstorable
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass  # only in the stubs
 
 # The JSON upsert writes in its request: a bound that keeps it near a second; more rows go as a CSV upload.
 MAX_ROWS = 5_000
@@ -326,7 +332,7 @@ class ResyncSettingsSerializer(serializers.ModelSerializer):
 
 
 class ResyncPermission:
-    permission_classes = [HasCapability]
+    permission_classes: "Sequence[_PermissionClass]" = [HasCapability]
     required_permission = "catalog.run_resync"
 
 

@@ -6,10 +6,11 @@ import logging
 from collections import Counter
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from catalog.models import (
+    IterableProject,
     ResyncItem,
     ResyncRun,
 )
@@ -21,7 +22,7 @@ from catalog.resync.services.supervision import resync_stalled
 logger = logging.getLogger(__name__)
 
 
-def resync_runs(*, project=None):
+def resync_runs(*, project: IterableProject | None = None) -> QuerySet[ResyncRun]:
     """Runs for the run list, newest first (a queryset: the door paginates)."""
     runs = ResyncRun.objects.select_related("project")
     return runs.filter(project=project) if project is not None else runs

@@ -35,7 +35,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.audit.services import actor_label, audit_record
-from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, PreferenceImport
+from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, IterableProject, PreferenceImport
 from catalog.resync.services.conf import ALL
 from catalog.resync.services.rules import Rules, resync_rules
 from catalog.services.input_limits import CsvProblem, csv_rows, id_list_parse, unstorable
@@ -58,7 +58,12 @@ _UNSET = object()
 
 
 def preference_upsert(
-    *, project, actor, rows: Iterable[Mapping[str, Any]], source: str = PreferenceImport.Source.API, filename=""
+    *,
+    project: IterableProject,
+    actor: Any,  # an Actor once created_by reads it with isinstance (a getattr does not narrow)
+    rows: Iterable[Mapping[str, Any]],
+    source: str = PreferenceImport.Source.API,
+    filename: str = "",
 ) -> PreferenceImport:
     """The REST door: upsert desired preferences from dicts, at once (at most the API's MAX_ROWS a request).
     Row numbers in errors ("line") count from 1."""
@@ -75,7 +80,9 @@ def preference_upsert(
     return _ingest(record, numbered=numbered)
 
 
-def preference_import_start(*, project, actor, file, filename: str = "") -> PreferenceImport:
+def preference_import_start(
+    *, project: IterableProject, actor: Any, file: Any, filename: str = ""
+) -> PreferenceImport:
     """The upload door (page and API): check the file's text and header now (a ValidationError says what is
     wrong), keep it, and queue its import for a worker. The import's page shows its progress and result."""
     text = _read_text(file)

@@ -11,10 +11,12 @@ from django.db import transaction
 
 from catalog.audit.services import audit_record
 from catalog.models import (
+    IterableProject,
     MessageType,
     ResyncSettings,
 )
 from catalog.resync.services.conf import ALL, ARRAYS, SCHEDULED_TASK
+from catalog.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ class Rules:
     type_policy: dict[int, str] = field(default_factory=dict)
 
 
-def resync_settings_get(*, project) -> ResyncSettings:
+def resync_settings_get(*, project: IterableProject) -> ResyncSettings:
     settings, _ = ResyncSettings.objects.get_or_create(project=project)
     return settings
 
@@ -64,7 +66,7 @@ SETTINGS_FIELDS = (
 )
 
 
-def resync_settings_update(*, project, actor, **changes) -> ResyncSettings:
+def resync_settings_update(*, project: IterableProject, actor: Actor, **changes: Any) -> ResyncSettings:
     """Change a project's resync settings (validated, audited) and keep its django-q Schedule in line."""
     settings = resync_settings_get(project=project)
     unknown = set(changes) - set(SETTINGS_FIELDS)
@@ -111,7 +113,7 @@ def _sync_schedule(settings: ResyncSettings) -> None:
     )
 
 
-def resync_rules(*, project) -> Rules:
+def resync_rules(*, project: IterableProject) -> Rules:
     settings = ResyncSettings.objects.filter(project=project).first()
     raw = clean_scope(settings.scope) if settings else {}
     scope = {k: (ALL if v == ALL else frozenset(v)) for k, v in raw.items()}

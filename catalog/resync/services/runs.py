@@ -18,6 +18,7 @@ from django.utils import timezone
 from catalog.audit.services import actor_label, audit_record
 from catalog.models import (
     ContactPreference,
+    IterableProject,
     PreferenceImport,
     ResyncItem,
     ResyncRun,
@@ -25,6 +26,7 @@ from catalog.models import (
 from catalog.resync.services.conf import ACTIVE
 from catalog.resync.services.queue import lease_held, resync_enqueue
 from catalog.resync.services.rules import resync_settings_get
+from catalog.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +71,8 @@ def resync_parse_emails(text: str) -> tuple[list[str], list[dict[str, Any]]]:
 
 def resync_start(
     *,
-    project,
-    actor,
+    project: IterableProject,
+    actor: Actor,
     emails: list[str] | None = None,
     import_record: PreferenceImport | None = None,
     changed_since: datetime | None = None,
@@ -122,7 +124,15 @@ def resync_start(
 
 
 def _create_run(
-    *, project, actor, contact_ids: list[int] | None, selection, detail, dry_run, compare, source_run=None
+    *,
+    project: IterableProject,
+    actor: Any,  # an Actor once created_by reads it with isinstance (a getattr does not narrow)
+    contact_ids: list[int] | None,
+    selection: Any,
+    detail: Any,
+    dry_run: Any,
+    compare: Any,
+    source_run: ResyncRun | None = None,
 ) -> ResyncRun:
     """The run, its items and its task (queued when the transaction commits). ``contact_ids=None``: a selection
     by query, listed as items by the run's task (``_list_contacts``), so a request never writes 100,000 rows."""
@@ -162,7 +172,7 @@ def _create_run(
     return run
 
 
-def resync_apply(*, run: ResyncRun, actor) -> ResyncRun:
+def resync_apply(*, run: ResyncRun, actor: Actor) -> ResyncRun:
     """Apply a finished dry run: a new run over the contacts it found different (or could not read).
     It reads again before writing, so what is sent is what differs *now*."""
     if not run.dry_run:
@@ -181,7 +191,7 @@ def resync_apply(*, run: ResyncRun, actor) -> ResyncRun:
     )
 
 
-def resync_start_scheduled(*, project) -> ResyncRun | None:
+def resync_start_scheduled(*, project: IterableProject) -> ResyncRun | None:
     """The scheduled resync: every contact whose desired state changed since it was last resynced (or never
     was). Nothing is lost to a cancelled or failed run: those contacts stay "changed" and come back next time.
     Returns ``None`` (and nudges it) when a scheduled run of the project is still active."""
@@ -219,7 +229,7 @@ def resync_resume(*, run: ResyncRun) -> None:
 
 
 
-def resync_cancel(*, run: ResyncRun, actor) -> ResyncRun:
+def resync_cancel(*, run: ResyncRun, actor: Actor) -> ResyncRun:
     """Cancel a queued or running run: its pending contacts become skipped ("cancelled"); a batch already on
     its way to Iterable finishes and is recorded as what it was."""
     with transaction.atomic():
@@ -235,7 +245,7 @@ def resync_cancel(*, run: ResyncRun, actor) -> ResyncRun:
     return run
 
 
-def resync_retry_failed(*, run: ResyncRun, actor) -> int:
+def resync_retry_failed(*, run: ResyncRun, actor: Actor) -> int:
     """Put the run's failed contacts back to pending and run it again. Returns how many."""
     run.refresh_from_db()
     if run.status in ACTIVE and lease_held(run):
