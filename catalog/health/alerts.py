@@ -6,6 +6,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins, send_mail
 from django.db import transaction
@@ -125,7 +126,7 @@ def alerts_notify() -> int:
     return sent
 
 
-def alert_acknowledge(*, alert: HealthAlert, actor, note: str = "") -> HealthAlert:
+def alert_acknowledge(*, alert: HealthAlert, actor: User, note: str = "") -> HealthAlert:
     """A person has seen it; audited. A later occurrence opens a new alert."""
     if alert.acknowledged_at is not None:
         raise ValidationError(

@@ -26,6 +26,7 @@ from catalog.health.events import events_parse
 from catalog.health.models import HealthEvent, WebhookSecret
 from catalog.models import IterableProject
 from catalog.observability import enqueue
+from catalog.types import Actor
 
 SECRET_HEADER = "HTTP_X_WEBHOOK_SECRET"
 
@@ -38,7 +39,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def webhook_secret_rotate(*, project: IterableProject, actor) -> str:
+def webhook_secret_rotate(*, project: IterableProject, actor: Actor) -> str:
     """A new secret for the project's webhooks (the old one stops working); shown once, stored hashed."""
     secret = secrets.token_urlsafe(32)
     row, created = WebhookSecret.objects.update_or_create(project=project, defaults={"secret_hash": _digest(secret)})
