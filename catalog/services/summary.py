@@ -47,20 +47,30 @@ def _computed() -> dict:
     for name, (field, choices) in COUNTED_FIELDS.items():
         for i, (value, _) in enumerate(choices):
             counts[f"{name}_{i}"] = Count("pk", filter=Q(**{field: value}))
-    found = notifications.aggregate(**counts)
+    # One pass over the table, per project: the catalog's counts are the projects' sums.
+    per_project = list(notifications.values("project").annotate(**counts))
+    found = {key: sum(row[key] for row in per_project) for key in counts}
     summary = {key: found[key] for key in ("total", "error_total", "warning_total")}
     for name, (_, choices) in COUNTED_FIELDS.items():
         summary[name] = [(value, label, found[f"{name}_{i}"]) for i, (value, label) in enumerate(choices)]
-    unjudged = notifications.filter(verdict_errors=0).values_list("project").annotate(n=Count("pk"))
-    summary["unjudged_by_project"] = dict(unjudged)
-    flagged = (
+    summary["unjudged_by_project"] = {
+        row["project"]: row["total"] - row["error_total"] for row in per_project if row["total"] > row["error_total"]
+    }
+    # The shown ones picked first by their verdict columns (indexed), so the owners are counted for those rows
+    # only: counting them before the sort grouped every flagged notification (0.3 s at 100,000).
+    shown = (
         notifications.filter(Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0))
+        .order_by("-verdict_errors", "-verdict_warnings", "key")
+        .values("pk")[:FLAGGED_SHOWN]
+    )
+    flagged = (
+        notifications.filter(pk__in=shown)
         .select_related("project", "message_type__channel", "event", "journey")
         .prefetch_related("templates__message_type__channel", prefetch_iterable_violations())
         .annotate(owner_total=Count("owners", distinct=True))
         .order_by("-verdict_errors", "-verdict_warnings", "key")
     )
-    summary["verdicts"] = [(n.key, notification_verdict(n)) for n in flagged[:FLAGGED_SHOWN]]
+    summary["verdicts"] = [(n.key, notification_verdict(n)) for n in flagged]
     return summary
 
 
