@@ -16,10 +16,7 @@ VIEW_CATALOG = [f"catalog.view_{m}" for m in CATALOG_MODELS] + ["catalog.view_au
 # A project's connection (where its key goes, which variable holds it) is the admin's alone.
 PROJECT_MODELS = ["iterableproject"]
 EDIT_CATALOG = [
-    f"catalog.{action}_{m}"
-    for m in CATALOG_MODELS
-    if m not in PROJECT_MODELS
-    for action in ("add", "change", "delete")
+    f"catalog.{action}_{m}" for m in CATALOG_MODELS if m not in PROJECT_MODELS for action in ("add", "change", "delete")
 ]
 EDIT_PROJECTS = [f"catalog.{action}_{m}" for m in PROJECT_MODELS for action in ("add", "change", "delete")]
 

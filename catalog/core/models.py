@@ -486,4 +486,3 @@ class Notification(Guarded):
 
     def __str__(self) -> str:
         return self.key
-

@@ -231,5 +231,3 @@ def _write_verdicts(rows: list[tuple[int, str, int, int]]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [value for row in rows for value in row])
-
-

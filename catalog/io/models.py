@@ -47,4 +47,3 @@ class CatalogImport(models.Model):
 
     def __str__(self) -> str:
         return f"Catalog import #{self.pk} ({self.filename or self.fmt}, {self.status})"
-

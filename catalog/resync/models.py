@@ -153,9 +153,7 @@ class ContactPreference(models.Model):
     )
     # The "resynced" marker: when Iterable was last made to match this desired state, and by which run.
     resynced_at = models.DateTimeField(null=True, blank=True)
-    resynced_run = models.ForeignKey(
-        "ResyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    resynced_run = models.ForeignKey("ResyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["project__name", "email"]
@@ -254,4 +252,3 @@ class ResyncItem(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} contact {self.contact_id}: {self.status}"
-

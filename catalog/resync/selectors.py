@@ -64,9 +64,8 @@ def resync_progress(*, run: ResyncRun) -> dict[str, Any]:
         "can_cancel": run.status in ACTIVE,
         "stalled": resync_stalled(run),
         "resumes": run.resumes,
-        "can_retry_failed": (
-            run.status not in ACTIVE and (counts["failed"] > 0 or run.status == "failed")
-        ) or (run.status in ACTIVE and not lease_held(run) and (counts["failed"] > 0 or resync_stalled(run))),
+        "can_retry_failed": (run.status not in ACTIVE and (counts["failed"] > 0 or run.status == "failed"))
+        or (run.status in ACTIVE and not lease_held(run) and (counts["failed"] > 0 or resync_stalled(run))),
         "can_apply": run.dry_run and run.status == ResyncRun.Status.DONE,
         "listing": resync_listing(run),
     }

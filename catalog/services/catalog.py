@@ -194,9 +194,7 @@ def catalog_notifications_save_bulk(*, actor: Actor, writes: list[NotificationWr
     with transaction.atomic(), database_refusals_as_validation_errors():
         Notification.objects.bulk_create([w.instance for w in creates], batch_size=batch_size)
         if any(w.instance.pk is None for w in creates):  # a backend that returns no ids from a bulk insert
-            ids = dict(
-                Notification.objects.filter(key__in=[w.instance.key for w in creates]).values_list("key", "pk")
-            )
+            ids = dict(Notification.objects.filter(key__in=[w.instance.key for w in creates]).values_list("key", "pk"))
             for w in creates:
                 w.instance.pk = ids[w.instance.key]
         by_fields: dict[tuple[str, ...], list[Notification]] = {}

@@ -125,4 +125,3 @@ class SyncFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message[:80]}"
-

@@ -40,8 +40,6 @@ def findings_for_notification(*, notification: Notification) -> list[SyncFinding
     return list(SyncFinding.objects.filter(Q(notification=notification)).order_by("category", "code", "id"))
 
 
-
-
 def orphan_queryset():
     return SyncFinding.objects.filter(category=FindingCategory.ORPHAN).select_related("project")
 

@@ -18,9 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 @pytest.fixture
 def truth(demo, user_in_role):
     user_in_role("engineering", username="erin")
-    resync_settings_update(
-        project=demo.student, actor="tests", scope={"emailListIds": [7001, 7002]}, rate_per_second=0
-    )
+    resync_settings_update(project=demo.student, actor="tests", scope={"emailListIds": [7001, 7002]}, rate_per_second=0)
     preference_upsert(
         project=demo.student,
         actor="tests",

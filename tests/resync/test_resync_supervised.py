@@ -37,10 +37,16 @@ def stalled_run(project, django_capture_on_commit_callbacks):
 
 
 def _emails_synced(emulator) -> set[str]:
-    return {row["email"] for w in emulator.requests(path="/api/users/bulkUpdateSubscriptions") for row in w["body"]["updateSubscriptionsRequests"]}  # noqa: E501
+    return {
+        row["email"]
+        for w in emulator.requests(path="/api/users/bulkUpdateSubscriptions")
+        for row in w["body"]["updateSubscriptionsRequests"]
+    }
 
 
-def test_a_lost_task_is_noticed_after_the_stall_time_and_resumed(stalled_run, emulator, django_capture_on_commit_callbacks):  # noqa: E501
+def test_a_lost_task_is_noticed_after_the_stall_time_and_resumed(
+    stalled_run, emulator, django_capture_on_commit_callbacks
+):
     run = stalled_run
     assert not resync_stalled(run)  # just queued: it has the stall time to start
     assert runs_supervise()["resync_resumed"] == 0
@@ -107,7 +113,9 @@ def test_the_task_resumes_at_once_when_it_overruns(stalled_run, django_capture_o
 
 
 @override_settings(RESYNC_MAX_RESUMES=2)
-def test_resuming_without_getting_further_ends_in_failed_with_the_reason(stalled_run, django_capture_on_commit_callbacks):  # noqa: E501
+def test_resuming_without_getting_further_ends_in_failed_with_the_reason(
+    stalled_run, django_capture_on_commit_callbacks
+):
     run = stalled_run
     outcomes = []
     for attempt in range(3):

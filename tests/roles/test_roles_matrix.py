@@ -41,8 +41,11 @@ def minimum_role(name: str, path: str = "") -> str | None:
     if path.startswith("/projects/") and not re.search(r"_create$|_edit$|_delete$", name):
         return "viewer"
     return next(
-        (role for pattern, role in MINIMUM_ROLE if re.search(pattern, name) or (pattern.startswith("^/") and
-                                                                              re.search(pattern, path))),
+        (
+            role
+            for pattern, role in MINIMUM_ROLE
+            if re.search(pattern, name) or (pattern.startswith("^/") and re.search(pattern, path))
+        ),
         "viewer",
     )
 

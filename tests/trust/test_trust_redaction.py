@@ -15,8 +15,11 @@ KEY = "Key/With+Symbols-0123456789abcdef"
 ECHOES = {
     "a 2xx that is not JSON": (200, "text/plain", f"proxy says hello to {KEY}"),
     "a 2xx HTML page": (200, "text/html", f"<html><title>{KEY}</title></html>"),
-    "a JSON error": (400, "application/json", json.dumps({"code": "BadParams", "msg": f"bad {KEY}",
-                                                          "params": {"apiKey": KEY}})),
+    "a JSON error": (
+        400,
+        "application/json",
+        json.dumps({"code": "BadParams", "msg": f"bad {KEY}", "params": {"apiKey": KEY}}),
+    ),
     "a 500 in capitals": (500, "text/plain", f"failed for {KEY.upper()}"),
     "a percent-encoded echo": (502, "text/plain", f"upstream /x?api_key={quote(KEY, safe='')}"),
     "a JSON success": (200, "application/json", json.dumps({"channels": [{"id": 1, "name": KEY}]})),

@@ -80,9 +80,7 @@ def preference_upsert(
     return _ingest(record, numbered=numbered)
 
 
-def preference_import_start(
-    *, project: IterableProject, actor: Any, file: Any, filename: str = ""
-) -> PreferenceImport:
+def preference_import_start(*, project: IterableProject, actor: Any, file: Any, filename: str = "") -> PreferenceImport:
     """The upload door (page and API): check the file's text and header now (a ValidationError says what is
     wrong), keep it, and queue its import for a worker. The import's page shows its progress and result."""
     text = _read_text(file)

@@ -225,10 +225,6 @@ def resync_resume(*, run: ResyncRun) -> None:
         resync_enqueue(run.pk)
 
 
-
-
-
-
 def resync_cancel(*, run: ResyncRun, actor: Actor) -> ResyncRun:
     """Cancel a queued or running run: its pending contacts become skipped ("cancelled"); a batch already on
     its way to Iterable finishes and is recorded as what it was."""

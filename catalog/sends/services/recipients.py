@@ -21,17 +21,13 @@ from catalog.roles import MANAGE_SHARED_RECIPIENTS
 from catalog.types import RequestUser
 
 
-def proof_recipients_visible(
-    *, user: RequestUser, project: IterableProject | None = None
-) -> QuerySet[ProofRecipient]:
+def proof_recipients_visible(*, user: RequestUser, project: IterableProject | None = None) -> QuerySet[ProofRecipient]:
     """The test recipients a user sees: their own and the shared ones, approved or waiting for approval."""
     found = ProofRecipient.objects.filter(Q(owner=user) | Q(owner__isnull=True)).select_related("project", "owner")
     return found.filter(project=project) if project is not None else found
 
 
-def proof_recipients_sendable(
-    *, user: RequestUser, project: IterableProject | None = None
-) -> QuerySet[ProofRecipient]:
+def proof_recipients_sendable(*, user: RequestUser, project: IterableProject | None = None) -> QuerySet[ProofRecipient]:
     """The allowlist a user may send to: their own and the shared recipients that are approved."""
     return proof_recipients_visible(user=user, project=project).filter(status=RecipientStatus.APPROVED)
 

@@ -206,9 +206,7 @@ def _notification_drift(n: Notification, mirror: MirrorIndex) -> list[Finding]:
         campaign_ids = [n.campaign_id]
         found += _campaign_drift(n, n.campaign_id, mirror, subject)
     elif n.trigger_type == TriggerType.CUSTOM_EVENT and (journey := n.journey) is not None:
-        campaign_ids = [
-            cid for cid, c in mirror.campaigns.items() if c["iterable_workflow_id"] == journey.iterable_id
-        ]
+        campaign_ids = [cid for cid, c in mirror.campaigns.items() if c["iterable_workflow_id"] == journey.iterable_id]
         found += _journey_drift(n, journey, mirror, subject)
     return found + _template_copy_drift(n, declared, mirror.attached_templates(campaign_ids), mirror, subject)
 

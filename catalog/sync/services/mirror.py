@@ -19,8 +19,6 @@ logger = logging.getLogger(__name__)
 WRITE_BATCH = 1000
 
 
-
-
 def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None

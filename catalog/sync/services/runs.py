@@ -36,8 +36,6 @@ SYNC_TASK_OPTIONS: dict[str, Any] = {"timeout": 300, "ack_failure": True, "group
 SCHEDULE_NAME = "catalog-sync-all"  # also in migration 0006_sync_mirror
 
 
-
-
 def _error_record(error: IterableError) -> dict:
     return {"code": error.code, "msg": error.msg, "status": error.status, "endpoint": error.endpoint}
 
