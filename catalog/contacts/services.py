@@ -198,7 +198,8 @@ def _reach(notification: Notification, schema: IterableSchema, subs: policy.Cont
             "type-missing-in-iterable",
             f"Its message type '{declared.name}' (#{declared.iterable_id}) does not exist in Iterable.",
         )
-    channel = schema.channels.get(live.get("channelId"), {})
+    channel_id = live.get("channelId")
+    channel = schema.channels.get(channel_id, {}) if isinstance(channel_id, int) else {}
     facts = policy.MessageTypeFacts(
         name=live["name"],
         policy=live.get("subscriptionPolicy"),
@@ -211,7 +212,7 @@ def _reach(notification: Notification, schema: IterableSchema, subs: policy.Cont
         message_type_id=live["id"],
         message_type_name=live["name"],
         policy=live.get("subscriptionPolicy"),
-        channel_id=live.get("channelId"),
+        channel_id=channel_id if isinstance(channel_id, int) else -1,  # no channel: nothing unsubscribed from it
         channel_name=channel.get("name", "?"),
     )
     return Reach(notification, verdict.allowed, verdict.rule, verdict.reason, guard)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -39,6 +40,7 @@ from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, Iterabl
 from catalog.resync.services.conf import ALL
 from catalog.resync.services.rules import Rules, resync_rules
 from catalog.services.input_limits import CsvProblem, csv_rows, id_list_parse, unstorable
+from catalog.types import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ _UNSET = object()
 def preference_upsert(
     *,
     project: IterableProject,
-    actor: Any,  # an Actor once created_by reads it with isinstance (a getattr does not narrow)
+    actor: Actor,
     rows: Iterable[Mapping[str, Any]],
     source: str = PreferenceImport.Source.API,
     filename: str = "",
@@ -72,7 +74,7 @@ def preference_upsert(
         numbered.append((number, row if isinstance(row, Mapping) else _NotAMapping(row)))
     record = PreferenceImport(
         project=project,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=actor if isinstance(actor, User) and actor.pk else None,
         actor_label=actor_label(actor),
         source=source,
         filename=filename[:255],
@@ -80,7 +82,9 @@ def preference_upsert(
     return _ingest(record, numbered=numbered)
 
 
-def preference_import_start(*, project: IterableProject, actor: Any, file: Any, filename: str = "") -> PreferenceImport:
+def preference_import_start(
+    *, project: IterableProject, actor: Actor, file: Any, filename: str = ""
+) -> PreferenceImport:
     """The upload door (page and API): check the file's text and header now (a ValidationError says what is
     wrong), keep it, and queue its import for a worker. The import's page shows its progress and result."""
     text = _read_text(file)
@@ -88,7 +92,7 @@ def preference_import_start(*, project: IterableProject, actor: Any, file: Any, 
     with transaction.atomic():
         record = PreferenceImport.objects.create(
             project=project,
-            created_by=actor if getattr(actor, "pk", None) else None,
+            created_by=actor if isinstance(actor, User) and actor.pk else None,
             actor_label=actor_label(actor),
             source=PreferenceImport.Source.CSV,
             filename=(filename or "")[:255],

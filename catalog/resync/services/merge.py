@@ -63,13 +63,14 @@ def merge_subscriptions(
         else:
             if current is None:
                 raise ValueError(f"{array} has a partial scope: read the current state first")
-            kept = [i for i in current.get(array, []) if i not in scope]
+            owned = scope if isinstance(scope, frozenset) else frozenset()
+            kept = [i for i in current.get(array, []) if i not in owned]
             target[array] = kept + sorted(set(ids) - set(kept))
     dropped: list[int] = []
-    channels = target.get(UNSUB_CHANNELS)
-    if channels is None and current is not None:
-        channels = current.get(UNSUB_CHANNELS, [])
-    channels = set(channels or ())
+    unsubscribed_channels = target.get(UNSUB_CHANNELS)
+    if unsubscribed_channels is None and current is not None:
+        unsubscribed_channels = current.get(UNSUB_CHANNELS, [])
+    channels = set(unsubscribed_channels or ())
     if SUBSCRIBED in target:
         wanted = set(desired[SUBSCRIBED] or ())
         dropped = sorted(i for i in target[SUBSCRIBED] if i in wanted and rules.type_channel.get(i) in channels)

@@ -239,7 +239,9 @@ def _process_batch(run, items, client, rules, pacer, concurrency) -> str:
 
 
 def _chunks_by_size(rows: list[tuple[ResyncItem, dict]]) -> list[list[tuple[ResyncItem, dict]]]:
-    chunks, current, size = [], [], 0
+    chunks: list[list[tuple[ResyncItem, dict]]] = []
+    current: list[tuple[ResyncItem, dict]] = []
+    size = 0
     for pair in rows:
         row_size = len(json.dumps(pair[1], separators=(",", ":"))) + 1
         if current and size + row_size > BODY_BUDGET:

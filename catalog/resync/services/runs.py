@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -126,7 +127,7 @@ def resync_start(
 def _create_run(
     *,
     project: IterableProject,
-    actor: Any,  # an Actor once created_by reads it with isinstance (a getattr does not narrow)
+    actor: Actor,
     contact_ids: list[int] | None,
     selection: Any,
     detail: Any,
@@ -140,7 +141,7 @@ def _create_run(
     with transaction.atomic():
         run = ResyncRun.objects.create(
             project=project,
-            created_by=actor if getattr(actor, "pk", None) else None,
+            created_by=actor if isinstance(actor, User) and actor.pk else None,
             actor_label=actor_label(actor),
             dry_run=dry_run,
             selection=selection,

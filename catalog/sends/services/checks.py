@@ -1,5 +1,7 @@
 """The guard before a test send: the catalog's verdict, then Iterable's live data, failing closed."""
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -32,7 +34,7 @@ from catalog.types import RequestUser
 
 
 def _judged_templates(plan: ProofPlan) -> list[Template]:
-    if plan.mode == ProofMode.TEMPLATE_PROOF:
+    if plan.mode == ProofMode.TEMPLATE_PROOF and plan.template is not None:  # proof_plan requires one for a proof
         return [plan.template]
     return proof_templates(plan.notification)
 
@@ -42,7 +44,7 @@ def _catalog_verdict(plan: ProofPlan) -> ProofVerdict | None:
     subject = f"Notification '{plan.notification.key}'"
     found = policy.message_type_violations(message_type_facts(plan.notification.message_type), subject=subject)
     for template in _judged_templates(plan):
-        if template.message_type_id:
+        if template.message_type is not None:
             found += policy.message_type_violations(
                 message_type_facts(template.message_type), subject=f"{subject} through template '{template.name}'"
             )
@@ -86,10 +88,10 @@ def _live_read(
     No cache on purpose: the guard judges what Iterable holds at the moment of the send. No database here.
     """
     client = client_for_project(project)
-    calls = {"message_types": client.get_message_types, "channels": client.get_channels}
+    calls: dict[str, Callable[[], Any]] = {"message_types": client.get_message_types, "channels": client.get_channels}
     for template_id, medium in templates:
         getter = client.get_push_template if medium == "Push" else client.get_email_template
-        calls[f"template:{template_id}"] = lambda getter=getter, template_id=template_id: getter(template_id)
+        calls[f"template:{template_id}"] = partial(getter, template_id)
     if campaign_id is not None:
         calls["campaigns"] = lambda: [client.get_campaign(campaign_id)]
     elif event_name is not None:
@@ -129,12 +131,12 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
     templates = _judged_templates(plan)
     check_reach = plan.mode != ProofMode.TEMPLATE_PROOF
     checks: dict = {"templates": [], "message_type": None, "eligibility": [], "campaigns": []}
-    follow = {}
+    campaign_id = event_name = journey_id = None
     if plan.mode == ProofMode.CAMPAIGN:
-        follow["campaign_id"] = notification.campaign_id
-    elif plan.mode == ProofMode.EVENT:
-        follow["event_name"] = notification.event.name
-        follow["journey_id"] = notification.journey.iterable_id if notification.journey_id else None
+        campaign_id = notification.campaign_id
+    elif plan.mode == ProofMode.EVENT and notification.event is not None:  # proof_modes offers it only then
+        event_name = notification.event.name
+        journey_id = notification.journey.iterable_id if notification.journey is not None else None
     try:
         live = _live_read(
             notification.project,
@@ -142,7 +144,9 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
             plan.email,
             plan.user_id,
             check_reach,
-            **follow,
+            campaign_id=campaign_id,
+            journey_id=journey_id,
+            event_name=event_name,
         )
     except IterableError as error:
         return ProofVerdict(
@@ -219,7 +223,7 @@ def _live_facts(plan: ProofPlan, templates: list[Template], live: dict, checks: 
         campaign_id = campaign.get("id")
         rendered = live.get(f"campaign-template:{campaign_id}")
         type_id = rendered.get("messageTypeId") if isinstance(rendered, dict) else None
-        if type_id is None:
+        if not isinstance(rendered, dict) or type_id is None:
             raise unreadable(
                 f"the guard could not read which template campaign #{campaign_id} sends, and on which "
                 "message type, so it cannot vouch for what Iterable would render."
