@@ -228,6 +228,12 @@ def _csv_header(text: str) -> list[str]:
         raise ValidationError("The header has no email column.")
     if unknown:
         raise ValidationError(f"Unknown column(s) in the header: {', '.join(unknown)}.")
+    # Each row becomes a dict by column name: a column given twice (or under both its names) would silently
+    # keep only one of its cells.
+    fields = [_ALIASES[h] for h in header if h]
+    twice = sorted({field for field in fields if fields.count(field) > 1})
+    if twice:
+        raise ValidationError(f"Column(s) given twice in the header: {', '.join(twice)}. Keep one of each.")
     return header
 
 
