@@ -8,7 +8,7 @@ than refused: refusing would make Iterable retry an event that can never be acce
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -68,7 +68,7 @@ def _int(value, where: str) -> int | None:
         raise EventError(f"{where} must be a whole number, not {value!r}.")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: JSON's Infinity, or 1e400
         raise EventError(f"{where} must be a whole number, not {str(value)[:40]!r}.") from None
     if not 0 <= number < 2**63:
         raise EventError(f"{where} is out of range: {number}.")
@@ -82,26 +82,49 @@ def _time(value, where: str, fallback: datetime) -> datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value >= 1e11 else value
         try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
+            return _on_calendar(datetime.fromtimestamp(seconds, tz=UTC))
         except (OverflowError, OSError, ValueError):
             raise EventError(f"{where} is not a time: {value!r}.") from None
     if isinstance(value, str):
+        # OverflowError: a time at the calendar's edge ("9999-12-31 23:59:59 -01:00") has no UTC equivalent.
         try:  # Iterable's own form, "2026-11-30 06:01:20 +00:00", read without strptime's cost
             parsed = datetime.fromisoformat(value.replace(" +", "+").replace(" -", "-"))
             if parsed.tzinfo is not None:
-                return parsed.astimezone(UTC)
-        except ValueError:
+                return _on_calendar(parsed.astimezone(UTC))
+        except (ValueError, OverflowError):
             pass
         for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):
             try:
-                return datetime.strptime(value.replace("Z", "+0000"), fmt).astimezone(UTC)
-            except ValueError:
+                return _on_calendar(datetime.strptime(value.replace("Z", "+0000"), fmt).astimezone(UTC))
+            except (ValueError, OverflowError):
                 continue
     raise EventError(f"{where} is not a time Iterable writes (e.g. 2026-11-30 06:01:20 +00:00): {str(value)[:40]!r}.")
 
 
+# A day away from the calendar's ends, so the event's day exists in the site's time zone too.
+_FIRST, _LAST = (
+    datetime.min.replace(tzinfo=UTC) + timedelta(days=1),
+    datetime.max.replace(tzinfo=UTC) - timedelta(days=1),
+)
+
+
+def _on_calendar(moment: datetime) -> datetime:
+    if not _FIRST <= moment <= _LAST:
+        raise OverflowError("too close to the calendar's ends")
+    return moment
+
+
+def _clean(text: str) -> str:
+    """Text the databases can store: PostgreSQL refuses NUL, and no driver encodes a lone UTF-16 surrogate
+    (JSON's "\\ud800" decodes to one). Such an event is stored without them rather than refused: Iterable would
+    retry a refused event forever."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "replace").decode().replace("\x00", "")
+
+
 def _text(value, limit: int) -> str:
-    return "" if value is None else str(value)[:limit]
+    return "" if value is None else _clean(str(value))[:limit]
 
 
 def event_parse(raw, *, index: int, received_at: datetime, zone=None) -> ParsedEvent:
@@ -110,6 +133,7 @@ def event_parse(raw, *, index: int, received_at: datetime, zone=None) -> ParsedE
     if not isinstance(raw, dict):
         raise EventError(f"{where} must be a JSON object with eventName and dataFields.")
     name = raw.get("eventName")
+    name = _clean(name) if isinstance(name, str) else name
     if not isinstance(name, str) or not name.strip():
         raise EventError(f"{where} has no eventName.")
     if len(name) > 60:
@@ -125,9 +149,12 @@ def event_parse(raw, *, index: int, received_at: datetime, zone=None) -> ParsedE
     # event on a later day would be stored, and counted, once more.
     occurred_at = _time(data.get("createdAt"), f"{where}: dataFields.createdAt", received_at)
     # The whole payload, canonically written: Iterable redelivers the same body, so the same key.
-    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    except RecursionError:  # a body the parser only just took, written back from deeper in the stack
+        raise EventError(f"{where} is nested too deeply.") from None
     return ParsedEvent(
-        event_key=hashlib.sha256(canonical.encode()).hexdigest(),
+        event_key=hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest(),
         event_name=name,
         kind=KINDS.get(name, EventKind.OTHER),
         medium=medium,

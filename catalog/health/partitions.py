@@ -98,6 +98,9 @@ def partitions_drop_before(cutoff: date, *, connection=default_connection) -> li
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                # The lock DETACH takes, taken before looking: a late event for this day stored while the check
+                # ran would otherwise be committed between the check and the drop, and dropped uncounted.
+                cursor.execute(f"LOCK TABLE ONLY {TABLE} IN ACCESS EXCLUSIVE MODE")
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {name} WHERE NOT counted)")  # noqa: S608
                 if cursor.fetchone()[0]:
                     log.info("Partition %s keeps uncounted events: dropped once they are counted", name)

@@ -55,7 +55,7 @@ def webhook_receive(request, project_id: int):
         body = json.loads(request.body)
     except RequestDataTooBig:
         return _error(413, "too_large", "The body is too large: send at most 1,000 events per request.")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return _error(400, "parse_error", "The body is not JSON: send the event Iterable's webhook builds.")
     try:
         result = events_ingest(project_id=project_id, body=body)
