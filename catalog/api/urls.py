@@ -34,6 +34,7 @@ router.register("owners", views.OwnerViewSet, basename="owner")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("violations", views.GuardViolationViewSet, basename="violation")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
+contacts_urls.api_register(router)
 resync_urls.api_register(router)
 sends_urls.api_register(router)
 sync_urls.api_register(router)
@@ -44,9 +45,6 @@ urlpatterns = [
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *tokens_urls.urlpatterns,
-    *sends_urls.api_urlpatterns,
-    *contacts_urls.api_urlpatterns,
-    *sync_urls.api_urlpatterns,
     path("health/", include("catalog.health.urls")),
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.

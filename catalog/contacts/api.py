@@ -2,9 +2,8 @@
 
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog import models
 from catalog.api.permissions import HasCapability
@@ -96,7 +95,7 @@ class ContactLookupSerializer(serializers.Serializer):
         return [{"id": list_id, "name": name} for list_id, name in lookup.lists]
 
 
-class ContactLookupView(APIView):
+class ContactLookupViewSet(viewsets.ViewSet):
     """Look a contact up in Iterable (one project or all) and explain their subscriptions and reach.
 
     A POST so the address stays out of URLs and access logs; audited by the service; never cached.
@@ -109,7 +108,7 @@ class ContactLookupView(APIView):
         request=ContactLookupRequestSerializer,
         responses={200: ContactLookupSerializer(many=True)},
     )
-    def post(self, request):
+    def create(self, request):
         given = ContactLookupRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         lookups = contact_lookup(actor=request.user, **given.validated_data)  # bad input: a 400 on "email"

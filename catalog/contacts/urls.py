@@ -8,6 +8,6 @@ urlpatterns = [
     path("contacts/", views.ContactLookupView.as_view(), name="contact_lookup"),
 ]
 
-api_urlpatterns = [
-    path("contacts/lookup/", api.ContactLookupView.as_view(), name="contact-lookup"),
-]
+
+def api_register(router) -> None:
+    router.register("contacts/lookup", api.ContactLookupViewSet, basename="contact-lookup")

@@ -15,7 +15,6 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog.api.exceptions import Conflict
 from catalog.api.permissions import HasCapability
@@ -225,6 +224,18 @@ class ProofSendSerializer(serializers.ModelSerializer):
 # ------------------------------------------------------------------------------------------- views
 
 
+class ProofRecipientApproveSerializer(serializers.Serializer):
+    identifier = serializers.CharField(
+        max_length=254,
+        help_text="The email address or userId you reviewed, exactly as listed. If the recipient changed since, "
+        "nothing is approved and the answer is a 409.",
+    )
+
+
+def _given(data: dict) -> dict:
+    return {k: data[k] for k in ("notification", "mode", "template", "recipient", "email", "user_id", "data_fields")}
+
+
 class ProofRecipientViewSet(viewsets.ModelViewSet):
     """Your test recipients and the shared ones. Anyone who may send tests manages their own; shared ones need
     catalog.manage_shared_recipients."""
@@ -246,21 +257,6 @@ class ProofRecipientViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         proof_recipient_delete(actor=self.request.user, recipient=instance)
 
-
-class ProofRecipientApproveSerializer(serializers.Serializer):
-    identifier = serializers.CharField(
-        max_length=254,
-        help_text="The email address or userId you reviewed, exactly as listed. If the recipient changed since, "
-        "nothing is approved and the answer is a 409.",
-    )
-
-
-class ProofRecipientApproveView(APIView):
-    """Approve a waiting test recipient (a second person with manage_shared_recipients; not who added it)."""
-
-    permission_classes = [HasCapability]
-    required_permission = MANAGE_SHARED_RECIPIENTS
-
     @extend_schema(
         request=ProofRecipientApproveSerializer,
         responses={200: ProofRecipientSerializer},
@@ -269,7 +265,10 @@ class ProofRecipientApproveView(APIView):
         "`recipient-changed`) naming what it is now. Your own address, or one added by an account with your login "
         "address, is for another admin to approve (403).",
     )
-    def post(self, request, pk: int):
+    @action(detail=True, methods=["post"], required_permission=MANAGE_SHARED_RECIPIENTS)
+    def approve(self, request, pk=None):
+        """Approve a waiting test recipient (a second person with manage_shared_recipients; not who added it).
+        Any recipient may be approved, not only the ones this viewset lists for the approver."""
         recipient = get_object_or_404(ProofRecipient.objects.all(), pk=pk)
         given = ProofRecipientApproveSerializer(data=request.data)
         given.is_valid(raise_exception=True)
@@ -280,10 +279,6 @@ class ProofRecipientApproveView(APIView):
         except ProofRecipientChanged as changed:
             raise Conflict(str(changed), code="recipient-changed") from changed
         return Response(ProofRecipientSerializer(recipient, context={"request": request}).data)
-
-
-def _given(data: dict) -> dict:
-    return {k: data[k] for k in ("notification", "mode", "template", "recipient", "email", "user_id", "data_fields")}
 
 
 @extend_schema_view(

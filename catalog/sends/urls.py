@@ -15,9 +15,6 @@ urlpatterns = [
     ),
 ]
 
-api_urlpatterns = [
-    path("test-recipients/<int:pk>/approve/", api.ProofRecipientApproveView.as_view(), name="proofrecipient-approve"),
-]
 
 
 def api_register(router) -> None:

@@ -9,8 +9,8 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from catalog import models
@@ -250,13 +250,13 @@ class ProjectQuerySerializer(serializers.Serializer):
 PROJECT_PARAMETER = OpenApiParameter("project", OpenApiTypes.INT, description="Only this project (its id).")
 
 
-class IterableViolationListView(GenericAPIView):
+class IterableViolationViewSet(viewsets.GenericViewSet):
     """Iterable templates on an OptOut marketing type or "Marketing Message", each with the notifications it
     affects (one entry per template and guard code), as the latest sync of each project found them."""
 
     permission_classes = [ReadSyncResults]
     serializer_class = IterableViolationSerializer
-    filter_backends = []
+    filter_backends: list = []
 
     def get_queryset(self):
         query = ProjectQuerySerializer(data=self.request.query_params)
@@ -267,7 +267,7 @@ class IterableViolationListView(GenericAPIView):
         return iterable_guard_rows(projects)
 
     @extend_schema(parameters=[PROJECT_PARAMETER], responses=IterableViolationSerializer(many=True))
-    def get(self, request):
+    def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -293,19 +293,14 @@ class OrphanViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(page, many=True, context={**self.get_serializer_context(), "names": names})
         return self.get_paginated_response(serializer.data)
 
-
-class OrphanPrefillView(GenericAPIView):
-    """The initial data for a new catalog template (from an Iterable template) or notification (a draft, from a
-    triggered campaign), with notes on what to complete and the guard's verdict on Iterable's message type.
-    Complete it and POST it to `create_with`; the catalog's rules and the guard apply there as always."""
-
-    permission_classes = [ReadSyncResults]
-    serializer_class = PrefillSerializer
-    filter_backends = []
-    pagination_class = None
-
     @extend_schema(parameters=[PrefillQuerySerializer], responses=PrefillSerializer)
-    def get(self, request):
+    @action(
+        detail=False, methods=["get"], serializer_class=PrefillSerializer, pagination_class=None, filter_backends=[]
+    )
+    def prefill(self, request):
+        """The initial data for a new catalog template (from an Iterable template) or notification (a draft, from a
+        triggered campaign), with notes on what to complete and the guard's verdict on Iterable's message type.
+        Complete it and POST it to `create_with`; the catalog's rules and the guard apply there as always."""
         query = PrefillQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         project, kind, iterable_id = (query.validated_data[k] for k in ("project", "kind", "iterable_id"))

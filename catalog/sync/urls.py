@@ -26,13 +26,9 @@ urlpatterns = [
     ),
 ]
 
-api_urlpatterns = [
-    path("sync/iterable-violations/", api.IterableViolationListView.as_view(), name="sync-iterable-violations"),
-    path("sync/orphans/prefill/", api.OrphanPrefillView.as_view(), name="sync-orphan-prefill"),
-]
-
 
 def api_register(router) -> None:
     router.register("sync/runs", api.SyncRunViewSet, basename="sync-run")
     router.register("sync/findings", api.SyncFindingViewSet, basename="sync-finding")
     router.register("sync/orphans", api.OrphanViewSet, basename="sync-orphan")
+    router.register("sync/iterable-violations", api.IterableViolationViewSet, basename="sync-iterable-violation")
