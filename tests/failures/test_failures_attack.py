@@ -4,11 +4,12 @@ cancelled, retried and applied out of turn. Each ends in a clear 4xx or form err
 a finished record that names what it refused: never a 500, never a record left queued or running."""
 
 import html
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog.models import ContactPreference, PreferenceImport
+from catalog.models import CatalogImport, Channel, ContactPreference, Notification, PreferenceImport
 from catalog.resync.services.rules import resync_settings_update
 
 HEADER = "email,unsubscribed_channel_ids\n"
@@ -103,3 +104,160 @@ def test_preferences_csv_ends_clearly(
     assert set(found) == set(errors), found
     for line, words in errors.items():
         assert words.lower() in found[line].lower(), found
+
+
+# ---------------------------------------------------------------------------------------------- catalog import
+
+NOTE = {
+    "key": "new_one", "name": "New one", "description": "", "audience": "students", "project": "Test project",
+    "medium": "Email", "trigger_type": "api_send", "campaign_id": 403, "event": None, "journey": None,
+    "message_type": "GitLab Marketing", "templates": [], "owners": [], "status": "draft", "tags": [],
+    "code_location": "",
+}  # fmt: skip
+YAML_HEAD = b"format: iterable-admin-catalog\nversion: 1\n"
+
+
+def _file(*notes, **top) -> bytes:
+    return json.dumps({"format": "iterable-admin-catalog", "version": 1, "notifications": list(notes), **top}).encode()
+
+
+def _note(**changes) -> dict:
+    return {**NOTE, **changes}
+
+
+# (name, file name, bytes, where the refusal points, words it says); where None: the file imports.
+CATALOG_CASES = [
+    ("valid", "c.json", _file(_note()), None, None),
+    ("yaml-alias", "c.yaml", YAML_HEAD + b"notifications:\n- &n {key: a1, name: A}\n- *n\n", "line 5", "aliases"),
+    ("yaml-bomb", "c.yaml", b"a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n", "line 2", "aliases"),
+    ("yaml-deep", "c.yaml", b"a: " + b"[" * 200 + b"]" * 200 + b"\n", "line 1", "deeper than 32"),
+    ("json-deep", "c.json", b'{"a": ' + b"[" * 2000 + b"]" * 2000 + b"}", "line 1", "deeper than 32"),
+    ("json-1e400", "c.json", _file(_note()).replace(b"403", b"1e400"), "notifications[0].campaign_id", "got inf"),
+    ("json-nan", "c.json", _file(_note(campaign_id=float("nan"))), "notifications[0].campaign_id", "got nan"),
+    ("json-huge-int", "c.json", _file(_note(campaign_id=10**30)), "notifications[0].campaign_id", "less than"),
+    ("json-key-twice", "c.json", _file(_note())[:-3] + b', "key": "other_one"}]}', "file", "'key' is given twice"),
+    (
+        "json-section-twice",
+        "c.json",
+        b'{"format": "iterable-admin-catalog", "version": 1, "notifications": [], "notifications": []}',
+        "file",
+        "'notifications' is given twice",
+    ),
+    (
+        "yaml-key-twice",
+        "c.yaml",
+        YAML_HEAD + b"notifications:\n- {key: a1, key: a2, name: A}\n",
+        "line 4",
+        "'key' is given twice",
+    ),
+    ("yaml-section-twice", "c.yaml", YAML_HEAD + b"notifications: []\nnotifications: []\n", "line 4", "twice"),
+    ("top-list", "c.json", b"[1, 2]", "file", "must hold a mapping"),
+    ("top-string", "c.yaml", b"just words\n", "file", "must hold a mapping"),
+    ("top-null", "c.yaml", b"~\n", "file", "must hold a mapping"),
+    ("notifications-string", "c.json", _file().replace(b"[]", b'"x"'), "notifications", "Must be a list"),
+    ("notifications-scalars", "c.json", _file(1, None, "x", []), "notifications[0]", "Must be a mapping"),
+    ("key-list", "c.json", _file(_note(key=[1])), "notifications[0].key", "Must be text"),
+    ("tags-dict", "c.json", _file(_note(tags={"a": 1})), "notifications[0].tags", "Must be a list"),
+    ("tags-nested", "c.json", _file(_note(tags=[[["x"]]])), "notifications[0].tags", "Must be text"),
+    ("tags-number", "c.json", _file(_note(tags=[1])), "notifications[0].tags", "Must be text"),
+    ("status-int", "c.json", _file(_note(status=5)), "notifications[0].status", "Must be text"),
+    ("owners-string", "c.json", _file(_note(owners="x")), "notifications[0].owners", "Must be a list"),
+    ("templates-huge", "c.json", _file(_note(templates=[10**30])), "notifications[0].templates[0]", "Unknown"),
+    ("unknown-project", "c.json", _file(_note(project="Nope")), "notifications[0].project", "Unknown project"),
+    ("project-int", "c.json", _file(_note(project=1)), "notifications[0].project", "Must be text"),
+    ("same-key-twice", "c.json", _file(_note(), _note(name="Other")), "notifications[1].key", "also used by"),
+    ("json-nul-escape", "c.json", _file(_note(name="a\x00b")), "notifications[0].name", "NUL"),
+    ("json-nul-in-tag", "c.json", _file(_note(tags=["a\x00b"])), "notifications[0].tags[0]", "NUL"),
+    ("json-surrogate", "c.json", _file(_note(tags=["\ud800"])), "notifications[0].tags[0]", "surrogate"),
+    ("yaml-nul-escape", "c.yaml", YAML_HEAD + b'notifications:\n- {key: "a\\0b"}\n', "notifications[0].key", "NUL"),
+    ("yaml-python-tag", "c.yaml", b"a: !!python/object/apply:os.system ['true']\n", "line 1", "constructor"),
+    ("yaml-date-key", "c.yaml", YAML_HEAD + b"notifications:\n- key: 2024-01-01\n", "notifications[0].key", "text"),
+    ("wrong-format", "c.json", json.dumps({"format": "other", "version": 1}).encode(), "format", "Expected"),
+    (
+        "10MB-description",
+        "c.json",
+        _file(_note(description="d" * 10_000_000)),
+        "notifications[0].description",
+        "10,000",
+    ),
+    ("10MB-tags", "c.json", _file(_note(tags=["t" * 100] * 100_000)), "notifications[0].tags", "At most 200"),
+    (
+        "channel-twice",
+        "c.json",
+        json.dumps(
+            {
+                "format": "iterable-admin-catalog",
+                "version": 1,
+                "channels": [
+                    {
+                        "project": "Test project",
+                        "iterable_id": 7,
+                        "name": "A",
+                        "channel_type": "Marketing",
+                        "medium": "Email",
+                    },
+                    {
+                        "project": "Test project",
+                        "iterable_id": 7,
+                        "name": "B",
+                        "channel_type": "Marketing",
+                        "medium": "Email",
+                    },
+                ],
+            }
+        ).encode(),
+        "channels[1]",
+        "as channels[0]",
+    ),
+]
+# Refused by the request itself (the form or the file's text), before anything is queued.
+CATALOG_REFUSED_AT_ONCE = [
+    ("21MB", "c.json", b" " * (21 * 1024 * 1024) + b"{}", "larger than 20 MB"),
+    ("latin-1", "c.yaml", YAML_HEAD + "name: zoë\n".encode("latin-1"), "not UTF-8"),
+    ("empty", "c.yaml", b"", "empty"),
+    ("blank", "c.yaml", b"  \n\n", "empty"),
+    ("nul-byte", "c.yaml", YAML_HEAD + b"a: \x00\n", "NUL"),
+]
+
+
+def _catalog_state():
+    return sorted(Notification.objects.values_list("key", "name", "tags", "campaign_id")), Channel.objects.count()
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "where", "words"), [c[1:] for c in CATALOG_CASES], ids=[c[0] for c in CATALOG_CASES]
+)
+def test_catalog_import_ends_clearly(
+    filename, data, where, words, small_catalog, admin_page, django_capture_on_commit_callbacks
+):
+    before = _catalog_state()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_page.post("/catalog/import/", {"file": SimpleUploadedFile(filename, data)})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    record = CatalogImport.objects.get()
+    assert response["Location"] == f"/catalog/import/{record.pk}/"
+    page = html.unescape(admin_page.get(response["Location"]).content.decode())
+    if where is None:
+        assert record.status == CatalogImport.Status.DONE, record.errors
+        assert Notification.objects.filter(key="new_one").exists()
+        return
+    assert record.status == CatalogImport.Status.REFUSED, record.errors
+    assert _catalog_state() == before  # all or nothing
+    first = record.errors[0]
+    assert first["location"].startswith(where), record.errors
+    assert words in first["message"], record.errors
+    assert first["message"] in page
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "words"),
+    [c[1:] for c in CATALOG_REFUSED_AT_ONCE],
+    ids=[c[0] for c in CATALOG_REFUSED_AT_ONCE],
+)
+def test_catalog_import_refuses_what_is_not_a_text_file_at_once(filename, data, words, small_catalog, admin_page):
+    before = _catalog_state()
+    response = admin_page.post("/catalog/import/", {"file": SimpleUploadedFile(filename, data)})
+    assert response.status_code == 400
+    assert words in html.unescape(response.content.decode())
+    assert not CatalogImport.objects.exists()
+    assert _catalog_state() == before

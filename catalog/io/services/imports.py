@@ -35,7 +35,7 @@ from catalog.services.catalog import (
     catalog_object_upsert,
     catalog_values_assign,
 )
-from catalog.services.input_limits import json_loads_bounded, yaml_load_bounded
+from catalog.services.input_limits import UNSTORABLE_MESSAGE, json_loads_bounded, unstorable, yaml_load_bounded
 from catalog.services.projects import project_write_refusal
 from catalog.types import Actor
 
@@ -83,16 +83,60 @@ def catalog_file_parse(content: bytes | str, fmt: str) -> tuple[Any, list[Import
         return None, problems
     if fmt == "json":
         try:
-            return json_loads_bounded(content), []
+            data = json_loads_bounded(content, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as error:
             return None, [ImportProblem(f"line {error.lineno}, column {error.colno}", f"Invalid JSON: {error.msg}.")]
-    try:
-        return yaml_load_bounded(content), []
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
-        problem = getattr(error, "problem", None) or str(error)
-        return None, [ImportProblem(where, f"Invalid YAML: {problem}.")]
+        except _KeyTwice as error:
+            return None, [
+                ImportProblem("file", f"Invalid JSON: the key {error.args[0]!r} is given twice in one object.")
+            ]
+    else:
+        try:
+            data = yaml_load_bounded(content)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+            problem = getattr(error, "problem", None) or str(error)
+            return None, [ImportProblem(where, f"Invalid YAML: {problem}.")]
+    # Escapes ("\u0000", YAML's "\0") put in values what the file's text did not show: NUL, which PostgreSQL
+    # cannot store, and lone surrogates, which no database stores.
+    where = _unstorable_at(data)
+    if where is not None:
+        return None, [ImportProblem(where, UNSTORABLE_MESSAGE)]
+    return data, []
+
+
+class _KeyTwice(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON objects with each key once: json keeps the last silently, losing the value written first."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _KeyTwice(key)
+        data[key] = value
+    return data
+
+
+def _unstorable_at(data: Any, where: str = "file") -> str | None:
+    """Where in the parsed file (``notifications[3].name``) the first unstorable text is, or None."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if unstorable(key):
+                return where
+            found = _unstorable_at(value, f"{key}" if where == "file" else f"{where}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _unstorable_at(value, f"{where}[{index}]")
+            if found is not None:
+                return found
+    elif unstorable(data):
+        return where
+    return None
 
 
 def guess_format(filename: str, content: bytes | str) -> str:
@@ -136,6 +180,7 @@ class _Importer:
         self.actor = actor
         self.result = result
         self.refs = CatalogRefs()
+        self.seen: dict[tuple, str] = {}  # each object's natural key: where in the file it was first given
 
     def problem(self, where: str, message: str) -> None:
         self.result.errors.append(ImportProblem(where, message))
@@ -175,6 +220,13 @@ class _Importer:
             return
         children = values.pop("fields", [])  # a custom event's data fields, written after the event
         lookup = {name: values.pop(name) for name in serializer.natural_key}
+        # The same object twice would be written twice, the later silently replacing the earlier.
+        natural = (section, *lookup.values())
+        if natural in self.seen:
+            described = ", ".join(f"{name} {str(value)!r}" for name, value in lookup.items())
+            self.problem(where, f"The same object ({described}) as {self.seen[natural]}: give each object once.")
+            return
+        self.seen[natural] = where
         if section == "projects":
             refusal = project_write_refusal(actor=self.actor, name=lookup["name"], values=values)
             if refusal:

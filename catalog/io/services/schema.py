@@ -412,7 +412,7 @@ class NotificationFile(ProjectItem):
     )  # fmt: skip
     owners = BoundedList(child=OwnerKey(), order=lambda owner: (owner["name"], owner["role"]))
     status = Value(str)
-    tags = BoundedList()
+    tags = BoundedList(child=Value(str))  # text, as the API and the pages show them: not numbers nor lists
     code_location = Value(str)
 
 
