@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from catalog.audit.services import audit_record
@@ -173,7 +173,15 @@ def events_ingest(*, project_id: int, body) -> IngestResult:
     """
     now = timezone.now()
     parsed = events_parse(body, received_at=now)
-    _insert([{**event.__dict__, "project_id": project_id, "received_at": now, "counted": False} for event in parsed])
+    try:
+        _insert(
+            [{**event.__dict__, "project_id": project_id, "received_at": now, "counted": False} for event in parsed]
+        )
+    except IntegrityError:
+        # The only key a row can break is the project's (the once-only key is ON CONFLICT DO NOTHING): the project
+        # was deleted while its secret was remembered here, so the secret is no longer anyone's.
+        _known.pop(project_id, None)
+        raise WebhookAuthError("The webhook secret is missing or wrong for this project.") from None
     transaction.on_commit(health_process_soon)
     return IngestResult(received=len(parsed))
 

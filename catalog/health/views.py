@@ -48,9 +48,7 @@ def webhook_receive(request, project_id: int):
     try:
         webhook_authenticate(project_id=project_id, secret=presented_secret(request.META))
     except WebhookAuthError as error:
-        response = _error(401, "not_authenticated", str(error))
-        response["WWW-Authenticate"] = 'Basic realm="iterable-webhooks"'
-        return response
+        return _unauthenticated(error)
     try:
         body = json.loads(request.body)
     except RequestDataTooBig:
@@ -61,7 +59,15 @@ def webhook_receive(request, project_id: int):
         result = events_ingest(project_id=project_id, body=body)
     except EventError as error:
         return _error(400, "invalid", str(error))
+    except WebhookAuthError as error:  # the project went away while its secret was remembered
+        return _unauthenticated(error)
     return JsonResponse({"received": result.received})
+
+
+def _unauthenticated(error: WebhookAuthError) -> JsonResponse:
+    response = _error(401, "not_authenticated", str(error))
+    response["WWW-Authenticate"] = 'Basic realm="iterable-webhooks"'
+    return response
 
 
 @require_POST

@@ -338,11 +338,11 @@ def _table_of(email: str) -> str:
         return cursor.fetchone()[0]
 
 
-@postgres_only
 def _worker_not_run_yet(monkeypatch):
     monkeypatch.setattr("catalog.health.ingest._enqueue_process", lambda: None)
 
 
+@postgres_only
 def test_an_event_for_a_day_without_a_partition_or_older_than_retention_is_kept_then_purged_once_counted(
     health, settings, monkeypatch
 ):
@@ -461,3 +461,50 @@ def test_two_retention_runs_at_once_neither_fail_nor_drop_anything_uncounted(hea
     ]  # fmt: skip
     health_process()
     assert sum(HealthDaily.objects.filter(kind="send").values_list("count", flat=True)) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_deleted_while_its_secret_is_cached_is_a_401(health):
+    other = ProjectFactory(name="Short-lived project")
+    secret = webhook_secret_rotate(project=other, actor="test")
+    url = f"/api/health/webhooks/{other.pk}/"
+
+    def post(n):
+        return health.http.post(url, json.dumps(_event(n)), content_type="application/json",
+                                headers={"X-Webhook-Secret": secret})  # fmt: skip
+
+    assert post(1).status_code == 200  # the secret is now cached in this process
+    HealthEvent.objects.filter(project=other).delete()
+    HealthDaily.objects.filter(project=other).delete()
+    other.delete()
+    assert post(2).status_code == 401
+    assert HealthEvent.objects.count() == 0
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_five_times_at_once_is_stored_once(health):
+    from django.test import Client
+
+    body = json.dumps(_event(1))
+    statuses = []
+    barrier = threading.Barrier(5)
+
+    def deliver():
+        try:
+            barrier.wait(5)
+            response = Client().post(health.url, body, content_type="application/json",
+                                     headers={"X-Webhook-Secret": health.secret})  # fmt: skip
+            statuses.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert statuses == [200] * 5
+    health_process()
+    assert HealthEvent.objects.count() == 1
+    assert HealthDaily.objects.get(notification=health.digest, kind="send").count == 1
