@@ -9,8 +9,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog.models import CatalogImport, Channel, ContactPreference, Notification, PreferenceImport
+from catalog.models import CatalogImport, Channel, ContactPreference, Notification, PreferenceImport, ResyncRun
 from catalog.resync.services.rules import resync_settings_update
+from catalog.views.catalog import ENTITIES
 
 HEADER = "email,unsubscribed_channel_ids\n"
 
@@ -261,3 +262,104 @@ def test_catalog_import_refuses_what_is_not_a_text_file_at_once(filename, data, 
     assert words in html.unescape(response.content.decode())
     assert not CatalogImport.objects.exists()
     assert _catalog_state() == before
+
+
+# ---------------------------------------------------------------------------------------------- lists and bodies
+
+HOSTILE_QUERIES = [
+    {"page": "-1"},
+    {"page": "0"},
+    {"page": str(10**30)},
+    {"page": "1e3"},
+    {"page": "last"},
+    {"page_size": str(10**9), "limit": str(10**9)},
+    {"limit": "-5", "offset": "-5"},
+    {"offset": str(10**30)},
+    {"limit": str(10**30)},
+    {"ordering": "password"},
+    {"ordering": "-" + "x" * 10_000},
+    {"status": "no-such-choice", "state": "no-such-choice", "kind": "no-such-choice"},
+    {"project": "a\x00b", "q": "a\x00b", "email": "a\x00b"},
+    {"q": "x" * 10_000, "project": "9" * 10_000},
+    {"since": "9999-99-99", "changed_since": "-1"},
+]
+
+
+def _list_paths(api_admin) -> list[str]:
+    spec = api_admin.get("/api/schema/", {"format": "json"}).json()
+    return sorted(p for p, ops in spec["paths"].items() if "get" in ops and "{" not in p and "schema" not in p)
+
+
+LIST_PAGES = [
+    "/", "/notifications/", "/audit/", "/resync/", "/resync/imports/", "/resync/contacts/", "/resync/settings/",
+    "/test-sends/", "/test-recipients/", "/sync/", "/sync/findings/", "/sync/guard/", "/sync/orphans/",
+    "/api/tokens/", "/contacts/", *(f"/{entity.slug}/" for entity in ENTITIES.values()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES, ids=range(len(HOSTILE_QUERIES)))
+def test_every_api_list_answers_hostile_paging_and_filters_with_a_page_or_a_json_400(api_admin, small_catalog, query):
+    paths = _list_paths(api_admin)
+    assert len(paths) > 15
+    for path in paths:
+        response = api_admin.get(path, query)
+        assert response.status_code < 500, (path, query, response.status_code)
+        assert response["Content-Type"].startswith("application/json"), (path, response["Content-Type"])
+        body = response.json()
+        if response.status_code >= 400:
+            assert response.status_code in (400, 404), (path, query, response.status_code)
+            assert body["errors"], (path, body)
+        elif isinstance(body, dict) and "results" in body:
+            assert len(body["results"]) <= 1000, path  # a page is bounded whatever limit is asked for
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES, ids=range(len(HOSTILE_QUERIES)))
+def test_every_list_page_answers_hostile_paging_and_filters(admin_page, small_catalog, query):
+    for path in LIST_PAGES:
+        assert admin_page.get(path).status_code == 200, path
+        response = admin_page.get(path, query)
+        assert response.status_code in (200, 302, 400, 404), (path, query, response.status_code)
+        if response.status_code == 200:
+            assert b"<html" in response.content[:500].lower() or b"<!doctype" in response.content[:200].lower()
+
+
+BODIES = [
+    ("array", b"[]"),
+    ("array-of-junk", b'[1, "x", null]'),
+    ("string", b'"x"'),
+    ("null", b"null"),
+    ("number", b"1e400"),
+    ("nan", b"NaN"),
+    ("deep", b"[" * 5000 + b"]" * 5000),
+    ("not-json", b"{'a': 1}"),
+    ("5MB", b'{"name": "' + b"x" * (5 * 1024 * 1024 + 10) + b'"}'),
+    ("nul-key", b'{"\\u0000": 1, "name": "a\\u0000"}'),
+    ("latin-1", '{"name": "zoë"}'.encode("latin-1")),
+]
+
+
+def _write_operations(api_admin, small_catalog) -> list[tuple[str, str]]:
+    spec = api_admin.get("/api/schema/", {"format": "json"}).json()
+    operations = []
+    for path, ops in spec["paths"].items():
+        for method in ("post", "put", "patch"):
+            if method in ops:
+                filled = path.replace("{key}", small_catalog.digest.key)
+                filled = filled.replace("{id}", "1").replace("{pk}", "1").replace("{project_pk}", "1")
+                operations.append((method, filled))
+    return operations
+
+
+@pytest.mark.parametrize(("body",), [(b[1],) for b in BODIES], ids=[b[0] for b in BODIES])
+def test_every_write_refuses_a_body_of_the_wrong_shape_with_a_json_4xx(api_admin, small_catalog, body):
+    operations = _write_operations(api_admin, small_catalog)
+    assert len(operations) > 15
+    before = _catalog_state(), ResyncRun.objects.count(), PreferenceImport.objects.count()
+    for method, path in operations:
+        response = api_admin.generic(method.upper(), path, body, content_type="application/json")
+        assert response.status_code < 500, (method, path, response.status_code, response.content[:300])
+        assert response["Content-Type"].startswith("application/json"), (method, path, response["Content-Type"])
+        if response.status_code < 400:
+            continue  # an action that takes no body (cancel, rotate...) may go through; what it wrote is checked below
+        assert response.json()["errors"], (method, path)
+    assert (_catalog_state(), ResyncRun.objects.count(), PreferenceImport.objects.count()) == before
