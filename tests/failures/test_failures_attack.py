@@ -9,7 +9,16 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog.models import CatalogImport, Channel, ContactPreference, Notification, PreferenceImport, ResyncRun
+from catalog.models import (
+    AuditEvent,
+    CatalogImport,
+    Channel,
+    ContactPreference,
+    Notification,
+    PreferenceImport,
+    ResyncItem,
+    ResyncRun,
+)
 from catalog.resync.services.rules import resync_settings_update
 from catalog.views.catalog import ENTITIES
 
@@ -363,3 +372,88 @@ def test_every_write_refuses_a_body_of_the_wrong_shape_with_a_json_4xx(api_admin
             continue  # an action that takes no body (cancel, rotate...) may go through; what it wrote is checked below
         assert response.json()["errors"], (method, path)
     assert (_catalog_state(), ResyncRun.objects.count(), PreferenceImport.objects.count()) == before
+
+
+# ---------------------------------------------------------------------------------------------- resync runs out of turn
+
+RESYNC_ROWS = [
+    {"email": "qa.student@example.com", "email_list_ids": [7001]},
+    {"email": "New.Person@example.com", "emailListIds": [7002]},
+]
+RESYNC_WRITE = "POST /api/users/bulkUpdateSubscriptions"
+
+
+def test_a_run_cancelled_retried_and_applied_by_two_clients_ends_clearly_and_writes_each_contact_once(
+    demo, client_for, django_capture_on_commit_callbacks
+):
+    student = demo.student
+    resync_settings_update(project=student, actor="tests", scope={"emailListIds": [7001, 7002]}, rate_per_second=0)
+    first, second = client_for("engineering"), client_for("admin")
+    response = first.post("/api/resync/preferences/", {"project": student.pk, "rows": RESYNC_ROWS}, format="json")
+    assert response.status_code == 201, response.json()
+    emails = [row["email"] for row in RESYNC_ROWS]
+
+    # A real run, queued (its task not run yet), cancelled by both clients one after the other.
+    body = {"project": student.pk, "emails": emails, "dry_run": False}
+    response = first.post("/api/resync/runs/", body, format="json")
+    assert response.status_code == 201, response.json()
+    run_id = response.json()["id"]
+    answers = [client.post(f"/api/resync/runs/{run_id}/cancel/") for client in (second, first)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all(a.json()["status"] == "cancelled" for a in answers)
+    assert AuditEvent.objects.filter(action="resync_cancel").count() == 1  # the second cancel changed nothing
+
+    # Applying a real run is refused, saying why, from either client.
+    for client in (first, second):
+        response = client.post(f"/api/resync/runs/{run_id}/apply/")
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["message"] == "Only a dry run can be applied."
+
+    # Its contacts failed (as if Iterable refused them), then both clients retry at once: sent once each.
+    ResyncItem.objects.filter(run_id=run_id).update(status=ResyncItem.Status.FAILED, error_code="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [client.post(f"/api/resync/runs/{run_id}/retry-failed/") for client in (first, second)]
+    assert all(a.status_code in (200, 400) for a in answers), [a.content for a in answers]
+    run = ResyncRun.objects.get(pk=run_id)
+    assert run.status == ResyncRun.Status.DONE, (run.status, run.last_error)
+    assert not run.items.exclude(status=ResyncItem.Status.DONE).exists()
+    written = [
+        update["email"]
+        for request in demo.emulator.requests(path=RESYNC_WRITE)
+        for update in request["body"]["updateSubscriptionsRequests"]
+    ]
+    assert sorted(written) == sorted(e.lower() for e in emails)
+
+    # A dry run applied by both clients: two real runs, each finished, nothing left queued or running.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = first.post("/api/resync/runs/", {"project": student.pk, "emails": emails}, format="json")
+    dry = response.json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [client.post(f"/api/resync/runs/{dry}/apply/") for client in (first, second)]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert not ResyncRun.objects.filter(status__in=["queued", "running"]).exists()
+
+
+def test_a_stalled_run_can_be_retried_by_two_clients_and_ends_done(
+    demo, client_for, django_capture_on_commit_callbacks
+):
+    student = demo.student
+    resync_settings_update(project=student, actor="tests", scope={"emailListIds": [7001, 7002]}, rate_per_second=0)
+    first, second = client_for("engineering"), client_for("admin")
+    first.post("/api/resync/preferences/", {"project": student.pk, "rows": RESYNC_ROWS}, format="json")
+    body = {"project": student.pk, "emails": [row["email"] for row in RESYNC_ROWS], "dry_run": False}
+    run_id = first.post("/api/resync/runs/", body, format="json").json()["id"]
+    # Its task was lost half-way: "running", nobody holding it.
+    ResyncRun.objects.filter(pk=run_id).update(status=ResyncRun.Status.RUNNING, lease_owner="", lease_until=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [client.post(f"/api/resync/runs/{run_id}/retry-failed/") for client in (first, second)]
+    assert all(a.status_code in (200, 400) for a in answers), [a.content for a in answers]
+    assert answers[0].status_code == 200
+    run = ResyncRun.objects.get(pk=run_id)
+    assert run.status == ResyncRun.Status.DONE, (run.status, run.last_error)
+    written = [
+        update["email"]
+        for request in demo.emulator.requests(path=RESYNC_WRITE)
+        for update in request["body"]["updateSubscriptionsRequests"]
+    ]
+    assert len(written) == len(set(written)) == 2
