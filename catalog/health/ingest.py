@@ -43,7 +43,9 @@ def webhook_secret_rotate(*, project: IterableProject, actor: Actor) -> str:
     """A new secret for the project's webhooks (the old one stops working); shown once, stored hashed."""
     secret = secrets.token_urlsafe(32)
     row, created = WebhookSecret.objects.update_or_create(project=project, defaults={"secret_hash": _digest(secret)})
-    _known.pop(project.pk, None)
+    _forget(project.pk)
+    # Again once it commits: until then other requests of this process read the old secret, and may remember it.
+    transaction.on_commit(lambda: _forget(project.pk))
     audit_record(actor=actor, action="create" if created else "rotate", instance=row, changes={})
     return secret
 
@@ -69,6 +71,13 @@ def presented_secret(meta: dict) -> str | None:
 # secret's predecessor keeps working in a process for at most SECRET_CACHE_SECONDS.
 _known: dict[int, tuple[str, float]] = {}
 SECRET_CACHE_SECONDS = 30
+# project id -> times its secret was forgotten here: a request remembers what it read only if none happened since.
+_forgotten: dict[int, int] = {}
+
+
+def _forget(project_id: int) -> None:
+    _forgotten[project_id] = _forgotten.get(project_id, 0) + 1
+    _known.pop(project_id, None)
 
 
 def webhook_authenticate(*, project_id: int, secret: str | None) -> int:
@@ -78,12 +87,14 @@ def webhook_authenticate(*, project_id: int, secret: str | None) -> int:
     fresh = cached is not None and time.monotonic() - cached[1] < SECRET_CACHE_SECONDS
     if secret and cached is not None and fresh and hmac.compare_digest(presented, cached[0]):
         return project_id
+    forgotten = _forgotten.get(project_id, 0)
     row = WebhookSecret.objects.filter(project_id=project_id).only("id", "secret_hash", "last_used_at").first()
     # Compare even when there is no row, so timing does not tell which projects exist.
     expected = row.secret_hash if row else _digest(secrets.token_hex(16))
     if not hmac.compare_digest(presented, expected) or row is None or not secret:
         raise WebhookAuthError("The webhook secret is missing or wrong for this project.")
-    _known[project_id] = (row.secret_hash, time.monotonic())
+    if _forgotten.get(project_id, 0) == forgotten:
+        _known[project_id] = (row.secret_hash, time.monotonic())
     now = timezone.now()
     if row.last_used_at is None or row.last_used_at < now - timedelta(minutes=1):
         WebhookSecret.objects.filter(pk=row.pk).update(last_used_at=now)
@@ -180,7 +191,7 @@ def events_ingest(*, project_id: int, body) -> IngestResult:
     except IntegrityError:
         # The only key a row can break is the project's (the once-only key is ON CONFLICT DO NOTHING): the project
         # was deleted while its secret was remembered here, so the secret is no longer anyone's.
-        _known.pop(project_id, None)
+        _forget(project_id)
         raise WebhookAuthError("The webhook secret is missing or wrong for this project.") from None
     transaction.on_commit(health_process_soon)
     return IngestResult(received=len(parsed))

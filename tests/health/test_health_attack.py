@@ -106,12 +106,13 @@ def test_the_secret_works_as_header_basic_password_basic_user_and_bearer(health)
 
 
 def test_a_unicode_secret_is_compared_as_utf8(health):
+    from catalog.health import ingest
     from catalog.health.ingest import _digest
     from catalog.health.models import WebhookSecret
 
     secret = "sécret-✓-秘密"
     WebhookSecret.objects.filter(project=health.project).update(secret_hash=_digest(secret))
-    webhook_secret_rotate.__globals__["_known"].clear()
+    ingest._known.clear()  # the fixture's secret, remembered by this process, is not the one stored now
     assert _post(health, _event(1), Authorization=_basic("iterable", secret)).status_code == 200
     assert _post(health, _event(2), Authorization=_basic("iterable", "secret-✓-秘密")).status_code == 401
     assert HealthEvent.objects.count() == 1
@@ -508,3 +509,30 @@ def test_the_same_event_delivered_five_times_at_once_is_stored_once(health):
     health_process()
     assert HealthEvent.objects.count() == 1
     assert HealthDaily.objects.get(notification=health.digest, kind="send").count == 1
+
+
+@postgres_only  # SQLite's writer holds the whole database until the rotation commits
+@pytest.mark.django_db(transaction=True)
+def test_a_secret_rotated_inside_a_transaction_stops_once_it_commits_even_if_read_meanwhile(health):
+    from django.db import transaction
+    from django.test import Client
+
+    def post_elsewhere(n, secret, statuses):
+        try:
+            response = Client().post(health.url, json.dumps(_event(n)), content_type="application/json",
+                                     headers={"X-Webhook-Secret": secret})  # fmt: skip
+            statuses.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    during = []
+    with transaction.atomic():
+        new = webhook_secret_rotate(project=health.project, actor="admin")
+        # Another request of this process, before the rotation commits, still finds the old secret valid.
+        thread = threading.Thread(target=post_elsewhere, args=(1, health.secret, during))
+        thread.start()
+        thread.join(1)  # it has read the old secret, and waits for the rotation's row lock to note its use
+    thread.join(10)
+    assert during == [200]
+    assert _post(health, _event(2)).status_code == 401  # the old secret, after the commit
+    assert _post(health, _event(3), **{"X-Webhook-Secret": new}).status_code == 200
