@@ -457,3 +457,37 @@ def test_a_stalled_run_can_be_retried_by_two_clients_and_ends_done(
         for update in request["body"]["updateSubscriptionsRequests"]
     ]
     assert len(written) == len(set(written)) == 2
+
+
+# (rows, the one rejected row's words); every row here is rejected by line, none is kept, the request is a 201.
+UPSERT_ROWS = [
+    ([{"email": "a@example.com", "unsubscribed_channel_ids": [10**30]}], "are not ma"),
+    ([{"email": "a@example.com", "unsubscribed_channel_ids": [True]}], "not an id: True"),
+    ([{"email": "a@example.com", "unsubscribed_channel_ids": [1.0]}], "not an id: 1.0"),
+    ([{"email": "a@example.com", "unsubscribed_channel_ids": "1"}], "must be a list"),
+    ([{"email": "a@example.com", "unsubscribed_channel_ids": {"a": 1}}], "must be a list"),
+    ([{"email": ["a@example.com"]}], "email is required"),
+    ([{"email": None}], "email is required"),
+    ([{"email": "a@example.com", "user_id": ["x"]}], "user_id must be text"),
+    ([{"email": "a@example.com", "user_id": "x" * 10_000}], "at most 200 characters"),
+    ([{"email": "a" * 300 + "@example.com"}], "email"),
+    ([{"email": "a@example.com", "unsubscribed_channel_ids": [1], "unsubscribedChannelIds": [3]}], "given twice"),
+    ([[1]], "a row must be an object"),
+    (["x"], "a row must be an object"),
+    ([{}], "email is required"),
+    ([{"email": "a@example.com", "shoe_size": 4}], "unknown field 'shoe_size'"),
+]
+
+
+@pytest.mark.parametrize(("rows", "words"), UPSERT_ROWS, ids=range(len(UPSERT_ROWS)))
+def test_preference_upsert_rejects_each_bad_row_by_line(small_catalog, api_admin, rows, words):
+    project = small_catalog.project
+    resync_settings_update(project=project, actor="tests", scope={"unsubscribedChannelIds": [1, 3]})
+    body = {"project": project.pk, "rows": [*rows, {"email": "kept@example.com", "unsubscribed_channel_ids": [3]}]}
+    response = api_admin.post("/api/resync/preferences/", body, format="json")
+    assert response.status_code == 201, response.content
+    result = response.json()
+    assert result["status"] == "done" and result["accepted"] == 1 and result["rejected"] == 1
+    [error] = result["errors"]
+    assert error["line"] == 1 and words in " ".join(error["errors"]), error
+    assert list(ContactPreference.objects.values_list("email", flat=True)) == ["kept@example.com"]
