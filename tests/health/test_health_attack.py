@@ -536,3 +536,18 @@ def test_a_secret_rotated_inside_a_transaction_stops_once_it_commits_even_if_rea
     assert during == [200]
     assert _post(health, _event(2)).status_code == 401  # the old secret, after the commit
     assert _post(health, _event(3), **{"X-Webhook-Secret": new}).status_code == 200
+
+
+def test_retention_keeps_an_old_event_until_it_is_counted_on_every_database(health, settings, monkeypatch):
+    settings.HEALTH_RAW_RETENTION_DAYS = 7
+    _worker_not_run_yet(monkeypatch)
+    assert _post(health, [_day_event(1, 40), _day_event(2, 1)]).status_code == 200
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert health_retention_purge()["deleted"] == 0
+    assert HealthEvent.objects.count() == 2
+    health_process()
+    assert health_retention_purge()["deleted"] == 1
+    assert list(HealthEvent.objects.values_list("email", flat=True)) == ["person2@example.com"]
+    assert HealthDaily.objects.filter(kind="send").count() == 2  # the counters outlive the raw rows
