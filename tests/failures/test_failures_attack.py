@@ -414,6 +414,8 @@ def test_a_run_cancelled_retried_and_applied_by_two_clients_ends_clearly_and_wri
     with django_capture_on_commit_callbacks(execute=True):
         answers = [client.post(f"/api/resync/runs/{run_id}/retry-failed/") for client in (first, second)]
     assert all(a.status_code in (200, 400) for a in answers), [a.content for a in answers]
+    # The second found the run queued by the first, its task waiting: nothing to retry, so nothing recorded.
+    assert AuditEvent.objects.filter(action="resync_retry_failed").count() == 1
     run = ResyncRun.objects.get(pk=run_id)
     assert run.status == ResyncRun.Status.DONE, (run.status, run.last_error)
     assert not run.items.exclude(status=ResyncItem.Status.DONE).exists()

@@ -27,6 +27,7 @@ from catalog.models import (
 from catalog.resync.services.conf import ACTIVE
 from catalog.resync.services.queue import lease_held, resync_enqueue
 from catalog.resync.services.rules import resync_settings_get
+from catalog.resync.services.supervision import resync_stalled
 from catalog.types import Actor
 
 logger = logging.getLogger(__name__)
@@ -247,7 +248,10 @@ def resync_retry_failed(*, run: ResyncRun, actor: Actor) -> int:
     run.refresh_from_db()
     if run.status in ACTIVE and lease_held(run):
         raise ValidationError("The run is being processed right now; retry its failures when it has finished.")
-    stalled = run.status in ACTIVE  # active, yet nobody holds it: its task died, overran or was lost
+    # Active, yet nobody holds it: its task died, overran or was lost. A queued run whose task was queued
+    # within the stall time is waiting for a worker (a second person retrying at once): not stalled, so it is
+    # neither queued twice nor recorded as retried again.
+    stalled = run.status in ACTIVE and (run.status != ResyncRun.Status.QUEUED or resync_stalled(run))
     with transaction.atomic():
         count = run.items.filter(status=ResyncItem.Status.FAILED).update(
             status=ResyncItem.Status.PENDING, error_code="", error_message="", outcome=""
