@@ -16,7 +16,6 @@ urlpatterns = [
 ]
 
 
-
 def api_register(router) -> None:
     router.register("test-recipients", api.ProofRecipientViewSet, basename="proofrecipient")
     router.register("test-sends", api.ProofSendViewSet, basename="proofsend")
