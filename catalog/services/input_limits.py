@@ -175,7 +175,7 @@ def _unique_keys(loader: type) -> type:
     """A loader that refuses a key given twice in one mapping: YAML's loaders keep the last silently, so the
     value written first would be lost without a word."""
 
-    class UniqueKeys(loader):  # type: ignore[valid-type, misc]  # a loader class chosen at run time
+    class UniqueKeys(loader):  # a loader class chosen at run time
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:

@@ -100,9 +100,9 @@ def catalog_file_parse(content: bytes | str, fmt: str) -> tuple[Any, list[Import
             return None, [ImportProblem(where, f"Invalid YAML: {problem}.")]
     # Escapes ("\u0000", YAML's "\0") put in values what the file's text did not show: NUL, which PostgreSQL
     # cannot store, and lone surrogates, which no database stores.
-    where = _unstorable_at(data)
-    if where is not None:
-        return None, [ImportProblem(where, UNSTORABLE_MESSAGE)]
+    unstorable_at = _unstorable_at(data)
+    if unstorable_at is not None:
+        return None, [ImportProblem(unstorable_at, UNSTORABLE_MESSAGE)]
     return data, []
 
 
