@@ -46,6 +46,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(banner, red=True, bold=True)
 
 
+def pytest_collection_modifyitems(config, items):
+    """A transactional test must restore the database it found (serialized_rollback): its flush re-creates the role
+    groups through post_migrate, and the next test that restores the serialized database would then collide."""
+    careless = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db"))
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if careless:
+        raise pytest.UsageError(f"django_db(transaction=True) needs serialized_rollback=True: {', '.join(careless)}")
+
+
 def pytest_sessionfinish(session, exitstatus):
     if (
         os.environ.get("CI", "").lower() == "true"

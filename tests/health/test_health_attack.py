@@ -378,7 +378,7 @@ def _wait_for_lock_wait() -> None:
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_retention_while_a_late_event_arrives_for_the_day_it_drops_loses_nothing(health, settings):
     settings.HEALTH_RAW_RETENTION_DAYS = 7
     today = timezone.localdate()
@@ -424,7 +424,7 @@ def test_retention_while_a_late_event_arrives_for_the_day_it_drops_loses_nothing
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_retention_runs_at_once_neither_fail_nor_drop_anything_uncounted(health, settings, monkeypatch):
     settings.HEALTH_RAW_RETENTION_DAYS = 7
     today = timezone.localdate()
@@ -464,7 +464,7 @@ def test_two_retention_runs_at_once_neither_fail_nor_drop_anything_uncounted(hea
     assert sum(HealthDaily.objects.filter(kind="send").values_list("count", flat=True)) == 4
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_project_deleted_while_its_secret_is_cached_is_a_401(health):
     other = ProjectFactory(name="Short-lived project")
     secret = webhook_secret_rotate(project=other, actor="test")
@@ -483,7 +483,7 @@ def test_a_project_deleted_while_its_secret_is_cached_is_a_401(health):
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_same_event_delivered_five_times_at_once_is_stored_once(health):
     from django.test import Client
 
@@ -512,7 +512,7 @@ def test_the_same_event_delivered_five_times_at_once_is_stored_once(health):
 
 
 @postgres_only  # SQLite's writer holds the whole database until the rotation commits
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_secret_rotated_inside_a_transaction_stops_once_it_commits_even_if_read_meanwhile(health):
     from django.db import transaction
     from django.test import Client

@@ -10,7 +10,7 @@ from catalog.health.models import AlertKind, HealthAlert, HealthDaily, HealthEve
 from iterable_emulator.delivery import WebhookDelivery
 from tests.health.conftest import PROJECT_ID, WEBHOOK_ID
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _wait(condition, seconds=15):

@@ -216,7 +216,7 @@ def test_the_database_gone_mid_request_answers_503_for_iterable_to_retry(health,
     assert response.json()["errors"][0]["code"] == "database-unavailable"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(
     __import__("django.db").db.connection.vendor != "postgresql",
     reason="a connection dropped by the database server: SQLite has no server",
