@@ -21,10 +21,10 @@ django_throwaway("lookup-latency")
 
 import os  # noqa: E402
 
-from catalog.contacts.services import contact_lookup  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 
+from catalog.contacts.services import contact_lookup  # noqa: E402
 from catalog.iterable import clear_client_cache, client_for_project  # noqa: E402
 from catalog.models import IterableProject  # noqa: E402
 from catalog.services.demo import demo_catalog_load  # noqa: E402

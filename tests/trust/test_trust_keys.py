@@ -5,11 +5,11 @@ import json
 import os
 
 import pytest
-from catalog.contacts.services import contact_lookup
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from catalog.contacts.services import contact_lookup
 from catalog.io.services.imports import catalog_import
 from catalog.iterable import IterableClient, IterableError, clear_client_cache, client_for_project
 from catalog.iterable.client import base_url_refusal
