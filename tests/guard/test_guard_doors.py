@@ -8,6 +8,7 @@ from django.db import transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
+from testkit.catalogs import admin_notification_form
 
 from catalog.forms import NotificationForm
 from catalog.models import AuditEvent, Channel, IterableProject, MessageType, Notification, Template
@@ -144,20 +145,7 @@ def test_changes_nobody_depends_on_are_allowed(small_catalog):
 
 def test_form_shows_the_rule_beside_the_field(small_catalog):
     digest = small_catalog.digest
-    data = {
-        "key": digest.key,
-        "name": digest.name,
-        "audience": digest.audience,
-        "project": digest.project.pk,
-        "medium": digest.medium,
-        "trigger_type": digest.trigger_type,
-        "campaign_id": digest.campaign_id,
-        "message_type": small_catalog.marketing_message.pk,
-        "status": digest.status,
-        "tags": "[]",
-        "templates": [small_catalog.template.pk],
-        "owners": [small_catalog.owner.pk],
-    }
+    data = admin_notification_form(small_catalog, message_type=small_catalog.marketing_message.pk)
     form = NotificationForm(data, instance=digest)
     assert not form.is_valid()
     assert RULE_SENTENCE in " ".join(form.errors["message_type"])

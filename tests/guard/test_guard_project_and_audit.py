@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from testkit.catalogs import admin_notification_form
 
 from catalog.forms import NotificationForm
 from catalog.io.services.export import catalog_export
@@ -158,24 +159,7 @@ def test_audit_admin_door(small_catalog, admin_client):
     digest = small_catalog.digest
     response = admin_client.post(
         f"/admin/catalog/notification/{digest.pk}/change/",
-        {
-            "key": digest.key,
-            "name": "Digest by admin",
-            "description": "",
-            "audience": digest.audience,
-            "project": digest.project.pk,
-            "medium": digest.medium,
-            "trigger_type": digest.trigger_type,
-            "campaign_id": digest.campaign_id,
-            "event": "",
-            "journey": "",
-            "message_type": small_catalog.opt_in.pk,
-            "status": digest.status,
-            "tags": "[]",
-            "code_location": "",
-            "templates": [small_catalog.template.pk],
-            "owners": [small_catalog.owner.pk],
-        },
+        admin_notification_form(small_catalog, name="Digest by admin"),
     )
     assert response.status_code == 302
     _assert_audited("weekly_digest", "name", "Weekly digest", "Digest by admin")
@@ -215,13 +199,8 @@ def test_admin_saves_through_the_one_write_path(small_catalog, admin_client):
     before = AuditEvent.objects.count()
     response = admin_client.post(
         f"/admin/catalog/notification/{digest.pk}/change/",
-        {
-            "key": digest.key, "name": "Digest by admin", "description": "", "audience": digest.audience,
-            "project": digest.project.pk, "medium": digest.medium, "trigger_type": digest.trigger_type,
-            "campaign_id": digest.campaign_id, "event": "", "journey": "", "message_type": small_catalog.opt_in.pk,
-            "status": digest.status, "tags": "[]", "code_location": "", "templates": [], "owners": [],
-        },
-    )  # fmt: skip
+        admin_notification_form(small_catalog, name="Digest by admin", templates=[], owners=[]),
+    )
     assert response.status_code == 302
     assert AuditEvent.objects.count() == before + 1
     event = _last_update("weekly_digest")

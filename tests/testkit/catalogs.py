@@ -21,3 +21,16 @@ def ui_catalog(small_catalog):
         trigger_type="custom_event", campaign_id=None, event=event, journey=journey, owners=[c.owner],
     )  # fmt: skip
     return SimpleNamespace(**vars(c), event=event, field=field, journey=journey, onboarding=onboarding)
+
+
+def admin_notification_form(catalog, **changes) -> dict:
+    """The Django admin's change form for small_catalog's weekly digest, as it stands, with `changes` applied."""
+    digest = catalog.digest
+    form = {
+        "key": digest.key, "name": digest.name, "description": "", "audience": digest.audience,
+        "project": digest.project.pk, "medium": digest.medium, "trigger_type": digest.trigger_type,
+        "campaign_id": digest.campaign_id, "event": "", "journey": "", "message_type": catalog.opt_in.pk,
+        "status": digest.status, "tags": "[]", "code_location": "", "templates": [catalog.template.pk],
+        "owners": [catalog.owner.pk],
+    }  # fmt: skip
+    return {**form, **changes}
