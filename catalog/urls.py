@@ -1,6 +1,8 @@
 from django.urls import path, register_converter
 
+from catalog.audit import urls as audit_urls
 from catalog.contacts import urls as contacts_urls
+from catalog.dashboard import urls as dashboard_urls
 from catalog.io import urls as io_urls
 from catalog.resync import urls as resync_urls
 from catalog.sends import urls as sends_urls
@@ -25,14 +27,14 @@ class EntityConverter:
 register_converter(EntityConverter, "entity")
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    *dashboard_urls.urlpatterns,
     path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
     *io_urls.urlpatterns,
     path("notifications/new/", views.NotificationFormView.as_view(), name="notification_create"),
     path("notifications/<slug:key>/", views.NotificationDetailView.as_view(), name="notification_detail"),
     path("notifications/<slug:key>/edit/", views.NotificationFormView.as_view(), name="notification_edit"),
     path("notifications/<slug:key>/delete/", views.NotificationDeleteView.as_view(), name="notification_delete"),
-    path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    *audit_urls.urlpatterns,
     *contacts_urls.urlpatterns,
     *resync_urls.urlpatterns,
     *sends_urls.urlpatterns,

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from catalog.contacts.forms import ContactLookupForm
 from catalog.contacts.services import contact_lookup
 from catalog.health.panels import contact_reported
-from catalog.views.catalog import Perm
+from catalog.views.mixins import Perm
 
 
 @method_decorator(never_cache, name="dispatch")

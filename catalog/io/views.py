@@ -14,7 +14,7 @@ from catalog.io.services.export import catalog_export_chunks, notifications_csv_
 from catalog.io.services.imports import ImportResult
 from catalog.io.services.runs import catalog_import_progress, catalog_import_start
 from catalog.models import Notification
-from catalog.views.catalog import Perm
+from catalog.views.mixins import Perm
 
 
 class NotificationCsvView(Perm, View):

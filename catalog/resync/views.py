@@ -24,7 +24,7 @@ from catalog.resync.services.ingest import preference_import_progress, preferenc
 from catalog.resync.services.rules import resync_settings_get, resync_settings_update
 from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
 from catalog.services.input_limits import id_from_text
-from catalog.views.catalog import Perm, add_validation_errors
+from catalog.views.mixins import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
 
 PERMISSION = "catalog.run_resync"

@@ -36,7 +36,7 @@ from catalog.sends.services.recipients import (
 )
 from catalog.sends.services.results import ProofSendDuplicate
 from catalog.services.input_limits import unstorable
-from catalog.views.catalog import Perm, add_validation_errors
+from catalog.views.mixins import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
 
 SEND_PROOF = "catalog.send_proof"

@@ -18,7 +18,8 @@ from catalog.sync.filters import OrphanFilterSet, SyncFindingFilterSet, SyncRunF
 from catalog.sync.selectors import iterable_guard_rows, mirror_names, orphan_queryset
 from catalog.sync.services.prefill import notification_prefill, template_prefill
 from catalog.sync.services.runs import catalog_sync_enqueue
-from catalog.views.catalog import ENTITIES, Perm
+from catalog.views.catalog import ENTITIES
+from catalog.views.mixins import Perm
 from catalog.views.paging import PAGE_SIZE
 
 VIEW = "catalog.view_notification"

@@ -9,8 +9,7 @@ import json
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Model, OuterRef, Prefetch, ProtectedError, Q, Subquery, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,29 +21,18 @@ from catalog.filters import NotificationFilterSet
 from catalog.forms import NotificationForm, model_form_for
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
-from catalog.guard.verdicts import GUARD_FINDINGS_ATTR, iterable_check, iterable_checks, notification_verdict
+from catalog.guard.verdicts import GUARD_FINDINGS_ATTR, iterable_check, notification_verdict
 from catalog.health import panels as health_panels
 from catalog.sends.selectors import proof_send_for, proof_send_last_success
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
-from catalog.services.summary import catalog_summary
 from catalog.sync.selectors import findings_for_notification
-from catalog.views.paging import COUNT_CAP, PAGE_SIZE, CappedPaginator, keyset_page
+from catalog.views.mixins import Perm, add_validation_errors
+from catalog.views.paging import COUNT_CAP, PAGE_SIZE, CappedPaginator
 
 USERS_SHOWN = 100
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def add_validation_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError beside the form fields it names; the rest at the top of the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages_ in error.message_dict.items():
-        target = name if name in form.fields else None
-        for message in messages_:
-            form.add_error(target, message if target or name == NON_FIELD_ERRORS else f"{name}: {message}")
 
 
 def save_form(form, actor):
@@ -74,38 +62,6 @@ def audit_history(instance, user, limit: int = 50):
     """An object's audit events, as `user` may see them (contacts' addresses hidden from roles without lookup)."""
     events = models.AuditEvent.objects.filter(object_type=instance._meta.model_name, object_id=str(instance.pk))
     return audit_events_for(user=user, events=events[:limit])
-
-
-class Perm(PermissionRequiredMixin):
-    """Login and a permission; anonymous users go to the login page, others without it get 403."""
-
-
-# ---------------------------------------------------------------------------------------------- home
-
-
-class HomeView(Perm, View):
-    permission_required = "catalog.view_notification"
-
-    def get(self, request):
-        summary = catalog_summary()
-        context = {
-            **{key: summary[key] for key in ("total", "error_total", "warning_total", "verdicts")},
-            **{key: summary[key] for key in ("by_trigger", "by_medium", "by_audience", "by_status")},
-            "unchecked": _unchecked_projects(summary["unjudged_by_project"]),
-            "recent": audit_events_for(user=request.user, events=models.AuditEvent.objects.all()[:15]),
-            "health": health_panels.home_panel(request),
-        }
-        return render(request, "catalog/home.html", context)
-
-
-def _unchecked_projects(unjudged_by_project: dict[int, int]) -> list[tuple]:
-    """Projects whose Iterable side the sync has not checked lately: their "ok" cannot be vouched for."""
-    checks = iterable_checks()
-    stale = [pk for pk, check in checks.items() if check.stale]
-    if not stale:
-        return []
-    projects = models.IterableProject.objects.filter(pk__in=stale).order_by("name")
-    return [(p, checks[p.pk], unjudged_by_project.get(p.pk, 0)) for p in projects]
 
 
 # ---------------------------------------------------------------------------------------------- notifications
@@ -430,21 +386,3 @@ class EntityDeleteView(EntityMixin, View):
             return redirect("catalog:entity_detail", entity=self.entity.name, pk=pk)
         messages.success(request, f"Deleted {self.entity.verbose} {obj}.")
         return redirect("catalog:entity_list", entity=self.entity.name)
-
-
-# ---------------------------------------------------------------------------------------------- audit
-
-
-class AuditListView(Perm, View):
-    permission_required = "catalog.view_auditevent"
-
-    def get(self, request):
-        # Newest first by position: a million events cost what a hundred do (no count, no offset).
-        page = keyset_page(
-            models.AuditEvent.objects.all(),
-            before=request.GET.get("before"),
-            after=request.GET.get("after"),
-            size=PAGE_SIZE,
-        )
-        page.object_list = audit_events_for(user=request.user, events=page.object_list)
-        return render(request, "catalog/audit_list.html", {"page": page})

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from catalog.audit import views
+
+urlpatterns = [
+    path("audit/", views.AuditListView.as_view(), name="audit_list"),
+]
