@@ -4,6 +4,8 @@ from catalog.audit import urls as audit_urls
 from catalog.contacts import urls as contacts_urls
 from catalog.dashboard import urls as dashboard_urls
 from catalog.io import urls as io_urls
+from catalog.jobs import urls as jobs_urls
+from catalog.people import urls as people_urls
 from catalog.resync import urls as resync_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
@@ -39,6 +41,8 @@ urlpatterns = [
     *resync_urls.urlpatterns,
     *sends_urls.urlpatterns,
     *sync_urls.urlpatterns,
+    *jobs_urls.urlpatterns,
+    *people_urls.urlpatterns,
     path("<entity:entity>/", views.EntityListView.as_view(), name="entity_list"),
     path("<entity:entity>/new/", views.EntityFormView.as_view(), name="entity_create"),
     path("<entity:entity>/<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),

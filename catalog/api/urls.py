@@ -7,6 +7,8 @@ from rest_framework import routers
 from catalog.api import schema, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
 from catalog.contacts import urls as contacts_urls
+from catalog.jobs import urls as jobs_urls
+from catalog.people import urls as people_urls
 from catalog.resync import urls as resync_urls
 from catalog.sends import urls as sends_urls
 from catalog.sync import urls as sync_urls
@@ -36,8 +38,12 @@ router.register("violations", views.GuardViolationViewSet, basename="violation")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
 contacts_urls.api_register(router)
 resync_urls.api_register(router)
+jobs_urls.api_register(router)
+people_urls.api_register(router)
 sends_urls.api_register(router)
 sync_urls.api_register(router)
+jobs_urls.api_register(router)
+people_urls.api_register(router)
 
 app_name = "api"
 urlpatterns = [
@@ -46,6 +52,8 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *tokens_urls.urlpatterns,
     path("health/", include("catalog.health.urls")),
+    *jobs_urls.api_urlpatterns,
+    *people_urls.api_urlpatterns,
     path("", include(router.urls)),
     # [\s\S], not ".": a path with a newline in it is unknown too, and must get the JSON 404, not the HTML one.
     re_path(r"^[\s\S]*$", views.UnknownPathView.as_view(), name="unknown"),

@@ -1,0 +1,1 @@
+"""Users and roles, managed by admins from the dashboard."""
