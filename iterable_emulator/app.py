@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal, cast, overload
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
+from catalog.iterable.merge_tags import RENDERED_FIELDS, RenderError, render
+
 from .ratelimit import CHOSEN_LIMITS, DOCUMENTED_LIMITS, describe_period
-from .render import RENDERED_FIELDS, RenderError, render
 from .state import (
     SUBSCRIPTION_ARRAYS,
     Project,

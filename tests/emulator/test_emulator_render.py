@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iterable_emulator.render import RenderError, render
+from catalog.iterable.merge_tags import RenderError, render
 
 
 def test_variables_are_escaped_and_missing_ones_are_empty():
@@ -35,3 +35,14 @@ def test_helpers_comments_and_feed_tags():
 def test_unreadable_templates_raise(bad):
     with pytest.raises(RenderError):
         render(bad, {"x": 1, "name": "n"})
+
+
+def test_render_report_names_each_empty_merge_field_once():
+    from catalog.iterable.merge_tags import render_report
+
+    source = 'Hi {{firstName}} {{firstName}} {{{lastName}}} {{defaultIfEmpty nick "friend"}}{{#if vip}}{{tier}}{{/if}}'
+    text, missing = render_report(source, {"firstName": "", "vip": True})
+    assert text == "Hi    friend"
+    assert missing == ["firstName", "lastName", "tier"]
+    assert render_report("{{#each items}}{{name}}{{/each}}", {"items": [{"name": "a"}, {}]}) == ("a", ["name"])
+    assert render_report(None, {}) == ("", [])

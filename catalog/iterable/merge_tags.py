@@ -1,5 +1,8 @@
 """Handlebars-style merge tags as Iterable documents them for templates, enough to show what a send would say.
 
+One renderer for both sides: the app's test-send preview and the emulator (which renders its sends with it).
+Plain Python, no Django and no third-party package, so the emulator stays standalone in what it runs.
+
 Supported: ``{{field}}`` (HTML-escaped), ``{{{field}}}`` (raw), dotted paths (``{{address.city}}``), ``this``
 inside ``#each``, ``{{#if x}}…{{else}}…{{/if}}``, ``{{#unless x}}…{{/unless}}``, ``{{#each list}}…{{/each}}``,
 ``{{defaultIfEmpty field "fallback"}}``, comments ``{{! … }}`` and data-feed tags ``[[field]]``. A field that is
@@ -119,40 +122,58 @@ def _expression(expr: str, scopes: list[Any]) -> Any:
     raise RenderError(f"unknown helper {helper}")
 
 
-def _render(nodes: list[Any], scopes: list[Any]) -> str:
+def _filled(expr: str, scopes: list[Any], missing: list[str]) -> str:
+    """One ``{{field}}``'s text; a plain field that comes out empty is noted in ``missing`` (a helper such as
+    ``defaultIfEmpty`` already says what to show instead, so it is not)."""
+    value = _expression(expr, scopes)
+    parts = expr.split()
+    if len(parts) == 1 and parts[0] not in ("this", ".") and value in (None, "") and parts[0] not in missing:
+        missing.append(parts[0])
+    return _text(value)
+
+
+def _render(nodes: list[Any], scopes: list[Any], missing: list[str]) -> str:
     out: list[str] = []
     for node in nodes:
         if node[0] == "text":
             out.append(node[1])
         elif node[0] == "raw":
-            out.append(_text(_expression(node[1], scopes)))
+            out.append(_filled(node[1], scopes, missing))
         elif node[0] == "var":
-            out.append(html.escape(_text(_expression(node[1], scopes)), quote=True))
+            out.append(html.escape(_filled(node[1], scopes, missing), quote=True))
         else:
             _, name, arg, body, alternative = node
             value = _expression(arg, scopes)
             if name == "each":
                 items = value if isinstance(value, list) else []
                 if items:
-                    out.extend(_render(body, [*scopes, item]) for item in items)
+                    out.extend(_render(body, [*scopes, item], missing) for item in items)
                 else:
-                    out.append(_render(alternative, scopes))
+                    out.append(_render(alternative, scopes, missing))
             elif _truthy(value) == (name == "if"):
-                out.append(_render(body, scopes))
+                out.append(_render(body, scopes, missing))
             else:
-                out.append(_render(alternative, scopes))
+                out.append(_render(alternative, scopes, missing))
     return "".join(out)
 
 
 def render(source: str | None, data: dict[str, Any], feed: dict[str, Any] | None = None) -> str:
     """``source`` with its merge tags filled from ``data`` and ``[[feed tags]]`` from ``feed``."""
+    return render_report(source, data, feed)[0]
+
+
+def render_report(
+    source: str | None, data: dict[str, Any], feed: dict[str, Any] | None = None
+) -> tuple[str, list[str]]:
+    """``render``, and the merge fields that came out empty (in order, once each): a preview names them."""
     if not source:
-        return ""
+        return "", []
+    missing: list[str] = []
     nodes, _, _ = _parse(_tokens(source), 0, None)
-    text = _render(nodes, [data])
+    text = _render(nodes, [data], missing)
     if feed is not None:
         text = FEED_TAG.sub(lambda m: html.escape(_text(_lookup(m.group(1), [feed]))), text)
-    return text
+    return text, missing
 
 
 # Fields of a template that carry text a recipient sees, per medium.
