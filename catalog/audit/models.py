@@ -1,7 +1,11 @@
 """The audit trail: one row per write or action, kept whoever acted."""
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
+
+from catalog.audit.words import event_words
 
 
 class AuditEvent(models.Model):
@@ -26,3 +30,8 @@ class AuditEvent(models.Model):
         return (
             f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"
         )
+
+    @cached_property
+    def words(self):
+        """The event in words (catalog/audit/words.py), read when a page shows it: after any masking for its reader."""
+        return event_words(self)

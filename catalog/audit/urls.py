@@ -4,4 +4,5 @@ from catalog.audit import views
 
 urlpatterns = [
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    path("audit/export.csv", views.AuditExportView.as_view(), name="audit_export"),
 ]

@@ -19,12 +19,31 @@ PAGE_SIZE = 50
 
 
 class CappedPage(Page):
-    def __init__(self, object_list, number, paginator, has_more: bool):
+    def __init__(self, object_list, number, paginator, has_more: bool | None = None):
         super().__init__(object_list, number, paginator)
         self.has_more = has_more
 
     def has_next(self) -> bool:
-        return self.has_more
+        return super().has_next() if self.has_more is None else self.has_more
+
+    @property
+    def numbers(self) -> list:
+        """Page numbers to link around this one, with Paginator.ELLIPSIS where some are left out: the first and
+        last and two either side when the count is known; past the cap (no last page known) the first, the two
+        before this one, and the next if there is one."""
+        paginator = self.paginator
+        if not getattr(paginator, "capped", False):
+            return list(paginator.get_elided_page_range(self.number, on_each_side=2, on_ends=1))
+        ellipsis = paginator.ELLIPSIS
+        shown = sorted({1, *range(max(1, self.number - 2), self.number + 1)})
+        if self.has_more:
+            shown.append(self.number + 1)
+        numbers: list = []
+        for n in shown:
+            if numbers and n - numbers[-1] > 1:
+                numbers.append(ellipsis)
+            numbers.append(n)
+        return [*numbers, ellipsis] if self.has_more else numbers
 
 
 class CappedPaginator(Paginator):
@@ -63,6 +82,10 @@ class CappedPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])
         return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
+
+    def _get_page(self, *args, **kwargs):
+        # Every page of a capped list is a CappedPage, so a pager can number its neighbours.
+        return CappedPage(*args, **kwargs)
 
     def get_page(self, number):
         try:

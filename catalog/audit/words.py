@@ -1,0 +1,348 @@
+"""Audit events in words: what happened to what, and each recorded value as staff say it.
+
+Every capability records its own shape of `changes` (a catalog write: {field: {before, after}}; a sync: its
+status and counts; a test send: the attempt, how and to whom; a resync: its selection). This module turns any
+of them into lines a person reads: choice labels instead of stored values, lists and nested values in words,
+ids as the names the event carries, and the API's field names never shown.
+
+Pure presentation: it reads the models' field definitions (labels and choices) and makes no query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+# What an action is called, in the past tense of the person who did it.
+ACTIONS = {
+    "create": "Created",
+    "update": "Changed",
+    "delete": "Deleted",
+    "sync": "Synced with Iterable",
+    "proof_send": "Test send",
+    "contact_lookup": "Looked up a contact",
+    "resync_start": "Started a resync",
+    "resync_dry_run": "Started a dry run",
+    "resync_cancel": "Cancelled",
+    "resync_retry_failed": "Retried the failed contacts of",
+    "resync_stalled": "Stopped, stalled",
+    "resync_settings_update": "Changed the resync settings",
+    "preferences_import": "Imported preferences",
+    "acknowledge": "Acknowledged",
+    "approve": "Approved",
+    "rotate": "Rotated",
+    "revoke": "Revoked",
+}
+
+# Object types recorded without a model of that name, or whose model's name is not what staff call it.
+OBJECT_TYPES = {
+    "contact": "Contact",
+    "notification": "Notification",
+    "syncrun": "Sync run",
+    "proofsend": "Test send",
+    "proofrecipient": "Test recipient",
+    "resyncrun": "Resync run",
+    "resyncsettings": "Resync settings",
+    "preferenceimport": "Preference import",
+    "apitoken": "API token",
+    "healthalert": "Health alert",
+    "webhooksecret": "Webhook secret",
+    "iterableproject": "Project",
+    "messagetype": "Message type",
+    "customevent": "Custom event",
+    "eventfield": "Event field",
+}
+
+# Keys that actions (not model fields) record, named as staff would.
+KEYS = {
+    "attempt": "Test send",
+    "mode": "How",
+    "recipient": "To",
+    "endpoint": "Iterable call",
+    "outcome": "Outcome",
+    "code": "Iterable's answer",
+    "reason": "Why",
+    "status": "Status",
+    "counts": "Read from Iterable",
+    "calls": "Calls to Iterable",
+    "findings": "Found",
+    "errors": "Errors",
+    "selection": "Which contacts",
+    "import": "Import",
+    "since": "Changed since",
+    "total": "Contacts",
+    "items": "Contacts retried",
+    "projects": "Projects",
+    "at": "At",
+    "rows": "Rows read",
+    "accepted": "Rows accepted",
+    "changed": "Contacts changed",
+    "rejected": "Rows rejected",
+    "filename": "File",
+    "note": "Note",
+    "replaced_by": "Replaced by token",
+    "user": "User",
+    "name": "Name",
+    "msg": "Message",
+    "subscribed_message_type_ids": "Subscribed message types",
+    "unsubscribed_message_type_ids": "Unsubscribed message types",
+    "unsubscribed_channel_ids": "Unsubscribed channels",
+}
+
+# Codes a sync or the guard records, in words (the pages never show the code itself).
+CODES = {
+    "template-missing": "template missing in Iterable",
+    "template-type-changed": "template's message type changed in Iterable",
+    "message-type-missing": "message type missing in Iterable",
+    "message-type-changed": "message type changed in Iterable",
+    "campaign-missing": "campaign missing in Iterable",
+    "campaign-not-running": "campaign not running",
+    "campaign-not-triggered": "campaign not API-triggered",
+    "journey-missing": "journey missing in Iterable",
+    "journey-archived": "journey archived",
+    "journey-disabled": "journey turned off",
+    "journey-trigger-mismatch": "journey started by another event",
+    "template-copy": "template copied in Iterable",
+    "orphan-template": "template not in the catalog",
+    "orphan-campaign": "campaign not in the catalog",
+    "optout-marketing": "opt-out type on a marketing channel",
+    "marketing-message-type": "on the forbidden Marketing Message type",
+    "no-owner": "no owner",
+    "deprecated-message-type": "deprecated message type",
+    "trigger-incomplete": "trigger incomplete",
+}
+
+# Values some action keys hold, in words (choices of models that the event does not name as its object).
+VALUE_CHOICES = {
+    "outcome": ("catalog", "proofsend", "outcome"),
+    "mode": ("catalog", "proofsend", "mode"),
+    "selection": ("catalog", "resyncrun", "selection"),
+}
+
+EMPTY = "none"
+LIST_SHOWN = 12
+TEXT_SHOWN = 300
+
+
+@dataclass
+class Line:
+    """One recorded value: its label, and either a change (before → after) or a value, each in words."""
+
+    label: str
+    value: str = ""
+    before: str | None = None
+    after: str | None = None
+    url: str = ""
+
+    @property
+    def is_change(self) -> bool:
+        return self.before is not None
+
+    def __str__(self) -> str:
+        if self.is_change:
+            return f"{self.label}: {self.before} → {self.after}"
+        return f"{self.label}: {self.value}"
+
+
+@dataclass
+class EventWords:
+    action: str
+    object_type: str
+    object_name: str
+    lines: list[Line] = field(default_factory=list)
+    object_url: str = ""
+
+    @property
+    def what(self) -> str:
+        """ "Changed notification weekly_digest", "Test send notification weekly_digest"."""
+        name = f" {self.object_name}" if self.object_name else ""
+        return f"{self.action} {self.object_type.lower()}{name}"
+
+    @property
+    def details(self) -> str:
+        return "; ".join(str(line) for line in self.lines)
+
+
+def action_words(action: str) -> str:
+    return ACTIONS.get(action) or _humanised(action)
+
+
+def object_type_words(object_type: str) -> str:
+    if object_type in OBJECT_TYPES:
+        return OBJECT_TYPES[object_type]
+    model = _model(object_type)
+    if model is not None:
+        return str(model._meta.verbose_name).capitalize()
+    return _humanised(object_type)
+
+
+def event_words(event) -> EventWords:
+    """The event (already masked for its reader) in words."""
+    changes = event.changes if isinstance(event.changes, dict) else {}
+    lines = [_line(event.object_type, key, value) for key, value in changes.items()]
+    words = EventWords(
+        action=action_words(event.action),
+        object_type=object_type_words(event.object_type),
+        object_name=event.object_repr,
+        lines=lines,
+        object_url=_object_url(event),
+    )
+    if event.action == "proof_send" and isinstance(changes.get("attempt"), int):
+        for line in lines:
+            if line.label == KEYS["attempt"]:
+                line.url = _url("catalog:proof_send_detail", pk=changes["attempt"])
+    if event.action in ("create", "delete"):
+        words.lines = _values_of(lines, kept="after" if event.action == "create" else "before")
+    return words
+
+
+def _values_of(lines: list[Line], *, kept: str) -> list[Line]:
+    """A creation's values as they were set (a deletion's as they were), leaving out those left empty: "none →
+    Weekly digest" says less than "Name: Weekly digest"."""
+    found = []
+    for line in lines:
+        if line.is_change:
+            value = line.after if kept == "after" else line.before
+            if value in (EMPTY, "(empty)", "no"):
+                continue
+            line = Line(label=line.label, value=value or "", url=line.url)
+        found.append(line)
+    return found
+
+
+def _line(object_type: str, key: str, value: Any) -> Line:
+    label, choices = _field(object_type, key)
+    if isinstance(value, dict) and set(value) == {"before", "after"}:
+        return Line(
+            label=label,
+            before=value_words(value["before"], choices=choices),
+            after=value_words(value["after"], choices=choices),
+        )
+    if key == "attempt" and isinstance(value, int):
+        return Line(label=label, value=f"#{value}")
+    if key in ("findings",) and isinstance(value, dict):
+        return Line(label=label, value=_codes_words(value))
+    return Line(label=label, value=value_words(value, choices=choices))
+
+
+def _field(object_type: str, key: str) -> tuple[str, dict]:
+    """The label and the choices of a recorded key: the model's field when the object has one of that name."""
+    model = _model(object_type)
+    if model is not None:
+        try:
+            model_field = model._meta.get_field(key)
+        except FieldDoesNotExist:
+            model_field = None
+        if model_field is not None and hasattr(model_field, "verbose_name"):
+            return str(model_field.verbose_name).capitalize(), dict(getattr(model_field, "choices", None) or ())
+    choices: dict = {}
+    if key in VALUE_CHOICES:
+        app_label, model_name, field_name = VALUE_CHOICES[key]
+        try:
+            choices = dict(apps.get_model(app_label, model_name)._meta.get_field(field_name).choices or ())
+        except (LookupError, FieldDoesNotExist):
+            choices = {}
+    return KEYS.get(key) or _humanised(key), choices
+
+
+def value_words(value: Any, *, choices: dict | None = None) -> str:
+    """Any recorded value as words: choice labels, yes/no, lists joined, nested values spelled out."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+    if isinstance(value, str):
+        if choices and value in choices:
+            return str(choices[value])
+        if value == "":
+            return "(empty)"
+        moment = _moment(value)
+        if moment is not None:
+            return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+        return value if len(value) <= TEXT_SHOWN else value[:TEXT_SHOWN] + "…"
+    if isinstance(value, list | tuple):
+        if not value:
+            return EMPTY
+        shown = [value_words(v, choices=choices) for v in value[:LIST_SHOWN]]
+        more = len(value) - LIST_SHOWN
+        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    if isinstance(value, dict):
+        if not value:
+            return EMPTY
+        if set(value) <= {"code", "msg"}:
+            return " — ".join(str(v) for v in (value.get("code"), value.get("msg")) if v)
+        parts = [
+            f"{KEYS.get(str(k)) or _humanised(str(k))} {value_words(v, choices=choices)}" for k, v in value.items()
+        ]
+        return ", ".join(parts)
+    return str(value)
+
+
+def _codes_words(counts: dict) -> str:
+    if not counts:
+        return "nothing"
+    return ", ".join(f"{CODES.get(code, _humanised(code))}: {n}" for code, n in counts.items())
+
+
+def _moment(text: str) -> datetime | None:
+    if len(text) < 19 or text[4] != "-" or "T" not in text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _humanised(name: str) -> str:
+    return name.replace("_", " ").replace("-", " ").strip().capitalize() or name
+
+
+def _model(object_type: str):
+    if not object_type:
+        return None
+    try:
+        return apps.get_model("catalog", object_type)
+    except LookupError:
+        return None
+
+
+def _url(name: str, **kwargs) -> str:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return ""
+
+
+def _object_url(event) -> str:
+    """The page of the event's object, when it has one and the event says which."""
+    object_id = event.object_id
+    if event.action == "delete" or not object_id or not object_id.isdigit():
+        return ""
+    if event.object_type == "notification":
+        return _url("catalog:notification_detail", key=event.object_repr) if event.object_repr else ""
+    if event.object_type == "syncrun":
+        return _url("catalog:sync_run_detail", pk=int(object_id))
+    if event.object_type == "resyncrun":
+        return _url("catalog:resync_run", pk=int(object_id))
+    if event.object_type == "preferenceimport":
+        return _url("catalog:resync_import", pk=int(object_id))
+    if event.object_type in {
+        "channel",
+        "messagetype",
+        "template",
+        "journey",
+        "customevent",
+        "owner",
+        "iterableproject",
+    }:
+        return _url("catalog:entity_detail", entity=event.object_type, pk=int(object_id))
+    return ""
