@@ -36,6 +36,17 @@ from catalog.io.models import (  # noqa: F401
     CatalogImport,
     CatalogImportStatus,
 )
+from catalog.jobs.models import (  # noqa: F401
+    DeletionRecord,
+    InvalidRows,
+    Job,
+    JobAction,
+    JobItem,
+    JobRun,
+    JobRunStatus,
+    JobSource,
+    OptOutEvent,
+)
 from catalog.resync.models import (  # noqa: F401
     SUBSCRIPTION_ARRAY_FIELDS,
     BatchErrorPolicy,

@@ -7,7 +7,8 @@ killed by gunicorn's timeout leaves whatever it was doing. So, every minute (a d
 migration 0011, also ensured by ``supervise_schedule_ensure``):
 
 * a resync run that nobody holds and whose task is no longer queued is resumed from its checkpoint, or
-  fails with the reason once resuming stops getting it further (catalog/services/resync.py);
+  fails with the reason once resuming stops getting it further (the run engine, catalog/runs/engine.py);
+  so is a seed job's run (catalog/jobs/);
 * a catalog import or a preferences upload whose task is gone is queued again (each writes all or nothing,
   so it starts over), or fails with the reason;
 * a catalog sync still "running" long after its task's timeout failed with the reason;
@@ -105,6 +106,7 @@ def sync_runs_expire(*, now: datetime | None = None) -> int:
 def runs_supervise(*, now: datetime | None = None) -> dict[str, int]:
     """One pass of the supervisor over every kind of background work; returns what it did."""
     from catalog.io.services.runs import catalog_imports_supervise
+    from catalog.jobs.services.supervision import jobs_supervise
     from catalog.resync.services.ingest import preference_imports_supervise
     from catalog.resync.services.supervision import resync_supervise
 
@@ -113,6 +115,7 @@ def runs_supervise(*, now: datetime | None = None) -> dict[str, int]:
     resync = resync_supervise(queued_names=queued, now=now)
     imports = catalog_imports_supervise(queued_names=queued, now=now)
     uploads = preference_imports_supervise(queued_names=queued, now=now)
+    jobs = jobs_supervise(queued_names=queued, now=now)
     done = {
         "resync_resumed": resync["resumed"],
         "resync_failed": resync["failed"],
@@ -120,6 +123,8 @@ def runs_supervise(*, now: datetime | None = None) -> dict[str, int]:
         "imports_failed": imports["failed"],
         "preference_imports_resumed": uploads["resumed"],
         "preference_imports_failed": uploads["failed"],
+        "job_runs_resumed": jobs["resumed"],
+        "job_runs_failed": jobs["failed"],
         "syncs_failed": sync_runs_expire(now=now),
         "test_sends_unknown": proof_sends_expire(now=now),
     }

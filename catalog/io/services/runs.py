@@ -4,13 +4,13 @@ result, which the import's page shows. The supervisor (catalog/services/supervis
 whose task was lost: it is all-or-nothing, so a stopped attempt left nothing behind."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.audit.services import actor_label
@@ -23,6 +23,7 @@ from catalog.io.services.imports import (
     guess_format,
 )
 from catalog.io.services.schema import SECTIONS, ImportProblem, catalog_file_problems
+from catalog.runs.restart import lost_tasks_restart
 from catalog.services.input_limits import unstorable
 from catalog.types import Actor
 
@@ -126,35 +127,16 @@ def catalog_import_progress(record: CatalogImport) -> dict:
 def catalog_imports_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
     """Imports whose task is gone (the worker died, or it overran its timeout and was acknowledged): queued
     again to start over (nothing of a stopped attempt was kept), or failed after MAX_IMPORT_ATTEMPTS."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=_import_task_timeout() + 60)
-    counts = {"resumed": 0, "failed": 0}
-    if queued_names is None:
-        return counts
-    stalled = CatalogImport.objects.filter(
-        Q(status=CatalogImport.Status.RUNNING, started_at__lt=now - grace)
-        | Q(status=CatalogImport.Status.QUEUED, enqueued_at__lt=now - grace)
+    return lost_tasks_restart(
+        model=CatalogImport,
+        queued_names=queued_names,
+        task_name=catalog_import_task_name,
+        enqueue=_import_enqueue,
+        timeout=_import_task_timeout(),
+        max_attempts=MAX_IMPORT_ATTEMPTS,
+        failed_message=(
+            "Its task stopped {attempts} times before finishing (it overran its {timeout} s limit or its worker "
+            "died). Nothing was imported."
+        ),
+        now=now,
     )
-    for record in stalled:
-        if catalog_import_task_name(record.pk) in queued_names:
-            continue
-        with transaction.atomic():
-            if record.attempts >= MAX_IMPORT_ATTEMPTS:
-                counts["failed"] += CatalogImport.objects.filter(pk=record.pk, status=record.status).update(
-                    status=CatalogImport.Status.FAILED,
-                    phase="",
-                    finished_at=now,
-                    last_error=(
-                        f"Its task stopped {record.attempts} times before finishing (it overran its "
-                        f"{_import_task_timeout()} s limit or its worker died). Nothing was imported."
-                    ),
-                )
-                continue
-            updated = CatalogImport.objects.filter(pk=record.pk, status=record.status).update(
-                status=CatalogImport.Status.QUEUED,
-                phase="Queued again: the previous attempt stopped before finishing",
-            )
-            if updated:
-                _import_enqueue(record.pk)
-                counts["resumed"] += 1
-    return counts

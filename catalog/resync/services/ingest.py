@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -32,13 +32,14 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.audit.services import actor_label, audit_record
 from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, IterableProject, PreferenceImport
 from catalog.resync.services.conf import ALL
 from catalog.resync.services.rules import Rules, resync_rules
+from catalog.runs.restart import lost_tasks_restart
 from catalog.services.input_limits import CsvProblem, csv_rows, id_list_parse, unstorable
 from catalog.types import Actor
 
@@ -177,39 +178,19 @@ def preference_import_progress(record: PreferenceImport) -> dict[str, Any]:
 def preference_imports_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
     """Uploads whose task is gone (the worker died, or it overran its timeout and was acknowledged): queued
     again to start over (a stopped attempt wrote nothing), or failed after MAX_IMPORT_ATTEMPTS, saying why."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=_import_task_timeout() + 60)
-    counts = {"resumed": 0, "failed": 0}
-    if queued_names is None:
-        return counts
-    stalled = PreferenceImport.objects.filter(
-        Q(status=PreferenceImport.Status.RUNNING, started_at__lt=now - grace)
-        | Q(status=PreferenceImport.Status.QUEUED, enqueued_at__lt=now - grace)
-    ).only("pk", "status", "attempts")
-    for record in stalled:
-        if preference_import_task_name(record.pk) in queued_names:
-            continue
-        with transaction.atomic():
-            if record.attempts >= MAX_IMPORT_ATTEMPTS:
-                counts["failed"] += PreferenceImport.objects.filter(pk=record.pk, status=record.status).update(
-                    status=PreferenceImport.Status.FAILED,
-                    phase="",
-                    finished_at=now,
-                    last_error=(
-                        f"Its task stopped {record.attempts} times before finishing (it overran its "
-                        f"{_import_task_timeout()} s limit or its worker died). Nothing was imported; "
-                        "upload the file again, or split it."
-                    ),
-                )
-                continue
-            updated = PreferenceImport.objects.filter(pk=record.pk, status=record.status).update(
-                status=PreferenceImport.Status.QUEUED,
-                phase="Queued again: the previous attempt stopped before finishing",
-            )
-            if updated:
-                _import_enqueue(record.pk)
-                counts["resumed"] += 1
-    return counts
+    return lost_tasks_restart(
+        model=PreferenceImport,
+        queued_names=queued_names,
+        task_name=preference_import_task_name,
+        enqueue=_import_enqueue,
+        timeout=_import_task_timeout(),
+        max_attempts=MAX_IMPORT_ATTEMPTS,
+        failed_message=(
+            "Its task stopped {attempts} times before finishing (it overran its {timeout} s limit or its worker "
+            "died). Nothing was imported; upload the file again, or split it."
+        ),
+        now=now,
+    )
 
 
 def _csv_header(text: str) -> list[str]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -17,7 +16,6 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from catalog.iterable import IterableError, client_for_project
-from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
 from catalog.models import (
     BatchErrorPolicy,
     ContactPreference,
@@ -29,40 +27,18 @@ from catalog.resync.services.merge import current_of, desired_arrays, merge_subs
 from catalog.resync.services.queue import resync_enqueue
 from catalog.resync.services.rules import resync_rules, resync_settings_get
 from catalog.resync.services.runs import insert_items
+from catalog.runs import engine
 from catalog.services.iterable_support import fan_out
-from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
 
 
-_pacers: dict[tuple[int, float], SlidingWindow] = {}
-_pacers_lock = threading.Lock()
-
-
-def _pacer(project_id: int, rate: float) -> SlidingWindow | None:
-    """One bulk-write pacer per project and rate in this process, shared by successive slices."""
-    if rate <= 0:
-        return None
-    key = (project_id, rate)
-    with _pacers_lock:
-        if key not in _pacers:
-            # Whole calls per window: a fractional rate (0.5/s) becomes 1 call per 2 s.
-            count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
-            _pacers[key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic)
-        return _pacers[key]
-
-
 def _acquire(run_id: int, token: str) -> bool:
-    now = timezone.now()
-    return bool(
-        ResyncRun.objects.filter(pk=run_id, status__in=ACTIVE)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=token))
-        .update(lease_owner=token, lease_until=now + timedelta(seconds=lease_seconds()))
-    )
+    return engine.lease_acquire(ResyncRun, run_id, token, active=ACTIVE, seconds=lease_seconds())
 
 
 def _release(run_id: int, token: str, **fields) -> None:
-    ResyncRun.objects.filter(pk=run_id, lease_owner=token).update(lease_owner="", lease_until=None, **fields)
+    engine.lease_release(ResyncRun, run_id, token, **fields)
 
 
 def resync_process(*, run_id: int, slice_seconds: float | None = None, token: str | None = None) -> str:
@@ -90,31 +66,27 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
         return "failed"
     rules = resync_rules(project=run.project)
     settings = resync_settings_get(project=run.project)
-    pacer = _pacer(run.project_id, run.rate_per_second)
-    while True:
-        if not _acquire(run_id, token):
-            return "stopped"
-        run.refresh_from_db(fields=["batch_size", "batches_done", "status"])
-        items = list(
+    pacer = engine.pacer(("resync", run.project_id), run.rate_per_second)
+    spec = engine.Slice(
+        model=ResyncRun,
+        active=ACTIVE,
+        lease_seconds=lease_seconds(),
+        done_status=ResyncRun.Status.DONE,
+        failed_status=ResyncRun.Status.FAILED,
+        next_items=lambda run: list(
             run.items.filter(status=ResyncItem.Status.PENDING)
             .select_related("contact")
             .order_by("id")[: run.batch_size]
-        )
-        if not items:
-            ResyncRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
-                status=ResyncRun.Status.DONE, finished_at=timezone.now()
-            )
-            _release(run_id, token)
-            return "done"
-        outcome = _process_batch(run, items, client, rules, pacer, settings.read_concurrency)
-        if outcome == "stop":
-            _release(run_id, token, status=ResyncRun.Status.FAILED, finished_at=timezone.now())
-            return "stopped"
-        if time.monotonic() >= deadline or shutdown_requested():  # a stopping worker ends at the checkpoint
-            _release(run_id, token)
-            with transaction.atomic():
-                resync_enqueue(run_id)
-            return "continue"
+        ),
+        process_batch=lambda run, items: _process_batch(run, items, client, rules, pacer, settings.read_concurrency),
+        enqueue=resync_enqueue,
+    )
+    return engine.slice_run(spec, run, token, deadline)
+
+
+def _next_items(run: ResyncRun) -> list[ResyncItem]:
+    pending = run.items.filter(status=ResyncItem.Status.PENDING).select_related("contact")
+    return list(pending.order_by("id")[: run.batch_size])
 
 
 # Selections by query: the request only records the choice; the run's task lists the contacts.
@@ -256,10 +228,7 @@ def _chunks_by_size(rows: list[tuple[ResyncItem, dict]]) -> list[list[tuple[Resy
 
 def _send(run, rows, results, diffs, client, pacer) -> str:
     for chunk in _chunks_by_size(rows):
-        if pacer is not None:
-            delay = pacer.acquire()
-            if delay > 0:
-                time.sleep(delay)
+        engine.pace(pacer)
         try:
             answer = client.bulk_update_subscriptions([row for _, row in chunk])
         except IterableError as exc:

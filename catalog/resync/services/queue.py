@@ -2,11 +2,10 @@
 
 from datetime import datetime
 
-from django.utils import timezone
-
 from catalog.models import ResyncRun
 from catalog.observability import enqueue_supervised
 from catalog.resync.services.conf import TASK, task_timeout
+from catalog.runs import engine
 
 
 def resync_enqueue(run_id: int) -> None:
@@ -19,4 +18,4 @@ def resync_task_name(run_id: int) -> str:
 
 
 def lease_held(run: ResyncRun, now: datetime | None = None) -> bool:
-    return bool(run.lease_until and run.lease_until > (now or timezone.now()))
+    return engine.lease_held(run, now)

@@ -1,87 +1,51 @@
 """A run whose task died, overran its timeout or was lost is resumed from its checkpoint (the pending
-items), or fails with the reason once resuming no longer gets it further."""
+items), or fails with the reason once resuming no longer gets it further (the engine's supervisor,
+``catalog/runs/engine.py``, with the resync's words)."""
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime, timedelta
-
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
+from datetime import datetime
 
 from catalog.audit.services import audit_record
-from catalog.models import (
-    ResyncRun,
-)
+from catalog.models import ResyncRun
 from catalog.resync.services.conf import ACTIVE, max_resumes, stall_seconds, task_timeout
 from catalog.resync.services.queue import resync_enqueue, resync_task_name
-
-logger = logging.getLogger(__name__)
+from catalog.runs import engine
 
 
 def resync_stalled(run: ResyncRun, now: datetime | None = None) -> bool:
     """Active, yet nobody has held its lease nor queued its task for ``RESYNC_STALL_SECONDS``."""
-    now = now or timezone.now()
-    if run.status not in ACTIVE:
-        return False
-    quiet_since = now - timedelta(seconds=stall_seconds())
-    if run.lease_until and run.lease_until > quiet_since:
-        return False
-    return not (run.enqueued_at and run.enqueued_at > quiet_since)
+    return engine.stalled(run, active=ACTIVE, stall_seconds=stall_seconds(), now=now)
 
 
-def _last_task_failure(run: ResyncRun) -> str:
-    """What django-q recorded about the run's last failed task since it was queued, in one line."""
-    from django_q.models import Task
+def _failed_message(resumes: int, reason: str) -> str:
+    return (
+        f"Stopped: its task was resumed {resumes} times without getting further. Last reason: {reason}. "
+        "Its pending contacts were not sent; fix the cause, then use 'retry failed'."
+    )
 
-    failures = Task.objects.filter(name=resync_task_name(run.pk), success=False)
-    if run.enqueued_at:
-        failures = failures.filter(stopped__gte=run.enqueued_at)
-    task = failures.order_by("-stopped").first()
-    if task is None:
-        return ""
-    return str(task.result or "").split(" : ", 1)[0].strip()[:300]
+
+def _on_failed(run: ResyncRun, reason: str) -> None:
+    audit_record(actor="supervisor", action="resync_stalled", instance=run, changes={"reason": reason})
+
+
+def _supervised() -> engine.Supervised:
+    return engine.Supervised(
+        model=ResyncRun,
+        active=ACTIVE,
+        failed_status=ResyncRun.Status.FAILED,
+        max_resumes=max_resumes(),
+        enqueue=resync_enqueue,
+        on_failed=_on_failed,
+        failed_message=_failed_message,
+        kind="Resync run",
+    )
 
 
 def resync_resume_or_fail(*, run: ResyncRun, reason: str, overran: bool = False, token: str = "") -> str:
-    """Resume a stalled run from its checkpoint, halving its batches when its task overran (a batch must fit
-    in the task's time), or fail it with ``reason`` after RESYNC_MAX_RESUMES resumes in a row that did not
-    get it further. Returns ``"resumed"``, ``"failed"`` or ``"skipped"`` (no longer active)."""
-    run.refresh_from_db()
-    if run.status not in ACTIVE:
-        return "skipped"
-    resumes = 1 if run.batches_done > run.resumed_at_batch else run.resumes + 1
-    lease = Q(lease_owner=token) if token else Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
-    with transaction.atomic():
-        if resumes > max_resumes():
-            message = (
-                f"Stopped: its task was resumed {resumes - 1} times without getting further. Last reason: {reason}. "
-                "Its pending contacts were not sent; fix the cause, then use 'retry failed'."
-            )
-            updated = ResyncRun.objects.filter(lease, pk=run.pk, status__in=ACTIVE).update(
-                status=ResyncRun.Status.FAILED,
-                finished_at=timezone.now(),
-                last_error=message[:2000],
-                lease_owner="",
-                lease_until=None,
-            )
-            if updated:
-                audit_record(actor="supervisor", action="resync_stalled", instance=run, changes={"reason": reason})
-            return "failed" if updated else "skipped"
-        batch_size = max(1, run.batch_size // 2) if overran else run.batch_size
-        updated = ResyncRun.objects.filter(lease, pk=run.pk, status__in=ACTIVE).update(
-            resumes=resumes,
-            resumed_at_batch=run.batches_done,
-            batch_size=batch_size,
-            last_error=f"Resumed from its checkpoint after batch {run.batches_done}: {reason}."[:2000],
-            lease_owner="",
-            lease_until=None,
-        )
-        if updated:
-            logger.warning("Resync run %s resumed (%s); batches of %d", run.pk, reason, batch_size)
-            resync_enqueue(run.pk)
-    return "resumed" if updated else "skipped"
+    """Resume a stalled run from its checkpoint (smaller batches if its task overran), or fail it with
+    ``reason`` after RESYNC_MAX_RESUMES resumes in a row that did not get it further."""
+    return engine.resume_or_fail(_supervised(), run, reason=reason, overran=overran, token=token)
 
 
 def resync_overran(*, run_id: int, token: str) -> str:
@@ -97,17 +61,6 @@ def resync_overran(*, run_id: int, token: str) -> str:
 def resync_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
     """Resume (or fail) every stalled run whose task is not waiting in the queue. ``queued_names``: the task
     names in the broker's queue, ``None`` when they cannot be known (then only runs with no task at all)."""
-    now = now or timezone.now()
-    counts = {"resumed": 0, "failed": 0}
-    for run in ResyncRun.objects.filter(status__in=ACTIVE).order_by("pk"):
-        if not resync_stalled(run, now):
-            continue
-        if queued_names is None or resync_task_name(run.pk) in queued_names:
-            continue  # the broker still holds its task and will deliver it (again)
-        failure = _last_task_failure(run)
-        overran = "timeout" in failure.lower()
-        reason = failure or "its task was lost (the worker stopped, or the queue dropped it)"
-        outcome = resync_resume_or_fail(run=run, reason=reason, overran=overran)
-        if outcome in counts:
-            counts[outcome] += 1
-    return counts
+    return engine.supervise(
+        _supervised(), queued_names=queued_names, task_name=resync_task_name, stall_seconds=stall_seconds(), now=now
+    )

@@ -1,0 +1,195 @@
+"""A job's run on the run engine (catalog/runs/engine.py): its rows pulled from the query if it has one, then
+batch by batch: the action's handler (read, compare, paced write), and one checkpoint per batch."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.iterable import IterableError, client_for_project
+from catalog.jobs.services.actions import HANDLERS, Batch, Result
+from catalog.jobs.services.conf import ACTIVE, lease_seconds, slice_seconds
+from catalog.jobs.services.queue import job_enqueue
+from catalog.jobs.services.rows import identity_hash
+from catalog.jobs.services.runs import insert_rows
+from catalog.jobs.services.sources import query_rows
+from catalog.models import ContactPreference, DeletionRecord, JobAction, JobItem, JobRun
+from catalog.runs import engine
+
+logger = logging.getLogger(__name__)
+
+
+def _acquire(run_id: int, token: str) -> bool:
+    return engine.lease_acquire(JobRun, run_id, token, active=ACTIVE, seconds=lease_seconds())
+
+
+def _fail(run_id: int, token: str, message: str) -> str:
+    engine.lease_release(JobRun, run_id, token, status=JobRun.Status.FAILED, last_error=message[:2000],
+                         finished_at=timezone.now())  # fmt: skip
+    return "failed"
+
+
+def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str | None = None) -> str:
+    """Process a run for up to ``slice_seconds_`` (default ``JOBS_SLICE_SECONDS``) under its lease. Returns
+    ``"done"``, ``"continue"``, ``"busy"``, ``"stopped"``, ``"approval"`` (a pulled deletion now waits for
+    its approval) or ``"failed"``."""
+    token = token or uuid.uuid4().hex
+    if not _acquire(run_id, token):
+        return "busy"
+    deadline = time.monotonic() + (slice_seconds() if slice_seconds_ is None else slice_seconds_)
+    run = JobRun.objects.select_related("job", "job__project").get(pk=run_id)
+    job = run.job
+    if not run.listed:
+        try:
+            rows = query_rows(job)
+        except ValidationError as exc:
+            return _fail(run_id, token, " ".join(exc.messages))
+        try:
+            with transaction.atomic():
+                if not JobRun.objects.select_for_update().filter(pk=run_id, lease_owner=token, listed=False).exists():
+                    return "stopped"
+                total, invalid = insert_rows(run, enumerate(rows, start=1), cap=job.row_cap)
+                JobRun.objects.filter(pk=run_id).update(listed=True, total=total, invalid=invalid)
+        except ValidationError as exc:
+            return _fail(run_id, token, " ".join(exc.messages))
+        run.refresh_from_db()
+        if job.action == JobAction.DELETE_USERS and not run.dry_run and run.approved_by_id is None:
+            engine.lease_release(JobRun, run_id, token, status=JobRun.Status.AWAITING_APPROVAL)
+            return "approval"
+    if run.status == JobRun.Status.QUEUED:
+        run.started_at = run.started_at or timezone.now()
+        JobRun.objects.filter(pk=run_id, status=JobRun.Status.QUEUED).update(
+            status=JobRun.Status.RUNNING, started_at=run.started_at
+        )
+    try:
+        pending = run.items.filter(status=JobItem.Status.PENDING).exists()
+        client = client_for_project(job.project) if pending else None
+    except IterableError as exc:
+        return _fail(run_id, token, str(exc))
+    batch = Batch(
+        run=run,
+        job=job,
+        client=client,
+        pacer=engine.pacer(("job", job.action, job.project_id), run.rate_per_second),
+        concurrency=job.read_concurrency,
+    )
+    spec = engine.Slice(
+        model=JobRun,
+        active=ACTIVE,
+        lease_seconds=lease_seconds(),
+        done_status=JobRun.Status.DONE,
+        failed_status=JobRun.Status.FAILED,
+        next_items=_next_items,
+        process_batch=lambda run, items: _process_batch(batch, run, items),
+        enqueue=job_enqueue,
+    )
+    return engine.slice_run(spec, run, token, deadline)
+
+
+def _next_items(run: JobRun) -> list[JobItem]:
+    return list(run.items.filter(status=JobItem.Status.PENDING).order_by("id")[: run.batch_size])
+
+
+def _process_batch(batch: Batch, run: JobRun, items: list[JobItem]) -> str:
+    started = timezone.now()
+    outcome, results = HANDLERS[batch.job.action](batch, items)
+    if outcome == "retry":
+        # Iterable found the body too large: halve and send the same rows again (they are still pending).
+        JobRun.objects.filter(pk=run.pk).update(batch_size=max(1, len(items) // 2))
+        return "retry"
+    _checkpoint(batch, run, items, results, started)
+    return "ok"
+
+
+def _checkpoint(batch: Batch, run: JobRun, items: list[JobItem], results: dict[int, Result], started) -> None:
+    """Record one batch atomically: the rows' outcomes, the deleted people's records (their rows keep only a
+    hash), the source of truth's opt-outs, and the run's batch count."""
+    now = timezone.now()
+    batch_no = run.batches_done + 1
+    job = batch.job
+    deleted = [i for i in items if not run.dry_run and results[i.pk].outcome == "deleted"]
+    opted_out = [i for i in items if not run.dry_run and results[i.pk].outcome == "opted_out"]
+    deleted_pks = {i.pk for i in deleted}
+    records: list[DeletionRecord] = []
+    if deleted:
+        emails = [i.payload["email"] for i in deleted if i.payload.get("email")]
+        contacts = dict(
+            ContactPreference.objects.filter(project_id=job.project_id, email__in=emails).values_list("email", "pk")
+        )
+        for item in deleted:
+            email = item.payload.get("email") or ""
+            records.append(
+                DeletionRecord(
+                    project_id=job.project_id,
+                    run=run,
+                    identity_hash=identity_hash(email or item.payload.get("userId", "")),
+                    by_user_id=not email,
+                    deleted_at=now,
+                    requested_by_label=run.actor_label,
+                    approved_by_label=run.approved_by_label,
+                    contact_id=contacts.get(email),
+                )
+            )
+    groups: dict[tuple[str, str], list[int]] = {}
+    detailed: list[JobItem] = []
+    for item in items:
+        result = results[item.pk]
+        if result.diff or result.error_code or result.error_message or item.pk in deleted_pks:
+            item.status, item.outcome, item.diff = result.status, result.outcome, result.diff
+            item.error_code, item.error_message = result.error_code, result.error_message
+            item.attempts += 1
+            item.batch_no, item.processed_at = batch_no, now
+            if item.pk in deleted_pks:
+                # Nothing of the deleted person stays in the run: their row keeps only the hash.
+                item.key = identity_hash(item.payload.get("email") or item.payload.get("userId", ""))
+                item.payload = {}
+            detailed.append(item)
+        else:
+            groups.setdefault((result.status, result.outcome), []).append(item.pk)
+    with transaction.atomic():
+        for (status, outcome), ids in groups.items():
+            JobItem.objects.filter(pk__in=ids).update(
+                status=status,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                batch_no=batch_no,
+                processed_at=now,
+                error_code="",
+                error_message="",
+            )
+        JobItem.objects.bulk_update(
+            detailed,
+            ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at",
+             "key", "payload"],
+            batch_size=500,
+        )  # fmt: skip
+        if records:
+            DeletionRecord.objects.bulk_create(records, ignore_conflicts=True)
+            if run.source_run_id:  # the dry run that listed them keeps only the hash too
+                for item in deleted:
+                    JobItem.objects.filter(run_id=run.source_run_id, row_no=item.row_no).update(
+                        key=item.key, payload={}
+                    )
+        if opted_out:
+            _truth_opt_out(job, [i.payload.get("email") for i in opted_out if i.payload.get("email")], now)
+        JobRun.objects.filter(pk=run.pk).update(batches_done=F("batches_done") + 1)
+
+
+def _truth_opt_out(job, emails: list[str], now) -> None:
+    """The source of truth learns the opt-out too, so the next preference resync does not undo it."""
+    channel = int(job.channel_id or 0)
+    for contact in ContactPreference.objects.filter(project_id=job.project_id, email__in=emails):
+        current = list(contact.unsubscribed_channel_ids or [])
+        if channel in current:
+            continue
+        contact.unsubscribed_channel_ids = [*current, channel]
+        contact.changed_at = now
+        contact.changed_by_label = "opt-out event"
+        contact.source = f"Opt-out job: {job.name}"[:255]
+        contact.save(update_fields=["unsubscribed_channel_ids", "changed_at", "changed_by_label", "source"])

@@ -1,0 +1,136 @@
+"""From a source's row (a dict of column -> value) to what is sent to Iterable for it, by the job's action,
+mapping and retention rules. A row is either sent (``Built``), left out by a retention rule, or invalid."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from catalog.jobs.services.conf import deletion_hash_key
+from catalog.models import Job, JobAction
+
+RETENTION_RULES = {
+    "within_days": "was within the last N days",
+    "equals": "equals",
+    "not_empty": "is not empty",
+}
+MAX_KEY = 320
+
+
+class RowProblem(ValueError):
+    """A row that cannot be sent, with the reason in words."""
+
+
+@dataclass
+class Built:
+    key: str
+    payload: dict[str, Any]
+    left_out: str = ""  # the retention rule the row failed, in words ("" when it is sent)
+
+
+def identity_hash(key: str) -> str:
+    """A keyed hash of an address or user id: the same person gives the same hash, nobody can read it back."""
+    return hmac.new(deletion_hash_key(), key.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise RowProblem("the identity must be text")
+    return value.strip()
+
+
+def _moment(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    text = _text(value)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise RowProblem(f"'{text[:40]}' is not a date (use 2026-11-30 or 2026-11-30T22:00:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def retention_words(rule: dict) -> str:
+    kind, column, value = rule.get("rule"), rule.get("column"), rule.get("value")
+    if kind == "within_days":
+        return f"{column} within the last {value} days"
+    if kind == "equals":
+        return f"{column} is '{value}'"
+    return f"{column} is not empty"
+
+
+class RowBuilder:
+    """Built once per run (``now`` fixes the retention window for every row of it)."""
+
+    def __init__(self, job: Job, now: datetime | None = None) -> None:
+        self.job = job
+        self.now = now or datetime.now(UTC)
+        self.mapping = [(m["column"], m["field"]) for m in job.mapping or []]
+
+    def identity(self, row: dict[str, Any]) -> tuple[str, str]:
+        job = self.job
+        email = _text(row.get(job.email_column)) if job.email_column else ""
+        user_id = _text(row.get(job.user_id_column)) if job.user_id_column else ""
+        if not email and not user_id:
+            raise RowProblem(f"no {job.email_column or 'email'} and no {job.user_id_column or 'user id'}")
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise RowProblem(f"'{email[:80]}' is not a valid email address") from None
+            email = email.lower()
+        if len(email) > 254 or len(user_id) > 200:
+            raise RowProblem("the email or user id is too long")
+        return email, user_id
+
+    def retained(self, row: dict[str, Any]) -> str:
+        """ "" when every retention rule holds, else the first rule that does not, in words."""
+        for rule in self.job.retention or []:
+            value = row.get(rule["column"])
+            kind = rule["rule"]
+            if kind == "not_empty":
+                ok = value not in (None, "")
+            elif kind == "equals":
+                ok = _text(value) == str(rule.get("value", ""))
+            else:
+                ok = value not in (None, "") and _moment(value) >= self.now - timedelta(days=int(rule["value"]))
+            if not ok:
+                return retention_words(rule)
+        return ""
+
+    def fields(self, row: dict[str, Any]) -> dict[str, Any]:
+        # Only the mapped fields; an empty cell is not sent (null would remove the field in Iterable).
+        return {field: row[column] for column, field in self.mapping if row.get(column) not in (None, "")}
+
+    def build(self, row: dict[str, Any]) -> Built:
+        """What to send for ``row``; raises RowProblem when it cannot be sent."""
+        if not isinstance(row, dict):
+            raise RowProblem("a row must be an object of column: value")
+        email, user_id = self.identity(row)
+        left_out = self.retained(row)
+        job = self.job
+        ident: dict[str, Any] = {"email": email} if email else {"userId": user_id}
+        if email and user_id and job.action in (JobAction.UPDATE_PROFILES, JobAction.LIST_ADD):
+            ident["userId"] = user_id
+        key = email or f"user id {user_id}"
+        if job.action == JobAction.UPDATE_PROFILES or job.action == JobAction.LIST_ADD:
+            payload = {**ident, "dataFields": self.fields(row)}
+            if job.prefer_user_id and user_id:
+                payload["preferUserId"] = True
+            if job.merge_nested_objects:
+                payload["mergeNestedObjects"] = True
+        else:
+            payload = ident
+        return Built(key=key[:MAX_KEY], payload=payload, left_out=left_out)

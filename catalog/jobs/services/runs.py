@@ -1,0 +1,231 @@
+"""Starting a job's run (from a file, rows pushed through the API, a query, an event), applying a dry run,
+the two-person rule for deletions, cancelling, and retrying failed rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.audit.services import actor_label, audit_record
+from catalog.jobs.services.actions import CHANGES
+from catalog.jobs.services.conf import ACTIVE, max_upload_rows
+from catalog.jobs.services.queue import job_enqueue
+from catalog.jobs.services.rows import RowBuilder, RowProblem
+from catalog.models import InvalidRows, Job, JobAction, JobItem, JobRun
+from catalog.runs import engine
+from catalog.types import Actor
+
+CHUNK = 1000
+PROBLEMS_SHOWN = 20
+Rows = Iterable[tuple[int, "dict[str, Any] | RowProblem"]]
+
+
+def _user(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) and actor.pk else None
+
+
+def _needs_approval(job: Job, dry_run: bool) -> bool:
+    return job.action == JobAction.DELETE_USERS and not dry_run
+
+
+def _new_run(*, actor: Actor, job: Job, origin: str, dry_run: bool, **fields: Any) -> JobRun:
+    status = JobRun.Status.AWAITING_APPROVAL if _needs_approval(job, dry_run) else JobRun.Status.QUEUED
+    return JobRun.objects.create(
+        job=job,
+        created_by=_user(actor),
+        actor_label=actor_label(actor),
+        status=status,
+        dry_run=dry_run,
+        origin=origin,
+        batch_size=job.batch_size,
+        rate_per_second=job.rate_per_second,
+        **fields,
+    )
+
+
+def insert_rows(run: JobRun, rows: Rows, *, cap: int) -> tuple[int, int]:
+    """Write one item per row, in chunks (the rows are never held whole). A row that cannot be sent is kept
+    as skipped with its reason, or, when the job says invalid rows fail the run, raises ValidationError naming
+    the first ones (the caller's transaction then keeps nothing). Returns (rows, invalid rows)."""
+    builder = RowBuilder(run.job)
+    fail = run.job.on_invalid == InvalidRows.FAIL
+    chunk: list[JobItem] = []
+    problems: list[str] = []
+    total = invalid = 0
+    for number, row in rows:
+        total += 1
+        if total > cap:
+            raise ValidationError(f"More than {cap:,} rows: split the file, or raise the job's row cap.")
+        try:
+            if isinstance(row, RowProblem):
+                raise row
+            built = builder.build(row)
+        except RowProblem as problem:
+            invalid += 1
+            if fail:
+                if len(problems) < PROBLEMS_SHOWN:
+                    problems.append(f"Row {number}: {problem}.")
+                continue
+            chunk.append(
+                JobItem(
+                    run=run,
+                    row_no=number,
+                    key="",
+                    status=JobItem.Status.SKIPPED,
+                    outcome="invalid",
+                    error_message=str(problem)[:500],
+                )
+            )
+        else:
+            if built.left_out:
+                chunk.append(
+                    JobItem(
+                        run=run,
+                        row_no=number,
+                        key=built.key,
+                        status=JobItem.Status.SKIPPED,
+                        outcome="left_out",
+                        error_message=f"Left out: not {built.left_out}.",
+                    )
+                )
+            else:
+                chunk.append(JobItem(run=run, row_no=number, key=built.key, payload=built.payload))
+        if len(chunk) >= CHUNK:
+            JobItem.objects.bulk_create(chunk)
+            chunk = []
+    if problems:
+        more = invalid - len(problems)
+        raise ValidationError(
+            [f"{invalid} invalid row(s); this job fails the run on invalid rows, so nothing was sent.", *problems]
+            + ([f"… and {more} more."] if more > 0 else [])
+        )
+    if chunk:
+        JobItem.objects.bulk_create(chunk)
+    return total, invalid
+
+
+def job_run_start(
+    *, actor: Actor, job: Job, rows: Rows, origin: str, dry_run: bool = False, filename: str = ""
+) -> JobRun:
+    """A run of ``job`` over ``rows`` ((line, row) pairs, streamed). Deletions that are not a dry run wait for
+    a second person's approval; the others are queued when the transaction commits."""
+    with transaction.atomic():
+        run = _new_run(actor=actor, job=job, origin=origin, dry_run=dry_run, filename=(filename or "")[:255])
+        total, invalid = insert_rows(run, rows, cap=max_upload_rows())
+        if total == 0:
+            raise ValidationError("No rows: the file or the request held nothing to send.")
+        JobRun.objects.filter(pk=run.pk).update(total=total, invalid=invalid)
+        run.total, run.invalid = total, invalid
+        audit_record(
+            actor=actor,
+            action="job_run_start",
+            instance=run,
+            changes={"job": job.name, "dry_run": dry_run, "rows": total, "invalid": invalid, "origin": origin},
+        )
+        if run.status == JobRun.Status.QUEUED:
+            job_enqueue(run.pk)
+    return run
+
+
+def job_run_start_query(*, actor: Actor, job: Job, origin: str = JobRun.Origin.QUERY, dry_run: bool = False) -> JobRun:
+    """A run whose task pulls its rows from the job's query (a scheduled pull, or one started by hand)."""
+    if not job.query:
+        raise ValidationError("This job has no query to pull rows from.")
+    with transaction.atomic():
+        run = _new_run(actor=actor, job=job, origin=origin, dry_run=dry_run, listed=False)
+        # A deletion pulled by its query is listed first, then waits for approval with its rows known.
+        JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.QUEUED)
+        run.status = JobRun.Status.QUEUED
+        audit_record(actor=actor, action="job_run_start", instance=run, changes={"job": job.name, "origin": origin})
+        job_enqueue(run.pk)
+    return run
+
+
+def job_run_apply(*, actor: Actor, run: JobRun) -> JobRun:
+    """Apply a finished dry run: a new run of the rows it found would change (and those it could not read)."""
+    if not run.dry_run:
+        raise ValidationError("Only a dry run can be applied.")
+    if run.status != JobRun.Status.DONE:
+        raise ValidationError("Wait until the dry run is done, then apply it.")
+    chosen = run.items.filter(Q(outcome__in=CHANGES) | Q(status=JobItem.Status.FAILED)).order_by("id")
+    with transaction.atomic():
+        applied = _new_run(actor=actor, job=run.job, origin=JobRun.Origin.DRY_RUN, dry_run=False, source_run=run)
+        total = 0
+        batch: list[JobItem] = []
+        for item in chosen.only("row_no", "key", "payload").iterator(chunk_size=2000):
+            batch.append(JobItem(run=applied, row_no=item.row_no, key=item.key, payload=item.payload))
+            total += 1
+            if len(batch) >= CHUNK:
+                JobItem.objects.bulk_create(batch)
+                batch = []
+        JobItem.objects.bulk_create(batch)
+        if total == 0:
+            raise ValidationError("The dry run found nothing to change: there is nothing to apply.")
+        JobRun.objects.filter(pk=applied.pk).update(total=total)
+        applied.total = total
+        audit_record(actor=actor, action="job_run_apply", instance=applied, changes={"dry_run": run.pk, "rows": total})
+        if applied.status == JobRun.Status.QUEUED:
+            job_enqueue(applied.pk)
+    return applied
+
+
+def job_run_approve(*, actor: Actor, run: JobRun) -> JobRun:
+    """The second person approves a deletion: it is queued. The person who requested it may not approve it."""
+    user = _user(actor)
+    if user is None:
+        raise ValidationError("A deletion is approved by a person, signed in.")
+    if run.created_by_id is not None and run.created_by_id == user.pk:
+        raise ValidationError("You requested this deletion: another person must approve it.")
+    with transaction.atomic():
+        updated = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.AWAITING_APPROVAL).update(
+            status=JobRun.Status.QUEUED,
+            approved_by=user,
+            approved_by_label=actor_label(actor),
+            approved_at=timezone.now(),
+        )
+        if not updated:
+            raise ValidationError("This run is not waiting for approval.")
+        audit_record(actor=actor, action="job_run_approve", instance=run, changes={"rows": run.total})
+        job_enqueue(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def job_run_cancel(*, actor: Actor, run: JobRun) -> JobRun:
+    """Stop a queued, running or waiting run: rows already sent stay sent; the rest are not sent."""
+    waiting = (*ACTIVE, JobRun.Status.AWAITING_APPROVAL)
+    with transaction.atomic():
+        updated = JobRun.objects.filter(pk=run.pk, status__in=waiting).update(
+            status=JobRun.Status.CANCELLED, finished_at=timezone.now()
+        )
+        if not updated:
+            raise ValidationError("This run has already ended.")
+        audit_record(actor=actor, action="job_run_cancel", instance=run)
+    run.refresh_from_db()
+    return run
+
+
+def job_run_retry_failed(*, actor: Actor, run: JobRun) -> JobRun:
+    """Send the failed rows of an ended run again (the same run, so its page tells the whole story)."""
+    if run.status in ACTIVE and engine.lease_held(run):
+        raise ValidationError("This run is being processed right now; wait for it to end.")
+    if run.status in (JobRun.Status.AWAITING_APPROVAL, JobRun.Status.CANCELLED):
+        raise ValidationError("Only a run that was sent can be retried.")
+    with transaction.atomic():
+        count = run.items.filter(status=JobItem.Status.FAILED).update(status=JobItem.Status.PENDING)
+        pending = run.items.filter(status=JobItem.Status.PENDING).exists()
+        if not count and not pending:
+            raise ValidationError("Nothing failed in this run: there is nothing to retry.")
+        JobRun.objects.filter(pk=run.pk).update(
+            status=JobRun.Status.QUEUED, finished_at=None, last_error="", resumes=0, resumed_at_batch=run.batches_done
+        )
+        audit_record(actor=actor, action="job_run_retry", instance=run, changes={"rows": count})
+        job_enqueue(run.pk)
+    run.refresh_from_db()
+    return run

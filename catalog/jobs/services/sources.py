@@ -1,0 +1,164 @@
+"""Where a run's rows come from, streamed: an uploaded CSV or JSON-lines file, or a configured database
+query run read-only with a row cap and a timeout."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import sqlite3
+from collections.abc import Iterator
+from typing import IO, Any
+
+import sqlparse
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections, transaction
+
+from catalog.jobs.services.rows import RowProblem
+from catalog.models import Job
+from catalog.services.input_limits import MAX_CSV_CELL_CHARS, InputTooDeep, json_loads_bounded
+
+csv.field_size_limit(MAX_CSV_CELL_CHARS)
+
+
+def file_kind(filename: str, head: bytes) -> str:
+    name = (filename or "").lower()
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    return "jsonl" if head.lstrip().startswith(b"{") else "csv"
+
+
+def file_rows(stream: IO[bytes], filename: str = "") -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
+    """(line number, row or the reason it cannot be read), one at a time: the file is never held whole."""
+    head = stream.read(512)
+    kind = file_kind(filename, head)
+    reader = io.BufferedReader(_Prefixed(head, stream))
+    text = codecs.getreader("utf-8-sig")(reader, "strict")
+    try:
+        if kind == "csv":
+            rows = csv.reader(text)
+            try:
+                header = [h.strip() for h in next(rows)]
+            except StopIteration:
+                return
+            if len(set(header)) != len(header):
+                twice = sorted({h for h in header if header.count(h) > 1})
+                raise ValidationError(f"Column(s) given twice in the header: {', '.join(twice)}.")
+            for number, cells in enumerate(rows, start=2):
+                if not any(cells):
+                    continue
+                if len(cells) != len(header):
+                    yield number, RowProblem(f"{len(cells)} cells where the header has {len(header)}")
+                    continue
+                yield number, dict(zip(header, cells, strict=True))
+        else:
+            for number, line in enumerate(text, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json_loads_bounded(line)
+                except (ValueError, InputTooDeep) as exc:
+                    yield number, RowProblem(f"not a JSON object ({str(exc)[:80]})")
+                    continue
+                yield number, value if isinstance(value, dict) else RowProblem("not a JSON object")
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not UTF-8 text.") from None
+    except csv.Error as exc:
+        raise ValidationError(f"The CSV could not be read: {exc}.") from None
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with its first bytes (already read to guess its kind) put back in front."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# ---------------------------------------------------------------------------------------------- queries
+
+
+def database_choices() -> list[str]:
+    return list(settings.DATABASES)
+
+
+def query_problem(alias: str, query: str) -> str:
+    """Why a job's query may not run ("" when it may): a known database, exactly one SELECT."""
+    if alias not in settings.DATABASES:
+        return f"'{alias}' is not one of the configured databases ({', '.join(database_choices())})."
+    statements = [s for s in sqlparse.parse(query or "") if str(s).strip().strip(";").strip()]
+    if len(statements) != 1:
+        return "Give exactly one SELECT statement."
+    if statements[0].get_type() != "SELECT":
+        return "Only a SELECT may run: the query is read-only."
+    return ""
+
+
+def query_rows(job: Job) -> list[dict[str, Any]]:
+    """The query's rows (at most ``job.row_cap``), read in a read-only transaction with a timeout. Raises
+    ValidationError with the reason (a refused query, too many rows, a database error)."""
+    problem = query_problem(job.db_alias, job.query)
+    if problem:
+        raise ValidationError(problem)
+    sql = job.query.strip().rstrip(";")
+    connection = connections[job.db_alias]
+    timeout_ms = int(job.query_timeout_seconds * 1000)
+    try:
+        if connection.vendor == "postgresql":
+            with transaction.atomic(using=job.db_alias), connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+                return _fetch(cursor, sql, job.row_cap)
+        if connection.vendor == "sqlite":
+            # Not in a transaction: Django opens SQLite's as IMMEDIATE, which would take the write lock.
+            with connection.cursor() as cursor:
+                return _sqlite_read_only(connection, cursor, sql, job)
+        raise ValidationError(f"Queries on {connection.vendor} databases are not supported.")
+    except ValidationError:
+        raise
+    except Exception as exc:  # the database's own error, in its words
+        raise ValidationError(f"The query failed: {str(exc)[:300]}") from None
+
+
+def _sqlite_read_only(connection, cursor, sql: str, job: Job) -> list[dict[str, Any]]:
+    """SQLite: the connection refuses writes while the query runs (``query_only``), and a progress handler
+    interrupts it past the timeout."""
+    import time
+
+    raw: sqlite3.Connection = connection.connection
+    deadline = time.monotonic() + job.query_timeout_seconds
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    cursor.execute("PRAGMA query_only = ON")
+    try:
+        return _fetch(cursor, sql, job.row_cap)
+    finally:
+        cursor.execute("PRAGMA query_only = OFF")
+        raw.set_progress_handler(None, 0)
+
+
+def _fetch(cursor, sql: str, cap: int) -> list[dict[str, Any]]:
+    cursor.execute(sql)
+    columns = [c[0] for c in cursor.description or []]
+    rows = cursor.fetchmany(cap + 1)
+    if len(rows) > cap:
+        raise ValidationError(f"The query returned more than its cap of {cap:,} rows: nothing was sent.")
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def rows_from_json(rows: list[Any]) -> Iterator[tuple[int, dict[str, Any] | RowProblem]]:
+    for number, row in enumerate(rows, start=1):
+        yield number, row if isinstance(row, dict) else RowProblem("a row must be an object of column: value")

@@ -1,0 +1,49 @@
+"""Jobs' runs under the engine's supervisor: resumed from their checkpoint when their task was lost or
+overran, or failed with the reason after too many resumes in a row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.audit.services import audit_record
+from catalog.jobs.services.conf import ACTIVE, max_resumes, stall_seconds, task_timeout
+from catalog.jobs.services.queue import job_enqueue, job_task_name
+from catalog.models import JobRun
+from catalog.runs import engine
+
+
+def _supervised() -> engine.Supervised:
+    return engine.Supervised(
+        model=JobRun,
+        active=ACTIVE,
+        failed_status=JobRun.Status.FAILED,
+        max_resumes=max_resumes(),
+        enqueue=job_enqueue,
+        on_failed=lambda run, reason: audit_record(
+            actor="supervisor", action="job_run_stalled", instance=run, changes={"reason": reason}
+        ),
+        failed_message=lambda resumes, reason: (
+            f"Stopped: its task was resumed {resumes} times without getting further. Last reason: {reason}. "
+            "Its pending rows were not sent; fix the cause, then use 'retry failed'."
+        ),
+        kind="Job run",
+    )
+
+
+def job_stalled(run: JobRun, now: datetime | None = None) -> bool:
+    return engine.stalled(run, active=ACTIVE, stall_seconds=stall_seconds(), now=now)
+
+
+def job_overran(*, run_id: int, token: str) -> str:
+    """The run's task hit its timeout mid-slice: resume from the checkpoint with smaller batches now."""
+    run = JobRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return "skipped"
+    reason = f"its task overran its {task_timeout()} s time limit (Iterable slow to answer?)"
+    return engine.resume_or_fail(_supervised(), run, reason=reason, overran=True, token=token)
+
+
+def jobs_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
+    return engine.supervise(
+        _supervised(), queued_names=queued_names, task_name=job_task_name, stall_seconds=stall_seconds(), now=now
+    )

@@ -1,0 +1,212 @@
+"""The engine's shared pieces: lease, pacing, the slice loop and the supervisor's resume-or-fail.
+
+Every function takes the run's model class, so the resync and the seed jobs use the same code (see
+``catalog/runs/__init__.py``). The run model needs ``status``, ``lease_owner``, ``lease_until``,
+``batches_done``, ``batch_size``, ``enqueued_at``, ``resumes``, ``resumed_at_batch``, ``finished_at`` and
+``last_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
+from catalog.workers import shutdown_requested
+
+logger = logging.getLogger(__name__)
+
+_pacers: dict[tuple[Any, ...], SlidingWindow] = {}
+_pacers_lock = threading.Lock()
+
+
+def pacer(key: tuple[Any, ...], rate: float) -> SlidingWindow | None:
+    """One write pacer per ``key`` (kind, project…) and rate in this process, shared by successive slices.
+    ``rate`` is calls per second; 0 means unpaced (the client still paces to Iterable's documented limits)."""
+    if rate <= 0:
+        return None
+    full_key = (*key, rate)
+    with _pacers_lock:
+        if full_key not in _pacers:
+            # Whole calls per window: a fractional rate (0.5/s) becomes 1 call per 2 s.
+            count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
+            _pacers[full_key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic)
+        return _pacers[full_key]
+
+
+def pace(window: SlidingWindow | None) -> None:
+    """Wait for the next slot of ``window`` (outside its lock)."""
+    if window is not None:
+        delay = window.acquire()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def lease_acquire(model: type[Model], run_id: int, token: str, *, active: Sequence[str], seconds: float) -> bool:
+    """Take (or extend) the run's lease if it is active and nobody else holds an unexpired one."""
+    now = timezone.now()
+    return bool(
+        model._default_manager.filter(pk=run_id, status__in=active)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=token))
+        .update(lease_owner=token, lease_until=now + timedelta(seconds=seconds))
+    )
+
+
+def lease_release(model: type[Model], run_id: int, token: str, **fields: Any) -> None:
+    model._default_manager.filter(pk=run_id, lease_owner=token).update(lease_owner="", lease_until=None, **fields)
+
+
+def lease_held(run: Any, now: datetime | None = None) -> bool:
+    return bool(run.lease_until and run.lease_until > (now or timezone.now()))
+
+
+@dataclass
+class Slice:
+    """What one kind of run plugs into the slice loop."""
+
+    model: type[Model]
+    active: Sequence[str]
+    lease_seconds: float
+    done_status: str
+    failed_status: str
+    next_items: Callable[[Any], list]  # the run -> its next batch of pending items ([] when none is left)
+    process_batch: Callable[[Any, list], str]  # -> "ok", "retry" (items still pending) or "stop"
+    enqueue: Callable[[int], None]  # queue the run's continuation
+    refresh_fields: Sequence[str] = ("batch_size", "batches_done", "status")
+
+
+def slice_run(spec: Slice, run: Any, token: str, deadline: float) -> str:
+    """Process ``run`` batch by batch while holding its lease, until it is done (``"done"``), the slice's
+    ``deadline`` (monotonic) passes or the worker is stopping (``"continue"``: a continuation is enqueued), the
+    lease is lost or the run cancelled (``"stopped"``), or a batch asks to stop the run (``"stopped"``, failed)."""
+    while True:
+        if not lease_acquire(spec.model, run.pk, token, active=spec.active, seconds=spec.lease_seconds):
+            return "stopped"
+        run.refresh_from_db(fields=list(spec.refresh_fields))
+        items = spec.next_items(run)
+        if not items:
+            spec.model._default_manager.filter(pk=run.pk, status__in=spec.active).update(
+                status=spec.done_status, finished_at=timezone.now()
+            )
+            lease_release(spec.model, run.pk, token)
+            return "done"
+        outcome = spec.process_batch(run, items)
+        if outcome == "stop":
+            lease_release(spec.model, run.pk, token, status=spec.failed_status, finished_at=timezone.now())
+            return "stopped"
+        if time.monotonic() >= deadline or shutdown_requested():  # a stopping worker ends at the checkpoint
+            lease_release(spec.model, run.pk, token)
+            with transaction.atomic():
+                spec.enqueue(run.pk)
+            return "continue"
+
+
+def stalled(run: Any, *, active: Sequence[str], stall_seconds: float, now: datetime | None = None) -> bool:
+    """Active, yet nobody has held its lease nor queued its task for ``stall_seconds``."""
+    now = now or timezone.now()
+    if run.status not in active:
+        return False
+    quiet_since = now - timedelta(seconds=stall_seconds)
+    if run.lease_until and run.lease_until > quiet_since:
+        return False
+    return not (run.enqueued_at and run.enqueued_at > quiet_since)
+
+
+def last_task_failure(task_name: str, since: datetime | None) -> str:
+    """What django-q recorded about the named task's last failure since ``since``, in one line."""
+    from django_q.models import Task
+
+    failures = Task.objects.filter(name=task_name, success=False)
+    if since:
+        failures = failures.filter(stopped__gte=since)
+    task = failures.order_by("-stopped").first()
+    if task is None:
+        return ""
+    return str(task.result or "").split(" : ", 1)[0].strip()[:300]
+
+
+@dataclass
+class Supervised:
+    """What the supervisor needs to know about one kind of run."""
+
+    model: type[Model]
+    active: Sequence[str]
+    failed_status: str
+    max_resumes: int
+    enqueue: Callable[[int], None]
+    on_failed: Callable[[Any, str], object]  # (run, reason): the audit event of a run given up on
+    failed_message: Callable[[int, str], str]  # (resumes, reason) -> the run's last_error
+    kind: str = "run"
+
+
+def resume_or_fail(spec: Supervised, run: Any, *, reason: str, overran: bool = False, token: str = "") -> str:
+    """Resume a stalled run from its checkpoint, halving its batches when its task overran (a batch must fit
+    in the task's time), or fail it with ``reason`` after ``max_resumes`` resumes in a row that did not get it
+    further. Returns ``"resumed"``, ``"failed"`` or ``"skipped"`` (no longer active, or someone else's)."""
+    run.refresh_from_db()
+    if run.status not in spec.active:
+        return "skipped"
+    resumes = 1 if run.batches_done > run.resumed_at_batch else run.resumes + 1
+    lease = Q(lease_owner=token) if token else Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
+    manager = spec.model._default_manager
+    with transaction.atomic():
+        if resumes > spec.max_resumes:
+            updated = manager.filter(lease, pk=run.pk, status__in=spec.active).update(
+                status=spec.failed_status,
+                finished_at=timezone.now(),
+                last_error=spec.failed_message(resumes - 1, reason)[:2000],
+                lease_owner="",
+                lease_until=None,
+            )
+            if updated:
+                spec.on_failed(run, reason)
+            return "failed" if updated else "skipped"
+        batch_size = max(1, run.batch_size // 2) if overran else run.batch_size
+        updated = manager.filter(lease, pk=run.pk, status__in=spec.active).update(
+            resumes=resumes,
+            resumed_at_batch=run.batches_done,
+            batch_size=batch_size,
+            last_error=f"Resumed from its checkpoint after batch {run.batches_done}: {reason}."[:2000],
+            lease_owner="",
+            lease_until=None,
+        )
+        if updated:
+            logger.warning("%s %s resumed (%s); batches of %d", spec.kind, run.pk, reason, batch_size)
+            spec.enqueue(run.pk)
+    return "resumed" if updated else "skipped"
+
+
+def supervise(
+    spec: Supervised,
+    *,
+    queued_names: set[str] | None,
+    task_name: Callable[[int], str],
+    stall_seconds: float,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Resume (or fail) every stalled run whose task is not waiting in the queue. ``queued_names``: the task
+    names in the broker's queue, ``None`` when they cannot be known (then nothing is resumed on a guess)."""
+    now = now or timezone.now()
+    counts = {"resumed": 0, "failed": 0}
+    run: Any
+    for run in spec.model._default_manager.filter(status__in=spec.active).order_by("pk"):
+        if not stalled(run, active=spec.active, stall_seconds=stall_seconds, now=now):
+            continue
+        if queued_names is None or task_name(run.pk) in queued_names:
+            continue  # the broker still holds its task and will deliver it (again)
+        failure = last_task_failure(task_name(run.pk), run.enqueued_at)
+        overran = "timeout" in failure.lower()
+        reason = failure or "its task was lost (the worker stopped, or the queue dropped it)"
+        outcome = resume_or_fail(spec, run, reason=reason, overran=overran)
+        if outcome in counts:
+            counts[outcome] += 1
+    return counts

@@ -1,0 +1,171 @@
+"""The seed jobs against the emulator over loopback: set up, dry run, apply, and each action's rules."""
+
+import io
+
+import pytest
+from _jobs_seed import iterable_user
+from django.core.exceptions import ValidationError
+from factories import UserFactory
+
+from catalog.jobs.services.process import job_process
+from catalog.jobs.services.runs import job_run_apply, job_run_approve, job_run_retry_failed, job_run_start
+from catalog.jobs.services.setup import job_save
+from catalog.jobs.services.sources import file_rows, rows_from_json
+from catalog.models import AuditEvent, ContactPreference, DeletionRecord, JobItem, JobRun
+
+BULK = "POST /api/users/bulkUpdate"
+
+
+def run_to_end(run):
+    assert job_process(run_id=run.pk, slice_seconds_=60) == "done"
+    run.refresh_from_db()
+    return run
+
+
+def outcomes(run):
+    return {i.key: i.outcome for i in run.items.all()}
+
+
+def profile_job(project, **extra):
+    data = {
+        "project": project,
+        "name": "iterable_student_sync",
+        "action": "update_profiles",
+        "mapping": [{"column": "first_name", "field": "firstName"}, {"column": "plan", "field": "plan"}],
+        **extra,
+    }
+    return job_save(actor="tests", data=data)
+
+
+def csv_rows(text):
+    return file_rows(io.BytesIO(text.encode()), "rows.csv")
+
+
+def test_profile_sync_dry_run_shows_field_changes_then_apply_writes_only_mapped_fields(project, emulator):
+    job = profile_job(project)
+    rows = csv_rows(
+        "email,first_name,plan,secret\nada@example.com,Ada,pro,x\nbob@example.com,Bob,,y\ncy@example.com,Cy,free,z\n"
+    )
+    dry = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="upload", dry_run=True))
+    assert emulator.requests(path=BULK) == []
+    assert outcomes(dry) == {"ada@example.com": "would_change", "bob@example.com": "unchanged",
+                             "cy@example.com": "would_create"}  # fmt: skip
+    ada = dry.items.get(key="ada@example.com")
+    assert ada.diff == {"fields": {"plan": ["free", "pro"]}}
+
+    applied = run_to_end(job_run_apply(actor="tests", run=dry))
+    assert outcomes(applied) == {"ada@example.com": "updated", "cy@example.com": "updated"}
+    [write] = emulator.requests(path=BULK)
+    sent = {u["email"]: u for u in write["body"]["users"]}
+    assert sent["ada@example.com"]["dataFields"] == {"firstName": "Ada", "plan": "pro"}  # no "secret" column
+    ada_now = iterable_user(emulator, "ada@example.com")
+    assert ada_now["dataFields"]["plan"] == "pro"
+    assert ada_now["dataFields"]["devices"] == [{"token": "t"}]  # devices untouched
+    assert ada_now["dataFields"]["emailListIds"] == [21]
+    assert AuditEvent.objects.filter(action="job_run_apply", object_id=str(applied.pk)).exists()
+
+
+@pytest.mark.parametrize("field", ["devices", "emailListIds", "unsubscribedChannelIds", "subscribedMessageTypeIds"])
+def test_profile_sync_refuses_devices_and_subscription_arrays(project, field):
+    with pytest.raises(ValidationError) as caught:
+        profile_job(project, mapping=[{"column": "x", "field": field}])
+    assert field in " ".join(caught.value.message_dict["mapping"])
+
+
+def test_retention_rule_leaves_out_old_users(project, emulator):
+    job = profile_job(project, retention=[{"column": "created_at", "rule": "within_days", "value": 60}])
+    rows = csv_rows("email,first_name,created_at\nnew@example.com,New,2099-01-01\nold@example.com,Old,2001-01-01\n")
+    run = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="upload"))
+    assert outcomes(run) == {"new@example.com": "updated", "old@example.com": "left_out"}
+    assert iterable_user(emulator, "old@example.com") is None
+    assert iterable_user(emulator, "new@example.com")["dataFields"]["firstName"] == "New"
+
+
+def test_invalid_rows_are_skipped_or_fail_the_run_as_the_job_says(project, emulator):
+    job = profile_job(project)
+    text = "email,first_name\nnot-an-address,X\nok@example.com,Ok\n,Nobody\n"
+    run = run_to_end(job_run_start(actor="tests", job=job, rows=csv_rows(text), origin="upload"))
+    assert run.invalid == 2
+    assert sorted(run.items.values_list("outcome", flat=True)) == ["invalid", "invalid", "updated"]
+    job_save(actor="tests", job=job, data={"on_invalid": "fail"})
+    before = JobRun.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        job_run_start(actor="tests", job=job, rows=csv_rows(text), origin="upload")
+    assert "Row 2" in " ".join(caught.value.messages)
+    assert JobRun.objects.count() == before  # nothing kept
+
+
+def test_jsonl_upload_merges_nested_objects_when_asked(project, emulator):
+    job = profile_job(project, mapping=[{"column": "prefs", "field": "prefs"}], merge_nested_objects=True)
+    emulator_rows = [{"email": "ada@example.com", "prefs": {"a": 1}}]
+    run_to_end(job_run_start(actor="tests", job=job, rows=rows_from_json(emulator_rows), origin="api"))
+    later = file_rows(io.BytesIO(b'{"email": "ada@example.com", "prefs": {"b": 2}}\n'), "rows.jsonl")
+    run_to_end(job_run_start(actor="tests", job=job, rows=later, origin="upload"))
+    assert iterable_user(emulator, "ada@example.com")["dataFields"]["prefs"] == {"a": 1, "b": 2}
+
+
+def list_job(project, action="list_add", **extra):
+    return job_save(actor="tests", data={"project": project, "name": f"{action} job", "action": action,
+                                         "list_id": 21, **extra})  # fmt: skip
+
+
+def test_lists_must_be_static(project):
+    with pytest.raises(ValidationError) as caught:
+        list_job(project, list_id=22)
+    assert "static" in " ".join(caught.value.message_dict["list_id"])
+    assert list_job(project).list_name == "Beta testers"
+
+
+def test_add_to_list_then_remove_with_channel_unsubscribe_confirmed_by_name(project, emulator):
+    add = list_job(project)
+    rows = rows_from_json([{"email": "bob@example.com"}, {"email": "ada@example.com"}])
+    dry = run_to_end(job_run_start(actor="tests", job=add, rows=rows, origin="api", dry_run=True))
+    assert outcomes(dry) == {"bob@example.com": "would_add", "ada@example.com": "already_on_list"}
+    run_to_end(job_run_apply(actor="tests", run=dry))
+    assert 21 in iterable_user(emulator, "bob@example.com")["dataFields"]["emailListIds"]
+
+    with pytest.raises(ValidationError) as caught:
+        list_job(project, "list_remove", channel_unsubscribe=True, channel_id=1, channel_confirmed="yes")
+    assert "Marketing Email" in " ".join(caught.value.message_dict["channel_confirmed"])
+    remove = list_job(project, "list_remove", channel_unsubscribe=True, channel_id=1,
+                      channel_confirmed="marketing email")  # fmt: skip
+    run = run_to_end(job_run_start(actor="tests", job=remove, rows=rows_from_json([{"email": "bob@example.com"}]),
+                                   origin="api"))  # fmt: skip
+    assert outcomes(run) == {"bob@example.com": "removed"}
+    bob = iterable_user(emulator, "bob@example.com")["dataFields"]
+    assert 21 not in bob["emailListIds"]
+    assert sorted(bob["unsubscribedChannelIds"]) == [1, 2]
+
+
+def test_deletion_needs_a_second_person_and_keeps_only_a_hash(project, emulator):
+    requester, approver = UserFactory(username="req"), UserFactory(username="appr")
+    ContactPreference.objects.create(project=project, email="ada@example.com", changed_at="2026-01-01T00:00:00Z",
+                                     changed_by_label="tests", source="tests")  # fmt: skip
+    job = job_save(
+        actor=requester, data={"project": project, "name": "iterable_user_deletion", "action": "delete_users"}
+    )
+    run = job_run_start(actor=requester, job=job, rows=rows_from_json([{"email": "ada@example.com"}]), origin="api")
+    assert run.status == JobRun.Status.AWAITING_APPROVAL
+    assert job_process(run_id=run.pk) == "busy"  # not active: nothing is deleted before approval
+    assert iterable_user(emulator, "ada@example.com") is not None
+    with pytest.raises(ValidationError):
+        job_run_approve(actor=requester, run=run)
+    job_run_approve(actor=approver, run=run)
+    run_to_end(run)
+    assert iterable_user(emulator, "ada@example.com") is None
+    [record] = DeletionRecord.objects.all()
+    assert record.requested_by_label == "req" and record.approved_by_label == "appr"
+    assert record.contact.email == "ada@example.com"  # their preference resync status is traceable
+    item = run.items.get()
+    assert item.outcome == "deleted" and "ada" not in item.key and item.payload == {}
+    assert "ada@example.com" not in str(list(JobItem.objects.values_list("key", "payload")))
+
+
+def test_retry_failed_sends_only_the_failed_rows_again(project, emulator):
+    job = profile_job(project)
+    emulator.configure(faults=[{"endpoint": BULK, "kind": "error500", "count": 4}])
+    rows = rows_from_json([{"email": "z@example.com", "first_name": "Z"}])
+    run = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="api"))
+    assert outcomes(run) == {"z@example.com": "send_failed"}
+    run_to_end(job_run_retry_failed(actor="tests", run=run))
+    assert outcomes(run) == {"z@example.com": "updated"}
