@@ -1,16 +1,19 @@
-"""The resync's forms: a preferences CSV, starting a run, a project's resync settings."""
+"""The resync's forms: a preferences CSV, starting a run, a project's resync settings (the scope as checklists)."""
+
+from dataclasses import dataclass, field
 
 from django import forms
 
 from catalog.forms import upload_within_limit
-from catalog.iterable.client import SUBSCRIPTION_ARRAYS
-from catalog.models import IterableProject, ResyncSettings
+from catalog.guard import policy
+from catalog.models import Channel, IterableProject, MessageType, ResyncSettings, SubscriptionPolicy
+from catalog.resync.services.conf import ALL
+from catalog.resync.services.report import CHANNELS, LISTS, SUBSCRIBED_TYPES, UNSUBSCRIBED_TYPES, Names, resync_names
 from catalog.resync.services.rules import SETTINGS_FIELDS
 from catalog.resync.services.runs import MAX_LISTED_EMAILS, MAX_LISTED_EMAILS_MESSAGE, resync_parse_emails
 from catalog.services.input_limits import (
     CsvProblem,
     csv_rows,
-    id_list_parse,
 )
 
 
@@ -136,52 +139,158 @@ class ResyncStartForm(forms.Form):
         return emails
 
 
-def _scope_field(array: str) -> forms.CharField:
-    return forms.CharField(
-        required=False,
-        label=array,
-        help_text='Blank: never written. "all": the source of truth owns the whole array. Ids (1, 2): only those.',
+MODES = [
+    ("", "Not managed: the resync never writes these"),
+    ("all", "All of them: the source of truth owns the whole list"),
+    ("some", "Only the ones ticked below: every other one in Iterable is kept"),
+]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One part of the scope as the page shows it: which array, what it is in words, what to tick."""
+
+    key: str  # the form's field name (no API name reaches the page)
+    array: str
+    legend: str
+    noun: str  # "channel", "message type", "list"
+    help: str
+
+
+SCOPES = (
+    Scope("channels", CHANNELS, "Channels a contact can be unsubscribed from", "channel",
+          "Whole channels: unsubscribing from one stops every message type on it."),
+    Scope("unsubscribed_types", UNSUBSCRIBED_TYPES, "Message types a contact can be unsubscribed from",
+          "message type", "Grouped by channel."),
+    Scope("subscribed_types", SUBSCRIBED_TYPES, "Opt-in message types a contact can be subscribed to",
+          "message type", "Only opt-in types take subscriptions; written only while opt-in types are enabled below."),
+    Scope("lists", LISTS, "Lists a contact can be on", "list", "The project's lists as Iterable holds them."),
+)  # fmt: skip
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+    notes: list[str] = field(default_factory=list)
+    forbidden: bool = False
+
+
+def _type_facts(message_type: MessageType) -> policy.MessageTypeFacts:
+    return policy.MessageTypeFacts(
+        name=message_type.name,
+        policy=message_type.policy,
+        channel_name=message_type.channel.name,
+        channel_type=message_type.channel.channel_type,
     )
 
 
+def scope_choices(project: IterableProject, names: Names) -> dict[str, list[tuple[str, list[Choice]]]]:
+    """What each part of the scope offers, grouped (message types by channel): the project's own channels, types
+    and lists, with forbidden types marked. Ids the settings hold that the catalog no longer has are offered
+    too, so saving keeps them until someone unticks them."""
+    channels = list(Channel.objects.filter(project=project).order_by("name"))
+    types = list(
+        MessageType.objects.filter(project=project).select_related("channel").order_by("channel__name", "name")
+    )
+    policies = dict(SubscriptionPolicy.choices)
+    out: dict[str, list[tuple[str, list[Choice]]]] = {}
+    out["channels"] = [("", [Choice(str(c.iterable_id), c.name, [c.get_channel_type_display()]) for c in channels])]
+    for scope in SCOPES[1:3]:
+        groups: dict[str, list[Choice]] = {}
+        for t in types:
+            if scope.array == SUBSCRIBED_TYPES and policy.effective_policy(t.policy) != policy.OPT_IN:
+                continue
+            forbidden = bool(policy.message_type_violations(_type_facts(t), subject="A message"))
+            notes = [str(policies.get(t.policy, t.policy))] + (["deprecated"] if t.deprecated else [])
+            groups.setdefault(t.channel.name, []).append(Choice(str(t.iterable_id), t.name, notes, forbidden))
+        out[scope.key] = list(groups.items())
+    out["lists"] = [("", [Choice(str(i), name) for i, name in sorted(names.lists.items(), key=lambda kv: kv[1])])]
+    return out
+
+
 class ResyncSettingsForm(forms.ModelForm):
-    """A project's resync settings; the bounds are the model's. The scope is edited per array in words ("all",
-    ids, or blank)."""
-
-    ARRAYS = tuple(SUBSCRIPTION_ARRAYS)
-
-    scope_unsubscribedChannelIds = _scope_field("unsubscribedChannelIds")
-    scope_unsubscribedMessageTypeIds = _scope_field("unsubscribedMessageTypeIds")
-    scope_subscribedMessageTypeIds = _scope_field("subscribedMessageTypeIds")
-    scope_emailListIds = _scope_field("emailListIds")
+    """A project's resync settings; the bounds are the model's. The scope is chosen per part: not managed, all,
+    or the ticked channels, message types or lists of this project (by name, never typed ids)."""
 
     class Meta:
         model = ResyncSettings
         fields = [name for name in SETTINGS_FIELDS if name != "scope"]
+        help_texts = {
+            "opt_in_enabled": "The Iterable project uses opt-in message types: subscriptions to them may be written.",
+        }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, names: Names | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        for array in self.ARRAYS:
-            value = (self.instance.scope or {}).get(array)
-            shown = "" if value is None else value if value == "all" else ", ".join(map(str, value))
-            self.initial.setdefault(f"scope_{array}", shown)
+        project = self.instance.project
+        self.names = names if names is not None else resync_names(project=project)
+        self.choices = scope_choices(project, self.names)
+        scope = self.instance.scope or {}
+        for part in SCOPES:
+            held = scope.get(part.array)
+            offered = {c.value for _, group in self.choices[part.key] for c in group}
+            unknown = [str(i) for i in (held if isinstance(held, list) else []) if str(i) not in offered]
+            if unknown:
+                where = "not in the catalog" if part.array != LISTS else "not found in Iterable just now"
+                extra = [Choice(i, self.names.name(part.array, int(i)), [where]) for i in unknown]
+                self.choices[part.key].append(("Chosen before, " + where, extra))
+            flat = [(c.value, c.label) for _, group in self.choices[part.key] for c in group]
+            self.fields[f"{part.key}_mode"] = forms.ChoiceField(
+                choices=MODES, required=False, widget=forms.RadioSelect, label=part.legend
+            )
+            self.fields[part.key] = forms.MultipleChoiceField(
+                choices=flat,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                label=part.legend,
+                error_messages={"invalid_choice": f"That {part.noun} is not one of this project's; reload the page."},
+            )
+            mode = "" if held is None else "all" if held == ALL else "some"
+            self.initial.setdefault(f"{part.key}_mode", mode)
+            self.initial.setdefault(part.key, [str(i) for i in held] if isinstance(held, list) else [])
+
+    def checklists(self) -> list[dict]:
+        """The scope's parts for the template: the mode's radio buttons, the grouped boxes and which are ticked."""
+        parts = []
+        for part in SCOPES:
+            bound = self[part.key]
+            ticked = {str(v) for v in (bound.value() or [])}
+            parts.append(
+                {
+                    "scope": part,
+                    "mode": self[f"{part.key}_mode"],
+                    "boxes": bound,
+                    "groups": [
+                        (name, [(c, c.value in ticked) for c in group]) for name, group in self.choices[part.key]
+                    ],
+                    "errors": self[f"{part.key}_mode"].errors + bound.errors,
+                    "unavailable": part.array == LISTS and self.names.lists_unavailable,
+                }
+            )
+        return parts
 
     def clean(self):
         data = super().clean()
-        scope = {}
-        for array in self.ARRAYS:
-            text = (data.get(f"scope_{array}") or "").strip()
-            if not text:
+        scope: dict = {}
+        for part in SCOPES:
+            mode = data.get(f"{part.key}_mode") or ""
+            ticked = data.get(part.key) or []
+            if f"{part.key}_mode" in self.errors or part.key in self.errors:
                 continue
-            if text.lower() == "all":
-                scope[array] = "all"
-                continue
-            ids, bad = id_list_parse(text)
-            if bad:
-                problem = f'Use "all" or ids separated by commas; not an id: {", ".join(bad[:5])}'
-                self.add_error(f"scope_{array}", problem)
-            else:
-                scope[array] = ids
+            if mode == "all":
+                scope[part.array] = ALL
+            elif mode == "some":
+                if not ticked:
+                    self.add_error(
+                        part.key, f'Tick at least one {part.noun}, or choose "Not managed" or "All of them".'
+                    )
+                scope[part.array] = sorted(int(v) for v in ticked)
+            elif ticked:
+                self.add_error(
+                    part.key,
+                    f'{len(ticked)} {part.noun}{"s" if len(ticked) != 1 else ""} ticked while "Not managed" is chosen: '
+                    f'choose "Only the ones ticked below" to manage them, or untick them.',
+                )
         data["scope"] = scope
         return data
 

@@ -1,7 +1,7 @@
 """Preference resync pages: the source of truth's imports and contacts, runs (dry run first, then apply), a
 run's live progress, and each project's resync settings.
 
-Thin: every action is a call to catalog/services/resync.py or resync_ingest.py; reads are bounded queries.
+Thin: every action is a call to a service in catalog/resync/services/; results in names come from its report.py.
 Every page needs login and ``catalog.run_resync`` (seeing runs and contacts included: it is personal data).
 """
 
@@ -9,8 +9,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -19,8 +20,20 @@ from django_q.models import Schedule
 from catalog.models import ContactPreference, IterableProject, PreferenceImport, ResyncRun
 from catalog.resync.filters import ContactPreferenceFilterSet, PreferenceImportFilterSet, ResyncRunFilterSet
 from catalog.resync.forms import ResyncImportForm, ResyncSettingsForm, ResyncStartForm
-from catalog.resync.selectors import resync_dry_run_report, resync_failures, resync_progress, resync_runs
+from catalog.resync.selectors import resync_failures, resync_progress, resync_runs
+from catalog.resync.services.conf import ACTIVE
 from catalog.resync.services.ingest import preference_import_progress, preference_import_start
+from catalog.resync.services.report import (
+    changes_shown,
+    resync_change_summary,
+    resync_changes_csv_lines,
+    resync_changes_filename,
+    resync_failure_reasons,
+    resync_names,
+    resync_outcomes,
+    resync_picture,
+    scope_words,
+)
 from catalog.resync.services.rules import resync_settings_get, resync_settings_update
 from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
 from catalog.services.input_limits import id_from_text
@@ -59,6 +72,9 @@ def _report_unknown(request, unknown: list[str]) -> None:
 
 
 class RunListView(ResyncPerm, View):
+    """The runs, newest first. While a run on the page is queued or running, its table asks for itself again
+    every few seconds (htmx: the same address answers the table alone) and stops once none is."""
+
     def get(self, request):
         filterset = ResyncRunFilterSet(request.GET, queryset=resync_runs().select_related("source_run"))
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -69,8 +85,17 @@ class RunListView(ResyncPerm, View):
             "project": chosen.get("project"),
             "status": chosen.get("status") or "",
             "statuses": ResyncRun.Status.choices,
+            "active": any(run.status in ACTIVE for run in page.object_list),
         }
-        return render(request, "resync/run_list.html", context)
+        return _htmx_render(request, "resync/run_list.html", "resync/_run_table.html", context)
+
+
+def _htmx_render(request, page_template: str, part_template: str, context: dict, status: int = 200):
+    """The whole page, or only its live part when htmx asks for it (the page polls its own address)."""
+    template = part_template if request.headers.get("HX-Request") == "true" else page_template
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 class RunStartView(ResyncPerm, View):
@@ -147,31 +172,53 @@ def _run_or_404(pk: int) -> ResyncRun:
     return get_object_or_404(ResyncRun.objects.select_related("project", "source_run"), pk=pk)
 
 
+def _run_context(request, run: ResyncRun) -> dict:
+    """Everything the run page shows: progress in words and as a picture, what changed (in names), failures."""
+    progress = resync_progress(run=run)
+    failure_page = Paginator(range(progress["failed"]), FAILURES_PER_PAGE).get_page(request.GET.get("page"))
+    offset = (failure_page.number - 1) * FAILURES_PER_PAGE
+    finished = run.status not in ACTIVE
+    return {
+        "run": run,
+        "progress": progress,
+        "active": not finished,
+        "processed": progress["done"] + progress["failed"] + progress["skipped"],
+        "outcomes": resync_outcomes(progress),
+        "picture": resync_picture(progress),
+        "reasons": resync_failure_reasons(run=run) if progress["failed"] else [],
+        "failures": resync_failures(run=run, limit=FAILURES_PER_PAGE, offset=offset),
+        "page": failure_page,
+        "summary": resync_change_summary(run=run) if finished and changes_shown(run) else None,
+        "updated": progress["outcomes"].get("changed", 0) + progress["outcomes"].get("created", 0),
+        "applied_by": ResyncRun.objects.filter(source_run=run).order_by("-id").first() if run.dry_run else None,
+        "import_record": PreferenceImport.objects.filter(pk=run.selection_detail.get("import")).first()
+        if run.selection == ResyncRun.Selection.IMPORT
+        else None,
+    }
+
+
+def _changes_csv(run: ResyncRun) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(resync_changes_csv_lines(run=run), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{resync_changes_filename(run)}"'
+    return response
+
+
 @method_decorator(never_cache, name="dispatch")
 class RunDetailView(ResyncPerm, View):
+    """A run: while it is queued or running, its live part (progress, outcomes, results, failures) asks for itself
+    again every two seconds (htmx) and stops once the run has finished. ``?download=csv``: every change, in
+    names, as a spreadsheet."""
+
     def get(self, request, pk):
         run = _run_or_404(pk)
-        progress = resync_progress(run=run)
-        failure_page = Paginator(range(progress["failed"]), FAILURES_PER_PAGE).get_page(request.GET.get("page"))
-        offset = (failure_page.number - 1) * FAILURES_PER_PAGE
-        context = {
-            "run": run,
-            "progress": progress,
-            "processed": progress["done"] + progress["failed"] + progress["skipped"],
-            "failures": resync_failures(run=run, limit=FAILURES_PER_PAGE, offset=offset),
-            "page": failure_page,
-            "report": resync_dry_run_report(run=run) if run.dry_run and run.status == ResyncRun.Status.DONE else None,
-            "applied_by": ResyncRun.objects.filter(source_run=run).order_by("-id").first() if run.dry_run else None,
-            "import_record": PreferenceImport.objects.filter(pk=run.selection_detail.get("import")).first()
-            if run.selection == ResyncRun.Selection.IMPORT
-            else None,
-        }
-        return render(request, "resync/run_detail.html", context)
+        if request.GET.get("download") == "csv":
+            return _changes_csv(run)
+        return _htmx_render(request, "resync/run_detail.html", "resync/_run_live.html", _run_context(request, run))
 
 
 @method_decorator(never_cache, name="dispatch")
 class RunProgressView(ResyncPerm, View):
-    """The run page's progress bar polls this (static/js/resync_progress.js)."""
+    """A run's progress as JSON, for scripts that poll the page's own numbers (the page itself uses htmx)."""
 
     def get(self, request, pk):
         progress = resync_progress(run=_run_or_404(pk))
@@ -183,11 +230,41 @@ class RunProgressView(ResyncPerm, View):
         return JsonResponse({k: progress[k] for k in keys} | {"outcomes": progress["outcomes"]})
 
 
-class RunActionView(ResyncPerm, View):
-    """Cancel, retry the failed contacts, or apply a dry run (POST only)."""
+def _apply_refusal(run: ResyncRun) -> str:
+    """Why this run cannot be applied (the service says the same when asked), or "" if it can."""
+    if not run.dry_run:
+        return "Only a dry run can be applied."
+    if run.status != ResyncRun.Status.DONE:
+        return "The dry run has not finished."
+    return ""
 
-    http_method_names = ["post"]
+
+class RunActionView(ResyncPerm, View):
+    """Cancel, retry the failed contacts (POST), or apply a dry run: GET shows what applying will change, and only
+    a POST that confirms it (``confirm=yes``, the confirmation page's button) starts the apply."""
+
+    http_method_names = ["get", "post"]
     action = ""
+
+    def get(self, request, pk):
+        if self.action != "apply":
+            return HttpResponseNotAllowed(["POST"])
+        run = _run_or_404(pk)
+        refusal = _apply_refusal(run)
+        if refusal:
+            messages.error(request, refusal)
+            return redirect("catalog:resync_run", pk=run.pk)
+        return self.confirmation(request, run)
+
+    def confirmation(self, request, run: ResyncRun, status: int = 200):
+        context = {
+            "run": run,
+            "summary": resync_change_summary(run=run),
+            "progress": resync_progress(run=run),
+            "applied_by": ResyncRun.objects.filter(source_run=run).order_by("-id").first(),
+            "unconfirmed": status != 200,
+        }
+        return render(request, "resync/apply_confirm.html", context, status=status)
 
     def post(self, request, pk):
         run = _run_or_404(pk)
@@ -198,6 +275,9 @@ class RunActionView(ResyncPerm, View):
             elif self.action == "retry":
                 count = resync_retry_failed(run=run, actor=request.user)
                 messages.success(request, f"Retrying {count} failed contact{'s' if count != 1 else ''}.")
+            elif request.POST.get("confirm") != "yes" and not _apply_refusal(run):
+                # Writing to Iterable needs a look at what will change first: nothing is applied without it.
+                return self.confirmation(request, run, status=400)
             else:
                 applied = resync_apply(run=run, actor=request.user)
                 messages.success(request, f"Applying dry run #{run.pk}: only the contacts that differ are sent.")
@@ -297,7 +377,11 @@ class ContactListView(ResyncPerm, View):
 
 class SettingsListView(ResyncPerm, View):
     def get(self, request):
-        rows = [(project, resync_settings_get(project=project)) for project in IterableProject.objects.all()]
+        rows = []
+        for project in IterableProject.objects.all():
+            settings = resync_settings_get(project=project)
+            names = resync_names(project=project, read_iterable=False)  # one page, many projects: no Iterable reads
+            rows.append((project, settings, scope_words(settings.scope, names)))
         return render(request, "resync/settings_list.html", {"rows": rows})
 
 

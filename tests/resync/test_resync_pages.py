@@ -175,12 +175,22 @@ def test_dry_run_from_a_pasted_list_then_apply_sends_only_differences(
     assert "1 address not in this project&#x27;s source of truth" in html and "nobody@example.com" in html
     assert page.context["progress"]["done"] + page.context["progress"]["skipped"] == 3
     assert "What applying would change" in html
-    assert "emailListIds:add" in html
+    # The change is said with the list's name as Iterable holds it, never the array's API name.
+    assert "Joins list" in html and ("Student newsletter" in html or "Career fair attendees" in html)
+    assert "emailListIds" not in html
     assert "Apply this dry run" in html
     assert demo.emulator.requests(path=WRITE) == []
 
+    # Applying asks first: the confirmation page says what will change; a POST without its "yes" applies nothing.
+    confirm = engineer.get(reverse("catalog:resync_run_apply", args=[dry.pk]))
+    assert confirm.status_code == 200 and "Yes, write these changes to Iterable" in confirm.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = engineer.post(reverse("catalog:resync_run_apply", args=[dry.pk]))
+        refused = engineer.post(reverse("catalog:resync_run_apply", args=[dry.pk]))
+    assert refused.status_code == 400 and "Nothing was applied" in refused.content.decode()
+    assert ResyncRun.objects.count() == 1 and demo.emulator.requests(path=WRITE) == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = engineer.post(reverse("catalog:resync_run_apply", args=[dry.pk]), {"confirm": "yes"})
     applied = ResyncRun.objects.exclude(pk=dry.pk).get()
     assert response["Location"] == reverse("catalog:resync_run", args=[applied.pk])
     assert applied.source_run == dry and applied.status == "done" and not applied.dry_run
@@ -207,7 +217,7 @@ def test_progress_json_for_the_live_bar(truth, student, engineer, django_capture
     assert data["can_apply"] is True and data["can_cancel"] is False
     page = engineer.get(reverse("catalog:resync_run", args=[run.pk])).content.decode()
     assert '<progress id="run-progress" max="3" value="3"' in page
-    assert "/static/js/resync_progress.js" in page and "<script>" not in page
+    assert "<script>" not in page and "hx-trigger" not in page  # finished: the page no longer polls
 
 
 TRUTH_EMAILS = ["qa.student@example.com", "new.person@example.com", "student.0001@example.com"]
@@ -355,39 +365,94 @@ def test_unknown_run_or_import_is_a_404(small_catalog, engineer):
 # ---------------------------------------------------------------------------------------------- settings
 
 
+SETTINGS = {
+    "channels_mode": "all",
+    "unsubscribed_types_mode": "some",
+    "unsubscribed_types": ["13"],
+    "subscribed_types_mode": "some",
+    "subscribed_types": ["11"],
+    "lists_mode": "",
+    "opt_in_enabled": "on",
+    "batch_size": "500",
+    "rate_per_second": "2.5",
+    "read_concurrency": "4",
+    "on_batch_error": "stop",
+    "schedule_enabled": "on",
+    "schedule_minutes": "30",
+}
+API_NAMES = ["unsubscribedChannelIds", "unsubscribedMessageTypeIds", "subscribedMessageTypeIds", "emailListIds"]
+
+
+def test_settings_are_checklists_of_the_projects_channels_and_types_by_name(small_catalog, engineer):
+    url = reverse("catalog:resync_settings", args=[small_catalog.project.pk])
+    html = engineer.get(url).content.decode()
+    names = ["Marketing Channel", "Transactional Channel", "GitLab Marketing", "Marketing Message", "Transactional"]
+    assert all(name in html for name in names)
+    assert 'name="unsubscribed_types" value="12"' in html  # a box per type, its Iterable id only in the value
+    assert "forbidden by the guard" in html  # the opt-out "Marketing Message" is marked
+    # Only opt-in types can be subscribed to: the opt-out ones are not offered there.
+    assert 'name="subscribed_types" value="11"' in html and 'name="subscribed_types" value="13"' not in html
+    assert not any(api_name in html for api_name in API_NAMES)
+    assert 'type="text" name="scope' not in html  # no ids typed by hand
+
+
 def test_settings_with_the_schedule(small_catalog, engineer):
     url = reverse("catalog:resync_settings", args=[small_catalog.project.pk])
-    assert engineer.get(url).status_code == 200
-    data = {
-        "scope_unsubscribedChannelIds": "all",
-        "scope_emailListIds": "21, 22",
-        "opt_in_enabled": "on",
-        "batch_size": "500",
-        "rate_per_second": "2.5",
-        "read_concurrency": "4",
-        "on_batch_error": "stop",
-        "schedule_enabled": "on",
-        "schedule_minutes": "30",
-    }
-    response = engineer.post(url, data)
+    response = engineer.post(url, SETTINGS)
     assert response.status_code == 302
     settings = small_catalog.project.resync_settings
-    assert settings.scope == {"unsubscribedChannelIds": "all", "emailListIds": [21, 22]}
+    assert settings.scope == {
+        "unsubscribedChannelIds": "all",
+        "unsubscribedMessageTypeIds": [13],
+        "subscribedMessageTypeIds": [11],
+    }
     assert (settings.batch_size, settings.on_batch_error, settings.schedule_minutes) == (500, "stop", 30)
     schedule = Schedule.objects.get(name=f"resync-project-{small_catalog.project.pk}")
     assert schedule.minutes == 30
     page = engineer.get(url).content.decode()
-    assert "Scheduled every 30 minutes" in page and 'value="21, 22"' in page
+    assert "Scheduled every 30 minutes" in page
+    assert 'value="13" id="id_unsubscribed_types_13" checked' in page
+    assert 'value="11" id="id_subscribed_types_11" checked' in page
     assert AuditEvent.objects.filter(action="resync_settings_update").exists()
-
-    response = engineer.post(url, {**data, "schedule_enabled": "", "scope_emailListIds": "21, x", "batch_size": "0"})
-    assert response.status_code == 400
-    assert set(response.context["form"].errors) == {"scope_emailListIds", "batch_size"}
-    assert Schedule.objects.filter(name=f"resync-project-{small_catalog.project.pk}").exists()
-    engineer.post(url, {**data, "schedule_enabled": ""})
-    assert not Schedule.objects.filter(name=f"resync-project-{small_catalog.project.pk}").exists()
     listing = engineer.get(reverse("catalog:resync_settings_list")).content.decode()
-    assert small_catalog.project.name in listing
+    assert small_catalog.project.name in listing and "Transactional" in listing
+    assert not any(api_name in listing for api_name in API_NAMES)
+
+    engineer.post(url, {**SETTINGS, "schedule_enabled": ""})
+    assert not Schedule.objects.filter(name=f"resync-project-{small_catalog.project.pk}").exists()
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"unsubscribed_types": []}, "unsubscribed_types", 'Tick at least one message type, or choose "Not managed"'),
+        ({"channels": ["1"]}, "channels", "No error"),
+        ({"lists": ["21"]}, "lists", "That list is not one of this project"),
+        ({"channels_mode": "some", "channels": ["999"]}, "channels", "That channel is not one of this project"),
+        ({"channels_mode": "most"}, "channels_mode", "Select a valid choice"),
+        ({"subscribed_types_mode": "", "subscribed_types": ["11"]}, "subscribed_types", 'while "Not managed" is'),
+        ({"batch_size": "0"}, "batch_size", "between 1 and 100000"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_sentence_and_keep_what_was_ticked(
+    small_catalog, engineer, changes, field, message
+):
+    url = reverse("catalog:resync_settings", args=[small_catalog.project.pk])
+    assert engineer.post(url, SETTINGS).status_code == 302
+    before = small_catalog.project.resync_settings.scope
+    response = engineer.post(url, {**SETTINGS, "unsubscribed_types": ["12", "13"], **changes})
+    if message == "No error":  # "All of them" with boxes ticked: all wins, nothing to refuse
+        assert response.status_code == 302
+        return
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert any(message in e for e in errors[field]), errors
+    html = response.content.decode()
+    assert "Nothing was saved" in html
+    if "unsubscribed_types" not in changes:
+        assert 'value="12" id="id_unsubscribed_types_12" checked' in html  # what was ticked is not lost
+    small_catalog.project.resync_settings.refresh_from_db()
+    assert small_catalog.project.resync_settings.scope == before
 
 
 def test_a_pasted_list_too_long_for_a_request_is_refused_with_the_way_round(client_in_role, project, monkeypatch):
