@@ -26,6 +26,9 @@ RUN_RESYNC = "catalog.run_resync"
 RUN_SYNC = "catalog.run_sync"
 # Shared test recipients, and approving anyone's recipient that is not their own or at a staff domain.
 MANAGE_SHARED_RECIPIENTS = "catalog.manage_shared_recipients"
+# Inviting people, giving them a role, deactivating them: Django's own user permissions, the admin's alone.
+MANAGE_USERS = "auth.change_user"
+PEOPLE = ["auth.view_user", "auth.add_user", MANAGE_USERS]
 
 VIEWER, MARKETING, ENGINEERING, ADMIN = "viewer", "marketing", "engineering", "admin"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -41,8 +44,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         RUN_RESYNC,
         RUN_SYNC,
         MANAGE_SHARED_RECIPIENTS,
+        *PEOPLE,
     ],
 }
+ROLES = [VIEWER, MARKETING, ENGINEERING, ADMIN]
+# What each role is for, in the words the users page and the "not allowed" page use.
+ROLE_DESCRIPTIONS = {
+    VIEWER: "reads the catalog and its activity",
+    MARKETING: "also looks contacts up and sends test messages",
+    ENGINEERING: "also edits the catalog, runs syncs and preference resyncs",
+    ADMIN: "also manages projects, shared test recipients and people",
+}
+
+
+def role_for_permissions(permissions) -> str | None:
+    """The first role (least privileged) that holds every one of `permissions`; None if no role does."""
+    wanted = set(permissions)
+    return next((role for role in ROLES if wanted <= set(ROLE_PERMISSIONS[role])), None)
 
 
 def sync_groups(apps) -> None:

@@ -13,7 +13,7 @@ ROLES = ["viewer", "marketing", "engineering", "admin"]
 RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
 
 PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
-          "password_reset_complete"}  # fmt: skip
+          "password_reset_complete", "catalog:people_set_password"}  # fmt: skip
 ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke", "api:token-rotate"}
 # Called by Iterable, not people: a per-project secret, never a login or a token, opens them.
 WEBHOOKS = {"api:health-webhook"}
@@ -22,6 +22,7 @@ WEBHOOKS = {"api:health-webhook"}
 # the viewer role.
 MINIMUM_ROLE = [
     (r"^/projects/.+/$", "admin"),  # a project's connection: where its key goes
+    (r"^catalog:people_", "admin"),  # users and roles
     (r"recipient.approve", "admin"),  # a second person with the manage permission approves a test recipient
     (r"acknowledge", "marketing"),  # health alerts: the roles that act on notifications
     (r"contact.lookup|contact_lookup", "marketing"),
