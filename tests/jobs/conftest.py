@@ -36,3 +36,42 @@ def project(db, emulator, monkeypatch):
         client._pacer._sleep = lambda seconds: None
     yield project
     clear_client_cache()
+
+
+def _grant(user, *codenames):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames))
+    return type(user).objects.get(pk=user.pk)  # a fresh copy: permissions are cached on the instance
+
+
+@pytest.fixture
+def operator(user_in_role):
+    """An engineer who may run jobs (the permission catalog/roles.py does not give any role yet)."""
+    return _grant(user_in_role("engineering", username="operator"), "run_jobs")
+
+
+@pytest.fixture
+def approver(user_in_role):
+    return _grant(user_in_role("admin", username="approver"), "run_jobs", "approve_deletions")
+
+
+@pytest.fixture
+def api_for():
+    from rest_framework.test import APIClient
+
+    from catalog.tokens.services import api_token_create
+
+    def make(user):
+        client = APIClient()
+        _, raw = api_token_create(actor=user, user=user, name="jobs tests")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def sender(user_in_role):
+    """The other marketing system's service account: it may only send opt-out events."""
+    return _grant(user_in_role(None, username="workato"), "receive_opt_outs")
