@@ -64,8 +64,9 @@ def test_deletion_through_the_api_needs_another_person(project, emulator, operat
 def opt_out_job(project, operator):
     from catalog.jobs.services.setup import job_save
 
-    return job_save(actor=operator, data={"project": project, "name": "Marketo unsubscribes", "action": "opt_out",
-                                          "source": "events", "channel_id": 1, "channel_confirmed": "Marketing Email"})  # fmt: skip
+    data = {"project": project, "name": "Marketo unsubscribes", "action": "opt_out", "source": "events",
+            "channel_id": 1, "channel_confirmed": "Marketing Email"}  # fmt: skip
+    return job_save(actor=operator, data=data)
 
 
 def test_opt_out_event_is_applied_once_through_the_engine(project, emulator, opt_out_job, sender, api_for,
