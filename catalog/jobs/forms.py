@@ -63,7 +63,7 @@ class JobForm(forms.ModelForm):
             project = IterableProject.objects.filter(pk=int(self.data["project"][:18])).first()
         if project is not None:
             self.fields["project"].initial = project.pk
-        self.fields["db_alias"].choices = [("", "—")] + [(alias, alias) for alias in settings.DATABASES]
+        self.fields["db_alias"].choices = [("", "—")] + [(alias, alias) for alias in settings.DATABASES]  # type: ignore[attr-defined]  # a ChoiceField
         channels = Channel.objects.select_related("project").order_by("project__name", "name")
         if project is not None:
             channels = channels.filter(project=project)

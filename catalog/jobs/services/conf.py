@@ -39,7 +39,7 @@ class Endpoint:
     rows_per_call: int  # 1 for a call per row; else the most rows one call may carry
 
 
-ENDPOINTS = {
+ENDPOINTS: dict[str, Endpoint] = {
     JobAction.UPDATE_PROFILES: Endpoint("bulk profile update (users/bulkUpdate)", 5, 10_000),
     JobAction.LIST_ADD: Endpoint("list subscribe (lists/subscribe)", 100, 10_000),
     JobAction.LIST_REMOVE: Endpoint("list unsubscribe (lists/unsubscribe)", 100, 10_000),
