@@ -4,6 +4,7 @@ import django_filters
 
 from catalog import models
 from catalog.guard import policy
+from catalog.sync.selectors import finding_title
 from catalog.sync.services.drift import DRIFT_CODES, INFO, ORPHAN_CODES
 
 # Every code a finding can carry: drift, orphans, and the guard's (Iterable side).
@@ -29,7 +30,9 @@ class SyncRunFilterSet(django_filters.FilterSet):
 class SyncFindingFilterSet(django_filters.FilterSet):
     project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
     category = django_filters.ChoiceFilter(choices=models.FindingCategory.choices)
-    code = django_filters.ChoiceFilter(choices=[(code, code) for code in FINDING_CODES])
+    code = django_filters.ChoiceFilter(
+        choices=sorted(((code, finding_title(code)) for code in FINDING_CODES), key=lambda c: c[1]), label="Finding"
+    )
     severity = django_filters.ChoiceFilter(choices=SEVERITIES)
     notification = django_filters.CharFilter(
         field_name="notification__key", label="Notification key", help_text="Findings about this notification."

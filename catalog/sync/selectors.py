@@ -6,6 +6,7 @@ import logging
 
 from django.db.models import Q
 
+from catalog.guard import policy
 from catalog.models import (
     FindingCategory,
     IterableMirror,
@@ -14,8 +15,41 @@ from catalog.models import (
     Notification,
     SyncFinding,
 )
+from catalog.sync.services import drift
 
 logger = logging.getLogger(__name__)
+
+# What each finding is called on a page (its code stays in the API and the filters' values).
+FINDING_TITLES = {
+    drift.TEMPLATE_MISSING: "Template missing in Iterable",
+    drift.TEMPLATE_TYPE_CHANGED: "Template on another message type in Iterable",
+    drift.MESSAGE_TYPE_MISSING: "Message type missing in Iterable",
+    drift.MESSAGE_TYPE_CHANGED: "Message type differs in Iterable",
+    drift.CAMPAIGN_MISSING: "Campaign missing in Iterable",
+    drift.CAMPAIGN_NOT_RUNNING: "Campaign not running",
+    drift.CAMPAIGN_NOT_TRIGGERED: "Campaign is not an API-triggered campaign",
+    drift.JOURNEY_MISSING: "Journey missing in Iterable",
+    drift.JOURNEY_ARCHIVED: "Journey archived",
+    drift.JOURNEY_DISABLED: "Journey turned off",
+    drift.JOURNEY_TRIGGER_MISMATCH: "Journey started by another event",
+    drift.TEMPLATE_COPY: "Sends use a copy of the template",
+    drift.ORPHAN_TEMPLATE: "Template no catalog entry claims",
+    drift.ORPHAN_CAMPAIGN: "Triggered campaign no catalog entry claims",
+    policy.OPTOUT_MARKETING: "Opt-out message type on a marketing channel",
+    policy.MARKETING_MESSAGE_TYPE: 'Uses the "Marketing Message" type',
+}
+# Findings about an object Iterable does not have: there is nothing in Iterable to link to.
+MISSING_IN_ITERABLE = {
+    drift.TEMPLATE_MISSING,
+    drift.MESSAGE_TYPE_MISSING,
+    drift.CAMPAIGN_MISSING,
+    drift.JOURNEY_MISSING,
+}
+TRIGGER_WORDS = {"manual": "Started by hand", "schedule": "On the schedule", "command": "From the command line"}
+
+
+def finding_title(code: str) -> str:
+    return FINDING_TITLES.get(code) or code.replace("-", " ").capitalize()
 
 
 def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:

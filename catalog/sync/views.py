@@ -5,17 +5,22 @@ sync itself is queued by it; an orphan's form posts to the ordinary create views
 Reading needs ``catalog.view_notification``; starting a sync needs ``catalog.run_sync``.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateparse import parse_datetime
 from django.views import View
 
 from catalog import models
 from catalog.forms import NotificationForm, model_form_for
 from catalog.sync.filters import OrphanFilterSet, SyncFindingFilterSet, SyncRunFilterSet
-from catalog.sync.selectors import iterable_guard_rows, mirror_names, orphan_queryset
+from catalog.sync.selectors import finding_title, iterable_guard_rows, mirror_names, orphan_queryset
 from catalog.sync.services.prefill import notification_prefill, template_prefill
 from catalog.sync.services.runs import catalog_sync_enqueue
 from catalog.views.catalog import ENTITIES
@@ -34,8 +39,37 @@ class SyncStartForm(forms.Form):
     )
 
 
+# After "Sync now", the run list keeps asking for itself until a run of each queued project has finished (the
+# task creates the run only when a worker picks it up), for at most this long.
+WAIT_AFTER_START = timedelta(minutes=10)
+WAITING = "sync_waiting"
+
+
+def _waiting_for(request) -> bool:
+    """Whether this person's "Sync now" still waits for a run to start or finish; forgotten once it has not."""
+    waiting = request.session.get(WAITING)
+    if not isinstance(waiting, dict):
+        return False
+    since = parse_datetime(str(waiting.get("at", "")))
+    projects = set(waiting.get("projects") or [])
+    if since is None or timezone.now() - since > WAIT_AFTER_START:
+        request.session.pop(WAITING, None)
+        return False
+    finished = set(
+        models.SyncRun.objects.filter(project_id__in=projects, started_at__gte=since)
+        .exclude(status=models.SyncStatus.RUNNING)
+        .values_list("project_id", flat=True)
+    )
+    if projects <= finished:
+        request.session.pop(WAITING, None)
+        return False
+    return True
+
+
 class SyncRunListView(Perm, View):
-    """The sync runs, newest first, with counts, calls and errors; "Sync now" for those who may."""
+    """The sync runs, newest first, with counts, calls and errors; "Sync now" for those who may. While a run is
+    running or a sync just queued here has not finished, the table asks for itself again (htmx: the same address
+    answers the table alone) every few seconds, and stops once it has."""
 
     permission_required = VIEW
 
@@ -45,12 +79,23 @@ class SyncRunListView(Perm, View):
     def render(self, request, form, status=200):
         filterset = SyncRunFilterSet(request.GET or None, queryset=models.SyncRun.objects.select_related("project"))
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {"filter": filterset, "page": page, "form": form, "can_run": request.user.has_perm(RUN)}
-        return render(request, "sync/run_list.html", context, status=status)
+        running = any(run.status == models.SyncStatus.RUNNING for run in page.object_list)
+        context = {
+            "filter": filterset,
+            "page": page,
+            "form": form,
+            "can_run": request.user.has_perm(RUN),
+            "polling": running or _waiting_for(request),
+        }
+        template = "sync/_run_table.html" if request.headers.get("HX-Request") == "true" else "sync/run_list.html"
+        response = render(request, template, context, status=status)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
 
 
 class SyncStartView(SyncRunListView):
-    """POST only: queue a sync of one project or all (it runs on a worker once this request commits)."""
+    """POST only: queue a sync of one project or all (it runs on a worker once this request commits); the run
+    list then follows it without a reload."""
 
     permission_required = RUN
     http_method_names = ["post"]
@@ -60,10 +105,13 @@ class SyncStartView(SyncRunListView):
         if not form.is_valid():
             return self.render(request, form, status=400)
         project = form.cleaned_data["project"]
-        catalog_sync_enqueue(project_ids=[project.pk] if project else None, actor=request.user)
+        ids = [project.pk] if project else list(models.IterableProject.objects.values_list("pk", flat=True))
+        catalog_sync_enqueue(project_ids=ids, actor=request.user)
+        request.session[WAITING] = {"at": timezone.now().isoformat(), "projects": ids}
         messages.success(
             request,
-            f"Sync of {project.name if project else 'every project'} queued: its run appears here when it starts.",
+            f"Sync of {project.name if project else 'every project'} queued: its run appears below by itself "
+            "when a worker starts it.",
         )
         return redirect("catalog:sync_run_list")
 
@@ -77,7 +125,7 @@ class SyncRunDetailView(Perm, View):
             "run": run,
             "counts": sorted(run.counts.items()),
             "calls": sorted(run.calls.items()),
-            "findings": sorted(run.findings.items()),
+            "findings": sorted(run.findings.items(), key=lambda kv: finding_title(kv[0])),
             # Findings are replaced by the project's next successful run; say whether these are still shown.
             "is_latest": not models.SyncFinding.objects.filter(project=run.project).exclude(run=run).exists(),
         }
@@ -96,7 +144,9 @@ class SyncFindingListView(Perm, View):
         queryset = models.SyncFinding.objects.select_related("project", "notification")
         filterset = SyncFindingFilterSet(request.GET or None, queryset=queryset)
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-        return render(request, "sync/finding_list.html", {"filter": filterset, "page": page})
+        names = mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page.object_list)
+        rows = [(f, names.get((f.project_id, f.iterable_kind, f.iterable_id), "")) for f in page.object_list]
+        return render(request, "sync/finding_list.html", {"filter": filterset, "page": page, "rows": rows})
 
 
 class ProjectFilterForm(forms.Form):

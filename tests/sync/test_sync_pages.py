@@ -3,6 +3,7 @@ findings list, the guard on Iterable's side, orphans and "Add to catalog" throug
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import IterableProject, Notification, SyncFinding, SyncRun, Template
 from catalog.sync.services.runs import catalog_sync, catalog_sync_project
@@ -55,7 +56,7 @@ def test_sync_now_needs_run_sync(demo, client, user_in_role, django_capture_on_c
     client.force_login(user_in_role(role))
     page = client.get(RUNS).content.decode()
     assert ('id="sync-now"' in page) == may
-    assert "Iterable sync" in page  # the navigation item
+    assert f'href="{RUNS}"' in page  # the navigation item
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(START, {"project": demo.student.pk})
@@ -108,15 +109,17 @@ def test_run_list_and_run_page(synced, client, user_in_role):
     client.force_login(user_in_role("viewer"))
     page = client.get(RUNS).content.decode()
     assert page.count('href="/sync/runs/') == 2
-    assert "orphan-template" in page
+    assert "Template no catalog entry claims: " in page  # findings counted under their titles, in words
+    assert "orphan-template" not in page and "marketing-message-type" not in page
 
     page = client.get(RUNS, {"project": synced.employer.pk}).content.decode()
     assert page.count('href="/sync/runs/') == 1
 
     page = client.get(reverse("catalog:sync_run_detail", args=[student_run.pk])).content.decode()
     assert "GET /api/templates" in page and "GET /api/journeys" in page
-    assert f"?project={synced.student.pk}&amp;code=orphan-template" in page
-    assert "Succeeded" in page
+    assert f"?project={synced.student.pk}&amp;code=orphan-template" in page  # the link filters by the code
+    assert ">Template no catalog entry claims</a>" in page
+    assert "Succeeded" in page and "Started by hand" in page
 
     assert client.get(reverse("catalog:sync_run_detail", args=[987654])).status_code == 404
 
@@ -200,7 +203,9 @@ def test_guard_in_iterable_page(synced, client, user_in_role):
     client.force_login(user_in_role("viewer"))
     page = client.get(GUARD).content.decode()
     assert f"#{FORBIDDEN} Legacy newsletter (Marketing Message)" in page
-    assert "marketing-message-type" in page and "optout-marketing" in page
+    assert 'Uses the "Marketing Message" type' in page.replace("&quot;", '"')
+    assert "Opt-out message type on a marketing channel" in page
+    assert "marketing-message-type" not in page and "optout-marketing" not in page
     assert "none in the catalog" in page
     assert f"templateId={FORBIDDEN}" in page  # deep link to the template in Iterable
 
@@ -240,7 +245,7 @@ def test_add_template_from_an_orphan(synced, client, user_in_role):
     assert response.status_code == 200
     page = response.content.decode()
     assert "guard forbids" in page  # a note from the prefill
-    assert "marketing-message-type" in page  # the guard's verdict on Iterable's type
+    assert "Marketing Message" in page and "marketing-message-type" not in page  # the guard's verdict, in words
     create = reverse("catalog:entity_create", kwargs={"entity": "template"})
     assert f'action="{create}"' in page
     form = response.context["form"]
@@ -283,3 +288,49 @@ def test_add_to_catalog_of_an_unknown_object_is_a_clear_404(synced, client, user
     assert client.get(add_campaign_url(synced.student, iterable_id)).status_code == 404
     missing = reverse("catalog:sync_orphan_add_template", args=[987654, FORBIDDEN])
     assert client.get(missing).status_code == 404
+
+
+def test_findings_say_their_titles_in_words_and_link_to_iterable(synced, client, user_in_role):
+    client.force_login(user_in_role("viewer"))
+    html = client.get(FINDINGS).content.decode().replace("&quot;", '"')
+    for title in [
+        "Campaign missing in Iterable",
+        "Template no catalog entry claims",
+        'Uses the "Marketing Message" type',
+        "Opt-out message type on a marketing channel",
+    ]:
+        assert title in html
+    for code in ["campaign-missing", "orphan-template", "marketing-message-type", "optout-marketing"]:
+        assert f">{code}<" not in html and f"<code>{code}" not in html
+    # The filter offers titles too (the code stays the value).
+    assert '<option value="orphan-template">Template no catalog entry claims</option>' in html
+    # Each finding about an object Iterable has links to it there, by its name; a missing one says so.
+    assert "/templates/editor?templateId=" in html and "(opens Iterable)" in html
+    assert f"Campaign #{987654321} (not in Iterable)" in html
+
+
+def test_run_list_follows_a_sync_started_here_until_its_run_has_finished(demo, client, user_in_role):
+    client.force_login(user_in_role("engineering"))
+    page = client.get(RUNS).content.decode()
+    assert "hx-trigger" not in page  # nothing running, nothing queued: the list does not poll
+
+    # Queued but not yet picked up by a worker (the task is not run): the list asks for itself again.
+    response = client.post(START, {"project": demo.student.pk}, follow=True)
+    html = response.content.decode()
+    assert 'id="sync-run-table" hx-get="/sync/"' in html and 'hx-trigger="every 3s"' in html
+    assert "updates by itself" in html
+    part = client.get(RUNS, headers={"HX-Request": "true"})
+    assert part.content.decode().startswith('<div id="sync-run-table" hx-get=')
+    assert "<html" not in part.content.decode() and "HX-Request" in part["Vary"]
+
+    # The worker's run, once finished, appears in the table the page polls, and the polling stops.
+    run = catalog_sync_project(project=demo.student, actor="tests")
+    part = client.get(RUNS, headers={"HX-Request": "true"}).content.decode()
+    assert f'href="/sync/runs/{run.pk}/"' in part and "hx-trigger" not in part
+    assert "hx-trigger" not in client.get(RUNS).content.decode()
+
+
+def test_a_running_run_keeps_the_list_polling(demo, client, user_in_role):
+    SyncRun.objects.create(project=demo.student, started_at=timezone.now(), status="running")
+    client.force_login(user_in_role("viewer"))
+    assert 'hx-trigger="every 3s"' in client.get(RUNS).content.decode()
