@@ -45,7 +45,7 @@ NAV: list[tuple[str, list[Link]]] = [
     (
         "Iterable",
         [
-            ("catalog:sync_run_list", {}, "Sync", "catalog.view_notification"),
+            ("catalog:sync_run_list", {}, "Iterable sync", "catalog.view_notification"),
             ("catalog:live_health", {}, "Live health", "view"),
             ("catalog:job_list", {}, "Seed jobs", "view"),
         ],

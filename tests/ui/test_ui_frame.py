@@ -32,7 +32,7 @@ def _current(body: str) -> list[str]:
 
 EXPECTED = {
     "viewer": {"Notifications", "Message types", "Channels", "Templates", "Journeys", "Events", "Owners", "Projects",
-               "Sync", "Activity", "API tokens", "API docs"},
+               "Iterable sync", "Activity", "API tokens", "API docs"},
     "marketing": {"Contact lookup", "Test sends"},
     "engineering": {"Import", "Resync"},
     "admin": {"Users & roles"},
@@ -73,7 +73,7 @@ def test_links_are_grouped(admin_page, ui_catalog):
         ("/catalog/import/", "Import"),
         ("/test-sends/", "Test sends"),
         ("/test-recipients/", "Test sends"),
-        ("/sync/findings/", "Sync"),
+        ("/sync/findings/", "Iterable sync"),
         ("/people/", "Users & roles"),
         ("/api/tokens/", "API tokens"),
         ("/", None),
@@ -154,3 +154,19 @@ def test_tokens_page_is_in_the_frame_without_inline_style(client_in_role, db):
     body = client_in_role("viewer").get(reverse("api:tokens")).content.decode()
     assert 'id="site-nav"' in body and "<style" not in body and " style=" not in body
     assert _current(body) == ["API tokens"]
+
+
+def test_the_demo_lists_contacts_to_try_where_staff_type_one_in(client_in_role, db, settings):
+    client = client_in_role("marketing")
+    assert "Demo contacts to try" not in client.get(reverse("catalog:contact_lookup")).content.decode()
+    settings.ITERABLE_EMULATOR_URL = "http://127.0.0.1:9"
+    body = client.get(reverse("catalog:contact_lookup")).content.decode()
+    assert "Demo contacts to try" in body
+    assert "<code>qa.student@example.com</code>" in body and "a QA test recipient" in body
+    # One seeded contact of each subscription state, said in words.
+    for state in ["never chose any subscription", "subscribed to GitLab Marketing",
+                  "unsubscribed from the channel Marketing Channel", "unsubscribed from GitLab Marketing"]:  # fmt: skip
+        assert state in body, state
+    assert "Ids" not in body.split("Demo contacts to try")[1].split("</details>")[0]
+    assert "Demo contacts to try" in client.get(reverse("catalog:proof_send_list")).content.decode()
+    assert "Demo contacts to try" not in client.get(reverse("catalog:notification_list")).content.decode()
