@@ -33,8 +33,8 @@ SEARCH_MAX = 200
 
 
 def who_choices() -> list[tuple[str, str]]:
-    """Everyone who may have acted: staff accounts (kept a few minutes: a small table that rarely changes) and
-    the labels of the system's own actors."""
+    """Names to offer in "Who": staff accounts (kept a few minutes: a small table that rarely changes) and the
+    labels of the system's own actors."""
     people = cache.get(WHO_KEY)
     if people is None:
         users = get_user_model().objects.order_by("username").values_list("username", flat=True)
@@ -60,9 +60,20 @@ class AuditEventFilterSet(django_filters.FilterSet):
         label="Search",
         help_text="A name, a key, a person or an action (e.g. “weekly_digest”, “test send”)",
     )
-    who = django_filters.ChoiceFilter(field_name="actor_label", label="Who", choices=who_choices)
-    action = django_filters.ChoiceFilter(label="What they did", choices=sorted(ACTIONS.items(), key=lambda a: a[1]))
-    object_type = django_filters.ChoiceFilter(label="Kind of object", choices=_object_type_choices)
+    # Free text offered the known names (a datalist): a deleted account's events keep its name, which no
+    # choice list would still offer.
+    who = django_filters.CharFilter(
+        field_name="actor_label",
+        lookup_expr="iexact",
+        label="Who",
+        widget=forms.TextInput(attrs={"list": "who-options", "autocomplete": "off"}),
+    )
+    action = django_filters.ChoiceFilter(
+        label="What they did", choices=sorted(ACTIONS.items(), key=lambda a: a[1]), empty_label="Anything"
+    )
+    object_type = django_filters.ChoiceFilter(
+        label="Kind of object", choices=_object_type_choices, empty_label="Any kind"
+    )
     object = django_filters.CharFilter(method="filter_object", label="Object (name, key or number)")
     since = django_filters.DateFilter(
         method="filter_since", label="From", widget=forms.DateInput(attrs={"type": "date"})
@@ -78,6 +89,10 @@ class AuditEventFilterSet(django_filters.FilterSet):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+
+    @property
+    def who_options(self) -> list[tuple[str, str]]:
+        return who_choices()
 
     def _names_matching(self, names: Q) -> Q:
         """`names` (a match on the object's name), narrowed to the names this reader may search."""

@@ -1,5 +1,5 @@
-"""The activity page walks the audit trail by position (no count, no offset): older and newer pages cover every
-event once, newest first, even when many events share a timestamp."""
+"""The activity page numbers its pages (a count capped at COUNT_CAP): next and previous pages cover every event
+once, newest first, even when many events share a timestamp (the order ends on the id)."""
 
 import re
 from html import unescape
@@ -52,10 +52,12 @@ def test_older_and_newer_pages_cover_every_event_once(small_catalog, client_in_r
     assert back == pages[-2::-1]
 
 
-def test_an_unreadable_cursor_is_the_first_page(small_catalog, client_in_role):
+def test_an_unreadable_page_number_is_the_first_page_and_one_out_of_range_the_last(small_catalog, client_in_role):
     client = client_in_role("viewer")
     expected = _events(60)
-    for cursor in ["nonsense", "2026-01-01T00:00:00~x", "2026-01-01T00:00:00~1"]:
-        response = client.get(AUDIT, {"before": cursor})
+    for number in ["nonsense", "1.5", ""]:
+        response = client.get(AUDIT, {"page": number})
         assert response.status_code == 200
         assert _shown(response) == expected[:50]
+    for number in ["99", "0", "-1"]:
+        assert _shown(client.get(AUDIT, {"page": number})) == expected[50:]
