@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.urls import path
 
-from catalog.filters import NotificationFilterSet
+from catalog.core.filters import NotificationFilterSet
+from catalog.core.views import notification_rows
 from catalog.models import Notification
-from catalog.views.catalog import PAGE_SIZE, notification_rows
+from catalog.views.paging import PAGE_SIZE
 from iterable_admin.urls import urlpatterns as project_urls
 
 stock_site = admin.AdminSite(name="bench_stock_admin")
@@ -21,7 +22,7 @@ stock_site.register(Notification)
 
 @login_required
 def bare_rows(request):
-    rows = notification_rows(NotificationFilterSet(None, sends_column=True).qs)[:PAGE_SIZE]
+    rows = notification_rows(NotificationFilterSet(None, list_columns=True).qs)[:PAGE_SIZE]
     data = [
         {
             "key": n.key,

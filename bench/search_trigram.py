@@ -22,7 +22,7 @@ django_throwaway("search-trigram", fresh_postgres("search_bench"))
 from _catalog import bench_catalog, grow_to  # noqa: E402  (needs Django set up)
 from django.db import connection  # noqa: E402
 
-from catalog.filters import NotificationFilterSet  # noqa: E402
+from catalog.core.filters import NotificationFilterSet  # noqa: E402
 from catalog.models import Notification  # noqa: E402
 from catalog.views.paging import COUNT_CAP, PAGE_SIZE  # noqa: E402
 

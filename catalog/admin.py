@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db import models as db_models
 
 from catalog import models
-from catalog.forms import NotificationForm
+from catalog.core.forms import NotificationForm
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
 from catalog.services.input_limits import BoundedJSONDecoder
 

@@ -1,138 +1,13 @@
-"""Serializers check shapes; every write goes through catalog_object_save (validation, the guard, audit)."""
+"""Serializers every slice's API shares: the audit trail's events (until the audit slice has its own api.py),
+the guard's violation, and a key that refuses control characters. The core's serializers are in
+catalog/core/serializers.py."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import models
 from catalog.audit.services import audit_events_for
 from catalog.guard import policy
-from catalog.guard.enforcement import notification_facts
-from catalog.guard.verdicts import iterable_checks, iterable_violations, verdict_summary
-from catalog.services.catalog import catalog_object_save
 from catalog.services.input_limits import control_characters
-
-
-class CatalogSerializer(serializers.ModelSerializer):
-    """A ModelSerializer whose create and update save through the catalog service, never the ORM directly."""
-
-    def _save(self, instance, validated_data):
-        m2m_names = {field.name for field in instance._meta.many_to_many}
-        m2m = {name: validated_data.pop(name) for name in list(validated_data) if name in m2m_names}
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        try:
-            return catalog_object_save(actor=self.context["request"].user, instance=instance, m2m=m2m)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-
-    def create(self, validated_data):
-        return self._save(self.Meta.model(), validated_data)
-
-    def update(self, instance, validated_data):
-        return self._save(instance, validated_data)
-
-
-class ProjectSerializer(CatalogSerializer):
-    class Meta:
-        model = models.IterableProject
-        fields = ["id", "name", "data_center", "api_key_env", "api_base_url", "iterable_project_id"]
-
-
-class ChannelSerializer(CatalogSerializer):
-    class Meta:
-        model = models.Channel
-        fields = ["id", "project", "iterable_id", "name", "channel_type", "medium"]
-
-
-class MessageTypeSerializer(CatalogSerializer):
-    class Meta:
-        model = models.MessageType
-        fields = ["id", "project", "iterable_id", "name", "channel", "policy", "deprecated", "notes"]
-
-
-class TemplateSerializer(CatalogSerializer):
-    class Meta:
-        model = models.Template
-        fields = ["id", "project", "iterable_id", "name", "medium", "message_type", "campaign_id", "client_template_id"]
-
-
-class JourneySerializer(CatalogSerializer):
-    trigger_event_names = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
-
-    class Meta:
-        model = models.Journey
-        fields = ["id", "project", "iterable_id", "name", "folder", "link", "trigger_event_names", "state"]
-
-
-class EventFieldSerializer(CatalogSerializer):
-    class Meta:
-        model = models.EventField
-        fields = ["id", "event", "name", "data_type", "example", "required", "position"]
-
-
-class EventFieldNestedSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = models.EventField
-        fields = ["id", "name", "data_type", "example", "required", "position"]
-
-
-class CustomEventSerializer(CatalogSerializer):
-    fields = EventFieldNestedSerializer(many=True, read_only=True, help_text="The event's data schema.")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
-
-    class Meta:
-        model = models.CustomEvent
-        fields = ["id", "project", "name", "source_system", "description", "fields"]
-
-
-class OwnerSerializer(CatalogSerializer):
-    class Meta:
-        model = models.Owner
-        fields = ["id", "name", "role", "email", "slack_channel"]
-
-
-class VerdictSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(
-        choices=["error", "warning", "not-checked", "ok"],
-        help_text="The one verdict: catalog rules plus the latest sync's findings in Iterable; 'not-checked' when "
-        "the project's Iterable side has not been synced lately and nothing is wrong in the catalog.",
-    )
-    label = serializers.CharField(help_text="The verdict in words.")  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class
-    iterable_checked_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the latest successful sync read this project's Iterable side."
-    )
-
-
-class NotificationSerializer(CatalogSerializer):
-    tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    verdict_codes = serializers.ListField(
-        child=serializers.CharField(),
-        read_only=True,
-        help_text="The guard's codes for this notification, as stored (catalog rules and Iterable's findings).",
-    )
-    verdict = serializers.SerializerMethodField()
-
-    @extend_schema_field(VerdictSerializer)
-    def get_verdict(self, notification) -> dict:
-        checks = self.context.get("_iterable_checks")
-        if checks is None:
-            checks = self.context["_iterable_checks"] = iterable_checks()
-        summary = verdict_summary(notification, checks.get(notification.project_id))
-        return {"state": summary.state, "label": summary.label, "iterable_checked_at": summary.checked_at}
-
-    class Meta:
-        model = models.Notification
-        fields = [
-            "id",
-            *models.Notification.EDITABLE_FIELDS,
-            "created_at",
-            "updated_at",
-            "verdict_codes",
-            "verdict_errors",
-            "verdict_warnings",
-            "verdict",
-        ]
-        read_only_fields = ["verdict_errors", "verdict_warnings"]
 
 
 class AuditEventListSerializer(serializers.ListSerializer):
@@ -183,30 +58,6 @@ class ViolationSerializer(serializers.Serializer):
         choices=["catalog", "iterable"],
         help_text="catalog: what staff declare breaks the rule; iterable: the latest sync found it in Iterable.",
     )
-
-
-class NotificationViolationsSerializer(serializers.ModelSerializer):
-    """A notification and what the guard says about it now (only the violations the filters asked for)."""
-
-    notification = serializers.CharField(source="key", read_only=True)
-    violations = serializers.SerializerMethodField()
-
-    class Meta:
-        model = models.Notification
-        fields = ["id", "notification", "name", "status", "violations"]
-
-    @extend_schema_field(ViolationSerializer(many=True))
-    def get_violations(self, notification):
-        found = policy.notification_violations(notification_facts(notification, owner_count=notification.owner_total))
-        found += iterable_violations(notification)
-        wanted_code = self.context.get("code")
-        wanted_severity = self.context.get("severity")
-        found = [
-            v
-            for v in found
-            if (not wanted_code or v.code == wanted_code) and (not wanted_severity or v.severity == wanted_severity)
-        ]
-        return ViolationSerializer([{**vars(v), "objects": list(v.objects)} for v in found], many=True).data
 
 
 # ------------------------------------------------------------------------------------------ contact lookup

@@ -7,6 +7,7 @@ from rest_framework import routers
 from catalog.api import schema, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
 from catalog.contacts import urls as contacts_urls
+from catalog.core import urls as core_urls
 from catalog.jobs import urls as jobs_urls
 from catalog.people import urls as people_urls
 from catalog.resync import urls as resync_urls
@@ -25,25 +26,12 @@ class Router(routers.DefaultRouter):
 
 
 router = Router()
-router.register("notifications", views.NotificationViewSet, basename="notification")
-router.register("message-types", views.MessageTypeViewSet, basename="messagetype")
-router.register("channels", views.ChannelViewSet, basename="channel")
-router.register("templates", views.TemplateViewSet, basename="template")
-router.register("journeys", views.JourneyViewSet, basename="journey")
-router.register("custom-events", views.CustomEventViewSet, basename="customevent")
-router.register("event-fields", views.EventFieldViewSet, basename="eventfield")
-router.register("owners", views.OwnerViewSet, basename="owner")
-router.register("projects", views.ProjectViewSet, basename="project")
-router.register("violations", views.GuardViolationViewSet, basename="violation")
+core_urls.api_register(router)
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
 contacts_urls.api_register(router)
 resync_urls.api_register(router)
-jobs_urls.api_register(router)
-people_urls.api_register(router)
 sends_urls.api_register(router)
 sync_urls.api_register(router)
-jobs_urls.api_register(router)
-people_urls.api_register(router)
 
 app_name = "api"
 urlpatterns = [

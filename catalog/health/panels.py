@@ -1,16 +1,27 @@
-"""What the core pages include: each function gives its template's context (home, notification, contact)."""
+"""What the core pages include: each function gives its template's context (home, notification, contact). The
+notification page's panel, the list's "Sends, 30 days" column and its sends filter are registered with the core
+(catalog/core/extensions.py) at the end of this module, which CatalogConfig.ready() imports."""
 
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
+import django_filters
 from django.db.models import Aggregate, JSONField, Max, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 
 from catalog import roles
+from catalog.core.extensions import ListColumn, ListFilter, Panel, register_column, register_filter, register_panel
 from catalog.health.alerts import alerts_open
 from catalog.health.counters import ProjectMap, retention_days
 from catalog.health.models import EventKind, HealthAlert, HealthDaily
-from catalog.health.selectors import PERIODS, contact_recent, health_from_counts, health_window_start, orphan_sends
+from catalog.health.selectors import (
+    PERIODS,
+    contact_recent,
+    health_from_counts,
+    health_window_start,
+    orphan_sends,
+    sends_in_days_expression,
+)
 from catalog.models import IterableProject, Notification
 
 VOLUME = ["send", "skip"]
@@ -137,3 +148,44 @@ def contact_reported(*, lookups, email: str = "", user_id: str = "") -> None:
         for reach in getattr(lookup, "reach", None) or []:
             reach.reported = per_notification.get(reach.notification.pk, [])[:5]
             reach.reported_window = retention_days()
+
+
+# ------------------------------------------------------------------------------------------ the core's pages
+
+SENDS_30D = "sends_30d"
+
+
+def with_sends_30d(queryset):
+    """Each notification's sends over the last 30 days (a subquery per row), once."""
+    if SENDS_30D in queryset.query.annotations:
+        return queryset
+    return queryset.annotate(**{SENDS_30D: sends_in_days_expression(30)})
+
+
+def _sends_cell(notification) -> str:
+    return f'<td class="num">{int(getattr(notification, SENDS_30D, 0) or 0)}</td>'
+
+
+def _filter_sends(queryset, name, value):
+    queryset = with_sends_30d(queryset)
+    return queryset.filter(sends_30d=0) if value == "none" else queryset.filter(sends_30d__gt=0)
+
+
+def _sends_filter():
+    return django_filters.ChoiceFilter(
+        choices=[("none", "Nothing sent in 30 days"), ("some", "Sent in the last 30 days")],
+        method=_filter_sends,
+        label="Sends (30 days)",
+        help_text="What Iterable's webhooks reported; with Status: active, the ones that went quiet",
+    )
+
+
+def _notification_section(notification: Notification, request) -> dict:
+    return {"health": notification_panel(notification, request)}
+
+
+register_panel(Panel("health-live", "health/notification_panel.html", _notification_section, order=10))
+register_column(
+    ListColumn("sends", "Sends, 30 days", with_sends_30d, _sends_cell, sort="sends", sort_field=SENDS_30D, order=10)
+)
+register_filter(ListFilter("sends", _sends_filter, annotate=with_sends_30d, order=10))

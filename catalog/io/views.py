@@ -7,7 +7,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from catalog.filters import NotificationFilterSet
+from catalog.core.filters import NotificationFilterSet
 from catalog.io.forms import CatalogImportForm
 from catalog.io.models import CatalogImport
 from catalog.io.services.export import catalog_export_chunks, notifications_csv_lines

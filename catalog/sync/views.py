@@ -18,12 +18,12 @@ from django.utils.dateparse import parse_datetime
 from django.views import View
 
 from catalog import models
-from catalog.forms import NotificationForm, model_form_for
+from catalog.core.forms import NotificationForm, model_form_for
+from catalog.core.views import ENTITIES
 from catalog.sync.filters import OrphanFilterSet, SyncFindingFilterSet, SyncRunFilterSet
 from catalog.sync.selectors import finding_title, iterable_guard_rows, mirror_names, orphan_queryset
 from catalog.sync.services.prefill import notification_prefill, template_prefill
 from catalog.sync.services.runs import catalog_sync_enqueue
-from catalog.views.catalog import ENTITIES
 from catalog.views.mixins import Perm
 from catalog.views.paging import PAGE_SIZE
 

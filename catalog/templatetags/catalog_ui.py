@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from catalog.core import extensions
 from catalog.guard import policy
 
 register = template.Library()
@@ -218,9 +219,14 @@ LIST_COLUMNS = [
     ("Message type", "message_type"),
     ("Owners", None),
     ("Guard", None),
-    ("Sends, 30 days", "sends"),
+    # Capabilities' columns (catalog/core/extensions.py) come here, before the last.
     ("Updated", "updated"),
 ]
+
+
+def _list_columns() -> list[tuple[str, str | None]]:
+    plugged = [(c.label, c.sort) for c in extensions.columns()]
+    return [*LIST_COLUMNS[:-1], *plugged, LIST_COLUMNS[-1]]
 
 
 @register.simple_tag(takes_context=True)
@@ -231,7 +237,7 @@ def notification_list_header(context):
     params.pop("page", None)
     current = params.get("ordering", "")
     cells = []
-    for label, field in LIST_COLUMNS:
+    for label, field in _list_columns():
         if field is None:
             cells.append(f'<th scope="col">{label}</th>')
             continue
@@ -254,6 +260,7 @@ def notification_list_rows(context, notifications):
     # Rows share a few projects and message types: each is written once.
     projects: dict[int, str] = {}
     message_types: dict[int, str] = {}
+    plugged = extensions.columns()
     rows = []
     for n in notifications:
         if n.trigger_type == "api_send":
@@ -285,9 +292,21 @@ def notification_list_rows(context, notifications):
             f"<td>{message_type}</td>"
             f"<td>{_escape(owners) if owners else NO_OWNER}</td>"
             f"<td>{_verdict_badges(n, checks.get(n.project_id))}</td>"
-            f'<td class="num">{int(getattr(n, "sends_30d", 0) or 0)}</td>'
+            f"{''.join(column.cell(n) for column in plugged)}"
             f'<td><time datetime="{updated.isoformat()}">{updated:%Y-%m-%d}</time></td>\n</tr>'
         )
     if not rows:
-        rows.append('<tr><td colspan="12">No notifications match.</td></tr>')
+        rows.append(f'<tr><td colspan="{len(LIST_COLUMNS) + len(plugged)}">No notifications match.</td></tr>')
     return mark_safe("\n".join(rows))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def render_panels(context, shown):
+    """Capabilities' panels on a core page (catalog/core/extensions.py): each template rendered with the page's
+    context and the panel's own, as an include would."""
+    out = []
+    for panel, data in shown or []:
+        template = context.template.engine.get_template(panel.template)
+        with context.push(**data):
+            out.append(template.render(context))
+    return mark_safe("".join(out))  # noqa: S308  (templates render escaped)

@@ -293,7 +293,7 @@ def test_every_page_of_the_demo_catalog_renders(db, client_in_role):
     from django.core.management import call_command
 
     from catalog import models
-    from catalog.views.catalog import ENTITIES
+    from catalog.core.views import ENTITIES
 
     call_command("seed_demo")
     client = client_in_role("engineering")

@@ -9,6 +9,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from catalog.core.views import ENTITIES
 from catalog.models import (
     AuditEvent,
     CatalogImport,
@@ -20,7 +21,6 @@ from catalog.models import (
     ResyncRun,
 )
 from catalog.resync.services.rules import resync_settings_update
-from catalog.views.catalog import ENTITIES
 
 HEADER = "email,unsubscribed_channel_ids\n"
 

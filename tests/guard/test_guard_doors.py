@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 from testkit.catalogs import admin_notification_form
 
-from catalog.forms import NotificationForm
+from catalog.core.forms import NotificationForm
 from catalog.models import AuditEvent, Channel, IterableProject, MessageType, Notification, Template
 
 RULE_SENTENCE = "can email people who unsubscribed"

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from testkit.catalogs import admin_notification_form
 
-from catalog.forms import NotificationForm
+from catalog.core.forms import NotificationForm
 from catalog.io.services.export import catalog_export
 from catalog.io.services.imports import catalog_import
 from catalog.models import AuditEvent, Channel, IterableProject, MessageType, Notification, Template

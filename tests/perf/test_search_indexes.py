@@ -10,7 +10,7 @@ from django.apps import apps
 from django.db import DatabaseError, connection
 
 from catalog import models
-from catalog.filters import NotificationFilterSet
+from catalog.core.filters import NotificationFilterSet
 
 migration = importlib.import_module("catalog.migrations.0018_search_trigram_indexes")
 NAMES = [index for _, _, index in migration.SEARCHED]

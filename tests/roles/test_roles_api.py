@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from catalog import models
-from catalog.api import serializers
+from catalog.core import serializers
 
 EVERYONE = [None, "norole", "viewer", "marketing", "engineering", "admin"]  # None: anonymous
 _counter = itertools.count(1000)

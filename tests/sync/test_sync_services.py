@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_q.models import Schedule
 
-from catalog.forms import NotificationForm
+from catalog.core.forms import NotificationForm
 from catalog.guard import policy
 from catalog.iterable import IterableClient
 from catalog.models import AuditEvent, IterableMirror, MirrorKind, SyncFinding, SyncRun, Template

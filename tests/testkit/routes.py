@@ -4,7 +4,7 @@ import re
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from catalog.views.catalog import ENTITIES
+from catalog.core.views import ENTITIES
 
 # Pages for people under /api/, with session login.
 HTML_UNDER_API = {"api:tokens", "api:token-revoke", "api:token-rotate", "api:docs", "api:health-alert-acknowledge-form"}

@@ -1,5 +1,7 @@
-"""The catalog in the browser. Views are thin: they read with bounded queries, filter through the shared
-NotificationFilterSet, write through catalog/services/catalog.py and judge through catalog/services/guard.py.
+"""The core's pages: notifications and the other catalog objects. Views are thin: they read with bounded queries,
+filter through NotificationFilterSet, write through catalog/services/catalog.py and judge through the guard.
+What a capability shows on these pages (test sends, drift, live health, history) it registers itself
+(catalog/core/extensions.py): the core imports no capability.
 
 Every view needs login and a Django permission (catalog/roles.py gives them to roles): anonymous users are
 sent to the login page, logged-in users without the permission get 403.
@@ -10,22 +12,19 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, OuterRef, Prefetch, ProtectedError, Q, Subquery, prefetch_related_objects
+from django.db.models import Model, OuterRef, Prefetch, ProtectedError, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
 from catalog import models
-from catalog.audit.services import audit_events_for
-from catalog.filters import NotificationFilterSet
-from catalog.forms import NotificationForm, model_form_for
+from catalog.core.extensions import panels_read
+from catalog.core.filters import NotificationFilterSet
+from catalog.core.forms import NotificationForm, model_form_for
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
-from catalog.guard.verdicts import GUARD_FINDINGS_ATTR, iterable_check, notification_verdict
-from catalog.health import panels as health_panels
-from catalog.sends.selectors import proof_send_for, proof_send_last_success
+from catalog.guard.verdicts import iterable_check, notification_verdict
 from catalog.services.catalog import catalog_object_delete, catalog_object_save
-from catalog.sync.selectors import findings_for_notification
 from catalog.views.mixins import Perm, add_validation_errors
 from catalog.views.paging import COUNT_CAP, PAGE_SIZE, CappedPaginator
 
@@ -52,18 +51,6 @@ def notification_rows(queryset):
     return queryset.select_related("project", "message_type__channel", "event", "journey").prefetch_related("owners")
 
 
-def _last_proof_send(notification, user):
-    """The last successful test send, with its recipient hidden from anyone it is not shown to."""
-    attempt = proof_send_last_success(notification=notification)
-    return proof_send_for(user=user, attempt=attempt) if attempt is not None else None
-
-
-def audit_history(instance, user, limit: int = 50):
-    """An object's audit events, as `user` may see them (contacts' addresses hidden from roles without lookup)."""
-    events = models.AuditEvent.objects.filter(object_type=instance._meta.model_name, object_id=str(instance.pk))
-    return audit_events_for(user=user, events=events[:limit])
-
-
 # ---------------------------------------------------------------------------------------------- notifications
 
 
@@ -72,7 +59,7 @@ class NotificationListView(Perm, View):
 
     def get(self, request):
         filterset = NotificationFilterSet(
-            request.GET or None, queryset=models.Notification.objects.all(), sends_column=True
+            request.GET or None, queryset=models.Notification.objects.all(), list_columns=True
         )
         page = CappedPaginator(notification_rows(filterset.qs), PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "catalog/notification_list.html", {"filter": filterset, "page": page})
@@ -93,22 +80,15 @@ class NotificationDetailView(Perm, View):
             .annotate(last_checked_at=Subquery(succeeded.order_by("-finished_at").values("finished_at")[:1])),
             key=key,
         )
-        # One read of the sync's findings serves the drift section and the verdict's Iterable part.
-        drift = findings_for_notification(notification=notification)
-        guard = [f for f in drift if f.category == models.FindingCategory.GUARD]
-        guard.sort(key=lambda f: (f.code, f.iterable_id is not None, f.iterable_id or 0, f.id))
-        prefetch_related_objects(guard, "run")
-        setattr(notification, GUARD_FINDINGS_ATTR, guard)
+        # The panels first: the sync's leaves its guard findings on the notification for the verdict.
+        shown = panels_read(notification, request)
         payload = notification.event.example_payload() if notification.event else None
         context = {
             "n": notification,
             "verdict": notification_verdict(notification),
             "iterable_check": iterable_check(notification.last_checked_at),
-            "drift": drift,
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
-            "history": audit_history(notification, request.user),
-            "last_proof_send": _last_proof_send(notification, request.user),
-            "health": health_panels.notification_panel(notification, request),
+            "panels": shown,
         }
         return render(request, "catalog/notification_detail.html", context)
 
@@ -286,7 +266,7 @@ class EntityDetailView(EntityMixin, View):
     def get(self, request, pk):
         obj = self.get_object(pk)
         extra = getattr(self, f"extra_{self.entity.name}", lambda obj: {})(obj)
-        context = self.context(object=obj, history=audit_history(obj, request.user), **extra)
+        context = self.context(object=obj, panels=panels_read(obj, request), **extra)
         return render(request, [f"catalog/{self.entity.name}_detail.html", "catalog/entity_detail.html"], context)
 
     @staticmethod

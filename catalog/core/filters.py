@@ -1,6 +1,9 @@
-"""FilterSets shared by the pages and the REST API: one definition of search, filters and sorting."""
+"""The core's FilterSets, shared by the pages, the CSV export and the REST API: one definition of search, filters
+and sorting. Capabilities add their own filters and sortable columns through catalog/core/extensions.py
+(`NotificationFilterSet.plug_extensions()` runs once they have registered)."""
 
 import hashlib
+from collections import OrderedDict
 import uuid
 from typing import cast
 
@@ -12,8 +15,8 @@ from django.db.models.signals import post_delete, post_save
 from django.http import QueryDict
 
 from catalog import models
+from catalog.core import extensions
 from catalog.guard import policy
-from catalog.health.selectors import sends_in_days_expression
 from catalog.services.input_limits import id_from_text
 
 # The project, channel, message type and owner filters offer every row of small tables that change rarely, yet
@@ -53,6 +56,20 @@ for _model in FILTER_CHOICE_MODELS.values():
     post_delete.connect(_filter_choices_changed, sender=_model, dispatch_uid=f"filter-choices-delete-{_model.__name__}")
 
 
+# The ordering choices of the core's own columns; plug_extensions adds the capabilities' sortable columns.
+ORDERING_FIELDS = (
+    ("key", "key"),
+    ("name", "name"),
+    ("status", "status"),
+    ("audience", "audience"),
+    ("medium", "medium"),
+    ("trigger_type", "trigger_type"),
+    ("updated_at", "updated"),
+    ("message_type__name", "message_type"),
+    ("project__name", "project"),
+)
+
+
 class NotificationFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
@@ -76,26 +93,7 @@ class NotificationFilterSet(django_filters.FilterSet):
         label="Has violations",
         help_text="Any error or warning from the guard",
     )
-    sends = django_filters.ChoiceFilter(
-        choices=[("none", "Nothing sent in 30 days"), ("some", "Sent in the last 30 days")],
-        method="filter_sends",
-        label="Sends (30 days)",
-        help_text="What Iterable's webhooks reported; with Status: active, the ones that went quiet",
-    )
-    ordering = django_filters.OrderingFilter(
-        fields=(
-            ("key", "key"),
-            ("name", "name"),
-            ("status", "status"),
-            ("audience", "audience"),
-            ("medium", "medium"),
-            ("trigger_type", "trigger_type"),
-            ("updated_at", "updated"),
-            ("message_type__name", "message_type"),
-            ("project__name", "project"),
-            ("sends_30d", "sends"),
-        ),
-    )
+    ordering = django_filters.OrderingFilter(fields=ORDERING_FIELDS)
 
     class Meta:
         model = models.Notification
@@ -111,7 +109,6 @@ class NotificationFilterSet(django_filters.FilterSet):
             "owner",
             "status",
             "has_violations",
-            "sends",
         ]
 
     def search(self, queryset, name, value):
@@ -137,13 +134,33 @@ class NotificationFilterSet(django_filters.FilterSet):
         has = Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)
         return queryset.filter(has) if value else queryset.exclude(has)
 
-    def __init__(self, data=None, queryset=None, *, sends_column: bool = False, **kwargs):
-        # Sends over 30 days (live health's counters) cost a subquery per row: only for the sends filter, sorting
-        # by sends and a page that shows the column (not the API, not the CSV, which show no sends).
+    @classmethod
+    def plug_extensions(cls) -> None:
+        """Add the filters and sortable columns capabilities registered (catalog/core/extensions.py) to the
+        class, so the pages, the CSV and the API's schema all see them; safe to run again."""
+        plugged = OrderedDict((name, f) for name, f in cls.base_filters.items() if name != "ordering")
+        for extra in extensions.filters():
+            plugged[extra.name] = extra.make()
+        sorts = [(c.sort_field, c.sort) for c in extensions.columns() if c.sort and c.sort_field]
+        plugged["ordering"] = django_filters.OrderingFilter(fields=(*ORDERING_FIELDS, *sorts))
+        cls.base_filters = plugged
+
+    def __init__(self, data=None, queryset=None, *, list_columns: bool = False, **kwargs):
+        # A capability's column may cost a subquery per row (live health's sends over 30 days): the rows get it
+        # only for a page that shows the columns, a filter that reads it, or sorting by it; not the API or the
+        # CSV, which show no such column.
         queryset = models.Notification.objects.all() if queryset is None else queryset
-        wanted = data is not None and (data.get("sends") or "sends" in (data.get("ordering") or ""))
-        if sends_column or wanted:
-            queryset = queryset.annotate(sends_30d=sends_in_days_expression(30))
+        if list_columns:
+            for column in extensions.columns():
+                queryset = column.annotate(queryset)
+        elif data is not None:
+            ordering = data.get("ordering") or ""
+            for sort, annotate in extensions.sort_annotations().items():
+                if sort in ordering.replace("-", "").split(","):
+                    queryset = annotate(queryset)
+            for extra in extensions.filters():
+                if extra.annotate is not None and data.get(extra.name):
+                    queryset = extra.annotate(queryset)
         super().__init__(data, queryset, **kwargs)
 
     @property
@@ -164,9 +181,6 @@ class NotificationFilterSet(django_filters.FilterSet):
             field = cast(forms.ModelChoiceField, self.form.fields[name])
             field.widget.choices = [("", field.empty_label), *options]
         return self.form
-
-    def filter_sends(self, queryset, name, value):
-        return queryset.filter(sends_30d=0) if value == "none" else queryset.filter(sends_30d__gt=0)
 
     def filter_queryset(self, queryset):
         # The owner filter joins through a many-to-many: keep one row per notification.

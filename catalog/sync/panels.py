@@ -1,0 +1,22 @@
+"""What the sync shows on the core's pages (registered in catalog/core/extensions.py at start-up): the drift the
+latest sync found for a notification, and the same read's guard findings, left on the notification for its
+verdict so the page reads the findings once."""
+
+from django.db.models import prefetch_related_objects
+
+from catalog.core.extensions import Panel, register_panel
+from catalog.guard.verdicts import GUARD_FINDINGS_ATTR
+from catalog.models import FindingCategory
+from catalog.sync.selectors import findings_for_notification
+
+
+def drift_panel(notification, request) -> dict:
+    drift = findings_for_notification(notification=notification)
+    guard = [f for f in drift if f.category == FindingCategory.GUARD]
+    guard.sort(key=lambda f: (f.code, f.iterable_id is not None, f.iterable_id or 0, f.id))
+    prefetch_related_objects(guard, "run")
+    setattr(notification, GUARD_FINDINGS_ATTR, guard)
+    return {"n": notification, "drift": drift}
+
+
+register_panel(Panel("sync-drift", "catalog/panels/sync_drift.html", drift_panel, order=20))
