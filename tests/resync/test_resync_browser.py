@@ -1,5 +1,5 @@
-"""A resync in real Chromium: a dry run from a pasted list shows its counts and what would change; applying it
-starts a run whose progress bar (static/js/resync_progress.js polling the JSON progress) reaches done."""
+"""A resync in real Chromium, at 1440 and 390 px: a dry run from a pasted list shows what would change by name;
+applying it asks first, then starts a run whose page updates by itself (htmx polling its live part) until done."""
 
 import re
 
@@ -31,11 +31,18 @@ def truth(demo, user_in_role):
     return demo
 
 
-def test_dry_run_from_a_pasted_list_then_apply_with_live_progress(page, live_server, log_in, truth, monkeypatch):
+def no_page_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_dry_run_from_a_pasted_list_then_confirm_and_apply_with_live_progress(
+    page, live_server, log_in, truth, monkeypatch, width
+):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    log_in("erin", "/")
-    page.get_by_role("link", name="Resync", exact=True).click()
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in("erin", "/resync/")
     page.get_by_role("link", name="Start a resync").first.click()
     page.get_by_label("Project").select_option(label="Student - US")
     page.get_by_label("A pasted list of addresses").check()
@@ -47,27 +54,39 @@ def test_dry_run_from_a_pasted_list_then_apply_with_live_progress(page, live_ser
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"Dry run #\d+"))
     expect(page.locator("#run-status")).to_have_text("Done")
-    expect(page.locator("[data-count=pending]")).to_have_text("0")
-    done = int(page.locator("[data-count=done]").inner_text())
-    skipped = int(page.locator("[data-count=skipped]").inner_text())
-    assert done + skipped == 3 and done >= 2  # the two contacts whose lists differ would change
     expect(page.get_by_role("heading", name="What applying would change")).to_be_visible()
-    expect(page.get_by_role("cell", name="emailListIds:add")).to_be_visible()
+    # The change in the list's name, never the array's API name.
+    expect(page.locator("#run-changes")).to_contain_text("Joins list")
+    expect(page.locator("#run-changes")).not_to_contain_text("emailListIds")
+    would_change = int(re.search(r"(\d+) contacts? would change", page.locator("#changes-count").inner_text())[1])
+    assert would_change >= 2  # the two contacts whose lists differ
+    assert no_page_scroll(page)
 
-    # Hold the applied run in the queue, so the page shows it queued and its script polls for progress.
+    # Applying asks first, showing what will change and the download.
+    page.get_by_role("link", name="Apply this dry run…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Apply dry run")
+    expect(page.get_by_role("link", name="Download every change (CSV)")).to_be_visible()
+    assert no_page_scroll(page)
+    # Hold the applied run in the queue, so the page shows it queued and polls its live part.
     queued = []
     monkeypatch.setattr(resync_runs, "resync_enqueue", queued.append)
-    page.get_by_role("button", name="Apply this dry run").click()
+    page.get_by_role("button", name="Yes, write these changes to Iterable").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"Resync #\d+"))
     expect(page.locator("#run-status")).to_have_text("Queued")
+    expect(page.locator("#run-live")).to_have_attribute("hx-trigger", "every 2s")
     [run_id] = queued
     expect(page.locator("#run-progress")).to_have_attribute("value", "0")
+    url = page.url
 
     assert resync_process(run_id=run_id, slice_seconds=60) == "done"  # what the worker would do
-    assert ResyncRun.objects.get(pk=run_id).total == done  # the task listed the contacts the dry run found different
+    assert ResyncRun.objects.get(pk=run_id).total == would_change  # the contacts the dry run found different
+    # The page updates by itself (no reload): the same document, now done, showing what changed.
     expect(page.locator("#run-status")).to_have_text("Done", timeout=15_000)
-    expect(page.locator("#run-progress")).to_have_attribute("value", str(done))
-    expect(page.locator("[data-count=done]")).to_have_text(str(done))
-    expect(page.locator("[data-count=failed]")).to_have_text("0")
+    assert page.url == url
+    expect(page.locator("#run-progress")).to_have_attribute("value", str(would_change))
+    expect(page.get_by_role("heading", name="What this resync changed")).to_be_visible()
+    expect(page.locator("#run-changes")).to_contain_text("Joins list")
     expect(page.get_by_role("cell", name="No failures.")).to_be_visible()
+    expect(page.locator("#run-live")).not_to_have_attribute("hx-trigger", "every 2s")  # polling stopped
+    assert no_page_scroll(page)
     assert errors == []
