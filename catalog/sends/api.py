@@ -166,6 +166,21 @@ class ProofRequestPreviewSerializer(serializers.Serializer):
     body = serializers.JSONField(help_text="Exactly the JSON body that will be sent.")
 
 
+class RenderedMessageSerializer(serializers.Serializer):
+    template = serializers.CharField(help_text="Which campaign or template this message comes from, in words.")
+    medium = serializers.CharField()
+    subject = serializers.CharField(required=False, help_text="Email only.")
+    preheader = serializers.CharField(required=False, help_text="Email only.")
+    sender = serializers.CharField(required=False, help_text="Email only: the From line.")
+    html = serializers.CharField(required=False, help_text="Email only: the rendered HTML body.")
+    title = serializers.CharField(required=False, help_text="Push only.")
+    body = serializers.CharField(required=False, help_text="Push only: the push text.")
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Merge fields that are empty for this recipient, in words."
+    )
+    error = serializers.CharField(allow_blank=True, help_text="Why the message cannot be shown, if it cannot.")
+
+
 class ProofPreviewSerializer(serializers.Serializer):
     notification = serializers.CharField()
     mode = serializers.ChoiceField(choices=ProofMode.choices)
@@ -179,6 +194,10 @@ class ProofPreviewSerializer(serializers.Serializer):
         allow_null=True,
         help_text="For mode=event: the journeys it starts, their campaigns and how many messages it may send.",
     )
+    rendered = RenderedMessageSerializer(
+        many=True, help_text="Each message as the recipient would see it: Iterable's template, their profile merged."
+    )
+    render_error = serializers.CharField(allow_blank=True, help_text="Why no message can be shown, if so.")
 
 
 class ProofSendSerializer(serializers.ModelSerializer):
@@ -333,6 +352,8 @@ class ProofSendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             "message": verdict.message,
             "checks": verdict.checks,
             "starts": plan.impact.as_dict() if plan.impact else None,
+            "rendered": [message.as_dict() for message in result.rendered],
+            "render_error": result.render_error,
         }
         response = Response(ProofPreviewSerializer(data).data)
         add_never_cache_headers(response)

@@ -7,14 +7,17 @@ catalog/services/sends.py; these views turn form input into its arguments and it
 import json
 import uuid
 
+from csp.decorators import csp as csp_policy
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from catalog.models import Notification, ProofRecipient, ProofSend
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
@@ -92,6 +95,7 @@ class ProofSendFormView(Perm, View):
         notification = self.get_notification(key)
         form = ProofSendForm(request.POST, notification=notification, user=request.user)
         preview = None
+        frames = []
         if form.is_valid():
             data = form.cleaned_data
             given = {
@@ -111,22 +115,66 @@ class ProofSendFormView(Perm, View):
                     )
                     return redirect("catalog:proof_send_detail", pk=attempt.pk)
                 preview = proof_preview(actor=request.user, **given)
+                frames = [_frame_keep(request, message.html) if message.html else "" for message in preview.rendered]
             except ProofSendDuplicate as duplicate:
                 messages.info(request, str(duplicate))
                 return redirect("catalog:proof_send_detail", pk=duplicate.attempt.pk)
             except ValidationError as error:
                 form.add_service_errors(error)
-        return self.render(request, notification, form, preview, status=200 if form.is_valid() else 400)
+        return self.render(request, notification, form, preview, frames, status=200 if form.is_valid() else 400)
 
-    def render(self, request, notification, form, preview=None, status=200):
+    def render(self, request, notification, form, preview=None, frames=(), status=200):
         context = {
             "n": notification,
             "form": form,
             "preview": preview,
+            "messages_shown": list(zip(preview.rendered, frames, strict=True)) if preview else [],
             "data_inputs": [form[name] for name in form.data_field_names()],
             "has_recipients": proof_recipients_sendable(user=request.user, project=notification.project).exists(),
         }
         return render(request, "sends/send_form.html", context, status=status)
+
+
+# The rendered HTML of the last few previews, by a random token, in the person's session: the frame that shows
+# it loads it by URL (its own strict policy), and the session is in the database, so any worker can answer.
+_FRAMES = "sends_preview_frames"
+_FRAMES_KEPT = 4
+
+
+def _frame_keep(request, html: str) -> str:
+    """Keep `html` for the preview frame; the token its URL carries."""
+    token = uuid.uuid4().hex
+    kept = dict(request.session.get(_FRAMES) or {})
+    kept[token] = html
+    request.session[_FRAMES] = dict(list(kept.items())[-_FRAMES_KEPT:])
+    return token
+
+
+# This view's whole policy, in place of the site's: an email's HTML may have its own inline styles and its
+# images, nothing that runs, loads pages or posts forms, and it is shown only inside this site's own page.
+_FRAME_POLICY = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["https:", "data:"],
+    "base-uri": ["'none'"],
+    "form-action": ["'none'"],
+    "frame-ancestors": ["'self'"],
+}
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+@method_decorator(csp_policy(_FRAME_POLICY), name="dispatch")
+class ProofPreviewFrameView(Perm, View):
+    """The rendered HTML of a preview, for the sandboxed frame on the test-send page; only its own session's."""
+
+    permission_required = SEND_PROOF
+
+    def get(self, request, token):
+        html = (request.session.get(_FRAMES) or {}).get(token)
+        if html is None:
+            html = "<p>This preview has expired: press Preview again.</p>"
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 class ProofSendListView(Perm, View):

@@ -20,6 +20,7 @@ from catalog.models import (
 )
 from catalog.sends.services.data import proof_plan, proof_templates, recipient_check
 from catalog.sends.services.recipients import proof_recipient_allowlisted, proof_recipients_visible
+from catalog.sends.services.rendering import RenderedMessage, proof_render
 from catalog.sends.services.results import (
     LIVE_CHECK_FAILED,
     NOT_ALLOWLISTED,
@@ -127,6 +128,11 @@ class _Refused(Exception):
 
 
 def _live_verdict(plan: ProofPlan) -> ProofVerdict:
+    return _live_check(plan)[0]
+
+
+def _live_check(plan: ProofPlan) -> tuple[ProofVerdict, dict | None]:
+    """The live verdict, and what was read from Iterable for it (None when the read failed)."""
     notification = plan.notification
     templates = _judged_templates(plan)
     check_reach = plan.mode != ProofMode.TEMPLATE_PROOF
@@ -143,7 +149,7 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
             [(t.iterable_id, t.medium) for t in templates],
             plan.email,
             plan.user_id,
-            check_reach,
+            True,  # the profile, for the reach check and for the preview's merge fields
             campaign_id=campaign_id,
             journey_id=journey_id,
             event_name=event_name,
@@ -155,15 +161,15 @@ def _live_verdict(plan: ProofPlan) -> ProofVerdict:
             "Refused: the guard could not read the message type, its policy and channel from Iterable just now, "
             f"so it cannot vouch for this send. {explain_iterable_error(error, notification.project)}",
             checks,
-        )
+        ), None
     try:
         judged = _live_facts(plan, templates, live, checks)
         _guard_on_live_facts(notification, judged, checks)
         if check_reach:
             _reach_check(plan, live, checks)
     except _Refused as refusal:
-        return refusal.verdict
-    return ProofVerdict(True, "", "The guard and the recipient's subscriptions allow this test send.", checks)
+        return refusal.verdict, live
+    return ProofVerdict(True, "", "The guard and the recipient's subscriptions allow this test send.", checks), live
 
 
 def _live_facts(plan: ProofPlan, templates: list[Template], live: dict, checks: dict) -> list[dict]:
@@ -295,7 +301,8 @@ def proof_verdict(plan: ProofPlan) -> ProofVerdict:
 
 
 def proof_preview(*, actor: User, **given: Any) -> ProofPreview:
-    """The exact request a test send would make, and whether it would go ahead (nothing is sent or recorded).
+    """The message the recipient would get (rendered as Iterable would), the exact request a test send would
+    make, and whether it would go ahead. Nothing is sent or recorded.
 
     Takes proof_plan's arguments. Raises ValidationError for bad input.
     """
@@ -306,8 +313,33 @@ def proof_preview(*, actor: User, **given: Any) -> ProofPreview:
         proof_recipient_allowlisted(actor=actor, project=notification.project, email=plan.email, user_id=plan.user_id)
         is None
     ):
+        # Not someone this person may send to: their profile is not read, nor shown merged into a message.
         return ProofPreview(plan, not_allowlisted(plan, actor))
-    return ProofPreview(plan, proof_verdict(plan))
+    verdict = _catalog_verdict(plan)
+    live = None
+    if verdict is None:
+        verdict, live = _live_check(plan)
+    rendered, render_error = _rendered(plan, live)
+    return ProofPreview(plan, verdict, rendered, render_error)
+
+
+def _rendered(plan: ProofPlan, live: dict | None) -> tuple[list[RenderedMessage], str]:
+    """The preview's messages from the guard's read; read now when the guard stopped before reading Iterable."""
+    if live is None:
+        templates = _judged_templates(plan)
+        try:
+            live = _live_read(
+                plan.notification.project,
+                [(t.iterable_id, t.medium) for t in templates],
+                plan.email,
+                plan.user_id,
+                True,
+                campaign_id=plan.notification.campaign_id if plan.mode == ProofMode.CAMPAIGN else None,
+            )
+        except IterableError as error:
+            why = explain_iterable_error(error, plan.notification.project)
+            return [], f"The message cannot be shown: Iterable could not be read just now. {why}"
+    return proof_render(plan=plan, live=live), ""
 
 
 def not_allowlisted(plan: ProofPlan, actor: RequestUser) -> ProofVerdict:

@@ -124,3 +124,6 @@ class ProofPreview:
 
     plan: ProofPlan
     verdict: ProofVerdict
+    # The messages as the recipient would see them (catalog.sends.services.rendering.RenderedMessage), or why not.
+    rendered: list = field(default_factory=list)
+    render_error: str = ""
