@@ -1,0 +1,40 @@
+"""The sync run list in real Chromium, at 1440 and 390 px: after "Sync now" the list follows the queued sync by
+itself (htmx polling) and shows its run, with its findings in words, without a reload; then it stops polling."""
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.sync.services import runs as sync_runs
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_sync_now_then_the_list_shows_the_run_by_itself(
+    page, live_server, log_in, demo, user_in_role, monkeypatch, width
+):
+    user_in_role("engineering", username="erin")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_viewport_size({"width": width, "height": 900})
+    # Hold the task in the queue (a worker not yet free), so the page has to wait for the run.
+    queued = []
+    monkeypatch.setattr(sync_runs, "enqueue", lambda *args, **kwargs: queued.append(args))
+    log_in("erin", "/sync/")
+    page.get_by_label("Project").first.select_option(label="Student - US")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#sync-waiting")).to_contain_text("updates by itself")
+    expect(page.locator("#sync-runs")).to_contain_text("No sync runs yet.")
+    assert len(queued) == 1
+    url = page.url
+
+    run = sync_runs.catalog_sync_project(project=demo.student, actor="erin")  # what the worker does
+    row = page.locator(f'#sync-runs a[href="/sync/runs/{run.pk}/"]')
+    expect(row).to_be_visible(timeout=15_000)
+    assert page.url == url  # no reload
+    expect(page.locator("#sync-runs")).to_contain_text("Succeeded")
+    expect(page.locator("#sync-runs")).to_contain_text("Started by hand")
+    expect(page.locator("#sync-waiting")).to_have_count(0)  # finished: the list stopped polling
+    expect(page.locator("#sync-run-table")).not_to_have_attribute("hx-trigger", "every 3s")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert errors == []
