@@ -32,6 +32,9 @@ DIGEST_SECONDS = 60
 # "Not tested lately": no test send accepted by Iterable within this many days.
 UNTESTED_DAYS = 30
 HISTORY_DAYS = 30
+# Notifications with guard errors named on the page (the tile links to all of them), and errors shown each.
+FLAGGED_SHOWN = 5
+ERRORS_PER_NOTIFICATION = 2
 RECENT_SENDS = 6
 RESYNCS_SHOWN = 5
 # A failed resync stays on the home page this long (a week covers a weekend and a holiday).
@@ -84,7 +87,14 @@ def home_verdicts(*, projects: list[dict]) -> dict:
     stale = [p for p in projects if p["check"].stale]
     errors, warnings = summary["error_total"], summary["warning_total"]
     ok = summary["total"] - errors - warnings
+    # The summary lists flagged notifications errors first: the first few with an error, and what it is.
+    flagged = [
+        (key, [v for v in violations if v.is_error][:ERRORS_PER_NOTIFICATION])
+        for key, violations in summary["verdicts"]
+        if any(v.is_error for v in violations)
+    ][:FLAGGED_SHOWN]
     return {
+        "flagged": flagged,
         "total": summary["total"],
         "errors": errors,
         "warnings": warnings,

@@ -176,3 +176,25 @@ def test_the_digest_is_cleared_when_a_sync_run_is_written(morning):
     other = next(p for p in again["projects"] if p["name"] == "Employer project")
     assert other["run"]["status"] == "succeeded"
     assert first is not again
+
+
+def test_the_first_notifications_with_guard_errors_say_what_is_wrong(morning, client_in_role):
+    models.SyncFinding.objects.create(
+        project=morning.project,
+        run=morning.synced,
+        category="guard",
+        code="marketing-message-type",
+        severity="error",
+        notification=morning.digest,
+        iterable_kind="template",
+        iterable_id=501,
+        message="Its template is on the Marketing Message type in Iterable.",
+    )
+    models.Notification.objects.filter(pk=morning.digest.pk).update(verdict_errors=1)
+    response = client_in_role("viewer").get(HOME)
+    html = response.content.decode()
+    flagged = html[html.index('class="flagged"') : html.index("</ul>", html.index('class="flagged"'))]
+    assert reverse("catalog:notification_detail", kwargs={"key": "weekly_digest"}) in flagged
+    assert "Its template is on the Marketing Message type in Iterable." in flagged
+    assert "in Iterable" in flagged and "marketing-message-type" not in flagged
+    assert "1 with guard errors" in _text(response)

@@ -65,6 +65,7 @@ def pages(c) -> list[str]:
         reverse("catalog:entity_detail", kwargs={"entity": "owner", "pk": c.owner.pk}),
         reverse("catalog:entity_list", kwargs={"entity": "owner"}),
         reverse("catalog:audit_list"),
+        reverse("catalog:audit_list") + "?q=bulk&who=bulk&action=update&object_type=notification&page=2",
         reverse("catalog:sync_run_list"),
         reverse("catalog:sync_finding_list"),
         reverse("catalog:resync_runs"),
