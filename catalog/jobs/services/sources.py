@@ -122,7 +122,12 @@ def query_rows(job: Job) -> list[dict[str, Any]]:
             with transaction.atomic(using=job.db_alias), connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION READ ONLY")
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
-                return _fetch(cursor, sql, job.row_cap)
+                try:
+                    return _fetch(cursor, sql, job.row_cap)
+                finally:
+                    # Rolled back, never committed: that also undoes READ ONLY and the timeout when this runs
+                    # inside an outer transaction (a released savepoint would hand them on to it).
+                    transaction.set_rollback(True, using=job.db_alias)
         if connection.vendor == "sqlite":
             # Not in a transaction: Django opens SQLite's as IMMEDIATE, which would take the write lock.
             with connection.cursor() as cursor:
