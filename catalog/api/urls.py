@@ -8,6 +8,7 @@ from catalog.api import schema, views  # noqa: F401 (schema registers the token 
 from catalog.api.permissions import CanReadCatalog
 from catalog.contacts import urls as contacts_urls
 from catalog.core import urls as core_urls
+from catalog.health import urls as health_urls
 from catalog.jobs import urls as jobs_urls
 from catalog.people import urls as people_urls
 from catalog.resync import urls as resync_urls
@@ -30,8 +31,11 @@ core_urls.api_register(router)
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
 contacts_urls.api_register(router)
 resync_urls.api_register(router)
+jobs_urls.api_register(router)
+people_urls.api_register(router)
 sends_urls.api_register(router)
 sync_urls.api_register(router)
+health_urls.api_register(router)
 
 app_name = "api"
 urlpatterns = [
@@ -39,7 +43,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     *tokens_urls.urlpatterns,
-    path("health/", include("catalog.health.urls")),
+    *health_urls.api_urlpatterns,
     *jobs_urls.api_urlpatterns,
     *people_urls.api_urlpatterns,
     path("", include(router.urls)),

@@ -1,14 +1,20 @@
-"""Live health under /api/health/: Iterable's webhook receiver, the API, and the acknowledge form."""
+"""Live health's routes under /api/health/: Iterable's webhook receiver and the acknowledge form (plain Django
+views: `api_urlpatterns`), and the API's viewsets on the one router (`api_register`)."""
 
 from django.urls import path
 
 from catalog.health import views
 
-urlpatterns = [
-    path("webhooks/<int:project_id>/", views.webhook_receive, name="health-webhook"),
-    path("notifications/<slug:key>/", views.NotificationHealthView.as_view(), name="health-notification"),
-    path("notifications/<slug:key>/backfill/", views.NotificationBackfillView.as_view(), name="health-backfill"),
-    path("alerts/", views.AlertListView.as_view(), name="health-alert-list"),
-    path("alerts/<int:pk>/acknowledge/", views.AlertAcknowledgeView.as_view(), name="health-alert-acknowledge"),
-    path("alerts/<int:pk>/acknowledge-form/", views.alert_acknowledge_page, name="health-alert-acknowledge-form"),
+api_urlpatterns = [
+    path("health/webhooks/<int:project_id>/", views.webhook_receive, name="health-webhook"),
+    path(
+        "health/alerts/<int:pk>/acknowledge-form/", views.alert_acknowledge_page, name="health-alert-acknowledge-form"
+    ),
 ]
+
+
+def api_register(router) -> None:
+    # Route names kept: "health-backfill" (POST health/notifications/<key>/backfill/), "health-alert-list",
+    # "health-alert-acknowledge"; a notification's series is "health-detail".
+    router.register("health/notifications", views.NotificationHealthViewSet, basename="health")
+    router.register("health/alerts", views.AlertViewSet, basename="health-alert")

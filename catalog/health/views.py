@@ -1,5 +1,6 @@
-"""Live health's doors: Iterable's webhook receiver, the API (series, alerts, acknowledge) and the page form
-that acknowledges an alert. Thin: the work is in ingest, selectors and alerts."""
+"""Live health's doors: Iterable's webhook receiver, the API's viewsets (a notification's series and backfill,
+alerts and acknowledging one; on the one router, see urls.py) and the page form that acknowledges an alert.
+Thin: the work is in ingest, selectors, backfill and alerts."""
 
 import json
 
@@ -12,10 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog import roles
 from catalog.api.permissions import HasCapability
@@ -127,60 +128,6 @@ class AcknowledgeSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
-class NotificationHealthView(APIView):
-    permission_classes = [HasCapability]
-    required_permission = VIEW
-
-    @extend_schema(
-        parameters=[OpenApiParameter("days", int, enum=list(PERIODS), description="30 (default) or 90.")],
-        responses=NotificationHealthSerializer,
-        summary="A notification's sends, opens, clicks, bounces, unsubscribes and skips per day",
-    )
-    def get(self, request, key: str):
-        notification = get_object_or_404(Notification, key=key)
-        raw = request.query_params.get("days", "30")
-        if raw not in {str(p) for p in PERIODS}:
-            raise ApiValidationError({"days": [f"Use one of {', '.join(map(str, PERIODS))}."]})
-        data = notification_health(notification, days=int(raw))
-        data["notification"] = notification.key
-        return Response(NotificationHealthSerializer(data).data)
-
-
-class AlertListView(generics.ListAPIView):
-    permission_classes = [HasCapability]
-    required_permission = VIEW
-    serializer_class = AlertSerializer
-
-    @extend_schema(
-        parameters=[OpenApiParameter("open", bool, description="Only alerts nobody has acknowledged yet.")],
-        summary="Alerts from real sends",
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        alerts = HealthAlert.objects.select_related("notification", "project").order_by("-last_seen_at", "-id")
-        raw = self.request.query_params.get("open")
-        if raw is not None:
-            if raw not in {"true", "false"}:
-                raise ApiValidationError({"open": ["Use true or false."]})
-            alerts = alerts.filter(acknowledged_at__isnull=raw == "true")
-        return alerts
-
-
-class AlertAcknowledgeView(APIView):
-    permission_classes = [HasCapability]
-    required_permission = ACKNOWLEDGE
-
-    @extend_schema(request=AcknowledgeSerializer, responses=AlertSerializer, summary="Acknowledge an alert")
-    def post(self, request, pk: int):
-        alert = get_object_or_404(HealthAlert, pk=pk)
-        payload = AcknowledgeSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        alert = alert_acknowledge(alert=alert, actor=request.user, note=payload.validated_data.get("note", ""))
-        return Response(AlertSerializer(alert).data)
-
-
 class BackfillSerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=90, default=30)
 
@@ -191,19 +138,41 @@ class BackfillQueuedSerializer(serializers.Serializer):
     campaigns = serializers.ListField(child=serializers.IntegerField())
 
 
-class NotificationBackfillView(APIView):
-    """Queue the campaign-metrics backfill of a notification's days without counters (paced: 10 calls a minute)."""
+class NotificationHealthViewSet(viewsets.GenericViewSet):
+    """A notification's live health (GET), and the backfill of its history from Iterable (POST .../backfill/)."""
 
     permission_classes = [HasCapability]
-    required_permission = roles.RUN_SYNC
+    required_permission = VIEW
+    queryset = Notification.objects.all()
+    lookup_field = "key"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, enum=list(PERIODS), description="30 (default) or 90.")],
+        responses=NotificationHealthSerializer,
+        summary="A notification's sends, opens, clicks, bounces, unsubscribes and skips per day",
+    )
+    def retrieve(self, request, key: str):
+        notification = self.get_object()
+        raw = request.query_params.get("days", "30")
+        if raw not in {str(p) for p in PERIODS}:
+            raise ApiValidationError({"days": [f"Use one of {', '.join(map(str, PERIODS))}."]})
+        data = notification_health(notification, days=int(raw))
+        data["notification"] = notification.key
+        return Response(NotificationHealthSerializer(data).data)
 
     @extend_schema(
         request=BackfillSerializer,
         responses={202: BackfillQueuedSerializer},
         summary="Fill a notification's history from Iterable's campaign metrics",
     )
-    def post(self, request, key: str):
-        notification = get_object_or_404(Notification, key=key)
+    @action(detail=True, methods=["post"], required_permission=roles.RUN_SYNC)
+    def backfill(self, request, key: str):
+        """Queue the campaign-metrics backfill of the notification's days without counters (paced: 10 calls a
+        minute)."""
+        notification = self.get_object()
         payload = BackfillSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         campaigns = notification_campaigns(notification)
@@ -223,3 +192,40 @@ class NotificationBackfillView(APIView):
             )
         )
         return Response({"notification": notification.key, "days": days, "campaigns": campaigns}, status=202)
+
+
+class AlertViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Alerts from real sends, newest first (GET), and acknowledging one (POST .../acknowledge/)."""
+
+    permission_classes = [HasCapability]
+    required_permission = VIEW
+    serializer_class = AlertSerializer
+    lookup_value_regex = r"[0-9]{1,18}"
+    filter_backends: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("open", bool, description="Only alerts nobody has acknowledged yet.")],
+        summary="Alerts from real sends",
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self):
+        alerts = HealthAlert.objects.select_related("notification", "project").order_by("-last_seen_at", "-id")
+        if self.action != "list":
+            return alerts
+        raw = self.request.query_params.get("open")
+        if raw is not None:
+            if raw not in {"true", "false"}:
+                raise ApiValidationError({"open": ["Use true or false."]})
+            alerts = alerts.filter(acknowledged_at__isnull=raw == "true")
+        return alerts
+
+    @extend_schema(request=AcknowledgeSerializer, responses=AlertSerializer, summary="Acknowledge an alert")
+    @action(detail=True, methods=["post"], required_permission=ACKNOWLEDGE)
+    def acknowledge(self, request, pk: str):
+        alert = self.get_object()
+        payload = AcknowledgeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        alert = alert_acknowledge(alert=alert, actor=request.user, note=payload.validated_data.get("note", ""))
+        return Response(AlertSerializer(alert).data)
