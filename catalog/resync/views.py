@@ -25,6 +25,7 @@ from catalog.resync.services.conf import ACTIVE
 from catalog.resync.services.ingest import preference_import_progress, preference_import_start
 from catalog.resync.services.report import (
     changes_shown,
+    contact_arrays_in_words,
     resync_change_summary,
     resync_changes_csv_lines,
     resync_changes_filename,
@@ -368,7 +369,9 @@ class ContactListView(ResyncPerm, View):
         return self.render(request, project=project, state=state, found=found, query=query, searched=True)
 
     def render(self, request, **context):
-        context |= {"projects": IterableProject.objects.all(), "states": self.STATES}
+        shown = context["found"] if context.get("searched") else list(context["page"].object_list)
+        contact_arrays_in_words(shown)
+        context |= {"projects": IterableProject.objects.all(), "states": self.STATES, "contacts": shown}
         return render(request, "resync/contact_list.html", context)
 
 

@@ -158,12 +158,11 @@ def test_a_finished_apply_shows_what_it_changed_with_the_download(dry, engineer)
 
 def test_an_apply_of_something_else_is_refused_with_a_sentence(dry, engineer):
     running = resync_start(project=dry.project, actor="tests", emails=["ada@example.com"]).run
-    for run, sentence in [(running, "Only a dry run can be applied.")]:
-        url = reverse("catalog:resync_run_apply", args=[run.pk])
-        for send in [lambda: engineer.get(url), lambda: engineer.post(url, {"confirm": "yes"})]:
-            response = send()
-            assert response.status_code == 302
-            assert sentence in engineer.get(response["Location"]).content.decode()
+    url = reverse("catalog:resync_run_apply", args=[running.pk])
+    for method, body in [("get", {}), ("post", {"confirm": "yes"})]:
+        response = getattr(engineer, method)(url, body)
+        assert response.status_code == 302
+        assert "Only a dry run can be applied." in engineer.get(response["Location"]).content.decode()
     assert engineer.post(reverse("catalog:resync_run_cancel", args=[running.pk])).status_code == 302
     assert engineer.get(reverse("catalog:resync_run_cancel", args=[running.pk])).status_code == 405
 
@@ -211,3 +210,11 @@ def test_anonymous_gets_the_login_page_not_the_csv(dry, client):
     response = client.get(reverse("catalog:resync_run", args=[dry.pk]), {"download": "csv"})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert PROJECT_ID  # the emulator's project the fixture wired (loopback only)
+
+
+def test_the_source_of_truth_lists_contacts_wishes_by_name(project, engineer):
+    preference_upsert(project=project, actor="tests", rows=ROWS)
+    html = engineer.get(reverse("catalog:resync_contacts"), {"project": project.pk}).content.decode()
+    assert "Marketing Push" in html and "Newsletter" in html and "Beta" in html and "Webinar" in html
+    found = engineer.post(reverse("catalog:resync_contacts"), {"q": "cy@"}).content.decode()
+    assert "Marketing Email" in found and "Webinar" in found

@@ -150,6 +150,33 @@ def scope_words(scope: dict, names: Names) -> list[tuple[str, str]]:
     return out
 
 
+CONTACT_FIELDS = {
+    "unsubscribed_channel_ids": CHANNELS,
+    "unsubscribed_message_type_ids": UNSUBSCRIBED_TYPES,
+    "subscribed_message_type_ids": SUBSCRIBED_TYPES,
+    "email_list_ids": LISTS,
+}
+
+
+def contact_arrays_in_words(contacts: Iterable[Any]) -> None:
+    """Give each contact preference ``in_words``: its desired arrays by name (None: the truth says nothing), with
+    the names of its own project, read once per project. Lists' names come from Iterable for a page of one
+    project, and from the schema cache only when a page mixes projects (no call per project)."""
+    contacts = list(contacts)
+    one_project = len({contact.project_id for contact in contacts}) == 1
+    names: dict[int, Names] = {}
+    for contact in contacts:
+        if contact.project_id not in names:
+            names[contact.project_id] = resync_names(project=contact.project, read_iterable=one_project)
+        project_names = names[contact.project_id]
+        contact.in_words = {
+            name: None
+            if getattr(contact, name) is None
+            else [project_names.name(array, int(i)) for i in getattr(contact, name)]
+            for name, array in CONTACT_FIELDS.items()
+        }
+
+
 def diff_arrays(diff: dict) -> Iterator[tuple[str, str, list[int]]]:
     """(array, direction, ids) for each change a stored difference holds, in the arrays' order."""
     arrays = diff.get("arrays") or {}
