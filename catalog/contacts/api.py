@@ -1,14 +1,16 @@
 """The contact lookup's API: one POST (the address stays out of URLs and logs), the same service as the page."""
 
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from catalog import models
 from catalog.api.permissions import HasCapability
 from catalog.api.serializers import KeyRelatedField, ViolationSerializer
-from catalog.contacts.services import contact_lookup
+from catalog.contacts.services import LookupGone, contact_lookup_again, contact_lookup_run
 
 
 class ContactLookupRequestSerializer(serializers.Serializer):
@@ -111,7 +113,23 @@ class ContactLookupViewSet(viewsets.ViewSet):
     def create(self, request):
         given = ContactLookupRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        lookups = contact_lookup(actor=request.user, **given.validated_data)  # bad input: a 400 on "email"
-        response = Response(ContactLookupSerializer(lookups, many=True).data)
+        run = contact_lookup_run(actor=request.user, **given.validated_data)  # bad input: a 400 on "email"
+        response = Response(ContactLookupSerializer(run.lookups, many=True).data)
+        # The lookup's shareable address (its audit event), for people who may look contacts up.
+        response["Link"] = f'<{reverse("catalog:contact_lookup_shared", args=[run.event.pk])}>; rel="share"'
+        add_never_cache_headers(response)
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The lookup's audit event id.")],
+        responses={200: ContactLookupSerializer(many=True), 404: None},
+    )
+    def retrieve(self, request, pk=None):
+        """Run a recorded lookup (by its audit event's id, as its shared link names it) again, now."""
+        try:
+            _, run = contact_lookup_again(actor=request.user, event_id=int(pk))
+        except (LookupGone, TypeError, ValueError) as gone:
+            raise NotFound(str(gone) if isinstance(gone, LookupGone) else "There is no such lookup.") from None
+        response = Response(ContactLookupSerializer(run.lookups, many=True).data)
         add_never_cache_headers(response)
         return response

@@ -9,6 +9,7 @@ minute. Threads only talk to Iterable; the database is read before and after, in
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -18,7 +19,7 @@ from catalog.guard import policy
 from catalog.guard.verdicts import iterable_checks, iterable_violations, prefetch_iterable_violations
 from catalog.iterable import IterableError, User, client_for_project
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
-from catalog.models import IterableProject, Notification, Template
+from catalog.models import AuditEvent, IterableProject, Notification, Template
 from catalog.services.iterable_support import (
     SCHEMA_READS,
     IterableSchema,
@@ -31,6 +32,7 @@ from catalog.services.iterable_support import (
 from catalog.types import Actor
 
 HISTORY_LIMIT = 25
+LOOKUP_ACTION = "contact_lookup"
 MANAGED_FIELDS = {
     "email", "userId", *SUBSCRIPTION_ARRAYS, "devices", "itblInternal", "signupDate", "signupSource",
     "profileUpdatedAt",
@@ -187,6 +189,13 @@ def _subscription_rows(schema: IterableSchema, subs: policy.ContactSubscriptions
     return rows
 
 
+def _medium(notification: Notification, schema: IterableSchema) -> str:
+    """How it is delivered: the medium of its message type's channel in Iterable now, else the catalog's."""
+    live = schema.message_types.get(notification.message_type.iterable_id) or {}
+    channel = schema.channels.get(live.get("channelId"), {}) if isinstance(live.get("channelId"), int) else {}
+    return channel.get("messageMedium") or notification.medium
+
+
 def _reach(notification: Notification, schema: IterableSchema, subs: policy.ContactSubscriptions) -> Reach:
     """Judge with Iterable's live message type; the catalog's copy only names it."""
     declared = notification.message_type
@@ -216,6 +225,61 @@ def _reach(notification: Notification, schema: IterableSchema, subs: policy.Cont
         channel_name=channel.get("name", "?"),
     )
     return Reach(notification, verdict.allowed, verdict.rule, verdict.reason, guard)
+
+
+def _latest_email_event(events: list[dict]) -> dict | None:
+    """The contact's newest email send or bounce in their recent history (Iterable lists events newest first)."""
+    mail = [e for e in events if e.get("eventType") in ("emailSend", "emailBounce")]
+    return max(mail, key=lambda e: str(e.get("createdAt", "")), default=None)
+
+
+def contact_deliverable(user: User, medium: str, events: list[dict] | None = None) -> tuple[bool, str, str]:
+    """Whether Iterable has somewhere to deliver `medium` to for this contact: (yes, rule, why in words).
+
+    Push needs a registered device with a token that is not switched off, SMS a phone number, email a valid
+    address whose last email did not bounce. Iterable documents no "bounced" flag on the profile; a bounce shows
+    in the contact's events (`emailBounce`), which a lookup reads anyway (`events`).
+    """
+    fields = user.data_fields
+    if medium == "Push":
+        devices = [d for d in fields.get("devices") or [] if isinstance(d, dict) and str(d.get("token") or "").strip()]
+        if not devices:
+            return False, "no-device", "No device is registered for push: their profile has no push token."
+        if all(d.get("endpointEnabled") is False for d in devices):
+            return False, "push-disabled", "Push is switched off on every device registered for them."
+        return True, "device", f"{len(devices)} device{'s' if len(devices) != 1 else ''} registered for push."
+    if medium == "SMS":
+        if not str(fields.get("phoneNumber") or "").strip():
+            return False, "no-phone", "No phone number is registered for SMS on their profile."
+        return True, "phone", "A phone number is registered for SMS."
+    if medium == "Email":
+        address = (user.email or "").strip()
+        if not address:
+            return False, "no-email", "No email address on their profile: email has nowhere to go."
+        try:
+            validate_email(address)
+        except ValidationError:
+            return False, "invalid-email", f"'{address}' is not a valid email address, so email cannot reach it."
+        latest = _latest_email_event(events or [])
+        if latest is not None and latest.get("eventType") == "emailBounce":
+            return (
+                False,
+                "email-bounced",
+                f"The last email to {address} bounced ({latest.get('createdAt', 'recently')}), so email is not "
+                "reaching this address.",
+            )
+        return True, "email", f"{address} is a valid address and its last email did not bounce."
+    return True, "", ""
+
+
+def _deliverable(reach: Reach, user: User, medium: str, events: list[dict]) -> Reach:
+    """A contact who may receive it is reached only if Iterable has somewhere to deliver it to."""
+    if not reach.allowed:
+        return reach
+    ok, rule, why = contact_deliverable(user, medium, events)
+    if not ok:
+        reach.allowed, reach.rule, reach.reason = False, rule, why
+    return reach
 
 
 def _with_verdict(reach: Reach, check) -> Reach:
@@ -336,33 +400,117 @@ def _build(
         .prefetch_related(prefetch_iterable_violations())
     )
     check = iterable_checks([project.pk]).get(project.pk)
-    lookup.reach = [_with_verdict(_reach(n, schema, subs), check) for n in rows]
+    events = [] if isinstance(results["events"], IterableError) else results["events"]
+    lookup.reach = [
+        _with_verdict(_deliverable(_reach(n, schema, subs), user, _medium(n, schema), events), check) for n in rows
+    ]
     lookup.history, lookup.history_error = _history(results["sent"], results["events"], project)
     return lookup
 
 
-def contact_lookup(
+@dataclass
+class LookupRun:
+    """One lookup: its audit event (whose id is the lookup's shareable address) and what it found."""
+
+    event: AuditEvent
+    lookups: list[ContactLookup]
+
+
+def contact_lookup_run(
     *,
     actor: Actor,
     email: str = "",
     user_id: str = "",
     project: IterableProject | None = None,
     notification: Notification | None = None,
-) -> list[ContactLookup]:
-    """Look a contact up in one project (or every project), explained. Audited: who looked up whom.
+) -> LookupRun:
+    """Look a contact up in one project (or every project), explained. Audited: who looked up whom, and how
+    (by email or userId, which project and notification), so the lookup can be opened again by its event.
 
     Raises ValidationError (on ``email``) for input that cannot be looked up; Iterable's errors come back in each
     ContactLookup's `error`, so one failing project does not hide the others.
     """
     email, user_id = identifier_clean(email=email, user_id=user_id)
     projects = [project] if project is not None else list(IterableProject.objects.all())
-    audit_event(
+    event = audit_event(
         actor=actor,
-        action="contact_lookup",
+        action=LOOKUP_ACTION,
         object_type="contact",
         object_id="",
         object_repr=email or user_id,
-        changes={"projects": [p.name for p in projects], "at": datetime.now(UTC).isoformat()},
+        changes={
+            "projects": [p.name for p in projects],
+            "at": datetime.now(UTC).isoformat(),
+            "by": "email" if email else "userId",
+            "project_id": project.pk if project is not None else None,
+            "notification": notification.key if notification is not None else None,
+        },
     )
     answers = _fetch_all(projects, email, user_id)
-    return [_build(p, email or user_id, answers[p.pk], notification) for p in projects]
+    return LookupRun(event, [_build(p, email or user_id, answers[p.pk], notification) for p in projects])
+
+
+def contact_lookup(**given: Any) -> list[ContactLookup]:
+    """`contact_lookup_run`'s lookups (its arguments)."""
+    return contact_lookup_run(**given).lookups
+
+
+class LookupGone(Exception):
+    """The recorded lookup cannot be opened again; the message says why."""
+
+
+@dataclass
+class LookupAsked:
+    """What a recorded lookup asked: who, where, about which notification."""
+
+    email: str
+    user_id: str
+    project: IterableProject | None
+    notification: Notification | None
+
+
+def contact_lookup_asked(*, event_id: int) -> LookupAsked:
+    """What the lookup recorded as audit event `event_id` asked. Raises LookupGone when there is no such lookup
+    or it cannot be asked again. Only for people who may look contacts up: the answer names the contact."""
+    event = AuditEvent.objects.filter(pk=event_id, action=LOOKUP_ACTION, object_type="contact").first()
+    if event is None:
+        raise LookupGone("There is no such lookup: the link is wrong, or the activity log no longer holds it.")
+    changes = event.changes if isinstance(event.changes, dict) else {}
+    identifier = event.object_repr
+    by = changes.get("by")
+    if by is None:
+        # Recorded before lookups said how: an identifier that is a valid address was an email.
+        try:
+            validate_email(identifier)
+            by = "email"
+        except ValidationError:
+            by = "userId"
+    project = None
+    if changes.get("project_id") is not None:
+        project = IterableProject.objects.filter(pk=changes["project_id"]).first()
+        if project is None:
+            raise LookupGone("The project this lookup was made in no longer exists.")
+    elif "by" not in changes and len(changes.get("projects") or []) == 1:
+        project = IterableProject.objects.filter(name=changes["projects"][0]).first()
+    notification = None
+    if changes.get("notification"):
+        notification = Notification.objects.filter(key=changes["notification"]).first()
+    email, user_id = (identifier, "") if by == "email" else ("", identifier)
+    try:
+        identifier_clean(email=email, user_id=user_id)
+    except ValidationError:
+        raise LookupGone("This lookup's contact was not recorded in full, so it cannot be opened again.") from None
+    return LookupAsked(email, user_id, project, notification)
+
+
+def contact_lookup_again(*, actor: Actor, event_id: int) -> tuple[LookupAsked, LookupRun]:
+    """Run the lookup recorded as audit event `event_id` again, now (audited as a new lookup)."""
+    asked = contact_lookup_asked(event_id=event_id)
+    run = contact_lookup_run(
+        actor=actor,
+        email=asked.email,
+        user_id=asked.user_id,
+        project=asked.project,
+        notification=asked.notification,
+    )
+    return asked, run

@@ -6,6 +6,7 @@ from catalog.contacts import api, views
 
 urlpatterns = [
     path("contacts/", views.ContactLookupView.as_view(), name="contact_lookup"),
+    path("contacts/lookups/<int:event_id>/", views.ContactLookupSharedView.as_view(), name="contact_lookup_shared"),
 ]
 
 

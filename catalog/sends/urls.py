@@ -8,7 +8,7 @@ urlpatterns = [
     path("notifications/<slug:key>/test-send/", views.ProofSendFormView.as_view(), name="proof_send"),
     path("test-sends/", views.ProofSendListView.as_view(), name="proof_send_list"),
     path("test-sends/<int:pk>/", views.ProofSendDetailView.as_view(), name="proof_send_detail"),
-    path("test-sends/previews/<slug:token>/", views.ProofPreviewFrameView.as_view(), name="proof_send_preview_frame"),
+    path("test-sends/previews/<str:token>/", views.ProofPreviewFrameView.as_view(), name="proof_send_preview_frame"),
     path("test-recipients/", views.ProofRecipientListView.as_view(), name="proof_recipient_list"),
     path("test-recipients/<int:pk>/delete/", views.ProofRecipientDeleteView.as_view(), name="proof_recipient_delete"),
     path(
