@@ -3,16 +3,19 @@ and sorting. Capabilities add their own filters and sortable columns through cat
 (`NotificationFilterSet.plug_extensions()` runs once they have registered)."""
 
 import hashlib
-from collections import OrderedDict
 import uuid
+from collections import OrderedDict
+from datetime import timedelta
 from typing import cast
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import post_delete, post_save
 from django.http import QueryDict
+from django.utils import timezone
 
 from catalog import models
 from catalog.core import extensions
@@ -56,6 +59,50 @@ for _model in FILTER_CHOICE_MODELS.values():
     post_delete.connect(_filter_choices_changed, sender=_model, dispatch_uid=f"filter-choices-delete-{_model.__name__}")
 
 
+NO_OWNER = "none"
+
+
+class OwnerOrNoneField(django_filters.fields.ModelChoiceField):
+    """An owner, or "none" for notifications nobody owns (home links to ?owner=none)."""
+
+    def to_python(self, value):
+        if value == NO_OWNER:
+            return NO_OWNER
+        return super().to_python(value)
+
+    def validate(self, value):
+        if value != NO_OWNER:
+            super().validate(value)
+
+
+class OwnerFilter(django_filters.ModelChoiceFilter):
+    field_class = OwnerOrNoneField
+
+    def filter(self, qs, value):
+        if value == NO_OWNER:
+            return qs.filter(owners__isnull=True)
+        return super().filter(qs, value)
+
+
+# The one verdict's states (catalog/guard/verdicts.py verdict_summary), in words.
+VERDICT_CHOICES = [
+    ("error", "Errors"),
+    ("warning", "Warnings, no error"),
+    ("not-checked", "Not checked in Iterable lately"),
+    ("ok", "OK"),
+]
+
+
+def _checked_lately():
+    """Whether the row's project had a successful sync within ITERABLE_CHECK_STALE_MINUTES (a subquery)."""
+    since = timezone.now() - timedelta(minutes=settings.ITERABLE_CHECK_STALE_MINUTES)
+    return Exists(
+        models.SyncRun.objects.filter(
+            project=OuterRef("project"), status=models.SyncStatus.SUCCEEDED, finished_at__gte=since
+        )
+    )
+
+
 # The ordering choices of the core's own columns; plug_extensions adds the capabilities' sortable columns.
 ORDERING_FIELDS = (
     ("key", "key"),
@@ -85,13 +132,21 @@ class NotificationFilterSet(django_filters.FilterSet):
     message_type = django_filters.ModelChoiceFilter(queryset=models.MessageType.objects.select_related("project"))
     policy = django_filters.ChoiceFilter(field_name="message_type__policy", choices=models.SubscriptionPolicy.choices)
     audience = django_filters.ChoiceFilter(choices=models.Audience.choices)
-    owner = django_filters.ModelChoiceFilter(field_name="owners", queryset=models.Owner.objects.all())
+    owner = OwnerFilter(
+        field_name="owners", queryset=models.Owner.objects.all(), help_text="Or “No owner” for the ones nobody owns"
+    )
     status = django_filters.ChoiceFilter(choices=models.NotificationStatus.choices)
     has_violations = django_filters.BooleanFilter(
         widget=forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")]),
         method="filter_has_violations",
         label="Has violations",
         help_text="Any error or warning from the guard",
+    )
+    verdict = django_filters.ChoiceFilter(
+        choices=VERDICT_CHOICES,
+        method="filter_verdict",
+        label="Guard's verdict",
+        help_text="The one verdict, as the list's Guard column shows it",
     )
     ordering = django_filters.OrderingFilter(fields=ORDERING_FIELDS)
 
@@ -109,6 +164,7 @@ class NotificationFilterSet(django_filters.FilterSet):
             "owner",
             "status",
             "has_violations",
+            "verdict",
         ]
 
     def search(self, queryset, name, value):
@@ -133,6 +189,17 @@ class NotificationFilterSet(django_filters.FilterSet):
     def filter_has_violations(self, queryset, name, value):
         has = Q(verdict_errors__gt=0) | Q(verdict_warnings__gt=0)
         return queryset.filter(has) if value else queryset.exclude(has)
+
+    def filter_verdict(self, queryset, name, value):
+        # The same order of precedence as verdict_summary: errors always show; without errors, a project not
+        # checked lately is "not checked" whatever its warnings; then warnings; then ok.
+        if value == "error":
+            return queryset.filter(verdict_errors__gt=0)
+        queryset = queryset.filter(verdict_errors=0)
+        if value == "not-checked":
+            return queryset.exclude(_checked_lately())
+        queryset = queryset.filter(_checked_lately())
+        return queryset.filter(verdict_warnings__gt=0) if value == "warning" else queryset.filter(verdict_warnings=0)
 
     @classmethod
     def plug_extensions(cls) -> None:
@@ -179,13 +246,14 @@ class NotificationFilterSet(django_filters.FilterSet):
         _, choices = notification_filter_choices()
         for name, options in choices.items():
             field = cast(forms.ModelChoiceField, self.form.fields[name])
-            field.widget.choices = [("", field.empty_label), *options]
+            extra = [(NO_OWNER, "No owner")] if name == "owner" else []
+            field.widget.choices = [("", field.empty_label), *extra, *options]
         return self.form
 
     def filter_queryset(self, queryset):
         # The owner filter joins through a many-to-many: keep one row per notification.
         queryset = super().filter_queryset(queryset)
-        if self.form.cleaned_data.get("owner"):
+        if self.form.cleaned_data.get("owner") not in (None, NO_OWNER):
             queryset = queryset.distinct()
         # Sorted by a column many rows share (audience, status): the key breaks ties, so pages never repeat or
         # skip a row and every database lists them in the same order.

@@ -1,7 +1,15 @@
 """What test sends show on the core's pages (registered in catalog/core/extensions.py at start-up): a
-notification's last successful test send."""
+notification's last successful test send, and the list's filter ?untested_days=N."""
 
-from catalog.core.extensions import Panel, register_panel
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from catalog.core.extensions import ListFilter, Panel, register_filter, register_panel
+from catalog.models import ProofOutcome, ProofSend
 from catalog.sends.selectors import proof_send_for, proof_send_last_success
 
 
@@ -13,3 +21,32 @@ def last_test_send(notification, request) -> dict:
 
 
 register_panel(Panel("sends-last", "catalog/panels/sends_last_test_send.html", last_test_send, slot="fact"))
+
+
+# ------------------------------------------------------------------------------------------ the list's filter
+
+UNTESTED_DAYS = (1, 365)
+
+
+class DaysFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+
+def _filter_untested(queryset, name, days):
+    """Notifications with no successful test send in the last `days` days (never tested included)."""
+    since = timezone.now() - timedelta(days=days)
+    tested = ProofSend.objects.filter(notification=OuterRef("pk"), outcome=ProofOutcome.SENT, created_at__gte=since)
+    return queryset.filter(~Exists(tested))
+
+
+def _untested_filter():
+    return DaysFilter(
+        method=_filter_untested,
+        label="Not test-sent for (days)",
+        help_text="No successful test send in this many days (1 to 365), never tested included",
+        min_value=UNTESTED_DAYS[0],
+        max_value=UNTESTED_DAYS[1],
+    )
+
+
+register_filter(ListFilter("untested_days", _untested_filter, order=20))

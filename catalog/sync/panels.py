@@ -1,12 +1,13 @@
 """What the sync shows on the core's pages (registered in catalog/core/extensions.py at start-up): the drift the
 latest sync found for a notification, and the same read's guard findings, left on the notification for its
-verdict so the page reads the findings once."""
+verdict so the page reads the findings once; and the list's filter ?drift=1 (or 0)."""
 
-from django.db.models import prefetch_related_objects
+import django_filters
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 
-from catalog.core.extensions import Panel, register_panel
+from catalog.core.extensions import ListFilter, Panel, register_filter, register_panel
 from catalog.guard.verdicts import GUARD_FINDINGS_ATTR
-from catalog.models import FindingCategory
+from catalog.models import FindingCategory, SyncFinding
 from catalog.sync.selectors import findings_for_notification
 
 
@@ -20,3 +21,20 @@ def drift_panel(notification, request) -> dict:
 
 
 register_panel(Panel("sync-drift", "catalog/panels/sync_drift.html", drift_panel, order=20))
+
+
+def _filter_drift(queryset, name, value):
+    drift = Exists(SyncFinding.objects.filter(notification=OuterRef("pk"), category=FindingCategory.DRIFT))
+    return queryset.filter(drift if value == "1" else ~drift)
+
+
+def _drift_filter():
+    return django_filters.ChoiceFilter(
+        choices=[("1", "Drifted from Iterable"), ("0", "No drift")],
+        method=_filter_drift,
+        label="Drift",
+        help_text="What the latest sync found different in Iterable",
+    )
+
+
+register_filter(ListFilter("drift", _drift_filter, order=30))
