@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -214,7 +215,9 @@ class ProofRecipientListView(Perm, View):
     permission_required = SEND_PROOF
 
     def get(self, request):
-        return self.render(request, ProofRecipientForm(user=request.user))
+        project = request.GET.get("project", "")
+        initial = {"project": project} if project.isdigit() else {}
+        return self.render(request, ProofRecipientForm(initial=initial, user=request.user))
 
     def post(self, request):
         form = ProofRecipientForm(request.POST, user=request.user)
@@ -240,7 +243,7 @@ class ProofRecipientListView(Perm, View):
                     )
                 else:
                     messages.success(request, f"Added test recipient {recipient.identifier}.")
-                return redirect("catalog:proof_recipient_list")
+                return redirect(_back_to(request) or "catalog:proof_recipient_list")
         return self.render(request, form, status=400)
 
     def render(self, request, form, status=200):
@@ -252,8 +255,19 @@ class ProofRecipientListView(Perm, View):
             (r, proof_recipient_approval_refusal(actor=request.user, recipient=r))
             for r in proof_recipients_pending(user=request.user)
         ]
-        context = {"form": form, "recipients": recipients, "pending": pending}
+        context = {"form": form, "recipients": recipients, "pending": pending, "next": _back_to(request)}
         return render(request, "sends/recipient_list.html", context, status=status)
+
+
+def _back_to(request) -> str:
+    """The page to return to after adding a recipient (`next`, e.g. a notification's test send): only a path on
+    this site, never another host (an open redirect would lend this site's name to anyone's link)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
 
 
 class ProofRecipientDeleteView(Perm, View):

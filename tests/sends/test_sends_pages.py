@@ -170,3 +170,44 @@ def test_send_list_shows_attempts(mia):
     page = mia.client.get(reverse("catalog:proof_send_list") + "?mine=1").content.decode()
     assert "student_activity_weekly_digest" in page and "qa.student@example.com" in page
     assert Notification.objects.filter(key="student_activity_weekly_digest").exists()
+
+
+def test_add_a_test_recipient_keeps_the_project_and_returns_to_the_test_send(demo, client, user_in_role):
+    user = user_in_role("marketing", username="nia")
+    user.email = "nia@example.com"
+    user.save()
+    client.force_login(user)
+    send_page = client.get(url("student_activity_weekly_digest")).content.decode()
+    link = re.search(r'href="([^"]+)" data-testid="add-recipient"', send_page).group(1).replace("&amp;", "&")
+    assert (
+        f"project={demo.student.pk}" in link and "next=/notifications/student_activity_weekly_digest/test-send/" in link
+    )
+
+    form_page = client.get(link).content.decode()
+    assert re.search(rf'<option value="{demo.student.pk}" selected>', form_page)
+    assert 'name="next" value="/notifications/student_activity_weekly_digest/test-send/"' in form_page
+    assert "Back to the test send" in form_page
+
+    next_url = url("student_activity_weekly_digest")
+    refused = client.post(reverse("catalog:proof_recipient_list"), {"project": demo.student.pk, "next": next_url})
+    assert refused.status_code == 400 and f'name="next" value="{next_url}"' in refused.content.decode()
+
+    added = client.post(
+        reverse("catalog:proof_recipient_list"),
+        {"project": demo.student.pk, "email": "nia@example.com", "next": next_url},
+    )
+    assert added.status_code == 302 and added["Location"] == next_url
+    assert ProofRecipient.objects.get(owner=user).project == demo.student
+    assert "nia@example.com" in client.get(next_url).content.decode()
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+def test_add_a_test_recipient_never_returns_to_another_site(demo, client, user_in_role, target):
+    user = user_in_role("marketing", username="nia")
+    client.force_login(user)
+    added = client.post(
+        reverse("catalog:proof_recipient_list"),
+        {"project": demo.student.pk, "user_id": "qa-nia", "next": target},
+    )
+    assert added.status_code == 302 and added["Location"] == reverse("catalog:proof_recipient_list")
+    assert "evil" not in client.get(reverse("catalog:proof_recipient_list") + f"?next={target}").content.decode()
