@@ -90,3 +90,28 @@ def test_dry_run_from_a_pasted_list_then_confirm_and_apply_with_live_progress(
     expect(page.locator("#run-live")).not_to_have_attribute("hx-trigger", "every 2s")  # polling stopped
     assert no_page_scroll(page)
     assert errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_settings_are_ticked_by_name_and_a_mistake_is_explained(page, live_server, log_in, truth, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in("erin", f"/resync/settings/{truth.student.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Resync settings")
+    channels = page.locator("#scope-channels")
+    expect(channels).to_be_visible()
+    assert no_page_scroll(page)
+    # "Only the ones ticked" with nothing ticked: refused with a sentence, nothing saved.
+    channels.get_by_label("Only the ones ticked below").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#settings-errors")).to_contain_text("Nothing was saved")
+    expect(page.locator("#scope-channels")).to_contain_text("Tick at least one channel")
+    # Tick a channel by its name and save.
+    first_box = page.locator("#scope-channels input[type=checkbox]").first
+    name = page.locator("#scope-channels .choices label").first.inner_text().split("·")[0].strip()
+    first_box.check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".message.success")).to_contain_text("Saved the resync settings")
+    expect(page.locator("#scope-channels input[type=checkbox]").first).to_be_checked()
+    page.goto(f"{live_server.url}/resync/settings/")
+    expect(page.locator("main")).to_contain_text(f"Unsubscribed channels: {name}")
+    assert no_page_scroll(page)
