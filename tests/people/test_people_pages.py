@@ -47,7 +47,7 @@ def test_admin_lists_people_with_their_role(admin_page, user_in_role):
     response = admin_page.get(PEOPLE)
     assert response.status_code == 200
     body = response.content.decode()
-    assert re.search(r"mia</th>\s*<td>Marketing", body)
+    assert re.search(r"mia</th>\s*<td data-label=\"Role\">Marketing", body)
     assert "admin-page</th>" not in body or "(you)" in body
     # The admin's own row has no Deactivate button.
     own = body.split("admin-page")[1].split("</tr>")[0]
