@@ -125,6 +125,8 @@ VALUE_CHOICES = {
     "selection": ("catalog", "resyncrun", "selection"),
 }
 
+# Keys whose value is the id of a row with a page of its own.
+LINKED_IDS = {"attempt": "catalog:proof_send_detail", "import": "catalog:resync_import"}
 EMPTY = "none"
 LIST_SHOWN = 12
 TEXT_SHOWN = 300
@@ -193,10 +195,13 @@ def event_words(event) -> EventWords:
         lines=lines,
         object_url=_object_url(event),
     )
-    if event.action == "proof_send" and isinstance(changes.get("attempt"), int):
-        for line in lines:
-            if line.label == KEYS["attempt"]:
-                line.url = _url("catalog:proof_send_detail", pk=changes["attempt"])
+    # Ids the event carries, as links to what they name.
+    for key, route in LINKED_IDS.items():
+        if isinstance(changes.get(key), int) and not isinstance(changes.get(key), bool):
+            for line in lines:
+                if line.label == KEYS[key]:
+                    line.value = f"#{changes[key]}"
+                    line.url = _url(route, pk=changes[key])
     if event.action in ("create", "delete"):
         words.lines = _values_of(lines, kept="after" if event.action == "create" else "before")
     return words
@@ -224,31 +229,36 @@ def _line(object_type: str, key: str, value: Any) -> Line:
             before=value_words(value["before"], choices=choices),
             after=value_words(value["after"], choices=choices),
         )
-    if key == "attempt" and isinstance(value, int):
-        return Line(label=label, value=f"#{value}")
     if key in ("findings",) and isinstance(value, dict):
         return Line(label=label, value=_codes_words(value))
     return Line(label=label, value=value_words(value, choices=choices))
 
 
 def _field(object_type: str, key: str) -> tuple[str, dict]:
-    """The label and the choices of a recorded key: the model's field when the object has one of that name."""
+    """The label and the choices of a recorded key: the label staff use for an action's key, else the model's
+    field of that name (its verbose name); the choices from that field, or from the model the key's values
+    come from."""
     model = _model(object_type)
+    model_field = None
     if model is not None:
         try:
             model_field = model._meta.get_field(key)
         except FieldDoesNotExist:
             model_field = None
-        if model_field is not None and hasattr(model_field, "verbose_name"):
-            return str(model_field.verbose_name).capitalize(), dict(getattr(model_field, "choices", None) or ())
-    choices: dict = {}
-    if key in VALUE_CHOICES:
+    if model_field is not None and not hasattr(model_field, "verbose_name"):
+        model_field = None
+    choices: dict = dict(getattr(model_field, "choices", None) or ())
+    if not choices and key in VALUE_CHOICES:
         app_label, model_name, field_name = VALUE_CHOICES[key]
         try:
             choices = dict(apps.get_model(app_label, model_name)._meta.get_field(field_name).choices or ())
         except (LookupError, FieldDoesNotExist):
             choices = {}
-    return KEYS.get(key) or _humanised(key), choices
+    if key in KEYS:
+        return KEYS[key], choices
+    if model_field is not None:
+        return str(model_field.verbose_name).capitalize(), choices
+    return _humanised(key), choices
 
 
 def value_words(value: Any, *, choices: dict | None = None) -> str:

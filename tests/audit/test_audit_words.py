@@ -107,7 +107,10 @@ def test_resyncs_imports_and_lookups_read_as_sentences(small_catalog):
     )
     assert event_words(start).what == "Started a resync resync run Resync #7 of Test project (queued)"
     assert event_words(start).object_url == reverse("catalog:resync_run", kwargs={"pk": 7})
-    assert _lines(start) == {"Which contacts": "An import", "Import": "3", "Contacts": "120"}
+    assert _lines(start) == {"Which contacts": "An import", "Import": "#3", "Contacts": "120"}
+    assert [line.url for line in event_words(start).lines if line.label == "Import"] == [
+        reverse("catalog:resync_import", kwargs={"pk": 3})
+    ]
 
     settings = audit_event(
         actor="erin",

@@ -198,3 +198,14 @@ def test_the_first_notifications_with_guard_errors_say_what_is_wrong(morning, cl
     assert "Its template is on the Marketing Message type in Iterable." in flagged
     assert "in Iterable" in flagged and "marketing-message-type" not in flagged
     assert "1 with guard errors" in _text(response)
+
+
+def test_a_test_send_of_a_deleted_notification_does_not_hide_the_untested(morning, client_in_role):
+    from tests.dashboard.conftest import proof_send
+
+    gone = proof_send(morning.unowned, outcome=models.ProofOutcome.SENT)
+    models.ProofSend.objects.filter(pk=gone.pk).update(notification=None)
+    digest = selectors.home_digest_built()
+    # SQL's NOT IN over a list holding NULL matches nothing: the deleted notification's send must not count.
+    assert digest["untested"] == models.Notification.objects.count() - 1
+    assert digest["no_owner"] == 2
