@@ -78,14 +78,18 @@ def home_digest_built(*, now: datetime | None = None) -> dict:
 
 
 def home_verdicts(*, projects: list[dict]) -> dict:
-    """The stored verdicts counted (catalog/services/summary.py keeps them, cleared by its own writes): errors,
-    warnings only, and the rest, with a chart; projects not checked in Iterable lately are named, since their
-    notifications' "no fault" is not vouched for."""
+    """The one verdict counted in its four states, as the notification list's Guard column and its ?verdict=
+    filter read them (catalog/guard/verdicts.py verdict_summary): errors always; without errors, a project not
+    checked in Iterable lately is "not checked"; then warnings; then ok. From the catalog's summary (kept by
+    catalog/services/summary.py, cleared by its own writes), with a chart and the first notifications in error."""
     summary = catalog_summary()
-    unjudged = summary["unjudged_by_project"]
+    unjudged, warned = summary["unjudged_by_project"], summary.get("warning_by_project", {})
     stale = [p for p in projects if p["check"].stale]
-    errors, warnings = summary["error_total"], summary["warning_total"]
-    ok = summary["total"] - errors - warnings
+    stale_ids = {p["pk"] for p in stale}
+    errors = summary["error_total"]
+    not_checked = sum(unjudged.get(pk, 0) for pk in stale_ids)
+    warnings = sum(n for pk, n in warned.items() if pk not in stale_ids)
+    ok = summary["total"] - errors - not_checked - warnings
     # The summary lists flagged notifications errors first: the first few with an error, and what it is.
     flagged = [
         (key, [v for v in violations if v.is_error][:ERRORS_PER_NOTIFICATION])
@@ -97,16 +101,17 @@ def home_verdicts(*, projects: list[dict]) -> dict:
         "total": summary["total"],
         "errors": errors,
         "warnings": warnings,
+        "not_checked_total": not_checked,
         "ok": ok,
         "not_checked": [(p, unjudged.get(p["pk"], 0)) for p in stale],
         "chart": {
             "type": "doughnut",
-            "labels": ["With guard errors", "With warnings only", "No fault found"],
+            "labels": ["With guard errors", "With warnings", "Not checked in Iterable lately", "No fault found"],
             "datasets": [
                 {
                     "label": "Notifications",
-                    "data": [errors, warnings, ok],
-                    "backgroundColor": [COLOURS["error"], COLOURS["warning"], COLOURS["ok"]],
+                    "data": [errors, warnings, not_checked, ok],
+                    "backgroundColor": [COLOURS["error"], COLOURS["warning"], COLOURS["neutral"], COLOURS["ok"]],
                 }
             ],
         },

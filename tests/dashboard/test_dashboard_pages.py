@@ -106,11 +106,13 @@ def test_the_charts_carry_their_numbers_and_a_text_alternative(morning, client_i
     response = client_in_role("engineering").get(HOME)
     verdicts = _chart(response, "verdicts")
     assert verdicts["type"] == "doughnut"
-    summary = selectors.catalog_summary()
+    rows = list(models.Notification.objects.all())
+    # Test project was synced half an hour ago: none of its notifications is "not checked".
     assert verdicts["datasets"][0]["data"] == [
-        summary["error_total"],
-        summary["warning_total"],
-        summary["total"] - summary["error_total"] - summary["warning_total"],
+        sum(n.verdict_errors > 0 for n in rows),
+        sum(n.verdict_errors == 0 and n.verdict_warnings > 0 for n in rows),
+        0,
+        sum(n.verdict_errors == 0 and n.verdict_warnings == 0 for n in rows),
     ]
     findings = _chart(response, "findings")
     assert len(findings["labels"]) == 30
@@ -130,6 +132,17 @@ def test_the_charts_carry_their_numbers_and_a_text_alternative(morning, client_i
     # Every canvas has its data on the page.
     for source in re.findall(r'data-dashboard-chart="([^"]+)"', html):
         assert f'<script id="{source}" type="application/json">' in html
+
+
+def test_a_project_not_checked_lately_counts_as_not_checked_like_the_list(morning, client_in_role):
+    models.SyncRun.objects.filter(project=morning.project).delete()
+    response = client_in_role("viewer").get(HOME)
+    glance = _glance(response)
+    unjudged = models.Notification.objects.filter(project=morning.project, verdict_errors=0).count()
+    assert f"{NOTIFICATIONS}?verdict=not-checked" in glance
+    assert f"{unjudged} not checked in Iterable lately" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", glance))
+    assert _chart(response, "verdicts")["datasets"][0]["data"][1:3] == [0, unjudged]
+    assert "Test project: Not checked in Iterable yet" in _text(response)
 
 
 def test_no_code_or_api_name_on_the_page(morning, client_in_role):
