@@ -10,19 +10,22 @@ import pytest
 from testkit.routes import HTML_UNDER_API, routes
 
 ROLES = ["viewer", "marketing", "engineering", "admin"]
-RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}}
+RANK = {None: -2, "norole": -1, **{role: i for i, role in enumerate(ROLES)}, "nobody": 99}
 
 PUBLIC = {"health", "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
           "password_reset_complete", "catalog:people_set_password"}  # fmt: skip
 ANY_USER = {"password_change", "password_change_done", "api:tokens", "api:token-revoke", "api:token-rotate"}
 # Called by Iterable, not people: a per-project secret, never a login or a token, opens them.
 WEBHOOKS = {"api:health-webhook"}
+# Another system's service account alone (a permission given to that account, in no role).
+NOBODY = {"api:job-opt-outs"}
 
 # First match wins (on the route's name, or its path for the entity pages); everything else needs at least
 # the viewer role.
 MINIMUM_ROLE = [
     (r"^/projects/.+/$", "admin"),  # a project's connection: where its key goes
     (r"^catalog:people_", "admin"),  # users and roles
+    (r"^catalog:job_|^api:job-", "admin"),  # seed jobs write and delete people in Iterable
     (r"recipient.approve", "admin"),  # a second person with the manage permission approves a test recipient
     (r"acknowledge", "marketing"),  # health alerts: the roles that act on notifications
     (r"contact.lookup|contact_lookup", "marketing"),
@@ -39,6 +42,8 @@ def minimum_role(name: str, path: str = "") -> str | None:
         return None
     if name in ANY_USER:
         return "norole"
+    if name in NOBODY:
+        return "nobody"
     if path.startswith("/projects/") and not re.search(r"_create$|_edit$|_delete$", name):
         return "viewer"
     return next(
@@ -103,3 +108,13 @@ def test_permission_matrix(demo, client, user_in_role, role):
         elif status in {401, 403} or to_login:
             problems.append(f"{path} ({name}): {role} got {status}, but {needed} may")
     assert problems == []
+
+
+def test_each_role_holds_exactly_the_permissions_roles_py_lists(db):
+    from django.contrib.auth.models import Group
+
+    from catalog.roles import ROLE_PERMISSIONS
+
+    for role, names in ROLE_PERMISSIONS.items():
+        held = Group.objects.get(name=role).permissions.values_list("content_type__app_label", "codename")
+        assert {f"{app}.{codename}" for app, codename in held} == set(names), role
