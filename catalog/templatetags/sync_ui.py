@@ -10,12 +10,12 @@ from catalog.templatetags.catalog_ui import iterable_campaign_url, iterable_jour
 
 register = template.Library()
 
-KIND_PLURALS = {
-    MirrorKind.CHANNEL: "channels",
-    MirrorKind.MESSAGE_TYPE: "message types",
-    MirrorKind.TEMPLATE: "templates",
-    MirrorKind.CAMPAIGN: "campaigns",
-    MirrorKind.JOURNEY: "journeys",
+KIND_PLURALS: dict[str, str] = {
+    MirrorKind.CHANNEL.value: "channels",
+    MirrorKind.MESSAGE_TYPE.value: "message types",
+    MirrorKind.TEMPLATE.value: "templates",
+    MirrorKind.CAMPAIGN.value: "campaigns",
+    MirrorKind.JOURNEY.value: "journeys",
 }
 
 
