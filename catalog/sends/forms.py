@@ -4,9 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from catalog.models import IterableProject, ProofRecipient, Template
-from catalog.services.input_limits import (
-    json_loads_bounded,
-)
+from catalog.sends import data_inputs
 
 
 class ProofRecipientForm(forms.Form):
@@ -27,8 +25,8 @@ class ProofRecipientForm(forms.Form):
 class ProofSendForm(forms.Form):
     """A test send of one notification: recipient, mode, template, and the data fields.
 
-    A custom event's fields get one input each (typed values as JSON text: true, 42, "text"), so their errors
-    land beside them; anything else goes in the JSON object of other data fields.
+    A custom event's fields get typed inputs (catalog/sends/data_inputs.py), so each is checked where it is
+    typed and the schema's errors land beside it; anything else is rows of a name and a value.
     """
 
     # The querysets are the notification's, set in __init__.
@@ -39,17 +37,12 @@ class ProofSendForm(forms.Form):
     template: "forms.ModelChoiceField[Template]" = forms.ModelChoiceField(
         queryset=None, required=False, label="Template (for a template proof)"
     )
-    data_fields = forms.CharField(
-        required=False,
-        label="Other data fields (JSON object)",
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
     confirm_event = forms.BooleanField(
         required=False, label="Yes, send the real event: I know it starts the journey for this recipient"
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args, notification, user, **kwargs):
+    def __init__(self, *args, notification, user, extra_names: list[str] | None = None, **kwargs):
         from catalog.models import ProofMode, Template
         from catalog.sends.services.data import proof_event_impact, proof_modes, proof_templates
         from catalog.sends.services.recipients import proof_recipients_sendable
@@ -69,54 +62,67 @@ class ProofSendForm(forms.Form):
             del self.fields["confirm_event"]
         self.fields["template"].queryset = Template.objects.filter(pk__in=[t.pk for t in proof_templates(notification)])
         self.schema = list(notification.event.fields.all()) if notification.event_id else []
-        for spec in self.schema:
-            self.fields[f"df_{spec.name}"] = forms.CharField(
-                required=False,
-                label=spec.name,
-                help_text=f"{spec.get_data_type_display()}{', required' if spec.required else ''}",
+        self.groups = data_inputs.groups_for(self.schema, self.data if self.is_bound else None)
+        for group in self.groups:
+            spec = group.spec
+            about = f"{_TYPE_WORDS.get(spec.data_type, spec.data_type)}{', required' if spec.required else ''}"
+            for item in [*group.inputs, *(i for row in group.rows for i in row)]:
+                self.fields[item.name] = data_inputs.form_field(item, about if group.shape == "one" else "")
+        # Rows of a name and a value: the template's merge fields (no event), or fields beyond the schema.
+        posted = data_inputs.posted_rows(self.data if self.is_bound else None, data_inputs.EXTRA_NAME)
+        self.extra_count = max(len(extra_names or []), posted) + 1
+        for i in range(self.extra_count):
+            self.fields[f"{data_inputs.EXTRA_NAME}{i}"] = forms.CharField(required=False, max_length=200, label="Name")
+            self.fields[f"{data_inputs.EXTRA_VALUE}{i}"] = forms.CharField(
+                required=False, max_length=10_000, strip=False, label="Value"
             )
-        if self.schema:
-            self.fields["data_fields"].help_text = "Fields beyond the event's schema, if any."
 
     def data_field_names(self):
-        return [f"df_{spec.name}" for spec in self.schema]
+        """The typed inputs of the event's schema, in order."""
+        return [i.name for g in self.groups for i in [*g.inputs, *(i for row in g.rows for i in row)]]
+
+    def extra_rows(self):
+        return [
+            (self[f"{data_inputs.EXTRA_NAME}{i}"], self[f"{data_inputs.EXTRA_VALUE}{i}"])
+            for i in range(self.extra_count)
+        ]
 
     def clean(self):
-        from catalog.sends.services.data import proof_data_field_parse
-
         data = super().clean()
         values = {}
-        raw = (data.get("data_fields") or "").strip()
-        if raw:
-            try:
-                values = json_loads_bounded(raw)
-            except ValueError as error:
-                self.add_error("data_fields", f"Not valid JSON: {error.msg} (line {error.lineno}).")
-            else:
-                if not isinstance(values, dict):
-                    self.add_error("data_fields", 'Give a JSON object of names to values, e.g. {"firstName": "QA"}.')
-                    values = {}
-        for spec in self.schema:
-            try:
-                value = proof_data_field_parse(spec.data_type, data.get(f"df_{spec.name}", ""))
-            except ValueError as error:
-                self.add_error(f"df_{spec.name}", str(error))
-                continue
-            if value is not None:
-                values[spec.name] = value
+        for i in range(self.extra_count):
+            name = (data.get(f"{data_inputs.EXTRA_NAME}{i}") or "").strip()
+            value = data.get(f"{data_inputs.EXTRA_VALUE}{i}") or ""
+            if name:
+                values[name] = value
+            elif value.strip():
+                self.add_error(f"{data_inputs.EXTRA_NAME}{i}", "Give this value a name.")
+        values.update(data_inputs.values_from(self.groups, data))
         data["data_fields_value"] = values
         return data
 
     def add_service_errors(self, error: ValidationError) -> None:
-        """Put the service's errors beside their inputs: data_fields.<name> beside that field's input."""
+        """Put the service's errors beside their inputs: data_fields.<name> beside that field's (first) input."""
+        targets = {g.spec.name: g.error_target for g in self.groups}
         for name, messages_ in error.message_dict.items():
             target: str | None = name
-            if name.startswith("data_fields."):
-                target = f"df_{name.removeprefix('data_fields.')}"
-                if target not in self.fields:
-                    target = "data_fields"
-                    messages_ = [f"{name.removeprefix('data_fields.')}: {m}" for m in messages_]
+            if name.startswith("data_fields"):
+                field_name = name.removeprefix("data_fields").lstrip(".")
+                target = targets.get(field_name) or None
+                if target is None and field_name:
+                    messages_ = [f"{field_name}: {m}" for m in messages_]
             if target not in self.fields:
                 target = None
             for message in messages_:
                 self.add_error(target, message)
+
+
+_TYPE_WORDS = {
+    "String": "Text",
+    "Boolean": "Yes or no",
+    "Date": "Date",
+    "Long": "Whole number",
+    "Double": "Number",
+    "Object": "Group of fields",
+    "Array": "List",
+}

@@ -22,6 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from catalog.models import Notification, ProofRecipient, ProofSend
 from catalog.roles import MANAGE_SHARED_RECIPIENTS
+from catalog.sends import data_inputs
 from catalog.sends.forms import ProofRecipientForm, ProofSendForm
 from catalog.sends.selectors import proof_send_for
 from catalog.sends.services.checks import proof_preview
@@ -53,10 +54,6 @@ def _manageable(user):
     return ProofRecipient.objects.filter(Q(pk__in=mine) | Q(pk__in=waiting))
 
 
-def _as_text(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 @method_decorator(never_cache, name="dispatch")
 class ProofSendFormView(Perm, View):
     """Pick a recipient, edit the data fields, preview the exact request, send. The form carries a one-time
@@ -84,12 +81,12 @@ class ProofSendFormView(Perm, View):
             "recipient": recipients[0].pk if recipients else None,
         }
         schema = {f.name for f in notification.event.fields.all()} if notification.event_id else set()
-        for name, value in fields.items():
-            if name in schema:
-                initial[f"df_{name}"] = _as_text(value)
         extra = {k: v for k, v in fields.items() if k not in schema}
-        initial["data_fields"] = json.dumps(extra, indent=2) if extra else ""
-        form = ProofSendForm(initial=initial, notification=notification, user=request.user)
+        form = ProofSendForm(initial=initial, notification=notification, user=request.user, extra_names=list(extra))
+        form.initial.update(data_inputs.initial_for(form.groups, fields))
+        for i, (name, value) in enumerate(extra.items()):
+            form.initial[f"{data_inputs.EXTRA_NAME}{i}"] = name
+            form.initial[f"{data_inputs.EXTRA_VALUE}{i}"] = value if isinstance(value, str) else json.dumps(value)
         return self.render(request, notification, form)
 
     def post(self, request, key):
@@ -130,7 +127,11 @@ class ProofSendFormView(Perm, View):
             "form": form,
             "preview": preview,
             "messages_shown": list(zip(preview.rendered, frames, strict=True)) if preview else [],
-            "data_inputs": [form[name] for name in form.data_field_names()],
+            "data_groups": [
+                (g, [form[i.name] for i in g.inputs], [[form[i.name] for i in row] for row in g.rows])
+                for g in form.groups
+            ],
+            "extra_rows": form.extra_rows(),
             "has_recipients": proof_recipients_sendable(user=request.user, project=notification.project).exists(),
         }
         return render(request, "sends/send_form.html", context, status=status)

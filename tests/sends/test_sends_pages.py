@@ -40,8 +40,10 @@ def test_anonymous_is_sent_to_login(client):
 
 def test_form_is_prefilled_from_the_event_examples(mia):
     page = mia.client.get(url("student_free_onboarding_welcome")).content.decode()
-    assert 'name="df_firstName"' in page and 'value="John"' in page
-    assert 'name="df_companyNamespace"' in page and 'value="true"' in page
+    assert re.search(r'<input type="text" name="df_firstName" value="John"', page)
+    assert re.search(r'<input type="checkbox" name="df_companyNamespace"[^>]* checked>', page)
+    assert re.search(r'<input type="date" name="df_latest_trial_start_date" value="2023-06-11"', page)
+    assert "<textarea" not in page  # no JSON typed by hand
     assert re.search(r'name="submission_token" value="[0-9a-f]{32}"', page)
     assert "qa.student@example.com" in page
 
@@ -50,7 +52,8 @@ def _form(mia, **extra):
     return {
         "recipient": mia.own.pk,
         "mode": "campaign",
-        "data_fields": '{"firstName": "QA"}',
+        "extra_name_0": "firstName",
+        "extra_value_0": "QA",
         "submission_token": TOKEN,
         **extra,
     }
@@ -97,26 +100,26 @@ def test_schema_errors_are_beside_their_fields_and_input_is_kept(mia):
         "action": "send",
         "df_firstName": "",
         "df_company": "ACME",
-        "df_companyNamespace": "maybe",
+        "df_companyNamespace": "on",
         "df_latest_trial_start_date": "not a date",
     }
     response = mia.client.post(url("student_free_onboarding_welcome"), data)
     page = response.content.decode()
     assert response.status_code == 400
-    assert re.search(r'id="id_df_companyNamespace-errors">Must be true or false.', page)
+    assert re.search(r'id="id_df_latest_trial_start_date-errors">Enter a valid date.', page)
     assert 'value="ACME"' in page and 'value="not a date"' in page
-    data["df_companyNamespace"] = "true"
+    data["df_latest_trial_start_date"] = "2024-02-29"
     page = mia.client.post(url("student_free_onboarding_welcome"), data).content.decode()
     assert re.search(r'id="id_df_firstName-errors">Required by the &#x27;SaaS Free Registration&#x27;', page)
-    assert re.search(r'id="id_df_latest_trial_start_date-errors">Must be a date', page)
     assert not ProofSend.objects.exists()
 
 
-def test_bad_json_and_impossible_mode_are_explained(mia):
+def test_a_value_without_a_name_and_impossible_mode_are_explained(mia):
     page = mia.client.post(
-        url("student_activity_weekly_digest"), _form(mia, data_fields="{nope", action="send")
+        url("student_activity_weekly_digest"),
+        _form(mia, extra_name_1="", extra_value_1="orphan", action="send"),
     ).content.decode()
-    assert "Not valid JSON" in page
+    assert re.search(r'id="id_extra_name_1-errors">Give this value a name.', page)
     page = mia.client.post(
         url("student_activity_weekly_digest"), _form(mia, mode="event", action="send")
     ).content.decode()
