@@ -45,6 +45,12 @@ def save_form(form, actor):
         return None
 
 
+def form_values(query, names) -> dict:
+    """A form's values from a query string: lists for the fields that hold several, text for the others."""
+    many = {"templates", "owners", "tags", "trigger_event_names"}
+    return {name: (query.getlist(name) if name in many else query.get(name)) for name in names if name in query}
+
+
 def notification_rows(queryset):
     """The joins every notification table needs, so a page costs the same whatever the catalog size (no table
     shows templates: a page that judges verdicts prefetches them itself)."""
@@ -105,11 +111,15 @@ class NotificationFormView(Perm, View):
         return get_object_or_404(models.Notification, key=self.kwargs["key"])
 
     def get(self, request, key=None):
-        form = NotificationForm(instance=self.get_object())
+        # ?project= (and the form's other values) when the person changed the project or the medium: the page
+        # comes back with that project's pickers (htmx swaps them in), their choices kept where they still fit.
+        given = form_values(request.GET, NotificationForm.Meta.fields)
+        scope = {k: given[k] for k in ("project", "medium") if k in given}
+        form = NotificationForm(instance=self.get_object(), initial=given or None, scope=scope, reload_url=request.path)
         return self.render(request, form)
 
     def post(self, request, key=None):
-        form = NotificationForm(request.POST, instance=self.get_object())
+        form = NotificationForm(request.POST, instance=self.get_object(), reload_url=request.path)
         if form.is_valid() and (saved := save_form(form, request.user)) is not None:
             messages.success(request, f"Saved notification {saved.key}.")
             return redirect("catalog:notification_detail", key=saved.key)
@@ -328,12 +338,16 @@ class EntityFormView(EntityMixin, View):
 
     def get(self, request, pk=None):
         instance = self.get_object(pk) if pk else None
-        initial = {k: v for k, v in request.GET.items() if k in self.entity.fields} if instance is None else None
-        return self.render(request, self.form_class()(instance=instance, initial=initial))
+        # Values in the query string prefill a new object (an orphan's "add to catalog"), and reload the pickers
+        # of the project the person chose.
+        given = form_values(request.GET, self.entity.fields)
+        scope = {"project": given["project"]} if "project" in given else None
+        form = self.form_class()(instance=instance, initial=given or None, scope=scope, reload_url=request.path)
+        return self.render(request, form)
 
     def post(self, request, pk=None):
         instance = self.get_object(pk) if pk else None
-        form = self.form_class()(request.POST, instance=instance)
+        form = self.form_class()(request.POST, instance=instance, reload_url=request.path)
         if form.is_valid() and (saved := save_form(form, request.user)) is not None:
             messages.success(request, f"Saved {self.entity.verbose} {saved}.")
             return redirect("catalog:entity_detail", entity=self.entity.name, pk=saved.pk)
