@@ -192,7 +192,8 @@ def _subscription_rows(schema: IterableSchema, subs: policy.ContactSubscriptions
 def _medium(notification: Notification, schema: IterableSchema) -> str:
     """How it is delivered: the medium of its message type's channel in Iterable now, else the catalog's."""
     live = schema.message_types.get(notification.message_type.iterable_id) or {}
-    channel = schema.channels.get(live.get("channelId"), {}) if isinstance(live.get("channelId"), int) else {}
+    channel_id = live.get("channelId")
+    channel = schema.channels.get(channel_id, {}) if isinstance(channel_id, int) else {}
     return channel.get("messageMedium") or notification.medium
 
 

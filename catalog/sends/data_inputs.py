@@ -141,12 +141,13 @@ def groups_for(schema: list[EventField], data=None) -> list[Group]:
             groups.append(Group(spec, "array" if spec.data_type == FieldType.ARRAY else "pairs", rows=rows,
                                 item_keys=keys))  # fmt: skip
         else:
-            kind = {
+            kinds: dict[str, str] = {
                 FieldType.BOOLEAN: "checkbox",
                 FieldType.LONG: "number",
                 FieldType.DOUBLE: "decimal",
                 FieldType.DATE: _date_kind(spec.example),
-            }.get(spec.data_type) or _text_kind(spec.name, spec.example)
+            }
+            kind = kinds.get(spec.data_type) or _text_kind(spec.name, spec.example)
             groups.append(Group(spec, "one", inputs=[Input(base, spec.name, kind)]))
     return groups
 

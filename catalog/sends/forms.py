@@ -42,7 +42,7 @@ class ProofSendForm(forms.Form):
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args, notification, user, extra_names: list[str] | None = None, **kwargs):
+    def __init__(self, *args, notification, user, extra_names=None, **kwargs):
         from catalog.models import ProofMode, Template
         from catalog.sends.services.data import proof_event_impact, proof_modes, proof_templates
         from catalog.sends.services.recipients import proof_recipients_sendable
