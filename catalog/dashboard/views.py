@@ -8,6 +8,7 @@ from catalog.audit.services import audit_events_for
 from catalog.dashboard.selectors import home_digest, home_verdicts
 from catalog.health import panels as health_panels
 from catalog.roles import RUN_RESYNC, SEND_PROOF
+from catalog.services.summary import catalog_summary
 from catalog.views.mixins import Perm
 
 RECENT_EVENTS = 8
@@ -33,7 +34,16 @@ class HomeView(Perm, View):
         recent = []
         if can["activity"]:
             recent = audit_events_for(user=user, events=models.AuditEvent.objects.all()[:RECENT_EVENTS])
+        summary = catalog_summary()
         context = {
+            "total": summary["total"],
+            **{key: summary[key] for key in ("by_status", "by_trigger", "by_medium", "by_audience")},
+            "kinds": [
+                ("Status", summary["by_status"], "status"),
+                ("Trigger", summary["by_trigger"], "trigger_type"),
+                ("Medium", summary["by_medium"], "medium"),
+                ("Audience", summary["by_audience"], "audience"),
+            ],
             "digest": digest,
             "verdicts": verdicts,
             "can": can,

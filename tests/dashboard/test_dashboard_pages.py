@@ -222,3 +222,21 @@ def test_a_test_send_of_a_deleted_notification_does_not_hide_the_untested(mornin
     # SQL's NOT IN over a list holding NULL matches nothing: the deleted notification's send must not count.
     assert digest["untested"] == models.Notification.objects.count() - 1
     assert digest["no_owner"] == 2
+
+
+def test_recent_activity_is_brief_and_links_to_the_rest(morning, client_in_role):
+    from factories import NotificationFactory
+
+    from catalog.services.catalog import catalog_object_save
+
+    draft = NotificationFactory.build(key="brief_one", name="Brief one", message_type=morning.opt_in, tags=["a", "b"])
+    catalog_object_save(actor="erin", instance=draft)
+    event = models.AuditEvent.objects.get(action="create", object_repr="brief_one")
+    shown = len(event.words.lines)
+    assert shown > 3
+    html = client_in_role("engineering").get(HOME).content.decode()
+    row = html[html.index("brief_one") :]
+    row = row[: row.index("</tr>")]
+    assert row.count("<dt>") == 3
+    assert f"and {shown - 3} more" in row
+    assert f"?object_type=notification&amp;object={event.object_id}" in row
