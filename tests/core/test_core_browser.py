@@ -70,16 +70,12 @@ def test_search_filter_sort_and_open_a_detail(page, live_server, log_in, catalog
 def test_edit_shows_the_guard_error_beside_the_field(page, live_server, log_in, catalog):
     log_in("erin", "/notifications/weekly_digest/")
     page.get_by_role("link", name="Edit").click()
-    # The forbidden type is shown, marked, and cannot be picked; options name their project.
-    forbidden = page.locator("#id_message_type option", has_text="Marketing Message")
-    assert forbidden.is_disabled() and "forbidden by the guard" in forbidden.inner_text()
+    # The forbidden type is shown, greyed out with the reason in words, and cannot be picked.
+    forbidden = page.locator("#field-message_type .picker-option", has_text="Marketing Message")
+    assert forbidden.get_by_role("radio").is_disabled()
+    assert "Not allowed" in forbidden.inner_text()
     # Sent anyway (a stale page, a crafted request), it is refused beside the field.
-    page.eval_on_selector(
-        "#id_message_type",
-        "(select, value) => { select.querySelector(`option[value='${value}']`).disabled = false; "
-        "select.value = value; }",
-        str(catalog.marketing_message.pk),
-    )
+    forbidden.get_by_role("radio").evaluate("radio => { radio.disabled = false; radio.checked = true; }")
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
     field = page.locator("#field-message_type")
@@ -88,7 +84,7 @@ def test_edit_shows_the_guard_error_beside_the_field(page, live_server, log_in, 
     assert Notification.objects.get(key="weekly_digest").message_type_id == catalog.opt_in.pk
 
     page.get_by_label("Name").fill("Weekly digest, renamed")
-    page.get_by_label("Message type").select_option(label=f"{catalog.opt_in} · {catalog.opt_in.project}")
+    page.get_by_role("radio", name=re.compile("^GitLab Marketing")).check()
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest, renamed")
