@@ -335,6 +335,8 @@ def resync_picture(progress: dict[str, Any]) -> list[dict[str, Any]]:
     for part, label in PARTS:
         if not counts[part]:
             continue
+        if part == "changed" and progress.get("dry_run"):
+            label = "Would change"
         share = 100.0 * counts[part] / total
         segments.append(
             {"part": part, "label": label, "count": counts[part], "x": round(start, 3), "width": round(share, 3)}
