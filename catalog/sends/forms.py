@@ -93,9 +93,9 @@ class ProofSendForm(forms.Form):
         for i in range(self.extra_count):
             name = (data.get(f"{data_inputs.EXTRA_NAME}{i}") or "").strip()
             value = data.get(f"{data_inputs.EXTRA_VALUE}{i}") or ""
-            if name:
+            if name and value != "":
                 values[name] = value
-            elif value.strip():
+            elif value.strip() and not name:
                 self.add_error(f"{data_inputs.EXTRA_NAME}{i}", "Give this value a name.")
         values.update(data_inputs.values_from(self.groups, data))
         data["data_fields_value"] = values

@@ -37,7 +37,7 @@ def test_a_whole_test_send(page, live_server, log_in, marketer):
     page.get_by_label("firstName").fill("Mia")
     page.get_by_role("button", name="Preview").click()
     assert "allow this test send" in page.get_by_role("status").inner_text()
-    previewed = json.loads(page.get_by_test_id("preview-body").inner_text())
+    previewed = json.loads(page.get_by_test_id("preview-body").text_content())
     assert previewed["eventName"] == "SaaS Free Registration" and previewed["dataFields"]["firstName"] == "Mia"
     assert marketer.emulator.requests(path="/api/events/track") == []
 

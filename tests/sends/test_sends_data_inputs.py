@@ -82,6 +82,8 @@ def test_inputs_become_the_json_iterable_gets(rich):
             "df_extras.0.value": "qa",
             "extra_name_0": "campaignNote",
             "extra_value_0": "hello",
+            "extra_name_1": "nickname",  # a merge field offered by name, left empty: the profile fills it
+            "extra_value_1": "",
         },
     )
     assert form.is_valid(), form.errors
@@ -93,7 +95,7 @@ def test_inputs_become_the_json_iterable_gets(rich):
     assert values["tags"] == ["red", "blue"]
     assert values["jobs"] == [{"title": "Tester", "remote": True}]
     assert values["extras"] == {"source": "qa"}
-    assert values["campaignNote"] == "hello"
+    assert values["campaignNote"] == "hello" and "nickname" not in values
     assert values["companyNamespace"] is False  # an unticked box is a no
     assert "contactEmail" not in values and "homepage" not in values  # left empty: left out
 
