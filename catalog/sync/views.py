@@ -76,7 +76,7 @@ class SyncRunListView(Perm, View):
     def get(self, request):
         return self.render(request, SyncStartForm())
 
-    def render(self, request, form, status=200):
+    def render(self, request, form, status=200, notice: str = "", notice_kind: str = "success"):
         filterset = SyncRunFilterSet(request.GET or None, queryset=models.SyncRun.objects.select_related("project"))
         page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         running = any(run.status == models.SyncStatus.RUNNING for run in page.object_list)
@@ -86,6 +86,10 @@ class SyncRunListView(Perm, View):
             "form": form,
             "can_run": request.user.has_perm(RUN),
             "polling": running or _waiting_for(request),
+            # The list's own address (with its filters), which the table polls, whichever door rendered it.
+            "list_url": reverse("catalog:sync_run_list") + (f"?{request.GET.urlencode()}" if request.GET else ""),
+            "notice": notice,
+            "notice_kind": notice_kind,
         }
         template = "sync/_run_table.html" if request.headers.get("HX-Request") == "true" else "sync/run_list.html"
         response = render(request, template, context, status=status)
@@ -101,18 +105,26 @@ class SyncStartView(SyncRunListView):
     http_method_names = ["post"]
 
     def post(self, request):
+        """A plain POST redirects to the list; htmx's POST (the form's hx-post) gets the run table back in place,
+        already polling, so the page never reloads."""
+        htmx = request.headers.get("HX-Request") == "true"
         form = SyncStartForm(request.POST)
         if not form.is_valid():
+            if htmx:
+                problems = "; ".join(e for errors in form.errors.values() for e in errors)
+                return self.render(request, form, notice=f"Nothing was queued: {problems}", notice_kind="error")
             return self.render(request, form, status=400)
         project = form.cleaned_data["project"]
         ids = [project.pk] if project else list(models.IterableProject.objects.values_list("pk", flat=True))
         catalog_sync_enqueue(project_ids=ids, actor=request.user)
         request.session[WAITING] = {"at": timezone.now().isoformat(), "projects": ids}
-        messages.success(
-            request,
+        notice = (
             f"Sync of {project.name if project else 'every project'} queued: its run appears below by itself "
-            "when a worker starts it.",
+            "when a worker starts it."
         )
+        if htmx:
+            return self.render(request, SyncStartForm(), notice=notice)
+        messages.success(request, notice)
         return redirect("catalog:sync_run_list")
 
 

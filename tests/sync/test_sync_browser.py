@@ -1,5 +1,5 @@
-"""The sync run list in real Chromium, at 1440 and 390 px: after "Sync now" the list follows the queued sync by
-itself (htmx polling) and shows its run, with its findings in words, without a reload; then it stops polling."""
+"""The sync run list in real Chromium, at 1440 and 390 px: "Sync now" answers in place (htmx), then the list follows
+the queued sync by itself (polling) and shows its run without a reload; then it stops polling."""
 
 import pytest
 from playwright.sync_api import expect
@@ -22,7 +22,9 @@ def test_sync_now_then_the_list_shows_the_run_by_itself(
     monkeypatch.setattr(sync_runs, "enqueue", lambda *args, **kwargs: queued.append(args))
     log_in("erin", "/sync/")
     page.get_by_label("Project").first.select_option(label="Student - US")
+    page.evaluate("window.stillTheSamePage = true")
     page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#sync-notice")).to_contain_text("Sync of Student - US queued")
     expect(page.locator("#sync-waiting")).to_contain_text("updates by itself")
     expect(page.locator("#sync-runs")).to_contain_text("No sync runs yet.")
     assert len(queued) == 1
@@ -31,7 +33,7 @@ def test_sync_now_then_the_list_shows_the_run_by_itself(
     run = sync_runs.catalog_sync_project(project=demo.student, actor="erin")  # what the worker does
     row = page.locator(f'#sync-runs a[href="/sync/runs/{run.pk}/"]')
     expect(row).to_be_visible(timeout=15_000)
-    assert page.url == url  # no reload
+    assert page.url == url and page.evaluate("window.stillTheSamePage") is True  # no reload, no navigation
     expect(page.locator("#sync-runs")).to_contain_text("Succeeded")
     expect(page.locator("#sync-runs")).to_contain_text("Started by hand")
     expect(page.locator("#sync-waiting")).to_have_count(0)  # finished: the list stopped polling

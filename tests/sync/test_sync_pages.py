@@ -334,3 +334,22 @@ def test_a_running_run_keeps_the_list_polling(demo, client, user_in_role):
     SyncRun.objects.create(project=demo.student, started_at=timezone.now(), status="running")
     client.force_login(user_in_role("viewer"))
     assert 'hx-trigger="every 3s"' in client.get(RUNS).content.decode()
+
+
+def test_sync_now_by_htmx_answers_the_polling_table_in_place(
+    demo, client, user_in_role, django_capture_on_commit_callbacks
+):
+    client.force_login(user_in_role("engineering"))
+    html = client.get(RUNS, {"status": "succeeded"}).content.decode()
+    assert 'hx-post="/sync/start/?status=succeeded" hx-target="#sync-run-table"' in html
+    with django_capture_on_commit_callbacks() as queued:
+        part = client.post(START + "?status=succeeded", {"project": demo.student.pk}, headers={"HX-Request": "true"})
+    body = part.content.decode()
+    assert part.status_code == 200 and body.startswith('<div id="sync-run-table" hx-get="/sync/?status=succeeded"')
+    assert "Sync of Student - US queued" in body and "<html" not in body
+    assert len(queued) == 1  # the task, queued when the request commits
+
+    with django_capture_on_commit_callbacks() as queued:
+        part = client.post(START, {"project": "999999"}, headers={"HX-Request": "true"})
+    assert part.status_code == 200 and "Nothing was queued" in part.content.decode()
+    assert not queued
