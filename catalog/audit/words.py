@@ -10,6 +10,7 @@ Pure presentation: it reads the models' field definitions (labels and choices) a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -289,11 +290,24 @@ def value_words(value: Any, *, choices: dict | None = None) -> str:
             return EMPTY
         if set(value) <= {"code", "msg"}:
             return " — ".join(str(v) for v in (value.get("code"), value.get("msg")) if v)
-        parts = [
-            f"{KEYS.get(str(k)) or _humanised(str(k))} {value_words(v, choices=choices)}" for k, v in value.items()
-        ]
-        return ", ".join(parts)
+        # Counts that are zero say nothing ("updated 0, deleted 0"); a nested group reads as "name (its values)".
+        shown = {k: v for k, v in value.items() if not (isinstance(v, int) and not isinstance(v, bool) and v == 0)}
+        if not shown:
+            return "nothing"
+        if any(isinstance(v, dict) for v in shown.values()):
+            return "; ".join(f"{_key_words(str(k))} ({value_words(v, choices=choices)})" for k, v in shown.items())
+        return ", ".join(f"{_key_words(str(k))}: {value_words(v, choices=choices)}" for k, v in shown.items())
     return str(value)
+
+
+def _key_words(key: str) -> str:
+    """A key inside a recorded value: the staff's word for it, a name as words, or as is when it is no name (an
+    Iterable call such as "GET /api/templates")."""
+    if key in KEYS:
+        return KEYS[key].lower()
+    if _NAME.fullmatch(key):
+        return _humanised(key).lower()
+    return key
 
 
 def _codes_words(counts: dict) -> str:
@@ -310,6 +324,9 @@ def _moment(text: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\- ]*")
 
 
 def _humanised(name: str) -> str:

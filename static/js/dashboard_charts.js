@@ -14,7 +14,8 @@
       return base;
     }
     base.interaction = { mode: "index", intersect: false };
-    base.elements = { point: { radius: 0 } };
+    // Points stay visible: a month with a single synced day is one point, which a line alone would not show.
+    base.elements = { point: { radius: 2 } };
     base.scales = {
       x: { stacked: !!data.stacked, ticks: { maxTicksLimit: 6, autoSkip: true, maxRotation: 0 } },
       y: { stacked: !!data.stacked, beginAtZero: true, ticks: { precision: 0 } }

@@ -52,7 +52,8 @@ def test_a_sync_says_its_outcome_counts_and_findings_in_words(small_catalog):
     lines = _lines(event)
     assert event_words(event).what.startswith("Synced with Iterable sync run")
     assert lines["Status"] == "Succeeded"
-    assert lines["Read from Iterable"] == "Templates 12, Campaigns 3"
+    assert lines["Read from Iterable"] == "templates: 12, campaigns: 3"
+    assert lines["Calls to Iterable"] == "GET /api/templates: 2"
     assert lines["Found"] == "campaign missing in Iterable: 2, opt-out type on a marketing channel: 1"
     assert lines["Errors"] == "none"
     assert "campaign-missing" not in event_words(event).details
@@ -162,7 +163,13 @@ def test_an_unknown_action_and_shape_still_reads(small_catalog):
     words = event_words(event)
     assert words.action == "Role change"
     assert _lines(event)["Groups"] == "viewer → viewer, marketing"
-    assert _lines(event)["Extra"] == "Nested 1, 2"
+    assert _lines(event)["Extra"] == "nested: 1, 2"
+    assert value_words({"a": {"b": 1}, "c": 2}) == "a (b: 1); c (2)"
+
+
+def test_nested_counts_read_as_groups_without_their_zeros():
+    counts = {"channel": {"seen": 4, "created": 4, "updated": 0}, "template": {"seen": 0, "created": 0}}
+    assert value_words(counts) == "channel (seen: 4, created: 4); template (nothing)"
 
 
 def test_values_in_words():
