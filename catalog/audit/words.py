@@ -291,12 +291,12 @@ def value_words(value: Any, *, choices: dict | None = None) -> str:
         if set(value) <= {"code", "msg"}:
             return " — ".join(str(v) for v in (value.get("code"), value.get("msg")) if v)
         # Counts that are zero say nothing ("updated 0, deleted 0"); a nested group reads as "name (its values)".
-        shown = {k: v for k, v in value.items() if not (isinstance(v, int) and not isinstance(v, bool) and v == 0)}
-        if not shown:
+        kept = {k: v for k, v in value.items() if not (isinstance(v, int) and not isinstance(v, bool) and v == 0)}
+        if not kept:
             return "nothing"
-        if any(isinstance(v, dict) for v in shown.values()):
-            return "; ".join(f"{_key_words(str(k))} ({value_words(v, choices=choices)})" for k, v in shown.items())
-        return ", ".join(f"{_key_words(str(k))}: {value_words(v, choices=choices)}" for k, v in shown.items())
+        if any(isinstance(v, dict) for v in kept.values()):
+            return "; ".join(f"{_key_words(str(k))} ({value_words(v, choices=choices)})" for k, v in kept.items())
+        return ", ".join(f"{_key_words(str(k))}: {value_words(v, choices=choices)}" for k, v in kept.items())
     return str(value)
 
 
