@@ -218,3 +218,11 @@ def test_the_source_of_truth_lists_contacts_wishes_by_name(project, engineer):
     assert "Marketing Push" in html and "Newsletter" in html and "Beta" in html and "Webinar" in html
     found = engineer.post(reverse("catalog:resync_contacts"), {"q": "cy@"}).content.decode()
     assert "Marketing Email" in found and "Webinar" in found
+
+
+def test_the_confirmation_says_contacts_the_dry_run_could_not_check_are_read_again(dry, engineer):
+    dry.items.filter(outcome="in_sync").update(status="failed", outcome="read_failed", error_message="Timed out.")
+    html = engineer.get(reverse("catalog:resync_run_apply", args=[dry.pk])).content.decode()
+    assert "1 contact could not be checked in the dry run: applying reads it again" in html
+    run_page = engineer.get(reverse("catalog:resync_run", args=[dry.pk])).content.decode()
+    assert "Why 1 failed:" in run_page and "1 — Timed out." in run_page
