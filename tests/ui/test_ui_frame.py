@@ -170,3 +170,18 @@ def test_the_demo_lists_contacts_to_try_where_staff_type_one_in(client_in_role, 
     assert "Ids" not in body.split("Demo contacts to try")[1].split("</details>")[0]
     assert "Demo contacts to try" in client.get(reverse("catalog:proof_send_list")).content.decode()
     assert "Demo contacts to try" not in client.get(reverse("catalog:notification_list")).content.decode()
+
+
+def test_changing_ones_password_happens_inside_the_frame(client, user_in_role):
+    user = user_in_role("viewer", username="vic")
+    client.force_login(user)
+    page = client.get(reverse("password_change")).content.decode()
+    assert "Change your password" in page and 'id="site-nav"' in page and "Django administration" not in page
+    new = "another long password 7"
+    data = {"old_password": "wrong", "new_password1": new, "new_password2": new}
+    refused = client.post(reverse("password_change"), data)
+    assert refused.status_code == 200 and "has-error" in refused.content.decode()
+    done = client.post(reverse("password_change"), {**data, "old_password": "a long test password"}, follow=True)
+    assert "Password changed" in done.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(new)
