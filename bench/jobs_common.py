@@ -1,0 +1,152 @@
+"""Shared body of the seed jobs' benches (bench/jobs_<action>.py): one action's rows per second against its
+endpoint's ceiling, on the emulator with its rate limits on, and the memory used while a file of
+1,000,000 rows is streamed into a run and its first batches processed.
+
+    python bench/jobs_<action>.py [--rows 100000] [--batch 1000] [--memory-rows 1000000] [--postgres]
+
+Runs the services directly (no qcluster) on a throwaway SQLite database (or PostgreSQL with --postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _django import fresh_postgres
+
+KEY = "jobs-bench-key-00000000000000"
+CHANNEL = {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"}
+MAPPING = [{"column": "first_name", "field": "firstName"}, {"column": "plan", "field": "plan"}]
+SEED_USERS_FOR = {"delete_users", "list_remove", "opt_out"}  # actions that need the people to exist first
+
+
+def seed(users: int) -> dict:
+    return {
+        "projects": [
+            {
+                "id": 1,
+                "name": "Bench",
+                "api_keys": [KEY],
+                "features": {"opt_in_message_types": True},
+                "channels": [
+                    {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"}
+                ],
+                "lists": [{"id": 21, "name": "Beta", "channelId": 1}],
+                "users": [{"email": f"p{i}@example.com", "dataFields": {"emailListIds": [21]}} for i in range(users)],
+            }
+        ],
+        "config": {"max_recorded_requests": 10_000},
+    }
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["email", "first_name", "plan"])
+        for i in range(rows):
+            writer.writerow([f"p{i}@example.com", f"Name {i}", "pro" if i % 2 else "free"])
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(action: str, default_rows: int = 100_000) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=default_rows)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--memory-rows", type=int, default=1_000_000)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    os.environ["ITERABLE_API_KEY_JOBS_BENCH"] = KEY
+    os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")
+    work = Path(tempfile.mkdtemp(prefix="jobs-bench-"))
+    # The app's own settings (the tests' run every task inline): runs are processed here, as a worker would.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "iterable_admin.settings"
+    os.environ["DATABASE_URL"] = fresh_postgres("jobs_bench") if args.postgres else f"sqlite:///{work}/bench.sqlite3"
+    os.environ["DATA_DIR"] = str(work)
+    os.environ.setdefault("SECRET_KEY", "jobs-bench-secret-key-for-a-throwaway-database-000")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+    from catalog.iterable import clear_client_cache
+    from catalog.jobs.services.conf import ENDPOINTS
+    from catalog.jobs.services.process import job_process
+    from catalog.jobs.services.runs import job_run_approve, job_run_start
+    from catalog.jobs.services.setup import job_save
+    from catalog.jobs.services.sources import file_rows
+    from catalog.models import Channel, IterableProject, JobItem
+    from iterable_emulator.testing import EmulatorServer
+
+    users = args.rows if action in SEED_USERS_FOR else 0
+    with EmulatorServer(seed(users), rate_limits_enabled=True) as emu:
+        clear_client_cache()
+        project = IterableProject.objects.create(
+            name="Bench", api_key_env="ITERABLE_API_KEY_JOBS_BENCH", api_base_url=emu.us_url
+        )
+        Channel.objects.create(project=project, iterable_id=1, name="Marketing Email", channel_type="Marketing",
+                               medium="Email")  # fmt: skip
+        data = {"project": project, "name": f"bench {action}", "action": action, "batch_size": args.batch,
+                "mapping": MAPPING}  # fmt: skip
+        if action in ("list_add", "list_remove"):
+            data["list_id"] = 21
+        if action == "opt_out":
+            data.update(channel_id=1, channel_confirmed="Marketing Email", source="events")
+        if action != "update_profiles":
+            data["mapping"] = [] if action != "list_add" else data["mapping"]
+        job = job_save(actor="bench", data=data)
+
+        path = work / "rows.csv"
+        write_csv(path, args.rows)
+        began = time.monotonic()
+        with path.open("rb") as stream:
+            run = job_run_start(actor="bench", job=job, rows=file_rows(stream, "rows.csv"), origin="upload")
+        intake = time.monotonic() - began
+        if run.status == "approval":
+            from django.contrib.auth.models import User
+
+            run = job_run_approve(actor=User.objects.create(username="second-person"), run=run)
+        began = time.monotonic()
+        while job_process(run_id=run.pk, slice_seconds_=3600) not in ("done", "failed", "stopped"):
+            pass
+        elapsed = time.monotonic() - began
+        endpoint = ENDPOINTS[action]
+        per_call = min(endpoint.rows_per_call, args.batch)
+        ceiling = endpoint.calls_per_second * per_call
+        if action == "opt_out":  # every row is read first (getByEmail, 100/s), then written in bulk
+            ceiling = min(ceiling, 100.0)
+        done = run.items.filter(status=JobItem.Status.DONE).count()
+        print(f"{action}: {args.rows:,} rows (intake {intake:.1f} s) sent in {elapsed:.1f} s = "
+              f"{args.rows / elapsed:,.0f} rows/s; done {done:,}")  # fmt: skip
+        print(f"  ceiling: {endpoint.name} at {endpoint.calls_per_second:g} calls/s x {per_call:,} rows a call = "
+              f"{ceiling:,.0f} rows/s -> {args.rows / elapsed / ceiling:.0%} of the ceiling")  # fmt: skip
+        limited = sum(1 for r in emu.requests() if r["status"] == 429)
+        print(f"  429 answers from the emulator: {limited}")
+
+        # Memory: a file of --memory-rows rows streamed into a dry run, then its first batches processed.
+        big = work / "big.csv"
+        write_csv(big, args.memory_rows)
+        job.batch_size = args.batch
+        before = peak_rss_mb()
+        began = time.monotonic()
+        with big.open("rb") as stream:
+            dry = job_run_start(actor="bench", job=job, rows=file_rows(stream, "big.csv"), origin="upload",
+                                dry_run=True)  # fmt: skip
+        intake = time.monotonic() - began
+        job_process(run_id=dry.pk, slice_seconds_=5)  # a slice of batches (then a continuation would follow)
+        after = peak_rss_mb()
+        print(f"  memory: {args.memory_rows:,} rows streamed into a run in {intake:.1f} s; peak RSS {before:.0f} MB "
+              f"-> {after:.0f} MB (+{after - before:.0f} MB): the file is never held whole")  # fmt: skip
