@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from catalog.audit.words import READER_ATTR
 from catalog.models import AuditEvent
 from catalog.roles import LOOKUP_CONTACT
 from catalog.types import Actor, RequestUser
@@ -121,6 +122,9 @@ def audit_events_for(*, user: RequestUser, events: Iterable[AuditEvent]) -> list
     """Audit events as `user` may see them: contacts' addresses only for roles that may look contacts up, and
     another person's private test recipient not even then."""
     events = list(events)
+    for event in events:
+        # Its words link only to the pages this reader may open (catalog/audit/words.py).
+        setattr(event, READER_ATTR, user)
     if not user.has_perm(LOOKUP_CONTACT):
         return [audit_event_masked(event) for event in events]
     return _private_recipients_hidden(user, events)

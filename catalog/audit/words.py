@@ -126,6 +126,16 @@ VALUE_CHOICES = {
     "selection": ("catalog", "resyncrun", "selection"),
 }
 
+# The permission each linked page asks for (entity pages: view_<entity>).
+ROUTE_PERMISSIONS = {
+    "catalog:notification_detail": "catalog.view_notification",
+    "catalog:sync_run_detail": "catalog.view_notification",
+    "catalog:proof_send_detail": "catalog.send_proof",
+    "catalog:resync_run": "catalog.run_resync",
+    "catalog:resync_import": "catalog.run_resync",
+}
+# Set on an event by audit_events_for: whom it is shown to.
+READER_ATTR = "_reader"
 # Keys whose value is the id of a row with a page of its own.
 LINKED_IDS = {"attempt": "catalog:proof_send_detail", "import": "catalog:resync_import"}
 EMPTY = "none"
@@ -186,7 +196,18 @@ def object_type_words(object_type: str) -> str:
 
 
 def event_words(event) -> EventWords:
-    """The event (already masked for its reader) in words."""
+    """The event (already masked for its reader) in words. Links go only to pages the reader may open, when the
+    event knows its reader (`audit_events_for` says; READER_ATTR)."""
+    reader = getattr(event, READER_ATTR, None)
+
+    def _url(name: str, **kwargs) -> str:
+        needed = ROUTE_PERMISSIONS.get(name) or (
+            f"catalog.view_{kwargs['entity']}" if name == "catalog:entity_detail" else ""
+        )
+        if reader is not None and needed and not reader.has_perm(needed):
+            return ""
+        return _reversed(name, **kwargs)
+
     changes = event.changes if isinstance(event.changes, dict) else {}
     lines = [_line(event.object_type, key, value) for key, value in changes.items()]
     words = EventWords(
@@ -194,7 +215,7 @@ def event_words(event) -> EventWords:
         object_type=object_type_words(event.object_type),
         object_name=event.object_repr,
         lines=lines,
-        object_url=_object_url(event),
+        object_url=_object_url(event, _url),
     )
     # Ids the event carries, as links to what they name.
     for key, route in LINKED_IDS.items():
@@ -342,14 +363,14 @@ def _model(object_type: str):
         return None
 
 
-def _url(name: str, **kwargs) -> str:
+def _reversed(name: str, **kwargs) -> str:
     try:
         return reverse(name, kwargs=kwargs)
     except NoReverseMatch:
         return ""
 
 
-def _object_url(event) -> str:
+def _object_url(event, _url) -> str:
     """The page of the event's object, when it has one and the event says which."""
     object_id = event.object_id
     if event.action == "delete" or not object_id or not object_id.isdigit():

@@ -210,3 +210,15 @@ def test_the_notification_page_still_shows_its_history_in_words(trail, client_in
     if "history" not in response.context:
         pytest.fail("the notification page no longer passes its history to the audit table")
     assert "Draft → Active" in _text(response)
+
+
+def test_links_go_only_to_pages_the_reader_may_open(trail, client_in_role):
+    attempt = reverse("catalog:proof_send_detail", kwargs={"pk": 9})
+    resync = reverse("catalog:resync_run", kwargs={"pk": 3})
+    receipt = reverse("catalog:notification_detail", kwargs={"key": "receipt"})
+    viewer = client_in_role("viewer").get(AUDIT).content.decode()
+    assert attempt not in viewer and resync not in viewer and receipt in viewer
+    marketing = client_in_role("marketing").get(AUDIT).content.decode()
+    assert attempt in marketing and resync not in marketing
+    engineering = client_in_role("engineering").get(AUDIT).content.decode()
+    assert attempt in engineering and resync in engineering
