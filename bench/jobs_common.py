@@ -85,7 +85,7 @@ def main(action: str, default_rows: int = 100_000) -> None:
     from catalog.iterable import clear_client_cache
     from catalog.jobs.services.conf import ENDPOINTS
     from catalog.jobs.services.process import job_process
-    from catalog.jobs.services.runs import job_run_approve, job_run_start
+    from catalog.jobs.services.runs import job_run_approve, job_run_start, job_run_start_file
     from catalog.jobs.services.setup import job_save
     from catalog.jobs.services.sources import file_rows
     from catalog.models import Channel, IterableProject, JobItem
@@ -136,17 +136,17 @@ def main(action: str, default_rows: int = 100_000) -> None:
         limited = sum(1 for r in emu.requests() if r["status"] == 429)
         print(f"  429 answers from the emulator: {limited}")
 
-        # Memory: a file of --memory-rows rows streamed into a dry run, then its first batches processed.
+        # Memory: a file of --memory-rows rows uploaded, streamed by the worker into a dry run, and its first
+        # batches processed (a continuation would follow).
         big = work / "big.csv"
         write_csv(big, args.memory_rows)
-        job.batch_size = args.batch
         before = peak_rss_mb()
         began = time.monotonic()
         with big.open("rb") as stream:
-            dry = job_run_start(actor="bench", job=job, rows=file_rows(stream, "big.csv"), origin="upload",
-                                dry_run=True)  # fmt: skip
-        intake = time.monotonic() - began
-        job_process(run_id=dry.pk, slice_seconds_=5)  # a slice of batches (then a continuation would follow)
+            dry = job_run_start_file(actor="bench", job=job, stream=stream, filename="big.csv", dry_run=True)
+        job_process(run_id=dry.pk, slice_seconds_=5)
+        elapsed = time.monotonic() - began
+        dry.refresh_from_db()
         after = peak_rss_mb()
-        print(f"  memory: {args.memory_rows:,} rows streamed into a run in {intake:.1f} s; peak RSS {before:.0f} MB "
-              f"-> {after:.0f} MB (+{after - before:.0f} MB): the file is never held whole")  # fmt: skip
+        print(f"  memory: {dry.total:,} rows streamed from the file into a run and its first batches sent in "
+              f"{elapsed:.1f} s; peak RSS {before:.0f} MB -> {after:.0f} MB (+{after - before:.0f} MB)")  # fmt: skip

@@ -29,7 +29,7 @@ from catalog.jobs.selectors import (
     job_runs,
     jobs_for_list,
 )
-from catalog.jobs.services.conf import APPROVE_DELETIONS, RECEIVE_OPT_OUTS, RUN_JOBS
+from catalog.jobs.services.conf import APPROVE_DELETIONS, RECEIVE_OPT_OUTS, RUN_JOBS, max_upload_bytes
 from catalog.jobs.services.optouts import opt_out_receive
 from catalog.jobs.services.runs import (
     job_run_apply,
@@ -37,13 +37,14 @@ from catalog.jobs.services.runs import (
     job_run_cancel,
     job_run_retry_failed,
     job_run_start,
+    job_run_start_file,
     job_run_start_query,
 )
 from catalog.jobs.services.schedules import cron_next_runs, cron_words
 from catalog.jobs.services.setup import EDITABLE, job_save
-from catalog.jobs.services.sources import file_rows, rows_from_json
+from catalog.jobs.services.sources import rows_from_json
 from catalog.models import DeletionRecord, Job, JobRun
-from catalog.services.input_limits import MAX_UPLOAD_BYTES, UNSTORABLE_MESSAGE, unstorable
+from catalog.services.input_limits import UNSTORABLE_MESSAGE, unstorable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -110,8 +111,8 @@ class UploadSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=True)
 
     def validate_file(self, file):
-        if file.size > MAX_UPLOAD_BYTES * 20:
-            raise serializers.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES * 20 // 2**20} MB.")
+        if file.size > max_upload_bytes():
+            raise serializers.ValidationError(f"The file is larger than {max_upload_bytes() // 2**20} MB.")
         return file
 
 
@@ -219,9 +220,8 @@ class JobViewSet(
         given.is_valid(raise_exception=True)
         file = given.validated_data["file"]
         stream = file.open("rb") if hasattr(file, "open") else io.BytesIO(file.read())
-        run = job_run_start(actor=request.user, job=self.get_object(), rows=file_rows(stream, file.name),
-                            origin=JobRun.Origin.UPLOAD, dry_run=given.validated_data["dry_run"],
-                            filename=file.name)  # fmt: skip
+        run = job_run_start_file(actor=request.user, job=self.get_object(), stream=stream, filename=file.name,
+                                 dry_run=given.validated_data["dry_run"])  # fmt: skip
         return _run_response(run, status.HTTP_201_CREATED)
 
     @extend_schema(request=PullSerializer, responses={201: RunSerializer})

@@ -124,7 +124,8 @@ class RunStartForm(forms.Form):
     file = forms.FileField(
         required=False,
         label="File of rows",
-        help_text="A CSV with a header line, or JSON lines (one object a line). Read as a stream; up to 100 MB.",
+        help_text="A CSV with a header line, or JSON lines (one object a line). Read by a worker as a stream; "
+        "up to 200 MB.",
     )
     pull = forms.BooleanField(required=False, label="Pull the rows from the job's query now")
     dry_run = forms.BooleanField(

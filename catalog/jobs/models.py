@@ -143,6 +143,8 @@ class JobRun(models.Model):
     filename = models.CharField(max_length=255, blank=True)
     source_run = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     listed = models.BooleanField(default=True, help_text="False while its task must still pull its rows.")
+    # An uploaded file waiting for the run's task to read it (deleted once its rows are in).
+    source_file = models.CharField(max_length=500, blank=True)
     total = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
     batch_size = models.PositiveIntegerField()

@@ -33,12 +33,11 @@ from catalog.jobs.services.runs import (
     job_run_approve,
     job_run_cancel,
     job_run_retry_failed,
-    job_run_start,
+    job_run_start_file,
     job_run_start_query,
 )
 from catalog.jobs.services.schedules import cron_next_runs, cron_problem, cron_words
 from catalog.jobs.services.setup import job_save
-from catalog.jobs.services.sources import file_rows
 from catalog.models import IterableProject, Job, JobRun
 from catalog.services.input_limits import id_from_text
 from catalog.views.mixins import Perm, add_validation_errors
@@ -153,9 +152,8 @@ class JobRunStartView(JobsPerm, View):
                 run = job_run_start_query(actor=request.user, job=job, dry_run=data["dry_run"])
             elif data["file"]:
                 upload = data["file"]
-                run = job_run_start(actor=request.user, job=job, rows=file_rows(upload.open("rb"), upload.name),
-                                    origin=JobRun.Origin.UPLOAD, dry_run=data["dry_run"],
-                                    filename=upload.name)  # fmt: skip
+                run = job_run_start_file(actor=request.user, job=job, stream=upload.open("rb"),
+                                         filename=upload.name, dry_run=data["dry_run"])  # fmt: skip
             else:
                 form.add_error("file", "Choose a file, or pull the rows from the job's query.")
                 return JobDetailView().render(request, job, form, status=400)

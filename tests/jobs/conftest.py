@@ -75,3 +75,9 @@ def api_for():
 def sender(user_in_role):
     """The other marketing system's service account: it may only send opt-out events."""
     return _grant(user_in_role(None, username="workato"), "receive_opt_outs")
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path):
+    settings.JOBS_UPLOAD_DIR = tmp_path / "job-uploads"
+    return settings.JOBS_UPLOAD_DIR

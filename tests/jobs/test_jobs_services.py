@@ -169,3 +169,24 @@ def test_retry_failed_sends_only_the_failed_rows_again(project, emulator):
     assert outcomes(run) == {"z@example.com": "send_failed"}
     run_to_end(job_run_retry_failed(actor="tests", run=run))
     assert outcomes(run) == {"z@example.com": "updated"}
+
+
+def test_an_uploaded_file_is_read_by_the_worker_and_a_deletion_waits_for_approval_with_its_rows_known(
+    project, emulator, _uploads_in_tmp
+):
+    from catalog.jobs.services.runs import job_run_start_file
+
+    requester, approver = UserFactory(username="req2"), UserFactory(username="appr2")
+    job = job_save(actor=requester, data={"project": project, "name": "deletion", "action": "delete_users"})
+    stream = io.BytesIO(b"email\nbob@example.com\nnot-an-email\n")
+    run = job_run_start_file(actor=requester, job=job, stream=stream, filename="gone.csv")
+    assert (run.status, run.listed, run.total) == ("queued", False, 0)
+    assert len(list(_uploads_in_tmp.iterdir())) == 1
+    assert job_process(run_id=run.pk) == "approval"  # listed by the worker, then it waits
+    run.refresh_from_db()
+    assert (run.status, run.total, run.invalid, run.source_file) == ("approval", 2, 1, "")
+    assert list(_uploads_in_tmp.iterdir()) == []  # the file is gone once its rows are in
+    assert iterable_user(emulator, "bob@example.com") is not None
+    job_run_approve(actor=approver, run=run)
+    run_to_end(run)
+    assert iterable_user(emulator, "bob@example.com") is None

@@ -72,5 +72,15 @@ def max_upload_rows() -> int:
     return int(getattr(settings, "JOBS_MAX_UPLOAD_ROWS", 1_000_000))
 
 
+def upload_dir():
+    from pathlib import Path
+
+    return Path(getattr(settings, "JOBS_UPLOAD_DIR", Path(settings.DATA_DIR) / "job-uploads"))
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "JOBS_MAX_UPLOAD_BYTES", 200 * 1024 * 1024))
+
+
 def deletion_hash_key() -> bytes:
     return str(getattr(settings, "JOBS_DELETION_HASH_KEY", settings.SECRET_KEY)).encode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,11 +15,11 @@ from django.utils import timezone
 
 from catalog.iterable import IterableError, client_for_project
 from catalog.jobs.services.actions import HANDLERS, Batch, Result
-from catalog.jobs.services.conf import ACTIVE, lease_seconds, slice_seconds
+from catalog.jobs.services.conf import ACTIVE, lease_seconds, max_upload_rows, slice_seconds
 from catalog.jobs.services.queue import job_enqueue
 from catalog.jobs.services.rows import identity_hash
 from catalog.jobs.services.runs import insert_rows
-from catalog.jobs.services.sources import query_rows
+from catalog.jobs.services.sources import file_rows, query_rows
 from catalog.models import ContactPreference, DeletionRecord, JobAction, JobItem, JobRun
 from catalog.runs import engine
 
@@ -46,18 +47,9 @@ def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str 
     run = JobRun.objects.select_related("job", "job__project").get(pk=run_id)
     job = run.job
     if not run.listed:
-        try:
-            rows = query_rows(job)
-        except ValidationError as exc:
-            return _fail(run_id, token, " ".join(exc.messages))
-        try:
-            with transaction.atomic():
-                if not JobRun.objects.select_for_update().filter(pk=run_id, lease_owner=token, listed=False).exists():
-                    return "stopped"
-                total, invalid = insert_rows(run, enumerate(rows, start=1), cap=job.row_cap)
-                JobRun.objects.filter(pk=run_id).update(listed=True, total=total, invalid=invalid)
-        except ValidationError as exc:
-            return _fail(run_id, token, " ".join(exc.messages))
+        listed = _list_rows(run, token)
+        if listed != "ok":
+            return listed
         run.refresh_from_db()
         if job.action == JobAction.DELETE_USERS and not run.dry_run and run.approved_by_id is None:
             engine.lease_release(JobRun, run_id, token, status=JobRun.Status.AWAITING_APPROVAL)
@@ -90,6 +82,41 @@ def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str 
         enqueue=job_enqueue,
     )
     return engine.slice_run(spec, run, token, deadline)
+
+
+def _list_rows(run: JobRun, token: str) -> str:
+    """Write the run's items from its uploaded file (streamed) or its query, once: in one transaction under
+    the run's row lock, so a killed worker leaves nothing half-listed. The file is deleted once listed."""
+    path = Path(run.source_file) if run.source_file else None
+    try:
+        if path is not None:
+            stream = path.open("rb")
+            rows = file_rows(stream, run.filename)
+            cap = max_upload_rows()
+        else:
+            stream = None
+            rows = enumerate(query_rows(run.job), start=1)
+            cap = run.job.row_cap
+        try:
+            with transaction.atomic():
+                if not JobRun.objects.select_for_update().filter(pk=run.pk, lease_owner=token, listed=False).exists():
+                    return "stopped"
+                total, invalid = insert_rows(run, rows, cap=cap)
+                if total == 0:
+                    raise ValidationError("No rows: the file or the query held nothing to send.")
+                JobRun.objects.filter(pk=run.pk).update(listed=True, total=total, invalid=invalid, source_file="")
+        finally:
+            if stream is not None:
+                stream.close()
+    except FileNotFoundError:
+        return _fail(run.pk, token, "The uploaded file is gone (the server's disk was cleared): upload it again.")
+    except ValidationError as exc:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        return _fail(run.pk, token, " ".join(exc.messages))
+    if path is not None:
+        path.unlink(missing_ok=True)
+    return "ok"
 
 
 def _next_items(run: JobRun) -> list[JobItem]:

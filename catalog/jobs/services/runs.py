@@ -3,8 +3,10 @@ the two-person rule for deletions, cancelling, and retrying failed rows."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from catalog.audit.services import actor_label, audit_record
 from catalog.jobs.services.actions import CHANGES
-from catalog.jobs.services.conf import ACTIVE, max_upload_rows
+from catalog.jobs.services.conf import ACTIVE, max_upload_bytes, max_upload_rows, upload_dir
 from catalog.jobs.services.queue import job_enqueue
 from catalog.jobs.services.rows import RowBuilder, RowProblem
 from catalog.models import InvalidRows, Job, JobAction, JobItem, JobRun
@@ -130,6 +132,36 @@ def job_run_start(
         )
         if run.status == JobRun.Status.QUEUED:
             job_enqueue(run.pk)
+    return run
+
+
+def job_run_start_file(*, actor: Actor, job: Job, stream: IO[bytes], filename: str, dry_run: bool = False) -> JobRun:
+    """A run over an uploaded file: the request only keeps the file (copied to disk in chunks) and queues the
+    run; its task reads the rows as a stream. A deletion is listed first, then waits for its approval."""
+    folder = upload_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{Path(filename or '').suffix[:10]}"
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > max_upload_bytes():
+                    raise ValidationError(f"The file is larger than {max_upload_bytes() // 2**20} MB: split it.")
+                out.write(chunk)
+        if size == 0:
+            raise ValidationError("The file is empty.")
+        with transaction.atomic():
+            run = _new_run(actor=actor, job=job, origin=JobRun.Origin.UPLOAD, dry_run=dry_run, listed=False,
+                           filename=(filename or "")[:255], source_file=str(path))  # fmt: skip
+            JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.QUEUED)
+            run.status = JobRun.Status.QUEUED
+            changes = {"job": job.name, "dry_run": dry_run, "file": run.filename, "bytes": size}
+            audit_record(actor=actor, action="job_run_start", instance=run, changes=changes)
+            job_enqueue(run.pk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return run
 
 
