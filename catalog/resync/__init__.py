@@ -30,7 +30,9 @@ a project whose truth owns whole arrays then resyncs without a single read, at t
 
 Throughput and reliability
 --------------------------
-A run's contacts are ``ResyncItem`` rows. A worker takes the run's lease, then loops: the next
+A run's contacts are ``ResyncItem`` rows, processed on the run engine (``catalog/runs/engine.py``, shared with
+the seed jobs: lease, slice loop, pacing, supervisor); the resync plugs in its listing and its batch. A worker
+takes the run's lease, then loops: the next
 ``batch_size`` pending items → read where needed → merge → one ``bulkUpdateSubscriptions`` per batch
 (split further only to stay under 4 MB) paced to ``rate_per_second`` → commit the items' outcome and the
 contacts' "resynced" marker in one transaction (the checkpoint). After ``RESYNC_SLICE_SECONDS`` it releases
