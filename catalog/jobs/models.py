@@ -47,7 +47,7 @@ class Job(models.Model):
     source = models.CharField(max_length=10, choices=JobSource.choices, default=JobSource.UPLOAD)
     # [{"column": "first_name", "field": "firstName"}]: only the fields named here are written.
     mapping = models.JSONField(default=list, blank=True)
-    email_column = models.CharField(max_length=100, default="email")
+    email_column = models.CharField(max_length=100, default="email", blank=True)
     user_id_column = models.CharField(max_length=100, default="user_id", blank=True)
     prefer_user_id = models.BooleanField("prefer the user id over the email", default=False)
     merge_nested_objects = models.BooleanField(

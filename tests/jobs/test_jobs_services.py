@@ -190,3 +190,24 @@ def test_an_uploaded_file_is_read_by_the_worker_and_a_deletion_waits_for_approva
     job_run_approve(actor=approver, run=run)
     run_to_end(run)
     assert iterable_user(emulator, "bob@example.com") is None
+
+
+def test_delete_by_user_id_and_again_is_done_once(project, emulator):
+    requester, approver = UserFactory(username="r3"), UserFactory(username="a3")
+    job = job_save(actor=requester, data={"project": project, "name": "by id", "action": "delete_users",
+                                          "email_column": ""})  # fmt: skip
+    for _ in range(2):  # the second time Iterable has nobody with that id: the row is done, not failed
+        run = job_run_start(actor=requester, job=job, rows=rows_from_json([{"user_id": "u-ada"}]), origin="api")
+        job_run_approve(actor=approver, run=run)
+        assert outcomes(run_to_end(run)) == {next(iter(outcomes(run))): "deleted"}
+    assert iterable_user(emulator, "ada@example.com") is None
+    assert DeletionRecord.objects.filter(by_user_id=True).count() == 2
+    assert DeletionRecord.objects.values("identity_hash").distinct().count() == 1  # the same person, one hash
+
+
+def test_list_add_by_unknown_user_id_fails_that_row_alone(project, emulator):
+    job = list_job(project, email_column="")
+    rows = rows_from_json([{"user_id": "nobody-here"}, {"user_id": "u-ada"}])
+    run = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="api"))
+    assert outcomes(run) == {"user id nobody-here": "rejected", "user id u-ada": "added"}
+    assert run.items.get(key="user id nobody-here").error_message == "Iterable has no user with this user id."

@@ -116,6 +116,8 @@ def job_problems(job: Job) -> dict[str, list[str]]:
                 add(field, message)
     if errors.get("project"):
         return errors
+    if not (job.email_column or "").strip() and not (job.user_id_column or "").strip():
+        add("email_column", "Name the column holding the email, the user id, or both.")
     for message in _mapping_errors(job):
         add("mapping", message)
     for message in _retention_errors(job):
