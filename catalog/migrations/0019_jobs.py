@@ -7,179 +7,435 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0018_search_trigram_indexes'),
+        ("catalog", "0018_search_trigram_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150)),
-                ('description', models.TextField(blank=True)),
-                ('action', models.CharField(choices=[('update_profiles', 'Update profiles'), ('list_add', 'Add to a list'), ('list_remove', 'Remove from a list'), ('delete_users', 'Delete users'), ('opt_out', 'Opt people out')], max_length=20)),
-                ('source', models.CharField(choices=[('upload', 'An uploaded file (CSV or JSON lines)'), ('api', 'Rows pushed through the API'), ('query', 'A database query, pulled on a schedule'), ('events', 'Unsubscribe events from another system')], default='upload', max_length=10)),
-                ('mapping', models.JSONField(blank=True, default=list)),
-                ('email_column', models.CharField(default='email', max_length=100)),
-                ('user_id_column', models.CharField(blank=True, default='user_id', max_length=100)),
-                ('prefer_user_id', models.BooleanField(default=False, verbose_name='prefer the user id over the email')),
-                ('merge_nested_objects', models.BooleanField(default=False, help_text='Merge an object field into the one Iterable has, instead of replacing it whole.', verbose_name='merge nested objects')),
-                ('retention', models.JSONField(blank=True, default=list)),
-                ('list_id', models.BigIntegerField(blank=True, null=True)),
-                ('list_name', models.CharField(blank=True, max_length=255)),
-                ('channel_unsubscribe', models.BooleanField(default=False, verbose_name="also unsubscribe from the list's channel")),
-                ('channel_name', models.CharField(blank=True, help_text='The channel a removal or an opt-out unsubscribes people from.', max_length=255)),
-                ('channel_id', models.BigIntegerField(blank=True, null=True)),
-                ('channel_confirmed', models.CharField(blank=True, help_text="The channel's name, typed to confirm.", max_length=255)),
-                ('campaign_id', models.BigIntegerField(blank=True, null=True)),
-                ('on_invalid', models.CharField(choices=[('skip', 'Skip invalid rows and go on'), ('fail', 'Fail the run (nothing is sent)')], default='skip', max_length=5)),
-                ('db_alias', models.CharField(blank=True, max_length=100, verbose_name='database')),
-                ('query', models.TextField(blank=True, help_text='One SELECT, run read-only.')),
-                ('row_cap', models.PositiveIntegerField(default=100000, validators=[django.core.validators.MinValueValidator(1, message='must be between 1 and 1000000'), django.core.validators.MaxValueValidator(1000000, message='must be between 1 and 1000000')])),
-                ('query_timeout_seconds', models.PositiveIntegerField(default=60, validators=[django.core.validators.MinValueValidator(1, message='must be between 1 and 600'), django.core.validators.MaxValueValidator(600, message='must be between 1 and 600')])),
-                ('schedule_cron', models.CharField(blank=True, max_length=100, verbose_name='schedule (cron)')),
-                ('schedule_enabled', models.BooleanField(default=False, verbose_name='scheduled')),
-                ('batch_size', models.PositiveIntegerField(default=1000, validators=[django.core.validators.MinValueValidator(1, message='must be between 1 and 10000'), django.core.validators.MaxValueValidator(10000, message='must be between 1 and 10000')])),
-                ('rate_per_second', models.FloatField(default=0, help_text="Write calls per second (0: the endpoint's own limit).", validators=[django.core.validators.MinValueValidator(0, message='must be between 0 and 1000'), django.core.validators.MaxValueValidator(1000, message='must be between 0 and 1000')])),
-                ('read_concurrency', models.PositiveSmallIntegerField(default=8, validators=[django.core.validators.MinValueValidator(1, message='must be between 1 and 64'), django.core.validators.MaxValueValidator(64, message='must be between 1 and 64')])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='catalog.iterableproject')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=150)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("update_profiles", "Update profiles"),
+                            ("list_add", "Add to a list"),
+                            ("list_remove", "Remove from a list"),
+                            ("delete_users", "Delete users"),
+                            ("opt_out", "Opt people out"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("upload", "An uploaded file (CSV or JSON lines)"),
+                            ("api", "Rows pushed through the API"),
+                            ("query", "A database query, pulled on a schedule"),
+                            ("events", "Unsubscribe events from another system"),
+                        ],
+                        default="upload",
+                        max_length=10,
+                    ),
+                ),
+                ("mapping", models.JSONField(blank=True, default=list)),
+                ("email_column", models.CharField(default="email", max_length=100)),
+                ("user_id_column", models.CharField(blank=True, default="user_id", max_length=100)),
+                (
+                    "prefer_user_id",
+                    models.BooleanField(default=False, verbose_name="prefer the user id over the email"),
+                ),
+                (
+                    "merge_nested_objects",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Merge an object field into the one Iterable has, instead of replacing it whole.",
+                        verbose_name="merge nested objects",
+                    ),
+                ),
+                ("retention", models.JSONField(blank=True, default=list)),
+                ("list_id", models.BigIntegerField(blank=True, null=True)),
+                ("list_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "channel_unsubscribe",
+                    models.BooleanField(default=False, verbose_name="also unsubscribe from the list's channel"),
+                ),
+                (
+                    "channel_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="The channel a removal or an opt-out unsubscribes people from.",
+                        max_length=255,
+                    ),
+                ),
+                ("channel_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "channel_confirmed",
+                    models.CharField(blank=True, help_text="The channel's name, typed to confirm.", max_length=255),
+                ),
+                ("campaign_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "on_invalid",
+                    models.CharField(
+                        choices=[("skip", "Skip invalid rows and go on"), ("fail", "Fail the run (nothing is sent)")],
+                        default="skip",
+                        max_length=5,
+                    ),
+                ),
+                ("db_alias", models.CharField(blank=True, max_length=100, verbose_name="database")),
+                ("query", models.TextField(blank=True, help_text="One SELECT, run read-only.")),
+                (
+                    "row_cap",
+                    models.PositiveIntegerField(
+                        default=100000,
+                        validators=[
+                            django.core.validators.MinValueValidator(1, message="must be between 1 and 1000000"),
+                            django.core.validators.MaxValueValidator(1000000, message="must be between 1 and 1000000"),
+                        ],
+                    ),
+                ),
+                (
+                    "query_timeout_seconds",
+                    models.PositiveIntegerField(
+                        default=60,
+                        validators=[
+                            django.core.validators.MinValueValidator(1, message="must be between 1 and 600"),
+                            django.core.validators.MaxValueValidator(600, message="must be between 1 and 600"),
+                        ],
+                    ),
+                ),
+                ("schedule_cron", models.CharField(blank=True, max_length=100, verbose_name="schedule (cron)")),
+                ("schedule_enabled", models.BooleanField(default=False, verbose_name="scheduled")),
+                (
+                    "batch_size",
+                    models.PositiveIntegerField(
+                        default=1000,
+                        validators=[
+                            django.core.validators.MinValueValidator(1, message="must be between 1 and 10000"),
+                            django.core.validators.MaxValueValidator(10000, message="must be between 1 and 10000"),
+                        ],
+                    ),
+                ),
+                (
+                    "rate_per_second",
+                    models.FloatField(
+                        default=0,
+                        help_text="Write calls per second (0: the endpoint's own limit).",
+                        validators=[
+                            django.core.validators.MinValueValidator(0, message="must be between 0 and 1000"),
+                            django.core.validators.MaxValueValidator(1000, message="must be between 0 and 1000"),
+                        ],
+                    ),
+                ),
+                (
+                    "read_concurrency",
+                    models.PositiveSmallIntegerField(
+                        default=8,
+                        validators=[
+                            django.core.validators.MinValueValidator(1, message="must be between 1 and 64"),
+                            django.core.validators.MaxValueValidator(64, message="must be between 1 and 64"),
+                        ],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="jobs", to="catalog.iterableproject"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project__name', 'name'],
-                'permissions': [('run_jobs', 'Can set up, dry-run, apply and schedule seed jobs'), ('approve_deletions', 'Can approve a user deletion requested by someone else'), ('receive_opt_outs', 'Can send unsubscribe events from another marketing system')],
+                "ordering": ["project__name", "name"],
+                "permissions": [
+                    ("run_jobs", "Can set up, dry-run, apply and schedule seed jobs"),
+                    ("approve_deletions", "Can approve a user deletion requested by someone else"),
+                    ("receive_opt_outs", "Can send unsubscribe events from another marketing system"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor_label', models.CharField(max_length=150)),
-                ('status', models.CharField(choices=[('approval', "Waiting for a second person's approval"), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Stopped on error'), ('cancelled', 'Cancelled')], default='queued', max_length=10)),
-                ('dry_run', models.BooleanField(default=False)),
-                ('origin', models.CharField(choices=[('upload', 'Uploaded file'), ('api', 'API'), ('query', 'Database query'), ('schedule', 'Schedule'), ('event', 'Unsubscribe event'), ('dry_run', 'Rows of a dry run'), ('retry', 'Retry')], max_length=10)),
-                ('filename', models.CharField(blank=True, max_length=255)),
-                ('listed', models.BooleanField(default=True, help_text='False while its task must still pull its rows.')),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('invalid', models.PositiveIntegerField(default=0)),
-                ('batch_size', models.PositiveIntegerField()),
-                ('rate_per_second', models.FloatField()),
-                ('batches_done', models.PositiveIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('approved_by_label', models.CharField(blank=True, max_length=150)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_owner', models.CharField(blank=True, max_length=64)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('resumes', models.PositiveIntegerField(default=0)),
-                ('resumed_at_batch', models.PositiveIntegerField(default=0)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='catalog.job')),
-                ('source_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.jobrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("actor_label", models.CharField(max_length=150)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("approval", "Waiting for a second person's approval"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Stopped on error"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("dry_run", models.BooleanField(default=False)),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("upload", "Uploaded file"),
+                            ("api", "API"),
+                            ("query", "Database query"),
+                            ("schedule", "Schedule"),
+                            ("event", "Unsubscribe event"),
+                            ("dry_run", "Rows of a dry run"),
+                            ("retry", "Retry"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("filename", models.CharField(blank=True, max_length=255)),
+                (
+                    "listed",
+                    models.BooleanField(default=True, help_text="False while its task must still pull its rows."),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("invalid", models.PositiveIntegerField(default=0)),
+                ("batch_size", models.PositiveIntegerField()),
+                ("rate_per_second", models.FloatField()),
+                ("batches_done", models.PositiveIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("approved_by_label", models.CharField(blank=True, max_length=150)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_owner", models.CharField(blank=True, max_length=64)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("resumes", models.PositiveIntegerField(default=0)),
+                ("resumed_at_batch", models.PositiveIntegerField(default=0)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="runs", to="catalog.job"
+                    ),
+                ),
+                (
+                    "source_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="catalog.jobrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JobItem',
+            name="JobItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row_no', models.PositiveIntegerField()),
-                ('key', models.CharField(help_text="The row's email or user id (a hash once deleted).", max_length=320)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=10)),
-                ('outcome', models.CharField(blank=True, max_length=30)),
-                ('diff', models.JSONField(blank=True, default=dict)),
-                ('error_code', models.CharField(blank=True, max_length=100)),
-                ('error_message', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('batch_no', models.PositiveIntegerField(blank=True, null=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='catalog.jobrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("row_no", models.PositiveIntegerField()),
+                (
+                    "key",
+                    models.CharField(help_text="The row's email or user id (a hash once deleted).", max_length=320),
+                ),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=30)),
+                ("diff", models.JSONField(blank=True, default=dict)),
+                ("error_code", models.CharField(blank=True, max_length=100)),
+                ("error_message", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("batch_no", models.PositiveIntegerField(blank=True, null=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="catalog.jobrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='DeletionRecord',
+            name="DeletionRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('identity_hash', models.CharField(db_index=True, max_length=64)),
-                ('by_user_id', models.BooleanField(default=False)),
-                ('deleted_at', models.DateTimeField()),
-                ('requested_by_label', models.CharField(max_length=150)),
-                ('approved_by_label', models.CharField(max_length=150)),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.contactpreference')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deletion_records', to='catalog.iterableproject')),
-                ('run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deletions', to='catalog.jobrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("identity_hash", models.CharField(db_index=True, max_length=64)),
+                ("by_user_id", models.BooleanField(default=False)),
+                ("deleted_at", models.DateTimeField()),
+                ("requested_by_label", models.CharField(max_length=150)),
+                ("approved_by_label", models.CharField(max_length=150)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="catalog.contactpreference",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deletion_records",
+                        to="catalog.iterableproject",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deletions",
+                        to="catalog.jobrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-deleted_at', '-id'],
+                "ordering": ["-deleted_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OptOutEvent',
+            name="OptOutEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=200)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('received_by_label', models.CharField(max_length=150)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='opt_out_events', to='catalog.job')),
-                ('run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.jobrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=200)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("received_by_label", models.CharField(max_length=150)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="opt_out_events", to="catalog.job"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="catalog.jobrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.CheckConstraint(condition=models.Q(('action__in', ['update_profiles', 'list_add', 'list_remove', 'delete_users', 'opt_out'])), name='job_action_valid'),
+            model_name="job",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("action__in", ["update_profiles", "list_add", "list_remove", "delete_users", "opt_out"])
+                ),
+                name="job_action_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.CheckConstraint(condition=models.Q(('source__in', ['upload', 'api', 'query', 'events'])), name='job_source_valid'),
+            model_name="job",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source__in", ["upload", "api", "query", "events"])), name="job_source_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.CheckConstraint(condition=models.Q(('on_invalid__in', ['skip', 'fail'])), name='job_on_invalid_valid'),
+            model_name="job",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("on_invalid__in", ["skip", "fail"])), name="job_on_invalid_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='job_name_unique'),
+            model_name="job",
+            constraint=models.UniqueConstraint(fields=("project", "name"), name="job_name_unique"),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.CheckConstraint(condition=models.Q(('batch_size__gte', 1), ('batch_size__lte', 10000), ('rate_per_second__gte', 0), ('rate_per_second__lte', 1000), ('row_cap__gte', 1), ('row_cap__lte', 1000000)), name='job_bounds'),
+            model_name="job",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("batch_size__gte", 1),
+                    ("batch_size__lte", 10000),
+                    ("rate_per_second__gte", 0),
+                    ("rate_per_second__lte", 1000),
+                    ("row_cap__gte", 1),
+                    ("row_cap__lte", 1000000),
+                ),
+                name="job_bounds",
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobrun',
-            index=models.Index(fields=['job', 'status'], name='catalog_job_job_id_4299cf_idx'),
+            model_name="jobrun",
+            index=models.Index(fields=["job", "status"], name="catalog_job_job_id_4299cf_idx"),
         ),
         migrations.AddConstraint(
-            model_name='jobrun',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['approval', 'queued', 'running', 'done', 'failed', 'cancelled'])), name='job_run_status_valid'),
+            model_name="jobrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["approval", "queued", "running", "done", "failed", "cancelled"])),
+                name="job_run_status_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobitem',
-            index=models.Index(fields=['run', 'status'], name='catalog_job_run_id_5fed44_idx'),
+            model_name="jobitem",
+            index=models.Index(fields=["run", "status"], name="catalog_job_run_id_5fed44_idx"),
         ),
         migrations.AddConstraint(
-            model_name='deletionrecord',
-            constraint=models.UniqueConstraint(fields=('run', 'identity_hash'), name='deletion_record_once_per_run'),
+            model_name="deletionrecord",
+            constraint=models.UniqueConstraint(fields=("run", "identity_hash"), name="deletion_record_once_per_run"),
         ),
         migrations.AddConstraint(
-            model_name='optoutevent',
-            constraint=models.UniqueConstraint(fields=('job', 'event_id'), name='opt_out_event_once'),
+            model_name="optoutevent",
+            constraint=models.UniqueConstraint(fields=("job", "event_id"), name="opt_out_event_once"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0019_jobs'),
+        ("catalog", "0019_jobs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='jobrun',
-            name='source_file',
+            model_name="jobrun",
+            name="source_file",
             field=models.CharField(blank=True, max_length=500),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0020_job_run_source_file'),
+        ("catalog", "0020_job_run_source_file"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='email_column',
-            field=models.CharField(blank=True, default='email', max_length=100),
+            model_name="job",
+            name="email_column",
+            field=models.CharField(blank=True, default="email", max_length=100),
         ),
     ]
