@@ -147,7 +147,7 @@ def test_detail_links_to_the_eu_app_for_eu_projects(ui_catalog, viewer):
 
 def test_detail_shows_the_guards_warnings(ui_catalog, viewer):
     page = viewer.get(reverse("catalog:notification_detail", kwargs={"key": "receipt"})).content.decode()
-    assert "no-owner" in page and "has no owner" in page
+    assert "No owner:" in page and "has no owner" in page and "no-owner" not in page  # words, not codes
 
 
 def test_unknown_notification_is_404(ui_catalog, viewer):
@@ -161,7 +161,8 @@ def test_message_type_page_shows_its_impact_and_the_guard(ui_catalog, viewer):
     assert b"Notifications may use this type." in response.content
     url = reverse("catalog:entity_detail", kwargs={"entity": "messagetype", "pk": ui_catalog.marketing_message.pk})
     page = viewer.get(url).content.decode()
-    assert "marketing-message-type" in page and "optout-marketing" in page
+    assert "The “Marketing Message” type:" in page and "Opt-out type on a Marketing channel:" in page
+    assert "marketing-message-type" not in page and "optout-marketing" not in page
 
 
 def test_event_page_shows_schema_payload_and_journeys(ui_catalog, viewer):

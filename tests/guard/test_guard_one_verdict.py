@@ -54,7 +54,7 @@ def test_a_type_flipped_in_iterable_is_an_error_on_every_screen(demo, staff):
     assert DIGEST in listed and 'class="badge error"' in listed
 
     page = staff.get(reverse("catalog:notification_detail", kwargs={"key": DIGEST})).content.decode()
-    assert "in Iterable" in page and "optout-marketing" in page and "No violations" not in page
+    assert "in Iterable" in page and "Opt-out type on a Marketing channel" in page and "No violations" not in page
 
     violations = staff.get("/api/violations/").json()
     rows = {row["notification"]: row for row in violations["results"]}
