@@ -44,14 +44,18 @@ def _role_clean(role: str) -> str:
 
 
 def _locked(user: User) -> User:
-    """The user as stored now, locked until the change commits (the page's copy may be stale)."""
-    return User.objects.select_for_update().get(pk=user.pk)
+    """The user as stored now, locked until the change commits (the page's copy may be stale). NO KEY: the audit
+    event another admin's change writes names its actor by foreign key, which must still be able to share it."""
+    return User.objects.select_for_update(no_key=True).get(pk=user.pk)
 
 
-def _lock_admins() -> int:
-    """Lock the admin role while a change may take an admin away (two admins demoting each other at once would
-    otherwise both see the other one still there), and count the active admins."""
+def _lock_admin_role() -> None:
+    """Changes that may take an admin away run one at a time (two admins demoting each other at once would
+    otherwise both see the other one still there). Taken before any user row, always in that order."""
     Group.objects.select_for_update().get(name=roles.ADMIN)
+
+
+def _active_admins() -> int:
     return User.objects.filter(is_active=True, groups__name=roles.ADMIN).distinct().count()
 
 
@@ -90,11 +94,12 @@ def user_invite(*, actor: Actor, email: str, role: str) -> Invitation:
 def user_role_change(*, actor: Actor, user: User, role: str) -> None:
     _role_clean(role)
     with transaction.atomic():
+        _lock_admin_role()
         user = _locked(user)
         before = user_role(user)
         if before == role:
             return
-        if before == roles.ADMIN and user.is_active and _lock_admins() <= 1:
+        if before == roles.ADMIN and user.is_active and _active_admins() <= 1:
             raise ValidationError({"role": LAST_ADMIN})
         user.groups.remove(*Group.objects.filter(name__in=roles.ROLES))
         user.groups.add(Group.objects.get(name=role))
@@ -108,10 +113,11 @@ def user_deactivate(*, actor: Actor, user: User) -> None:
     if isinstance(actor, User) and actor.pk == user.pk:
         raise ValidationError("You cannot deactivate yourself: ask another admin.")
     with transaction.atomic():
+        _lock_admin_role()
         user = _locked(user)
         if not user.is_active:
             return
-        if user_role(user) == roles.ADMIN and _lock_admins() <= 1:
+        if user_role(user) == roles.ADMIN and _active_admins() <= 1:
             raise ValidationError(LAST_ADMIN)
         user.is_active = False
         user.save(update_fields=["is_active"])
