@@ -139,7 +139,7 @@ class PickerFormMixin:
             widget.describe = describe
             widget.choices = field.choices
         for name in ("project", "medium"):
-            if reload_url and name in form.fields:
+            if reload_url and self.scoped_fields and name in form.fields:
                 form.fields[name].widget.attrs.update(
                     {
                         "hx-get": reload_url,
@@ -291,7 +291,8 @@ ENTITY_PICKERS = {
     "channel": (_describe_channel, ("project",), None),
     "message_type": (_describe_message_type, ("project", "channel"), None),
 }
-ENTITY_SCOPED = {MessageType: ("channel",), Template: ("message_type",)}
+# The fields a changed project reloads (a journey's trigger events: the project's event names are offered).
+ENTITY_SCOPED = {MessageType: ("channel",), Template: ("message_type",), Journey: ("trigger_event_names",)}
 
 
 def _formfield(db_field, **kwargs):
@@ -314,7 +315,7 @@ def model_form_for(model, field_names):
     """The form of one of the catalog's other entities; their guard rules run in model validation."""
     scoped = ENTITY_SCOPED.get(model, ())
     attrs = {
-        "pickers": {name: ENTITY_PICKERS[name] for name in scoped},
+        "pickers": {name: ENTITY_PICKERS[name] for name in scoped if name in ENTITY_PICKERS},
         "scoped_fields": scoped,
     }
     base = type(f"{model.__name__}EntityForm", (EntityForm,), attrs)

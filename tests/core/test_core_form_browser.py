@@ -112,3 +112,29 @@ def test_editing_keeps_the_choices_and_removing_every_tag_clears_them(page, live
     assert "Saved notification weekly_digest." in page.get_by_role("status").inner_text()
     digest = Notification.objects.get(pk=catalog.digest.pk)
     assert digest.tags == [] and [t.name for t in digest.templates.all()] == ["Digest"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_journeys_trigger_events_are_chips(page, live_server, log_in, catalog, width):
+    from catalog.models import CustomEvent, Journey
+
+    CustomEvent.objects.create(project=catalog.project, name="SaaS Trials")
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in("erin", "/journeys/new/")
+    page.locator("#id_project").select_option(label="Test project")
+    page.locator("#id_iterable_id").fill("7100")
+    page.locator("#id_name").fill("Trial nurture")
+    entry = page.locator("#field-trigger_event_names .tag-entry")
+    entry.fill("SaaS Trials")
+    entry.press("Enter")
+    entry.fill("Signed up")
+    entry.press("Enter")
+    page.get_by_role("button", name="Remove Signed up").click()
+    assert page.locator("#field-trigger_event_names datalist option").evaluate_all("os => os.map(o => o.value)") == [
+        "SaaS Trials"
+    ]
+    assert fits(page)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    assert Journey.objects.get(iterable_id=7100).trigger_event_names == ["SaaS Trials"]
+    assert fits(page)
