@@ -142,7 +142,8 @@ def test_drift_on_the_notification_page(synced, client, user_in_role, django_ass
     url = reverse("catalog:notification_detail", kwargs={"key": synced.drifting.key})
     with django_assert_max_num_queries(21):
         page = client.get(url).content.decode()
-    assert 'id="drift"' in page and "campaign-missing" in page and "987654321" in page
+    assert 'id="drift"' in page and "Campaign missing" in page and "987654321" in page
+    assert "campaign-missing" not in page  # the finding in words, never its code
 
     clean = Notification.objects.filter(project=synced.student).exclude(pk=synced.drifting.pk).first()
     page = client.get(reverse("catalog:notification_detail", kwargs={"key": clean.key})).content.decode()
@@ -164,7 +165,7 @@ def test_notification_page_costs_the_same_with_many_findings(synced, client, use
         finding.save()
     with CaptureQueriesContext(connection) as many:
         page = client.get(url).content.decode()
-    assert page.count("campaign-missing") == 31
+    assert page.count("Campaign missing") == 31
     assert len(many) == len(few)
 
 
