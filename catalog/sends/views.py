@@ -113,7 +113,7 @@ class ProofSendFormView(Perm, View):
                     )
                     return redirect("catalog:proof_send_detail", pk=attempt.pk)
                 preview = proof_preview(actor=request.user, **given)
-                frames = [_frame_keep(request, message.html) if message.html else "" for message in preview.rendered]
+                frames = _frames_keep(request, [message.html for message in preview.rendered])
             except ProofSendDuplicate as duplicate:
                 messages.info(request, str(duplicate))
                 return redirect("catalog:proof_send_detail", pk=duplicate.attempt.pk)
@@ -137,19 +137,22 @@ class ProofSendFormView(Perm, View):
         return render(request, "sends/send_form.html", context, status=status)
 
 
-# The rendered HTML of the last few previews, by a random token, in the person's session: the frame that shows
-# it loads it by URL (its own strict policy), and the session is in the database, so any worker can answer.
+# The rendered HTML of the latest preview, by a random token, in the person's session: the frame that shows it
+# loads it by URL (with its own strict policy), and the session is in the database, so any worker can answer.
+# Only the latest preview's: the session is read on every request, so it does not collect old ones.
 _FRAMES = "sends_preview_frames"
-_FRAMES_KEPT = 4
 
 
-def _frame_keep(request, html: str) -> str:
-    """Keep `html` for the preview frame; the token its URL carries."""
-    token = uuid.uuid4().hex
-    kept = dict(request.session.get(_FRAMES) or {})
-    kept[token] = html
-    request.session[_FRAMES] = dict(list(kept.items())[-_FRAMES_KEPT:])
-    return token
+def _frames_keep(request, bodies: list[str]) -> list[str]:
+    """Keep each HTML body for the preview frame; the tokens their URLs carry ("" where there is no body)."""
+    kept, tokens = {}, []
+    for html in bodies:
+        token = uuid.uuid4().hex if html else ""
+        if html:
+            kept[token] = html
+        tokens.append(token)
+    request.session[_FRAMES] = kept
+    return tokens
 
 
 # This view's whole policy, in place of the site's: an email's HTML may have its own inline styles and its

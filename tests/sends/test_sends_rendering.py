@@ -163,3 +163,29 @@ def test_api_preview_returns_the_rendered_message(sends, client_for):
     [message] = response.json()["rendered"]
     assert message["subject"] == "Hi QA there" and message["medium"] == "Email" and message["error"] == ""
     assert message["missing"] == []
+
+
+def test_only_the_latest_previews_body_is_kept(sends, mia_page):
+    template_content(sends.emulator, campaign_template_id(sends, sends.digest), html="<p>first {{firstName}}</p>")
+    url = reverse("catalog:proof_send", args=[sends.digest.key])
+
+    def frame_of_a_preview():
+        page = mia_page.post(url, _form(sends.own, action="preview")).content.decode()
+        return re.search(r'sandbox src="([^"]+)"', page)
+
+    first = frame_of_a_preview()
+    template_content(sends.emulator, campaign_template_id(sends, sends.digest), html="<p>second</p>")
+    second = re.search(
+        r'sandbox src="([^"]+)"', mia_page.post(url, _form(sends.own, action="preview")).content.decode()
+    )
+    assert "second" in mia_page.get(second.group(1)).content.decode()
+    assert "This preview has expired" in mia_page.get(first.group(1)).content.decode()
+
+
+def test_an_email_too_large_to_preview_says_so(sends):
+    from catalog.sends.services.rendering import MAX_PREVIEW_HTML
+
+    big = "<p>" + "x" * MAX_PREVIEW_HTML + "</p>"
+    template_content(sends.emulator, campaign_template_id(sends, sends.digest), html=big, subject="Hi")
+    [message] = proof_preview(actor=sends.mia, notification=sends.digest, recipient=sends.own).rendered
+    assert message.html == "" and "too large to preview here" in message.error and message.subject == "Hi"

@@ -16,7 +16,7 @@ from catalog.models import ProofMode
 from catalog.sends.services.results import ProofPlan
 
 # Bigger HTML than this is not kept for the preview frame (the session would carry it).
-MAX_PREVIEW_HTML = 512 * 1024
+MAX_PREVIEW_HTML = 256 * 1024
 
 
 @dataclass
