@@ -6,7 +6,6 @@ import logging
 
 from django.db.models import Q
 
-from catalog.guard import policy
 from catalog.models import (
     FindingCategory,
     IterableMirror,
@@ -16,10 +15,12 @@ from catalog.models import (
     SyncFinding,
 )
 from catalog.sync.services import drift
+from catalog.templatetags.catalog_ui import code_words
 
 logger = logging.getLogger(__name__)
 
-# What each finding is called on a page (its code stays in the API and the filters' values).
+# What each of the sync's findings is called on a page (its code stays in the API and the filters' values); the
+# guard's codes are said as everywhere else (catalog_ui's CODE_WORDS).
 FINDING_TITLES = {
     drift.TEMPLATE_MISSING: "Template missing in Iterable",
     drift.TEMPLATE_TYPE_CHANGED: "Template on another message type in Iterable",
@@ -35,8 +36,6 @@ FINDING_TITLES = {
     drift.TEMPLATE_COPY: "Sends use a copy of the template",
     drift.ORPHAN_TEMPLATE: "Template no catalog entry claims",
     drift.ORPHAN_CAMPAIGN: "Triggered campaign no catalog entry claims",
-    policy.OPTOUT_MARKETING: "Opt-out message type on a marketing channel",
-    policy.MARKETING_MESSAGE_TYPE: 'Uses the "Marketing Message" type',
 }
 # Findings about an object Iterable does not have: there is nothing in Iterable to link to.
 MISSING_IN_ITERABLE = {
@@ -49,7 +48,7 @@ TRIGGER_WORDS = {"manual": "Started by hand", "schedule": "On the schedule", "co
 
 
 def finding_title(code: str) -> str:
-    return FINDING_TITLES.get(code) or code.replace("-", " ").capitalize()
+    return FINDING_TITLES.get(code) or code_words(code)
 
 
 def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:
