@@ -21,7 +21,7 @@ KIND_PLURALS: dict[str, str] = {
 
 @register.filter
 def title_of_finding(code: str) -> str:
-    """"marketing-message-type" → 'Uses the "Marketing Message" type'."""
+    """A finding's code in words: "orphan-template" → "Template no catalog entry claims"."""
     return finding_title(code)
 
 
