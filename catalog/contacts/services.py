@@ -442,8 +442,9 @@ def contact_lookup_run(
         changes={
             "projects": [p.name for p in projects],
             "at": datetime.now(UTC).isoformat(),
-            "by": "email" if email else "userId",
-            "project_id": project.pk if project is not None else None,
+            # Read back to open the lookup again (contact_lookup_asked); words the activity page shows as they are.
+            "looked_up_by": "email" if email else "userId",
+            "scope": "one project" if project is not None else "every project",
             "notification": notification.key if notification is not None else None,
         },
     )
@@ -478,7 +479,7 @@ def contact_lookup_asked(*, event_id: int) -> LookupAsked:
         raise LookupGone("There is no such lookup: the link is wrong, or the activity log no longer holds it.")
     changes = event.changes if isinstance(event.changes, dict) else {}
     identifier = event.object_repr
-    by = changes.get("by")
+    by = changes.get("looked_up_by")
     if by is None:
         # Recorded before lookups said how: an identifier that is a valid address was an email.
         try:
@@ -487,12 +488,12 @@ def contact_lookup_asked(*, event_id: int) -> LookupAsked:
         except ValidationError:
             by = "userId"
     project = None
-    if changes.get("project_id") is not None:
-        project = IterableProject.objects.filter(pk=changes["project_id"]).first()
+    names = changes.get("projects") or []
+    # Recorded before lookups said their scope: one project named was one project asked.
+    if changes.get("scope", "one project" if len(names) == 1 else "") == "one project" and names:
+        project = IterableProject.objects.filter(name=names[0]).first()
         if project is None:
-            raise LookupGone("The project this lookup was made in no longer exists.")
-    elif "by" not in changes and len(changes.get("projects") or []) == 1:
-        project = IterableProject.objects.filter(name=changes["projects"][0]).first()
+            raise LookupGone(f"The project this lookup was made in, '{names[0]}', no longer exists (or was renamed).")
     notification = None
     if changes.get("notification"):
         notification = Notification.objects.filter(key=changes["notification"]).first()

@@ -129,7 +129,7 @@ def test_the_lookup_page_offers_a_link_without_the_address(demo, client, user_in
     link = f"http://testserver/contacts/lookups/{event.pk}/"
     assert "Share this lookup" in page and f'href="{link}"' in page
     assert "qa.student" not in link
-    assert event.changes["by"] == "email" and event.changes["project_id"] == demo.student.pk
+    assert event.changes["looked_up_by"] == "email" and event.changes["scope"] == "one project"
 
 
 def test_a_colleague_opens_the_shared_lookup_and_it_runs_again(demo, client, user_in_role):
@@ -171,3 +171,28 @@ def test_the_api_runs_a_shared_lookup_by_its_id(demo, client_for):
     assert again.status_code == 200 and {p["identifier"] for p in again.json()} == {"qa.student@example.com"}
     assert api.get("/api/contacts/lookup/999999/").status_code == 404
     assert client_for("viewer").get(f"/api/contacts/lookup/{event.pk}/").status_code == 403
+
+
+def test_a_lookup_recorded_before_it_said_how_opens_again(demo, admin_user):
+    from catalog.contacts.services import contact_lookup_asked
+
+    old = AuditEvent.objects.create(
+        actor_label="mia", action="contact_lookup", object_type="contact", object_repr="qa-student-1",
+        changes={"projects": ["Student - US"], "at": "2026-01-01T00:00:00+00:00"},
+    )  # fmt: skip
+    asked = contact_lookup_asked(event_id=old.pk)
+    assert (asked.email, asked.user_id, asked.project) == ("", "qa-student-1", demo.student)
+    old.object_repr, old.changes = "qa.student@example.com", {"projects": ["Student - US", "Employer - US"]}
+    old.save()
+    asked = contact_lookup_asked(event_id=old.pk)
+    assert (asked.email, asked.user_id, asked.project) == ("qa.student@example.com", "", None)
+
+
+def test_a_shared_lookup_of_one_notification_keeps_it(demo, admin_user):
+    from catalog.contacts.services import contact_lookup_asked
+    from catalog.models import Notification
+
+    push = Notification.objects.get(key=PUSH)
+    run = contact_lookup_run(actor=admin_user, email="qa.student@example.com", project=demo.student, notification=push)
+    asked = contact_lookup_asked(event_id=run.event.pk)
+    assert asked.notification == push and asked.project == demo.student
