@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from catalog.audit.services import audit_event
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 CHARTS = {"chart-verdicts": "doughnut", "chart-findings": "line", "chart-resyncs": "bar", "chart-sends": "bar"}
@@ -13,6 +15,19 @@ CHARTS = {"chart-verdicts": "doughnut", "chart-findings": "line", "chart-resyncs
 @pytest.mark.parametrize("width", [1440, 390])
 def test_home_charts_draw_and_the_page_fits(page, live_server, log_in, morning, user_in_role, width):
     user_in_role("engineering", username="erin")
+    # Recent activity with long unbroken values and nested counts, which must wrap inside a phone's width.
+    audit_event(
+        actor="a_rather_long_service_account_name",
+        action="sync",
+        object_type="syncrun",
+        object_id=str(morning.synced.pk),
+        object_repr="Test project sync " + "x" * 80,
+        changes={
+            "status": "succeeded",
+            "counts": {"channel": {"seen": 4, "created": 4}},
+            "calls": {"GET /api/" + "y" * 60: 1},
+        },
+    )
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     page.set_viewport_size({"width": width, "height": 900})
