@@ -62,7 +62,10 @@ def test_invite_shows_the_link_once(admin_page):
     assert "it will not be shown again" in body
     assert user_role(User.objects.get(username="lee@example.com")) == "engineering"
     assert response["Cache-Control"].startswith("max-age=0")
-    assert link not in admin_page.get(PEOPLE).content.decode()
+    listed = admin_page.get(PEOPLE).content.decode()
+    assert link not in listed
+    assert "Invited: no password yet" in listed.split("lee@example.com")[1].split("</tr>")[0]
+    assert "Invited" not in listed.split("admin-page")[1].split("</tr>")[0]
 
 
 def test_invite_with_bad_input_keeps_what_was_typed_and_says_why(admin_page, user_in_role):
