@@ -32,6 +32,7 @@ WIDTHS = {"wide": (1440, 900), "phone": (390, 844)}
 # mail, the JSON schema.
 NOT_PAGES = {"logout", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
              "api:schema", "health"}  # fmt: skip
+ERROR_PAGE = "not found"  # what a mistyped address shows
 # Pages whose text is about the API's own names by design.
 NAMES_BY_DESIGN = {
     "api:docs": "documents the API: its field names are the point",
@@ -101,7 +102,7 @@ def _pages(real: dict[str, str]) -> list[tuple[str, str]]:
         if path.startswith("/api/") and name not in HTML_UNDER_API:
             continue  # JSON for scripts
         found.append((real.get(name, path), name))
-    return found
+    return [*found, ("/no/such/page/", ERROR_PAGE)]
 
 
 def _real_objects(demo, admin) -> dict[str, str]:
@@ -168,10 +169,11 @@ def test_every_page_at_every_width(browser, live_server, demo, user_in_role, scr
                 except PlaywrightError:  # a download, or an error without a body: Chromium shows no page
                     response = context.request.get(f"{live_server.url}{path}")
                     status = response.status
-                if status in {404, 405}:
+                expected = 404 if name == ERROR_PAGE else 200
+                if status in {404, 405} and status != expected:
                     skipped.append(f"{path} ({status})")
                     continue
-                if status != 200:
+                if status != expected:
                     errors.append(f"{path} ({name}): {status}")
                     continue
                 if "text/html" not in (response.headers.get("content-type", "") if response else ""):
