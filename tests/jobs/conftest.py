@@ -81,3 +81,7 @@ def sender(user_in_role):
 def _uploads_in_tmp(settings, tmp_path):
     settings.JOBS_UPLOAD_DIR = tmp_path / "job-uploads"
     return settings.JOBS_UPLOAD_DIR
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "qcluster: starts real manage.py qcluster processes (about 20-30 s)")
