@@ -253,6 +253,9 @@ def _line(object_type: str, key: str, value: Any) -> Line:
         )
     if key in ("findings",) and isinstance(value, dict):
         return Line(label=label, value=_codes_words(value))
+    if key == "calls" and isinstance(value, dict) and all(isinstance(n, int) for n in value.values()):
+        # Per endpoint is the engineers' detail (the sync run's page has it); here, how many.
+        return Line(label=label, value=str(sum(value.values())))
     return Line(label=label, value=value_words(value, choices=choices))
 
 

@@ -44,7 +44,7 @@ def test_a_sync_says_its_outcome_counts_and_findings_in_words(small_catalog):
         finished_at=timezone.now(),
         status="succeeded",
         counts={"templates": 12, "campaigns": 3},
-        calls={"GET /api/templates": 2},
+        calls={"GET /api/templates": 1, "GET /api/campaigns": 1},
         findings={"campaign-missing": 2, "optout-marketing": 1},
         errors=[],
     )
@@ -53,7 +53,7 @@ def test_a_sync_says_its_outcome_counts_and_findings_in_words(small_catalog):
     assert event_words(event).what.startswith("Synced with Iterable sync run")
     assert lines["Status"] == "Succeeded"
     assert lines["Read from Iterable"] == "templates: 12, campaigns: 3"
-    assert lines["Calls to Iterable"] == "GET /api/templates: 2"
+    assert lines["Calls to Iterable"] == "2"
     assert lines["Found"] == "campaign missing in Iterable: 2, opt-out type on a marketing channel: 1"
     assert lines["Errors"] == "none"
     assert "campaign-missing" not in event_words(event).details
