@@ -121,7 +121,9 @@ def test_a_journeys_trigger_events_are_chips(page, live_server, log_in, catalog,
     CustomEvent.objects.create(project=catalog.project, name="SaaS Trials")
     page.set_viewport_size({"width": width, "height": 900})
     log_in("erin", "/journeys/new/")
-    page.locator("#id_project").select_option(label="Test project")
+    with page.expect_response(lambda response: "/journeys/new/?" in response.url):
+        page.locator("#id_project").select_option(label="Test project")  # the project's event names come back
+    page.wait_for_load_state("networkidle")
     page.locator("#id_iterable_id").fill("7100")
     page.locator("#id_name").fill("Trial nurture")
     entry = page.locator("#field-trigger_event_names .tag-entry")
