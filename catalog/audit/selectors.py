@@ -3,6 +3,8 @@
 import csv
 from collections.abc import Iterator
 
+from django.utils import timezone
+
 from catalog.audit.filters import AuditEventFilterSet
 from catalog.audit.services import audit_events_for
 from catalog.io.services.export import csv_cell
@@ -42,7 +44,7 @@ def _rows(writer, user: RequestUser, batch: list[AuditEvent]) -> Iterator[str]:
     for event in audit_events_for(user=user, events=batch):
         words = event.words
         row = [
-            event.created_at.isoformat(timespec="seconds"),
+            timezone.localtime(event.created_at).isoformat(timespec="seconds"),
             event.actor_label,
             words.action,
             words.object_type,
