@@ -91,6 +91,7 @@ KEYS = {
     "user": "User",
     "name": "Name",
     "msg": "Message",
+    "looked_up_by": "Looked up by",
     "subscribed_message_type_ids": "Subscribed message types",
     "unsubscribed_message_type_ids": "Unsubscribed message types",
     "unsubscribed_channel_ids": "Unsubscribed channels",
@@ -118,6 +119,9 @@ CODES = {
     "deprecated-message-type": "deprecated message type",
     "trigger-incomplete": "trigger incomplete",
 }
+
+# Values some action keys hold that no model's choices name.
+VALUE_WORDS = {"looked_up_by": {"email": "email address", "userId": "user id"}}
 
 # Values some action keys hold, in words (choices of models that the event does not name as its object).
 VALUE_CHOICES = {
@@ -209,7 +213,8 @@ def event_words(event) -> EventWords:
         return _reversed(name, **kwargs)
 
     changes = event.changes if isinstance(event.changes, dict) else {}
-    lines = [_line(event.object_type, key, value) for key, value in changes.items()]
+    # A value recorded as null (a lookup made without a notification) has nothing to say.
+    lines = [_line(event.object_type, key, value) for key, value in changes.items() if value is not None]
     words = EventWords(
         action=action_words(event.action),
         object_type=object_type_words(event.object_type),
@@ -273,6 +278,8 @@ def _field(object_type: str, key: str) -> tuple[str, dict]:
     if model_field is not None and not hasattr(model_field, "verbose_name"):
         model_field = None
     choices: dict = dict(getattr(model_field, "choices", None) or ())
+    if not choices and key in VALUE_WORDS:
+        choices = VALUE_WORDS[key]
     if not choices and key in VALUE_CHOICES:
         app_label, model_name, field_name = VALUE_CHOICES[key]
         try:

@@ -150,6 +150,14 @@ def test_resyncs_imports_and_lookups_read_as_sentences(small_catalog):
     )
     assert event_words(lookup).what == "Looked up a contact contact someone@example.com"
     assert _lines(lookup) == {"Projects": "Student - US, Employer - US", "At": "2026-11-30 09:15"}
+    asked = audit_event(
+        actor="mia",
+        action="contact_lookup",
+        object_type="contact",
+        object_repr="user-42",
+        changes={"projects": ["Student - US"], "looked_up_by": "userId", "scope": "one project", "notification": None},
+    )
+    assert _lines(asked) == {"Projects": "Student - US", "Looked up by": "user id", "Scope": "one project"}
 
 
 def test_an_unknown_action_and_shape_still_reads(small_catalog):
