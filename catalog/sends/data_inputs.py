@@ -97,10 +97,11 @@ def _flatten(value: dict, path: tuple = ()) -> list[tuple[tuple, Any]]:
 
 
 def posted_rows(data, prefix: str) -> int:
-    """How many rows of a repeatable group were posted (their highest index plus one)."""
+    """How many rows of a repeatable group were filled in (the highest filled row's index plus one): empty rows
+    are not counted, so each Preview offers one empty row, not one more each time."""
     top = -1
     for name in data or {}:
-        if name.startswith(prefix):
+        if name.startswith(prefix) and str(data.get(name) or "").strip():
             head = name[len(prefix) :].split(".", 1)[0]
             if head.isdigit():
                 top = max(top, int(head))

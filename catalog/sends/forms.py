@@ -69,7 +69,10 @@ class ProofSendForm(forms.Form):
             for item in [*group.inputs, *(i for row in group.rows for i in row)]:
                 self.fields[item.name] = data_inputs.form_field(item, about if group.shape == "one" else "")
         # Rows of a name and a value: the template's merge fields (no event), or fields beyond the schema.
-        posted = data_inputs.posted_rows(self.data if self.is_bound else None, data_inputs.EXTRA_NAME)
+        posted = max(
+            data_inputs.posted_rows(self.data if self.is_bound else None, data_inputs.EXTRA_NAME),
+            data_inputs.posted_rows(self.data if self.is_bound else None, data_inputs.EXTRA_VALUE),
+        )
         self.extra_count = max(len(extra_names or []), posted) + 1
         for i in range(self.extra_count):
             self.fields[f"{data_inputs.EXTRA_NAME}{i}"] = forms.CharField(required=False, max_length=200, label="Name")

@@ -139,3 +139,14 @@ def test_the_api_still_takes_json_data_fields(rich, client_for):
     }  # fmt: skip
     response = api.post("/api/test-sends/preview/", body, format="json")
     assert response.status_code == 400 and "data_fields.seats" in response.content.decode()
+
+
+def test_each_preview_offers_one_empty_row_not_one_more_each_time(sends, client):
+    client.force_login(sends.mia)
+    url = reverse("catalog:proof_send", args=[sends.digest.key])
+    form = {"recipient": sends.own.pk, "mode": "campaign", "submission_token": TOKEN, "action": "preview",
+            "extra_name_0": "firstName", "extra_value_0": "", "extra_name_1": "", "extra_value_1": "",
+            "extra_name_2": "", "extra_value_2": ""}  # fmt: skip
+    for _ in range(2):
+        page = client.post(url, form).content.decode()
+        assert re.findall(r'name="extra_name_(\d+)"', page) == ["0", "1"]
