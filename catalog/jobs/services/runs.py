@@ -59,9 +59,7 @@ def _write_items(values: list[tuple]) -> None:
     """One multi-row statement per chunk (the ORM's bulk_create costs more than the rows' own work here)."""
     meta = JobItem._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(meta.get_field(c.removesuffix("_id") if c == "run_id" else c).column) for c in _ITEM_COLUMNS
-    )
+    columns = ", ".join(quote(name) for name in _ITEM_COLUMNS)  # the fields' own column names
     # Only quoted model names are in the text; every value is a parameter.
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_ITEM_COLUMNS))})"  # noqa: S608
     with connection.cursor() as cursor:
