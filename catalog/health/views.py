@@ -149,6 +149,10 @@ class NotificationHealthViewSet(viewsets.GenericViewSet):
     pagination_class = None
     filter_backends: list = []
 
+    def get_serializer_class(self):
+        # What OPTIONS describes (DRF's metadata asks): the body the backfill takes, else the series.
+        return BackfillSerializer if self.action == "backfill" else NotificationHealthSerializer
+
     @extend_schema(
         parameters=[OpenApiParameter("days", int, enum=list(PERIODS), description="30 (default) or 90.")],
         responses=NotificationHealthSerializer,

@@ -71,3 +71,11 @@ def test_the_schema_lists_the_viewsets_operations(client, user_in_role):
     assert set(paths["/api/health/notifications/{key}/backfill/"]) == {"post"}
     assert set(paths["/api/health/alerts/"]) == {"get"}
     assert set(paths["/api/health/alerts/{id}/acknowledge/"]) == {"post"}
+
+
+def test_options_describe_each_action(small_catalog, client, user_in_role):
+    client.force_login(user_in_role("engineering"))
+    backfill = client.options("/api/health/notifications/weekly_digest/backfill/")
+    assert backfill.status_code == 200 and "days" in backfill.json()["actions"]["POST"]
+    assert client.options("/api/health/notifications/weekly_digest/").status_code == 200
+    assert client.options("/api/health/alerts/1/acknowledge/").status_code == 200
