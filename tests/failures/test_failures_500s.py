@@ -40,7 +40,7 @@ def test_activity_page_shows_a_change_named_items(admin_page, small_catalog):
     response = admin_page.get(reverse("catalog:audit_list"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert re.search(r"<dt>items</dt><dd>3</dd>", body), body
+    assert re.search(r"<dt>Contacts retried</dt><dd>3</dd>", body), body
     assert '<span class="before">A</span> → <span class="after">B</span>' in body
 
 
