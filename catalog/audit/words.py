@@ -39,6 +39,11 @@ ACTIONS = {
     "approve": "Approved",
     "rotate": "Rotated",
     "revoke": "Revoked",
+    "invite": "Invited",
+    "role_change": "Changed the role of",
+    "deactivate": "Deactivated",
+    "reactivate": "Reactivated",
+    "password_link": "Made a set-password link for",
 }
 
 # Object types recorded without a model of that name, or whose model's name is not what staff call it.
@@ -58,6 +63,7 @@ OBJECT_TYPES = {
     "messagetype": "Message type",
     "customevent": "Custom event",
     "eventfield": "Event field",
+    "user": "Person",
 }
 
 # Keys that actions (not model fields) record, named as staff would.

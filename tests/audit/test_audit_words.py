@@ -163,13 +163,13 @@ def test_resyncs_imports_and_lookups_read_as_sentences(small_catalog):
 def test_an_unknown_action_and_shape_still_reads(small_catalog):
     event = audit_event(
         actor="someone",
-        action="role_change",
+        action="rename_things",
         object_type="user",
         object_repr="vera",
         changes={"groups": {"before": ["viewer"], "after": ["viewer", "marketing"]}, "extra": {"nested": [1, 2]}},
     )
     words = event_words(event)
-    assert words.action == "Role change"
+    assert words.action == "Rename things"
     assert _lines(event)["Groups"] == "viewer → viewer, marketing"
     assert _lines(event)["Extra"] == "nested: 1, 2"
     assert value_words({"a": {"b": 1}, "c": 2}) == "a (b: 1); c (2)"
@@ -187,3 +187,16 @@ def test_values_in_words():
     assert value_words(list(range(15))).endswith("and 3 more")
     assert value_words(123456) == "123,456"
     assert value_words("x" * 400).endswith("…")
+
+
+def test_users_and_roles_changes_read_in_words(db, django_user_model):
+    from catalog.people.services import user_deactivate, user_role_change
+
+    admin = django_user_model.objects.create_user("ada", "ada@example.com")
+    grace = django_user_model.objects.create_user("grace", "grace@example.com")
+    user_role_change(actor=admin, user=grace, role="viewer")
+    user_deactivate(actor=admin, user=grace)
+    words = [event_words(e).what for e in models.AuditEvent.objects.filter(object_type="user").order_by("id")]
+    assert words[0].startswith("Changed the role of person grace")
+    assert words[-1].startswith("Deactivated person")
+    assert not any("role_change" in w or "deactivate " in w for w in words)
