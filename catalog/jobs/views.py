@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
@@ -57,14 +58,13 @@ def _htmx_render(request, page_template: str, part_template: str, context: dict,
 
 class JobListView(JobsPerm, View):
     def get(self, request):
-        jobs = list(jobs_for_list())
-        last = {}
-        for run in JobRun.objects.filter(job__in=jobs).order_by("job_id", "-created_at").distinct():
-            last.setdefault(run.job_id, run)
+        newest = JobRun.objects.filter(job=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+        jobs = list(jobs_for_list().annotate(last_run_id=Subquery(newest)))
+        last = JobRun.objects.in_bulk([job.last_run_id for job in jobs if job.last_run_id])
         rows = [
             {
                 "job": job,
-                "last": last.get(job.pk),
+                "last": last.get(job.last_run_id),
                 "schedule": cron_words(job.schedule_cron) if job.schedule_enabled else "",
             }
             for job in jobs

@@ -54,6 +54,8 @@ def test_set_up_upload_dry_run_then_apply(project, emulator, operator):
     job_process(run_id=applied.pk)
     assert iterable_user(emulator, "ada@example.com")["dataFields"]["firstName"] == "Ada L."
     assert "Updated" in page.get(reverse("catalog:job_run", args=[applied.pk])).content.decode()
+    listing = page.get(reverse("catalog:job_list")).content.decode()
+    assert f"Run #{applied.pk}</a>: Done" in listing  # the newest run of each job
 
 
 def test_refused_mapping_and_unconfirmed_channel_are_said_beside_their_fields(project, operator):
