@@ -90,9 +90,3 @@ def server_error(request):
     # No request in the context: no context processor runs, so neither the session, the user nor the database
     # is touched.
     return HttpResponseServerError(loader.render_to_string("errors/500.html", {}))
-
-
-def csrf_failure(request, reason: str = ""):
-    """The form was stale or came from elsewhere (settings.CSRF_FAILURE_VIEW)."""
-    body = loader.render_to_string("errors/403_csrf.html", {"reason": reason}, request)
-    return HttpResponseForbidden(body)

@@ -148,6 +148,7 @@ def test_a_form_sent_without_its_csrf_token_explains_itself(user_in_role):
     assert response.status_code == 403
     body = response.content.decode()
     assert "This form expired" in body and "nothing was saved" in body and "/static/css/app.css" in body
+    assert "Log out" in body  # in the frame, with the menu and who is signed in
 
 
 def test_tokens_page_is_in_the_frame_without_inline_style(client_in_role, db):
