@@ -109,6 +109,21 @@ def main(action: str, default_rows: int = 100_000) -> None:
             data["mapping"] = [] if action != "list_add" else data["mapping"]
         job = job_save(actor="bench", data=data)
 
+        # Memory first (the process's peak is then the stream's alone): a file of --memory-rows rows uploaded,
+        # streamed by the worker into a dry run, and its first batches processed (a continuation would follow).
+        big = work / "big.csv"
+        write_csv(big, args.memory_rows)
+        before = peak_rss_mb()
+        began = time.monotonic()
+        with big.open("rb") as stream:
+            dry = job_run_start_file(actor="bench", job=job, stream=stream, filename="big.csv", dry_run=True)
+        job_process(run_id=dry.pk, slice_seconds_=5)
+        elapsed = time.monotonic() - began
+        dry.refresh_from_db()
+        after = peak_rss_mb()
+        print(f"  memory: {dry.total:,} rows streamed from the file into a run and its first batches sent in "
+              f"{elapsed:.1f} s; peak RSS {before:.0f} MB -> {after:.0f} MB (+{after - before:.0f} MB)")  # fmt: skip
+
         path = work / "rows.csv"
         write_csv(path, args.rows)
         began = time.monotonic()
@@ -135,18 +150,3 @@ def main(action: str, default_rows: int = 100_000) -> None:
               f"{ceiling:,.0f} rows/s -> {args.rows / elapsed / ceiling:.0%} of the ceiling")  # fmt: skip
         limited = sum(1 for r in emu.requests() if r["status"] == 429)
         print(f"  429 answers from the emulator: {limited}")
-
-        # Memory: a file of --memory-rows rows uploaded, streamed by the worker into a dry run, and its first
-        # batches processed (a continuation would follow).
-        big = work / "big.csv"
-        write_csv(big, args.memory_rows)
-        before = peak_rss_mb()
-        began = time.monotonic()
-        with big.open("rb") as stream:
-            dry = job_run_start_file(actor="bench", job=job, stream=stream, filename="big.csv", dry_run=True)
-        job_process(run_id=dry.pk, slice_seconds_=5)
-        elapsed = time.monotonic() - began
-        dry.refresh_from_db()
-        after = peak_rss_mb()
-        print(f"  memory: {dry.total:,} rows streamed from the file into a run and its first batches sent in "
-              f"{elapsed:.1f} s; peak RSS {before:.0f} MB -> {after:.0f} MB (+{after - before:.0f} MB)")  # fmt: skip
