@@ -141,12 +141,12 @@ def main(action: str, default_rows: int = 100_000) -> None:
         endpoint = ENDPOINTS[action]
         per_call = min(endpoint.rows_per_call, args.batch)
         ceiling = endpoint.calls_per_second * per_call
+        bound = f"{endpoint.name} at {endpoint.calls_per_second:g} calls/s x {per_call:,} rows a call"
         if action == "opt_out":  # every row is read first (getByEmail, 100/s), then written in bulk
-            ceiling = min(ceiling, 100.0)
+            ceiling, bound = min(ceiling, 100.0), "reading each person first (getByEmail, 100 calls/s)"
         done = run.items.filter(status=JobItem.Status.DONE).count()
         print(f"{action}: {args.rows:,} rows (intake {intake:.1f} s) sent in {elapsed:.1f} s = "
               f"{args.rows / elapsed:,.0f} rows/s; done {done:,}")  # fmt: skip
-        print(f"  ceiling: {endpoint.name} at {endpoint.calls_per_second:g} calls/s x {per_call:,} rows a call = "
-              f"{ceiling:,.0f} rows/s -> {args.rows / elapsed / ceiling:.0%} of the ceiling")  # fmt: skip
+        print(f"  ceiling: {bound} = {ceiling:,.0f} rows/s -> {args.rows / elapsed / ceiling:.0%} of the ceiling")
         limited = sum(1 for r in emu.requests() if r["status"] == 429)
         print(f"  429 answers from the emulator: {limited}")
