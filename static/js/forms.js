@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // Chips typed while a project's pickers were being reloaded, kept for the fields that come back.
+  var carried = {};
+
   function tagInput(input) {
     if (input.dataset.tagReady) { return; }
     input.dataset.tagReady = "1";
@@ -60,6 +63,8 @@
     }
 
     input.value.split(",").forEach(add);
+    (carried[name] || []).forEach(add);
+    delete carried[name];
     entry.addEventListener("keydown", function (event) {
       if (event.key === "Enter" || event.key === ",") {
         event.preventDefault();
@@ -121,6 +126,12 @@
 
   function start() {
     setUp(document);
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      carried = {};
+      event.detail.target.querySelectorAll(".tag-input input[type=hidden]").forEach(function (hidden) {
+        (carried[hidden.name] = carried[hidden.name] || []).push(hidden.value);
+      });
+    });
     document.body.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
   }
 

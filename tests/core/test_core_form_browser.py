@@ -140,3 +140,23 @@ def test_a_journeys_trigger_events_are_chips(page, live_server, log_in, catalog,
     page.wait_for_load_state()
     assert Journey.objects.get(iterable_id=7100).trigger_event_names == ["SaaS Trials"]
     assert fits(page)
+
+
+def test_chips_typed_while_the_pickers_reload_are_kept(page, live_server, log_in, catalog):
+    log_in("erin", "/journeys/new/")
+    held = []
+    page.route("**/journeys/new/?*", lambda route: held.append(route))  # the reload waits for the chip
+    page.locator("#id_project").select_option(label="Test project")
+    while not held:
+        page.wait_for_timeout(50)
+    entry = page.locator("#field-trigger_event_names .tag-entry")
+    entry.fill("Signed up")
+    entry.press("Enter")
+    with page.expect_response(lambda response: "/journeys/new/?" in response.url):
+        held[0].continue_()
+    page.wait_for_load_state("networkidle")
+    assert chips_of(page, "trigger_event_names") == ["Signed up"]
+
+
+def chips_of(page, field: str) -> list[str]:
+    return page.locator(f"#field-{field} .tag-chip input[type=hidden]").evaluate_all("hs => hs.map(h => h.value)")
