@@ -55,6 +55,17 @@ class Result:
 
 
 @dataclass
+class Row:
+    """One pending row of a run, as a batch needs it (its JobItem's id, number, key, payload, attempts)."""
+
+    pk: int
+    row_no: int
+    key: str
+    payload: dict
+    attempts: int
+
+
+@dataclass
 class Batch:
     run: JobRun
     job: Job
@@ -69,7 +80,7 @@ def _read_call(client, payload: dict) -> Callable[[], User | None]:
     return partial(client.get_user_by_id, payload["userId"])
 
 
-def _reads(batch: Batch, items: list[JobItem]) -> dict[int, Any]:
+def _reads(batch: Batch, items: list[Row]) -> dict[int, Any]:
     calls = {item.pk: _read_call(batch.client, item.payload) for item in items}
     return fan_out(calls, max_workers=batch.concurrency)
 
@@ -78,10 +89,10 @@ def _read_failed(error: IterableError) -> Result:
     return Result(FAILED, "read_failed", {}, error.code, error.msg[:500])
 
 
-def _chunks(items: list[JobItem], row: Callable[[JobItem], dict]) -> list[list[tuple[JobItem, dict]]]:
+def _chunks(items: list[Row], row: Callable[[Row], dict]) -> list[list[tuple[Row, dict]]]:
     """Rows in chunks that stay under Iterable's 4 MB body."""
-    chunks: list[list[tuple[JobItem, dict]]] = []
-    current: list[tuple[JobItem, dict]] = []
+    chunks: list[list[tuple[Row, dict]]] = []
+    current: list[tuple[Row, dict]] = []
     size = 0
     for item in items:
         body = row(item)
@@ -132,10 +143,10 @@ def _identity(payload: dict) -> str:
 
 def _bulk(
     batch: Batch,
-    items: list[JobItem],
+    items: list[Row],
     results: dict[int, Result],
     write: Callable[[list[dict]], dict],
-    row: Callable[[JobItem], dict],
+    row: Callable[[Row], dict],
     success: str,
 ) -> str:
     """Write ``items`` with one paced bulk call per chunk; a row Iterable refuses fails alone."""
@@ -166,7 +177,7 @@ def _bulk(
 # ---------------------------------------------------------------------------------------------- profiles
 
 
-def _profile_diff(item: JobItem, found: User | None, merge: bool) -> Result:
+def _profile_diff(item: Row, found: User | None, merge: bool) -> Result:
     if found is None:
         return Result(DONE, "would_create", {"fields": {k: [None, v] for k, v in item.payload["dataFields"].items()}})
     changes = {}
@@ -178,7 +189,7 @@ def _profile_diff(item: JobItem, found: User | None, merge: bool) -> Result:
     return Result(DONE, "would_change", {"fields": changes}) if changes else Result(SKIPPED, "unchanged")
 
 
-def update_profiles(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]:
+def update_profiles(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
     results: dict[int, Result] = {}
     if batch.run.dry_run:
         reads = _reads(batch, items)
@@ -197,11 +208,11 @@ def update_profiles(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, 
 # ---------------------------------------------------------------------------------------------- lists
 
 
-def _list_rows(item: JobItem) -> dict:
+def _list_rows(item: Row) -> dict:
     return item.payload
 
 
-def list_add(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]:
+def list_add(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
     results: dict[int, Result] = {}
     list_id = int(batch.job.list_id or 0)
     if batch.run.dry_run:
@@ -225,7 +236,7 @@ def list_add(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]
     return _bulk(batch, items, results, write, _list_rows, "added"), results
 
 
-def list_remove(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]:
+def list_remove(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
     results: dict[int, Result] = {}
     job = batch.job
     list_id = int(job.list_id or 0)
@@ -258,7 +269,7 @@ def list_remove(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Resu
 # ---------------------------------------------------------------------------------------------- deletions
 
 
-def delete_users(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]:
+def delete_users(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
     results: dict[int, Result] = {}
     if batch.run.dry_run:
         reads = _reads(batch, items)
@@ -295,13 +306,13 @@ def delete_users(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Res
 # ---------------------------------------------------------------------------------------------- opt-outs
 
 
-def opt_out(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]:
+def opt_out(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
     """Add the job's channel to each person's unsubscribed channels, keeping the rest of the array (it is
     overwritten when sent: read right before, in the same batch). Someone not in Iterable is left alone."""
     results: dict[int, Result] = {}
     channel = int(batch.job.channel_id or 0)
     reads = _reads(batch, items)
-    to_write: list[JobItem] = []
+    to_write: list[Row] = []
     arrays: dict[int, list[int]] = {}
     for item in items:
         found = reads[item.pk]
@@ -317,7 +328,7 @@ def opt_out(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]
             arrays[item.pk] = [*found.unsubscribed_channel_ids, channel]
             to_write.append(item)
 
-    def row(item: JobItem) -> dict:
+    def row(item: Row) -> dict:
         ident = {"email": item.payload["email"]} if item.payload.get("email") else {"userId": item.payload["userId"]}
         return {**ident, "unsubscribedChannelIds": arrays[item.pk]}
 
@@ -327,7 +338,7 @@ def opt_out(batch: Batch, items: list[JobItem]) -> tuple[str, dict[int, Result]]
     return outcome, results
 
 
-HANDLERS: dict[str, Callable[[Batch, list[JobItem]], tuple[str, dict[int, Result]]]] = {
+HANDLERS: dict[str, Callable[[Batch, list[Row]], tuple[str, dict[int, Result]]]] = {
     JobAction.UPDATE_PROFILES: update_profiles,
     JobAction.LIST_ADD: list_add,
     JobAction.LIST_REMOVE: list_remove,
