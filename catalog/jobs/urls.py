@@ -1,7 +1,6 @@
 """The jobs' routes: pages (the "catalog" namespace) and the API on the one router (the "api" namespace)."""
 
 from django.urls import path
-from rest_framework import routers
 
 from catalog.jobs import api, views
 
@@ -18,14 +17,11 @@ urlpatterns = [
     path("jobs/cron-preview/", views.CronPreviewView.as_view(), name="job_cron_preview"),
 ]
 
-# catalog/api/urls.py includes this slice's ``api_urlpatterns`` but does not call ``api_register``: the
-# viewsets get their routes from a router of their own (same paths and names in the "api" namespace).
-_router = routers.SimpleRouter()
-_router.register("jobs/runs", api.JobRunViewSet, basename="job-run")
-_router.register("jobs/deletions", api.DeletionRecordViewSet, basename="job-deletion")
-_router.register("jobs", api.JobViewSet, basename="job")
-api_urlpatterns: list = list(_router.urls)
+api_urlpatterns: list = []
 
 
 def api_register(router) -> None:
-    """Nothing: the routes are in ``api_urlpatterns`` (registering them on the one router too would double them)."""
+    """The jobs' viewsets on the one router; runs and deletions first, so "runs" is never read as a job's id."""
+    router.register("jobs/runs", api.JobRunViewSet, basename="job-run")
+    router.register("jobs/deletions", api.DeletionRecordViewSet, basename="job-deletion")
+    router.register("jobs", api.JobViewSet, basename="job")
