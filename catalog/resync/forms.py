@@ -23,11 +23,8 @@ class ResyncImportForm(forms.Form):
     project = forms.ModelChoiceField(queryset=IterableProject.objects.all())
     file = forms.FileField(
         label="Preferences CSV",
-        help_text=(
-            "UTF-8, a header line with an email column and any of unsubscribed_channel_ids, "
-            "unsubscribed_message_type_ids, subscribed_message_type_ids, email_list_ids (ids separated by ; or |). "
-            "Good rows are kept; bad rows are listed with their line."
-        ),
+        help_text="UTF-8 with a header line naming its columns (below). Good rows are kept; bad rows are listed with "
+        "their line.",
     )
 
     def clean_file(self):

@@ -40,7 +40,6 @@ NAMES_BY_DESIGN = {
 
 # (path, check) → why it fails today. Remove a line when its page is fixed (the test says when).
 KNOWN_OFFENDERS: dict[tuple[str, str], str] = {
-    ("/resync/imports/", "raw names"): "import columns named by storage name (the resync helper is reworking it)",
 }
 
 RAW_NAMES = re.compile(
