@@ -3,7 +3,7 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # The capabilities' parts of the core's pages (catalog/core/extensions.py), each registered by its own module.
-PANEL_MODULES = ("catalog.health.panels", "catalog.sync.panels", "catalog.sends.panels")
+PANEL_MODULES = ("catalog.audit.panels", "catalog.health.panels", "catalog.sync.panels", "catalog.sends.panels")
 
 
 class CatalogConfig(AppConfig):
@@ -27,27 +27,11 @@ class CatalogConfig(AppConfig):
         enforcement.install()
         for module in PANEL_MODULES:
             import_module(module)
-        _register_history()
         NotificationFilterSet.plug_extensions()
         post_migrate.connect(_sync_roles, sender=self)
         post_migrate.connect(_reinstall_guard, sender=self)
         connection_created.connect(_sqlite_guard_functions)
         request_finished.connect(clear_request_id)
-
-
-def _register_history() -> None:
-    """The audit trail's panel on every catalog page: the object's last 50 events, as the reader may see them
-    (contacts' addresses hidden from roles without lookup). Registered here until the audit slice has its own
-    panels.py; the core imports no capability."""
-    from catalog.audit.services import audit_events_for
-    from catalog.core.extensions import Panel, register_panel
-    from catalog.models import AuditEvent
-
-    def history(obj, request) -> dict:
-        events = AuditEvent.objects.filter(object_type=obj._meta.model_name, object_id=str(obj.pk))
-        return {"history": audit_events_for(user=request.user, events=events[:50])}
-
-    register_panel(Panel("audit-history", "catalog/panels/history.html", history, slot="history", kinds=None))
 
 
 def _sync_roles(sender, apps=None, **kwargs) -> None:

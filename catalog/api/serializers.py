@@ -1,51 +1,10 @@
-"""Serializers every slice's API shares: the audit trail's events (until the audit slice has its own api.py),
-the guard's violation, and a key that refuses control characters. The core's serializers are in
-catalog/core/serializers.py."""
+"""Serializers every slice's API shares: the guard's violation, and a key that refuses control characters. The
+core's serializers are in catalog/core/serializers.py, the audit trail's in catalog/audit/serializers.py."""
 
 from rest_framework import serializers
 
-from catalog import models
-from catalog.audit.services import audit_events_for
 from catalog.guard import policy
 from catalog.services.input_limits import control_characters
-
-
-class AuditEventListSerializer(serializers.ListSerializer):
-    """Masks a page of events at once (one query for the test sends it names, not one per event)."""
-
-    def to_representation(self, data):
-        events = list(data.all() if hasattr(data, "all") else data)
-        request = self.context.get("request")
-        if request is not None:
-            events = audit_events_for(user=request.user, events=events)
-        return [self.child.to_representation(event) for event in events]
-
-
-class AuditEventSerializer(serializers.ModelSerializer):
-    """Contacts' addresses and userIds are hidden from roles that may not look contacts up, and another
-    person's private test recipient from everyone but admins."""
-
-    def to_representation(self, instance):
-        request = self.context.get("request")
-        if request is not None and self.parent is None:
-            instance = audit_events_for(user=request.user, events=[instance])[0]
-        return super().to_representation(instance)
-
-    class Meta:
-        list_serializer_class = AuditEventListSerializer
-        model = models.AuditEvent
-        fields = [
-            "id",
-            "created_at",
-            "actor",
-            "actor_label",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "changes",
-        ]
-        read_only_fields = fields
 
 
 class ViolationSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from rest_framework import routers
 
 from catalog.api import schema, views  # noqa: F401 (schema registers the token scheme)
 from catalog.api.permissions import CanReadCatalog
+from catalog.audit import urls as audit_urls
 from catalog.contacts import urls as contacts_urls
 from catalog.core import urls as core_urls
 from catalog.health import urls as health_urls
@@ -28,7 +29,7 @@ class Router(routers.DefaultRouter):
 
 router = Router()
 core_urls.api_register(router)
-router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
+audit_urls.api_register(router)
 contacts_urls.api_register(router)
 resync_urls.api_register(router)
 jobs_urls.api_register(router)

@@ -1,23 +1,8 @@
-"""What the one API shares beyond the slices' viewsets: the audit trail (until the audit slice has its own api.py)
-and the JSON 404 for any other path. The core's viewsets are in catalog/core/api.py."""
+"""What the one API shares beyond the slices' viewsets: the JSON 404 for any other path. The core's viewsets are in
+catalog/core/api.py, the audit trail's in catalog/audit/api.py."""
 
-from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.views import APIView
-
-from catalog import models
-from catalog.api import serializers
-from catalog.api.pagination import CappedCountPagination
-
-
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The audit trail, read-only: one event per write or send."""
-
-    queryset = models.AuditEvent.objects.all()
-    serializer_class = serializers.AuditEventSerializer
-    filterset_fields = ["object_type", "object_id", "action", "actor"]
-    # A million events: counting them all would cost more than reading the page.
-    pagination_class = CappedCountPagination
 
 
 class UnknownPathView(APIView):
