@@ -15,28 +15,10 @@ from catalog.models import (
     SyncFinding,
 )
 from catalog.sync.services import drift
-from catalog.templatetags.catalog_ui import code_words
+from catalog.sync.words import code_words
 
 logger = logging.getLogger(__name__)
 
-# What each of the sync's findings is called on a page (its code stays in the API and the filters' values); the
-# guard's codes are said as everywhere else (catalog_ui's CODE_WORDS).
-FINDING_TITLES = {
-    drift.TEMPLATE_MISSING: "Template missing in Iterable",
-    drift.TEMPLATE_TYPE_CHANGED: "Template on another message type in Iterable",
-    drift.MESSAGE_TYPE_MISSING: "Message type missing in Iterable",
-    drift.MESSAGE_TYPE_CHANGED: "Message type differs in Iterable",
-    drift.CAMPAIGN_MISSING: "Campaign missing in Iterable",
-    drift.CAMPAIGN_NOT_RUNNING: "Campaign not running",
-    drift.CAMPAIGN_NOT_TRIGGERED: "Campaign is not an API-triggered campaign",
-    drift.JOURNEY_MISSING: "Journey missing in Iterable",
-    drift.JOURNEY_ARCHIVED: "Journey archived",
-    drift.JOURNEY_DISABLED: "Journey turned off",
-    drift.JOURNEY_TRIGGER_MISMATCH: "Journey started by another event",
-    drift.TEMPLATE_COPY: "Sends use a copy of the template",
-    drift.ORPHAN_TEMPLATE: "Template no catalog entry claims",
-    drift.ORPHAN_CAMPAIGN: "Triggered campaign no catalog entry claims",
-}
 # Findings about an object Iterable does not have: there is nothing in Iterable to link to.
 MISSING_IN_ITERABLE = {
     drift.TEMPLATE_MISSING,
@@ -48,7 +30,8 @@ TRIGGER_WORDS = {"manual": "Started by hand", "schedule": "On the schedule", "co
 
 
 def finding_title(code: str) -> str:
-    return FINDING_TITLES.get(code) or code_words(code)
+    """A finding's title (catalog/sync/words.py: the one source of a code's words)."""
+    return code_words(code)
 
 
 def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:

@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 
 from catalog.core import extensions
 from catalog.guard import policy
+from catalog.sync import words
 
 register = template.Library()
 
@@ -29,22 +30,9 @@ POLICY_MEANING = {
 }
 
 
-# The guard's codes as people say them; other codes (the sync's findings) are read out of their words.
-CODE_WORDS = {
-    policy.OPTOUT_MARKETING: "Opt-out type on a Marketing channel",
-    policy.MARKETING_MESSAGE_TYPE: "The “Marketing Message” type",
-    policy.NO_OWNER: "No owner",
-    policy.DEPRECATED_MESSAGE_TYPE: "Deprecated message type",
-    policy.TRIGGER_INCOMPLETE: "Trigger incomplete",
-}
-
-
-@register.filter
-def code_words(code: str | None) -> str:
-    """A rule's or a finding's code in words ("no-owner" → "No owner"), never the code itself on a page."""
-    if not code:
-        return ""
-    return CODE_WORDS.get(code) or str(code).replace("-", " ").replace("_", " ").capitalize()
+# A rule's or a finding's code in words ("no-owner" → "No owner"), never the code itself on a page; the words
+# are the sync slice's (one source for every page that names a code).
+register.filter("code_words", words.code_words)
 
 
 @register.filter

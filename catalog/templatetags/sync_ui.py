@@ -5,7 +5,8 @@ from django import template
 from django.utils.html import format_html
 
 from catalog.models import MirrorKind
-from catalog.sync.selectors import MISSING_IN_ITERABLE, TRIGGER_WORDS, finding_title
+from catalog.sync.selectors import MISSING_IN_ITERABLE, TRIGGER_WORDS
+from catalog.sync.words import code_words
 from catalog.templatetags.catalog_ui import iterable_campaign_url, iterable_journey_url, iterable_template_url
 
 register = template.Library()
@@ -19,10 +20,9 @@ KIND_PLURALS: dict[str, str] = {
 }
 
 
-@register.filter
-def title_of_finding(code: str) -> str:
-    """A finding's code in words: "orphan-template" → "Template no catalog entry claims"."""
-    return finding_title(code)
+# A finding's code in words ("orphan-template" → "Template no catalog entry claims"): the same words as
+# catalog_ui's code_words, under the name the sync's pages use.
+register.filter("title_of_finding", code_words)
 
 
 @register.filter
