@@ -1,6 +1,8 @@
 """The sync run list in real Chromium, at 1440 and 390 px: "Sync now" answers in place (htmx), then the list follows
 the queued sync by itself (polling) and shows its run without a reload; then it stops polling."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -39,4 +41,40 @@ def test_sync_now_then_the_list_shows_the_run_by_itself(
     expect(page.locator("#sync-waiting")).to_have_count(0)  # finished: the list stopped polling
     expect(page.locator("#sync-run-table")).not_to_have_attribute("hx-trigger", "every 3s")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [390])
+def test_adding_an_orphan_template_uses_the_forms_pickers(page, live_server, log_in, demo, user_in_role, width):
+    """The orphan's add page is the catalog's form: its message type is a searchable picker, styled, on a phone."""
+    from catalog.models import Template
+
+    FORBIDDEN = 599001  # the demo's Iterable template on "Marketing Message" that no catalog entry claims
+    run = sync_runs.catalog_sync_project(project=demo.student, actor="test")
+    assert run.status == "succeeded", run.errors
+    user_in_role("engineering", username="erin")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in("erin", f"/sync/orphans/{demo.student.pk}/templates/{FORBIDDEN}/add/")
+
+    picker = page.locator("#field-message_type .picker")
+    expect(picker).to_be_visible()
+    search = picker.locator(".picker-search")
+    expect(search).to_be_visible()  # forms.js set the picker up
+    # forms.css lays the options out as a list in a box that scrolls inside itself, not as a bare list.
+    assert picker.locator(".picker-options").evaluate("e => getComputedStyle(e).listStyleType") == "none"
+    allowed = Template.objects.filter(project=demo.student).select_related("message_type").first().message_type
+    search.fill(allowed.name)
+    label = page.locator(".picker-label", has_text=re.compile(f"^{re.escape(allowed.name)}$"))
+    option = picker.locator(".picker-option", has=label, has_text=demo.student.name)
+    expect(option).to_be_visible()
+    shown = picker.locator(".picker-option:not([hidden])")
+    assert shown.count() < picker.locator(".picker-option").count()  # the search narrowed the list
+    option.locator("input").check()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("h1")).to_contain_text("Legacy newsletter")
+    created = Template.objects.get(project=demo.student, iterable_id=FORBIDDEN)
+    assert created.message_type == allowed
     assert errors == []
