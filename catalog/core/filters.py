@@ -240,6 +240,15 @@ class NotificationFilterSet(django_filters.FilterSet):
         return f"{generation}:{hashlib.sha256(repr(given).encode()).hexdigest()}"
 
     @property
+    def active_filter_count(self) -> int:
+        """How many filters the list is narrowed by (said on the phone's folded filters): the search and the sort
+        are not filters, and a filter given twice counts once."""
+        data = self.data if isinstance(self.data, QueryDict) else QueryDict()
+        return sum(
+            1 for name in self.filters if name not in ("q", "ordering") and any(v.strip() for v in data.getlist(name))
+        )
+
+    @property
     def form_with_choices(self):
         """The form, its choice fields offering the cached options (a chosen value is still looked up in its
         field's queryset; the API, which renders no form, never reads the options)."""

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.io.services.export import catalog_export_data, catalog_yaml_dump
 from catalog.models import Notification
@@ -125,3 +126,36 @@ def test_import_progress_and_result_fit_390px(page, live_server, log_in, catalog
     assert page.locator("#import-progress").get_attribute("value") == "100"
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert Notification.objects.filter(key="from_the_phone").exists()
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_the_lists_filters_fold_on_a_phone(page, live_server, log_in, catalog, width):
+    """Fifteen filters would fill a phone's first screen: there they are folded under a summary that counts the
+    active ones, the search and the list above the fold; on a wide screen they are open."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in("vic", "/notifications/?audience=employers&ordering=-key")
+    filters = page.locator("details#filter-more")
+    summary = filters.locator("summary")
+    expect(summary).to_contain_text("1 active")  # the audience; the sort is not a filter
+    expect(page.get_by_label("Search", exact=True)).to_be_visible()
+    assert rows(page) == ["receipt"]
+    if width == 390:
+        expect(filters).not_to_have_attribute("open", "")
+        expect(page.get_by_label("Audience")).to_be_hidden()
+        # The list starts on the first screen.
+        assert page.locator("#notifications").bounding_box()["y"] < 900
+        summary.click()
+    expect(filters).to_have_attribute("open", "")
+    page.get_by_label("Audience").select_option("")
+    page.get_by_label("Status").select_option(index=1)
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_load_state()
+    assert "status=" in page.url and "audience=employers" not in page.url
+    expect(page.locator("details#filter-more summary")).to_contain_text("1 active")
+    page.get_by_role("link", name="Clear").click()
+    page.wait_for_load_state()
+    expect(page.locator("#filter-count")).to_have_count(0)  # nothing active: no count
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert errors == []
