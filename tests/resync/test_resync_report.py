@@ -156,6 +156,21 @@ def test_a_finished_apply_shows_what_it_changed_with_the_download(dry, engineer)
     assert "already applied by" in again and f"resync #{applied.pk}" in again
 
 
+def test_a_run_without_a_dry_run_shows_and_downloads_what_it_changed_by_name(project, engineer):
+    preference_upsert(project=project, actor="tests", rows=ROWS)
+    real = run_to_end(resync_start(project=project, actor="tests", everyone=True, dry_run=False).run)
+    assert not real.dry_run and real.source_run_id is None
+    html = engineer.get(reverse("catalog:resync_run", args=[real.pk])).content.decode()
+    assert "What this resync changed" in html and "2 contacts changed" in html
+    assert "Unsubscribes from channel: Marketing Email · Joins list: Webinar" in html  # Cy, created, by name
+    assert "Subscribes to: Newsletter" in html  # Ada, updated, by name
+    assert not any(name in html for name in API_NAMES + RAW_OUTCOMES)
+    _, *lines = csv_rows(engineer.get(reverse("catalog:resync_run", args=[real.pk]), {"download": "csv"}))
+    assert ["cy@example.com", "Changed", "Joins list", "Webinar", "", "22"] in lines
+    assert ["ada@example.com", "Changed", "Subscribes to", "Newsletter", "Marketing Email", "11"] in lines
+    assert "bob@example.com" not in {line[0] for line in lines}  # already in step: nothing to list
+
+
 def test_an_apply_of_something_else_is_refused_with_a_sentence(dry, engineer):
     running = resync_start(project=dry.project, actor="tests", emails=["ada@example.com"]).run
     url = reverse("catalog:resync_run_apply", args=[running.pk])

@@ -198,9 +198,8 @@ def _process_batch(run, items, client, rules, pacer, concurrency) -> str:
         elif run.dry_run:
             results[item.pk] = _Result(ResyncItem.Status.DONE, "would_change", diff)
         else:
-            # Applied changes are written in groups (fast); only alignment drops keep a per-contact detail.
-            kept = diff if merge.dropped or merge.kept_misaligned else {}
-            results[item.pk] = _Result(ResyncItem.Status.DONE, "created" if created else "changed", kept)
+            # The difference is kept so the run's page and download say, by name, what it changed.
+            results[item.pk] = _Result(ResyncItem.Status.DONE, "created" if created else "changed", diff)
             rows.append((item, merge.row(email)))
     if rows:
         outcome = _send(run, rows, results, diffs, client, pacer)

@@ -5,7 +5,7 @@ CSV (streamed, formula cells escaped).
 Reads only. What a run changed per contact is what its items recorded: a dry run keeps every contact's
 difference; an apply of a dry run writes the contacts whose difference the dry run recorded (it reads them again
 first, so a contact that came into step meanwhile is "already in step" and was not written); a run started
-without a dry run keeps no per-contact difference (only alignment drops), so its results are its counts.
+without a dry run keeps the difference of each contact it updated or created.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def changed_items(run: ResyncRun) -> QuerySet[ResyncItem]:
     """The items whose stored difference says what the run changed (or would change), oldest first.
 
     A dry run: its contacts that would change. An apply: the dry run's differences of the contacts this run
-    updated. Any run: contacts that kept an opt-in off (their difference is kept on the run's own item)."""
+    updated. A run without a dry run: the differences it kept for the contacts it updated or created."""
     if run.dry_run:
         return run.items.filter(outcome="would_change").order_by("id")
     if run.source_run_id:
@@ -218,8 +218,9 @@ def changed_items(run: ResyncRun) -> QuerySet[ResyncItem]:
 
 
 def changes_shown(run: ResyncRun) -> bool:
-    """Whether the run's per-contact changes are known (see the module docstring)."""
-    return run.dry_run or run.source_run_id is not None
+    """Whether the run's per-contact changes are known (see the module docstring); runs from before differences
+    were kept for runs without a dry run have none, and say their counts instead."""
+    return run.dry_run or run.source_run_id is not None or changed_items(run).exists()
 
 
 @dataclass
