@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from catalog.core.models import IterableProject, choices_check
+from catalog.runs.models import RunBase, RunItemBase
 
 
 def between(low: float, high: float) -> list:
@@ -117,7 +118,7 @@ class JobRunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class JobRun(models.Model):
+class JobRun(RunBase):
     """One run of a job (or a dry run of it), processed batch by batch by the run engine."""
 
     Status = JobRunStatus
@@ -132,37 +133,18 @@ class JobRun(models.Model):
         RETRY = "retry", "Retry"
 
     job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="runs")
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    actor_label = models.CharField(max_length=150)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    dry_run = models.BooleanField(default=False)
     origin = models.CharField(max_length=10, choices=Origin.choices)
     filename = models.CharField(max_length=255, blank=True)
-    source_run = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     listed = models.BooleanField(default=True, help_text="False while its task must still pull its rows.")
     # An uploaded file waiting for the run's task to read it (deleted once its rows are in).
     source_file = models.CharField(max_length=500, blank=True)
-    total = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
-    batch_size = models.PositiveIntegerField()
-    rate_per_second = models.FloatField()
-    batches_done = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved_by_label = models.CharField(max_length=150, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
-    lease_owner = models.CharField(max_length=64, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    resumes = models.PositiveIntegerField(default=0)
-    resumed_at_batch = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -174,27 +156,16 @@ class JobRun(models.Model):
         return f"{kind} #{self.pk} of {self.job}"
 
 
-class JobItem(models.Model):
+class JobItem(RunItemBase):
     """One row of one run: what is sent for it (Iterable's shape), its outcome, the difference found."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
 
     run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="items")
     row_no = models.PositiveIntegerField()
     key = models.CharField(max_length=320, help_text="The row's email or user id (a hash once deleted).")
     payload = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     outcome = models.CharField(max_length=30, blank=True)
-    diff = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
-    error_message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    batch_no = models.PositiveIntegerField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

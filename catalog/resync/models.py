@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from catalog.core.models import IterableProject, choices_check
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
+from catalog.runs.models import RunBase, RunItemBase
 
 # ContactPreference's array fields -> Iterable's array names.
 SUBSCRIPTION_ARRAY_FIELDS = {field: array for array, field in SUBSCRIPTION_ARRAYS.items()}
@@ -164,7 +165,7 @@ class ContactPreference(models.Model):
         return self.email
 
 
-class ResyncRun(models.Model):
+class ResyncRun(RunBase):
     """One resync of desired preferences into Iterable (or a dry run of it), processed batch by batch."""
 
     class Status(models.TextChoices):
@@ -187,34 +188,11 @@ class ResyncRun(models.Model):
         AUTO = "auto", "Read only where the merge needs it"
 
     project = models.ForeignKey(IterableProject, on_delete=models.PROTECT, related_name="resync_runs")
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    actor_label = models.CharField(max_length=150)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    dry_run = models.BooleanField(default=False)
     selection = models.CharField(max_length=10, choices=Selection.choices)
     selection_detail = models.JSONField(default=dict, blank=True)
     compare = models.CharField(max_length=5, choices=Compare.choices, default=Compare.READ)
-    source_run = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    batch_size = models.PositiveIntegerField()
-    rate_per_second = models.FloatField()
     on_batch_error = models.CharField(max_length=10, choices=BatchErrorPolicy.choices)
-    total = models.PositiveIntegerField(default=0)
-    batches_done = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    # A lease, not a lock: whichever worker holds an unexpired lease processes the run; a killed worker's
-    # lease runs out and its redelivered task (or any later one) takes over.
-    lease_owner = models.CharField(max_length=64, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    # Supervision: when its task was last queued, and how many times in a row a lost or overrun task was
-    # resumed without the run getting further (past RESYNC_MAX_RESUMES it fails, with the reason).
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    resumes = models.PositiveIntegerField(default=0)
-    resumed_at_batch = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -225,25 +203,14 @@ class ResyncRun(models.Model):
         return f"{kind} #{self.pk} of {self.project} ({self.status})"
 
 
-class ResyncItem(models.Model):
+class ResyncItem(RunItemBase):
     """One contact in one run: its progress, outcome, the difference found and any failure reason."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
 
     run = models.ForeignKey(ResyncRun, on_delete=models.CASCADE, related_name="items")
     contact = models.ForeignKey(ContactPreference, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     outcome = models.CharField(max_length=20, blank=True)
-    diff = models.JSONField(default=dict, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
-    error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    batch_no = models.PositiveIntegerField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
