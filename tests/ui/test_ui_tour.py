@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 from test_ui_screenshots import PAGE_FACTS, RAW_NAMES
+from testkit.browser import PASSWORD
 
 from catalog.audit.models import AuditEvent
 from catalog.models import MessageType, Notification, ProofRecipient
@@ -78,8 +79,6 @@ def open_menu_link(page, name: str) -> None:
 
 
 def log_in_as(page, live_server, username: str, next_path: str) -> None:
-    from testkit.browser import PASSWORD
-
     page.context.clear_cookies()
     page.goto(f"{live_server.url}{next_path}")
     page.get_by_label("Username").fill(username)
