@@ -2,23 +2,12 @@
 
 
 def job_run_task(run_id: int) -> str:
-    """Process a job's run (a slice of it). django-q stops a task at its timeout by raising in it and then
-    acknowledges it as failed: the run is resumed here, from its checkpoint, before the exception goes on."""
-    import uuid
-
-    from django.db import connection
-    from django_q.exceptions import TimeoutException
-
+    """Process a job's run (a slice of it); idempotent through the run's lease and per-row checkpoints."""
     from catalog.jobs.services.process import job_process
     from catalog.jobs.services.supervision import job_overran
+    from catalog.runs.tasks import run_slice_task
 
-    token = uuid.uuid4().hex
-    try:
-        return job_process(run_id=run_id, token=token)
-    except TimeoutException:
-        connection.close()  # it may have struck mid-query: start the bookkeeping on a fresh connection
-        job_overran(run_id=run_id, token=token)
-        raise
+    return run_slice_task(run_id, process=job_process, overran=job_overran)
 
 
 def job_scheduled_task(job_id: int) -> int | None:

@@ -8,25 +8,12 @@ from catalog.models import IterableProject
 
 
 def resync_run_task(run_id: int) -> str:
-    """Process a resync run (a slice of it); idempotent through the run's lease and per-item checkpoints.
-
-    django-q stops a task at its timeout by raising in it and then acknowledges it as failed, so it is never
-    delivered again: the run is resumed here, from its checkpoint, before the exception goes on."""
-    import uuid
-
-    from django.db import connection
-    from django_q.exceptions import TimeoutException
-
+    """Process a resync run (a slice of it); idempotent through the run's lease and per-item checkpoints."""
     from catalog.resync.services.process import resync_process
     from catalog.resync.services.supervision import resync_overran
+    from catalog.runs.tasks import run_slice_task
 
-    token = uuid.uuid4().hex
-    try:
-        return resync_process(run_id=run_id, token=token)
-    except TimeoutException:
-        connection.close()  # it may have struck mid-query: start the bookkeeping on a fresh connection
-        resync_overran(run_id=run_id, token=token)
-        raise
+    return run_slice_task(run_id, process=resync_process, overran=resync_overran)
 
 
 def resync_scheduled_task(project_id: int) -> int | None:

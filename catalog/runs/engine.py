@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
@@ -185,6 +185,24 @@ def resume_or_fail(spec: Supervised, run: Any, *, reason: str, overran: bool = F
     return "resumed" if updated else "skipped"
 
 
+def stopped_message(resumes: int, reason: str, *, rows: str) -> str:
+    """The last error of a run given up on (``rows``: what its pending items are, "rows", "contacts")."""
+    return (
+        f"Stopped: its task was resumed {resumes} times without getting further. Last reason: {reason}. "
+        f"Its pending {rows} were not sent; fix the cause, then use 'retry failed'."
+    )
+
+
+def overran(spec: Supervised, *, run_id: int, token: str, timeout_seconds: float) -> str:
+    """The run's task hit its timeout mid-slice: resume from the checkpoint with smaller batches now, rather
+    than wait for the supervisor (django-q acknowledges a timed-out task and never delivers it again)."""
+    run = spec.model._default_manager.filter(pk=run_id).first()
+    if run is None:
+        return "skipped"
+    reason = f"its task overran its {timeout_seconds} s time limit (Iterable slow to answer?)"
+    return resume_or_fail(spec, run, reason=reason, overran=True, token=token)
+
+
 def supervise(
     spec: Supervised,
     *,
@@ -210,3 +228,31 @@ def supervise(
         if outcome in counts:
             counts[outcome] += 1
     return counts
+
+
+ITEM_FIELDS = ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at"]
+
+
+def items_write(
+    model: type[Model],
+    groups: dict[tuple[str, str], list[int]],
+    detailed: Sequence[Model],
+    *,
+    batch_no: int,
+    now: datetime,
+    fields: Sequence[str] = (),
+) -> None:
+    """Write a batch's rows: plain outcomes in one UPDATE per (status, outcome) group, rows with a detail
+    (a difference or a failure) one by one in bulk, their ``ITEM_FIELDS`` and the slice's extra ``fields``.
+    Called inside the batch's transaction."""
+    for (status, outcome), ids in groups.items():
+        model._default_manager.filter(pk__in=ids).update(
+            status=status,
+            outcome=outcome,
+            attempts=F("attempts") + 1,
+            batch_no=batch_no,
+            processed_at=now,
+            error_code="",
+            error_message="",
+        )
+    model._default_manager.bulk_update(detailed, [*ITEM_FIELDS, *fields], batch_size=500)

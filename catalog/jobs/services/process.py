@@ -194,22 +194,7 @@ def _checkpoint(batch: Batch, run: JobRun, items: list[Row], results: dict[int, 
         else:
             groups.setdefault((result.status, result.outcome), []).append(item.pk)
     with transaction.atomic():
-        for (status, outcome), ids in groups.items():
-            JobItem.objects.filter(pk__in=ids).update(
-                status=status,
-                outcome=outcome,
-                attempts=F("attempts") + 1,
-                batch_no=batch_no,
-                processed_at=now,
-                error_code="",
-                error_message="",
-            )
-        JobItem.objects.bulk_update(
-            detailed,
-            ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at",
-             "key", "payload"],
-            batch_size=500,
-        )  # fmt: skip
+        engine.items_write(JobItem, groups, detailed, batch_no=batch_no, now=now, fields=["key", "payload"])
         if records:
             DeletionRecord.objects.bulk_create(records, ignore_conflicts=True)
             if run.source_run_id:  # the dry run that listed them keeps only the hash too

@@ -4,6 +4,7 @@ overran, or failed with the reason after too many resumes in a row."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from catalog.audit.services import audit_record
 from catalog.jobs.services.conf import ACTIVE, max_resumes, stall_seconds, task_timeout
@@ -22,10 +23,7 @@ def _supervised() -> engine.Supervised:
         on_failed=lambda run, reason: audit_record(
             actor="supervisor", action="job_run_stalled", instance=run, changes={"reason": reason}
         ),
-        failed_message=lambda resumes, reason: (
-            f"Stopped: its task was resumed {resumes} times without getting further. Last reason: {reason}. "
-            "Its pending rows were not sent; fix the cause, then use 'retry failed'."
-        ),
+        failed_message=partial(engine.stopped_message, rows="rows"),
         kind="Job run",
     )
 
@@ -35,12 +33,7 @@ def job_stalled(run: JobRun, now: datetime | None = None) -> bool:
 
 
 def job_overran(*, run_id: int, token: str) -> str:
-    """The run's task hit its timeout mid-slice: resume from the checkpoint with smaller batches now."""
-    run = JobRun.objects.filter(pk=run_id).first()
-    if run is None:
-        return "skipped"
-    reason = f"its task overran its {task_timeout()} s time limit (Iterable slow to answer?)"
-    return engine.resume_or_fail(_supervised(), run, reason=reason, overran=True, token=token)
+    return engine.overran(_supervised(), run_id=run_id, token=token, timeout_seconds=task_timeout())
 
 
 def jobs_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:

@@ -286,21 +286,7 @@ def _checkpoint(run, items, results: dict[int, _Result], batch_no: int, started)
         if not run.dry_run and results[item.pk].status in (ResyncItem.Status.DONE, ResyncItem.Status.SKIPPED)
     ]
     with transaction.atomic():
-        for (status, outcome), ids in groups.items():
-            ResyncItem.objects.filter(pk__in=ids).update(
-                status=status,
-                outcome=outcome,
-                attempts=F("attempts") + 1,
-                batch_no=batch_no,
-                processed_at=now,
-                error_code="",
-                error_message="",
-            )
-        ResyncItem.objects.bulk_update(
-            detailed,
-            ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at"],
-            batch_size=500,
-        )
+        engine.items_write(ResyncItem, groups, detailed, batch_no=batch_no, now=now)
         if synced:
             # The "resynced" marker: the time the batch started (a change made during the batch stays "changed").
             ContactPreference.objects.filter(pk__in=synced).update(resynced_at=started, resynced_run=run)

@@ -5,6 +5,7 @@ items), or fails with the reason once resuming no longer gets it further (the en
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from catalog.audit.services import audit_record
 from catalog.models import ResyncRun
@@ -16,13 +17,6 @@ from catalog.runs import engine
 def resync_stalled(run: ResyncRun, now: datetime | None = None) -> bool:
     """Active, yet nobody has held its lease nor queued its task for ``RESYNC_STALL_SECONDS``."""
     return engine.stalled(run, active=ACTIVE, stall_seconds=stall_seconds(), now=now)
-
-
-def _failed_message(resumes: int, reason: str) -> str:
-    return (
-        f"Stopped: its task was resumed {resumes} times without getting further. Last reason: {reason}. "
-        "Its pending contacts were not sent; fix the cause, then use 'retry failed'."
-    )
 
 
 def _on_failed(run: ResyncRun, reason: str) -> None:
@@ -37,7 +31,7 @@ def _supervised() -> engine.Supervised:
         max_resumes=max_resumes(),
         enqueue=resync_enqueue,
         on_failed=_on_failed,
-        failed_message=_failed_message,
+        failed_message=partial(engine.stopped_message, rows="contacts"),
         kind="Resync run",
     )
 
@@ -49,13 +43,7 @@ def resync_resume_or_fail(*, run: ResyncRun, reason: str, overran: bool = False,
 
 
 def resync_overran(*, run_id: int, token: str) -> str:
-    """The run's task hit its timeout mid-slice: resume from the checkpoint with smaller batches now, rather
-    than wait for the supervisor (django-q acknowledges a timed-out task and never delivers it again)."""
-    run = ResyncRun.objects.filter(pk=run_id).first()
-    if run is None:
-        return "skipped"
-    reason = f"its task overran its {task_timeout()} s time limit (Iterable slow to answer?)"
-    return resync_resume_or_fail(run=run, reason=reason, overran=True, token=token)
+    return engine.overran(_supervised(), run_id=run_id, token=token, timeout_seconds=task_timeout())
 
 
 def resync_supervise(*, queued_names: set[str] | None, now: datetime | None = None) -> dict[str, int]:
