@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views import View
 
 from catalog.jobs.forms import JobForm, MappingFormSet, RetentionFormSet, RunStartForm
@@ -40,6 +39,7 @@ from catalog.jobs.services.runs import (
 from catalog.jobs.services.schedules import cron_next_runs, cron_problem, cron_words
 from catalog.jobs.services.setup import job_save
 from catalog.models import IterableProject, Job, JobRun
+from catalog.runs.views import htmx_render
 from catalog.services.input_limits import id_from_text
 from catalog.views.mixins import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
@@ -47,13 +47,6 @@ from catalog.views.paging import PAGE_SIZE
 
 class JobsPerm(Perm):
     permission_required = RUN_JOBS
-
-
-def _htmx_render(request, page_template: str, part_template: str, context: dict, status: int = 200):
-    template = part_template if request.headers.get("HX-Request") == "true" else page_template
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 class JobListView(JobsPerm, View):
@@ -181,7 +174,7 @@ def _run_context(request, run: JobRun) -> dict:
 class RunDetailView(JobsPerm, View):
     def get(self, request, pk):
         run = get_object_or_404(JobRun.objects.select_related("job", "job__project", "source_run"), pk=pk)
-        return _htmx_render(request, "jobs/run_detail.html", "jobs/_run_live.html", _run_context(request, run))
+        return htmx_render(request, "jobs/run_detail.html", "jobs/_run_live.html", _run_context(request, run))
 
 
 class RunProgressView(JobsPerm, View):

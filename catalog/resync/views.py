@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -37,6 +36,7 @@ from catalog.resync.services.report import (
 )
 from catalog.resync.services.rules import resync_settings_get, resync_settings_update
 from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
+from catalog.runs.views import htmx_render
 from catalog.services.input_limits import id_from_text
 from catalog.views.mixins import Perm, add_validation_errors
 from catalog.views.paging import PAGE_SIZE
@@ -88,15 +88,7 @@ class RunListView(ResyncPerm, View):
             "statuses": ResyncRun.Status.choices,
             "active": any(run.status in ACTIVE for run in page.object_list),
         }
-        return _htmx_render(request, "resync/run_list.html", "resync/_run_table.html", context)
-
-
-def _htmx_render(request, page_template: str, part_template: str, context: dict, status: int = 200):
-    """The whole page, or only its live part when htmx asks for it (the page polls its own address)."""
-    template = part_template if request.headers.get("HX-Request") == "true" else page_template
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+        return htmx_render(request, "resync/run_list.html", "resync/_run_table.html", context)
 
 
 class RunStartView(ResyncPerm, View):
@@ -214,7 +206,7 @@ class RunDetailView(ResyncPerm, View):
         run = _run_or_404(pk)
         if request.GET.get("download") == "csv":
             return _changes_csv(run)
-        return _htmx_render(request, "resync/run_detail.html", "resync/_run_live.html", _run_context(request, run))
+        return htmx_render(request, "resync/run_detail.html", "resync/_run_live.html", _run_context(request, run))
 
 
 @method_decorator(never_cache, name="dispatch")
