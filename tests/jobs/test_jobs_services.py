@@ -211,3 +211,20 @@ def test_list_add_by_unknown_user_id_fails_that_row_alone(project, emulator):
     run = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="api"))
     assert outcomes(run) == {"user id nobody-here": "rejected", "user id u-ada": "added"}
     assert run.items.get(key="user id nobody-here").error_message == "Iterable has no user with this user id."
+
+
+def test_dry_runs_of_a_removal_and_a_deletion_say_what_they_would_do_and_write_nothing(project, emulator):
+    rows = [{"email": "ada@example.com"}, {"email": "bob@example.com"}, {"email": "nobody@example.com"}]
+    remove = list_job(project, "list_remove")
+    dry = run_to_end(job_run_start(actor="tests", job=remove, rows=rows_from_json(rows), origin="api", dry_run=True))
+    assert outcomes(dry) == {"ada@example.com": "would_remove", "bob@example.com": "not_on_list",
+                             "nobody@example.com": "not_found"}  # fmt: skip
+    assert 21 in iterable_user(emulator, "ada@example.com")["dataFields"]["emailListIds"]
+
+    deletion = job_save(actor="tests", data={"project": project, "name": "deletion", "action": "delete_users"})
+    dry = job_run_start(actor="tests", job=deletion, rows=rows_from_json(rows), origin="api", dry_run=True)
+    assert dry.status == JobRun.Status.QUEUED  # a dry run deletes nothing: no second person needed
+    dry = run_to_end(dry)
+    assert outcomes(dry) == {"ada@example.com": "would_delete", "bob@example.com": "would_delete",
+                             "nobody@example.com": "not_found"}  # fmt: skip
+    assert iterable_user(emulator, "ada@example.com") is not None

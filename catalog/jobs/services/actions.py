@@ -89,6 +89,19 @@ def _read_failed(error: IterableError) -> Result:
     return Result(FAILED, "read_failed", {}, error.code, error.msg[:500])
 
 
+def _dry_run(
+    batch: Batch, items: list[Row], judge: Callable[[Row, User | None], Result]
+) -> tuple[str, dict[int, Result]]:
+    """A dry run reads each row's person (in parallel) and says what the run would do to them; it writes
+    nothing. ``judge`` turns a row and the person read (None: not in Iterable) into the row's result."""
+    reads = _reads(batch, items)
+    results = {
+        item.pk: _read_failed(found) if isinstance(found, IterableError) else judge(item, found)
+        for item, found in ((item, reads[item.pk]) for item in items)
+    }
+    return "ok", results
+
+
 def _chunks(items: list[Row], row: Callable[[Row], dict]) -> list[list[tuple[Row, dict]]]:
     """Rows in chunks that stay under Iterable's 4 MB body."""
     chunks: list[list[tuple[Row, dict]]] = []
@@ -190,17 +203,9 @@ def _profile_diff(item: Row, found: User | None, merge: bool) -> Result:
 
 
 def update_profiles(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
-    results: dict[int, Result] = {}
     if batch.run.dry_run:
-        reads = _reads(batch, items)
-        for item in items:
-            found = reads[item.pk]
-            results[item.pk] = (
-                _read_failed(found)
-                if isinstance(found, IterableError)
-                else _profile_diff(item, found, batch.job.merge_nested_objects)
-            )
-        return "ok", results
+        return _dry_run(batch, items, partial(_profile_diff, merge=batch.job.merge_nested_objects))
+    results: dict[int, Result] = {}
     outcome = _bulk(batch, items, results, batch.client.bulk_update_users, lambda item: item.payload, "updated")
     return outcome, results
 
@@ -213,22 +218,18 @@ def _list_rows(item: Row) -> dict:
 
 
 def list_add(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
-    results: dict[int, Result] = {}
     list_id = int(batch.job.list_id or 0)
     if batch.run.dry_run:
-        reads = _reads(batch, items)
-        for item in items:
-            found = reads[item.pk]
-            if isinstance(found, IterableError):
-                results[item.pk] = _read_failed(found)
-            elif found is None:
-                by_email = bool(item.payload.get("email"))
-                results[item.pk] = Result(DONE, "would_create") if by_email else Result(SKIPPED, "not_found")
-            elif list_id in found.email_list_ids:
-                results[item.pk] = Result(SKIPPED, "already_on_list")
-            else:
-                results[item.pk] = Result(DONE, "would_add")
-        return "ok", results
+
+        def judge(item: Row, found: User | None) -> Result:
+            if found is None:
+                return Result(DONE, "would_create") if item.payload.get("email") else Result(SKIPPED, "not_found")
+            if list_id in found.email_list_ids:
+                return Result(SKIPPED, "already_on_list")
+            return Result(DONE, "would_add")
+
+        return _dry_run(batch, items, judge)
+    results: dict[int, Result] = {}
 
     def write(rows: list[dict]) -> dict:
         return batch.client.subscribe_to_list(list_id, rows)
@@ -237,23 +238,20 @@ def list_add(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
 
 
 def list_remove(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
-    results: dict[int, Result] = {}
     job = batch.job
     list_id = int(job.list_id or 0)
     if batch.run.dry_run:
-        reads = _reads(batch, items)
-        for item in items:
-            found = reads[item.pk]
-            if isinstance(found, IterableError):
-                results[item.pk] = _read_failed(found)
-            elif found is None:
-                results[item.pk] = Result(SKIPPED, "not_found")
-            elif list_id not in found.email_list_ids:
-                results[item.pk] = Result(SKIPPED, "not_on_list")
-            else:
-                diff = {"channel_unsubscribe": job.channel_name} if job.channel_unsubscribe else {}
-                results[item.pk] = Result(DONE, "would_remove", diff)
-        return "ok", results
+
+        def judge(item: Row, found: User | None) -> Result:
+            if found is None:
+                return Result(SKIPPED, "not_found")
+            if list_id not in found.email_list_ids:
+                return Result(SKIPPED, "not_on_list")
+            diff = {"channel_unsubscribe": job.channel_name} if job.channel_unsubscribe else {}
+            return Result(DONE, "would_remove", diff)
+
+        return _dry_run(batch, items, judge)
+    results: dict[int, Result] = {}
 
     def write(rows: list[dict]) -> dict:
         return batch.client.unsubscribe_from_list(
@@ -270,16 +268,11 @@ def list_remove(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]
 
 
 def delete_users(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
-    results: dict[int, Result] = {}
     if batch.run.dry_run:
-        reads = _reads(batch, items)
-        for item in items:
-            found = reads[item.pk]
-            if isinstance(found, IterableError):
-                results[item.pk] = _read_failed(found)
-            else:
-                results[item.pk] = Result(DONE, "would_delete") if found else Result(SKIPPED, "not_found")
-        return "ok", results
+        return _dry_run(
+            batch, items, lambda item, found: Result(DONE, "would_delete") if found else Result(SKIPPED, "not_found")
+        )
+    results: dict[int, Result] = {}
 
     def delete(payload: dict) -> dict:
         engine.pace(batch.pacer)
