@@ -131,7 +131,7 @@ class OptOutSerializer(serializers.Serializer):
         return data
 
 
-class RunSerializer(serializers.ModelSerializer):
+class JobRunSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     progress = serializers.SerializerMethodField()
 
@@ -174,7 +174,7 @@ class JobsPermission:
 
 
 def _run_response(run: JobRun, code: int = 200) -> Response:
-    response = Response(RunSerializer(run).data, status=code)
+    response = Response(JobRunSerializer(run).data, status=code)
     add_never_cache_headers(response)
     return response
 
@@ -201,7 +201,7 @@ class JobViewSet(
             self.required_permission = RECEIVE_OPT_OUTS
         return super().get_permissions()
 
-    @extend_schema(request=RowsSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RowsSerializer, responses={201: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def rows(self, request, pk=None):
         """Rows pushed as JSON objects (column: value), at most 10,000 a request."""
@@ -212,7 +212,7 @@ class JobViewSet(
                             origin=JobRun.Origin.API, dry_run=data["dry_run"])  # fmt: skip
         return _run_response(run, status.HTTP_201_CREATED)
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: RunSerializer})
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def upload(self, request, pk=None):
         """A CSV or JSON-lines file, read as a stream."""
@@ -224,7 +224,7 @@ class JobViewSet(
                                  dry_run=given.validated_data["dry_run"])  # fmt: skip
         return _run_response(run, status.HTTP_201_CREATED)
 
-    @extend_schema(request=PullSerializer, responses={201: RunSerializer})
+    @extend_schema(request=PullSerializer, responses={201: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def pull(self, request, pk=None):
         """Run the job's query now (read-only) and send its rows."""
@@ -233,7 +233,7 @@ class JobViewSet(
         run = job_run_start_query(actor=request.user, job=self.get_object(), dry_run=given.validated_data["dry_run"])
         return _run_response(run, status.HTTP_201_CREATED)
 
-    @extend_schema(request=OptOutSerializer, responses={202: RunSerializer, 200: RunSerializer})
+    @extend_schema(request=OptOutSerializer, responses={202: JobRunSerializer, 200: JobRunSerializer})
     @action(detail=True, methods=["post"], url_path="opt-outs", url_name="opt-outs")
     def opt_outs(self, request, pk=None):
         """One unsubscribe event: applied at once (202); the same ``event_id`` again changes nothing (200)."""
@@ -251,7 +251,7 @@ class JobViewSet(
 class JobRunViewSet(JobsPermission, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Runs of the jobs, newest first (``?job=`` for one job's). A run shows its progress (poll it)."""
 
-    serializer_class = RunSerializer
+    serializer_class = JobRunSerializer
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
@@ -286,24 +286,24 @@ class JobRunViewSet(JobsPermission, mixins.ListModelMixin, mixins.RetrieveModelM
         """What a dry run found would change: sample rows, each field's before and after."""
         return Response({"results": job_run_changes(run=self._run())})
 
-    @extend_schema(request=None, responses={201: RunSerializer})
+    @extend_schema(request=None, responses={201: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
         """Apply a finished dry run (a deletion then waits for a second person's approval)."""
         return _run_response(job_run_apply(actor=request.user, run=self._run()), status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: RunSerializer})
+    @extend_schema(request=None, responses={200: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve a deletion someone else requested."""
         return _run_response(job_run_approve(actor=request.user, run=self._run()))
 
-    @extend_schema(request=None, responses={200: RunSerializer})
+    @extend_schema(request=None, responses={200: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return _run_response(job_run_cancel(actor=request.user, run=self._run()))
 
-    @extend_schema(request=None, responses={200: RunSerializer})
+    @extend_schema(request=None, responses={200: JobRunSerializer})
     @action(detail=True, methods=["post"], url_path="retry-failed", url_name="retry-failed")
     def retry_failed(self, request, pk=None):
         return _run_response(job_run_retry_failed(actor=request.user, run=self._run()))

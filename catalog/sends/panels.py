@@ -7,6 +7,8 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from catalog.core.extensions import ListFilter, Panel, register_filter, register_panel
 from catalog.models import ProofOutcome, ProofSend
@@ -28,6 +30,7 @@ register_panel(Panel("sends-last", "catalog/panels/sends_last_test_send.html", l
 UNTESTED_DAYS = (1, 365)
 
 
+@extend_schema_field(OpenApiTypes.INT)  # a method filter: the schema cannot read its type off a model field
 class DaysFilter(django_filters.Filter):
     field_class = forms.IntegerField
 
