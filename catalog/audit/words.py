@@ -20,6 +20,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from catalog.sync.words import code_words
+
 # What an action is called, in the past tense of the person who did it.
 ACTIONS = {
     "create": "Created",
@@ -104,28 +106,6 @@ KEYS = {
 }
 
 # Codes a sync or the guard records, in words (the pages never show the code itself).
-CODES = {
-    "template-missing": "template missing in Iterable",
-    "template-type-changed": "template's message type changed in Iterable",
-    "message-type-missing": "message type missing in Iterable",
-    "message-type-changed": "message type changed in Iterable",
-    "campaign-missing": "campaign missing in Iterable",
-    "campaign-not-running": "campaign not running",
-    "campaign-not-triggered": "campaign not API-triggered",
-    "journey-missing": "journey missing in Iterable",
-    "journey-archived": "journey archived",
-    "journey-disabled": "journey turned off",
-    "journey-trigger-mismatch": "journey started by another event",
-    "template-copy": "template copied in Iterable",
-    "orphan-template": "template not in the catalog",
-    "orphan-campaign": "campaign not in the catalog",
-    "optout-marketing": "opt-out type on a marketing channel",
-    "marketing-message-type": "on the forbidden Marketing Message type",
-    "no-owner": "no owner",
-    "deprecated-message-type": "deprecated message type",
-    "trigger-incomplete": "trigger incomplete",
-}
-
 # Values some action keys hold that no model's choices name.
 VALUE_WORDS = {"looked_up_by": {"email": "email address", "userId": "user id"}}
 
@@ -350,7 +330,13 @@ def _key_words(key: str) -> str:
 def _codes_words(counts: dict) -> str:
     if not counts:
         return "nothing"
-    return ", ".join(f"{CODES.get(code, _humanised(code))}: {n}" for code, n in counts.items())
+    return ", ".join(f"{_code_in_a_sentence(code)}: {n}" for code, n in counts.items())
+
+
+def _code_in_a_sentence(code: str) -> str:
+    """A rule's or finding's words (the one source, catalog/sync/words.py), lower-cased to sit inside a line."""
+    words = code_words(code)
+    return words[:1].lower() + words[1:]
 
 
 def _moment(text: str) -> datetime | None:

@@ -5,7 +5,7 @@ stays in the API and in the filters' values, never on a page.
 Pure words: it imports the codes only (no selector, no template tag), so the template tags may import it."""
 
 from catalog.guard import policy
-from catalog.sync.services import drift
+from catalog.sync import codes as drift
 
 # The guard's rules as people say them, wherever they are found (the catalog or the latest sync).
 RULE_WORDS = {

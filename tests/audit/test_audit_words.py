@@ -54,7 +54,7 @@ def test_a_sync_says_its_outcome_counts_and_findings_in_words(small_catalog):
     assert lines["Status"] == "Succeeded"
     assert lines["Read from Iterable"] == "templates: 12, campaigns: 3"
     assert lines["Calls to Iterable"] == "2"
-    assert lines["Found"] == "campaign missing in Iterable: 2, opt-out type on a marketing channel: 1"
+    assert lines["Found"] == "campaign missing in Iterable: 2, opt-out type on a Marketing channel: 1"
     assert lines["Errors"] == "none"
     assert "campaign-missing" not in event_words(event).details
 

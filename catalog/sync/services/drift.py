@@ -20,6 +20,22 @@ from catalog.models import (
     Template,
     TriggerType,
 )
+from catalog.sync.codes import (
+    CAMPAIGN_MISSING,
+    CAMPAIGN_NOT_RUNNING,
+    CAMPAIGN_NOT_TRIGGERED,
+    JOURNEY_ARCHIVED,
+    JOURNEY_DISABLED,
+    JOURNEY_MISSING,
+    JOURNEY_TRIGGER_MISMATCH,
+    MESSAGE_TYPE_CHANGED,
+    MESSAGE_TYPE_MISSING,
+    ORPHAN_CAMPAIGN,
+    ORPHAN_TEMPLATE,
+    TEMPLATE_COPY,
+    TEMPLATE_MISSING,
+    TEMPLATE_TYPE_CHANGED,
+)
 from catalog.sync.services.mirror import as_int, journey_state
 
 logger = logging.getLogger(__name__)
@@ -27,20 +43,6 @@ logger = logging.getLogger(__name__)
 
 INFO = "info"
 
-TEMPLATE_MISSING = "template-missing"
-TEMPLATE_TYPE_CHANGED = "template-type-changed"
-MESSAGE_TYPE_MISSING = "message-type-missing"
-MESSAGE_TYPE_CHANGED = "message-type-changed"
-CAMPAIGN_MISSING = "campaign-missing"
-CAMPAIGN_NOT_RUNNING = "campaign-not-running"
-CAMPAIGN_NOT_TRIGGERED = "campaign-not-triggered"
-JOURNEY_MISSING = "journey-missing"
-JOURNEY_ARCHIVED = "journey-archived"
-JOURNEY_DISABLED = "journey-disabled"
-JOURNEY_TRIGGER_MISMATCH = "journey-trigger-mismatch"
-TEMPLATE_COPY = "template-copy"
-ORPHAN_TEMPLATE = "orphan-template"
-ORPHAN_CAMPAIGN = "orphan-campaign"
 
 DRIFT_CODES = {
     TEMPLATE_MISSING: policy.ERROR,

@@ -1,0 +1,17 @@
+"""The codes of what a sync finds in Iterable, plain constants: the words for them (catalog/sync/words.py) and
+the activity page read them without loading the sync's services."""
+
+TEMPLATE_MISSING = "template-missing"
+TEMPLATE_TYPE_CHANGED = "template-type-changed"
+MESSAGE_TYPE_MISSING = "message-type-missing"
+MESSAGE_TYPE_CHANGED = "message-type-changed"
+CAMPAIGN_MISSING = "campaign-missing"
+CAMPAIGN_NOT_RUNNING = "campaign-not-running"
+CAMPAIGN_NOT_TRIGGERED = "campaign-not-triggered"
+JOURNEY_MISSING = "journey-missing"
+JOURNEY_ARCHIVED = "journey-archived"
+JOURNEY_DISABLED = "journey-disabled"
+JOURNEY_TRIGGER_MISMATCH = "journey-trigger-mismatch"
+TEMPLATE_COPY = "template-copy"
+ORPHAN_TEMPLATE = "orphan-template"
+ORPHAN_CAMPAIGN = "orphan-campaign"
