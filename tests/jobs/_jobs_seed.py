@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from testkit.emulator_seeds import MARKETING_EMAIL, TRANSACTIONAL_EMAIL, emulator_project
+
 KEY = "jobs-test-key-0000000000000000"
 KEY_ENV = "ITERABLE_API_KEY_JOBS_TEST"
 PROJECT_ID = 5151
 
-CHANNELS = [
-    {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"},
-    {"id": 2, "name": "Transactional Email", "channelType": "Transactional", "messageMedium": "Email"},
-]
+CHANNELS = [MARKETING_EMAIL, TRANSACTIONAL_EMAIL]
 MESSAGE_TYPES = [
     {"id": 11, "name": "GitLab Marketing", "channelId": 1, "subscriptionPolicy": "OptIn"},
     {"id": 13, "name": "Transactional", "channelId": 2, "subscriptionPolicy": "OptOut"},
@@ -26,20 +25,8 @@ USERS = [
 
 
 def seed(users=USERS) -> dict:
-    return {
-        "projects": [
-            {
-                "id": PROJECT_ID,
-                "name": "Jobs",
-                "api_keys": [KEY],
-                "features": {"opt_in_message_types": True, "subscriptions_api": False},
-                "channels": CHANNELS,
-                "message_types": MESSAGE_TYPES,
-                "lists": LISTS,
-                "users": list(users),
-            }
-        ]
-    }
+    return emulator_project(project_id=PROJECT_ID, name="Jobs", key=KEY, channels=CHANNELS,
+                            message_types=MESSAGE_TYPES, lists=LISTS, users=users)  # fmt: skip
 
 
 def iterable_user(emulator, email: str) -> dict | None:

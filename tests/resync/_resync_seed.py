@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from testkit.emulator_seeds import MARKETING_EMAIL, TRANSACTIONAL_EMAIL, emulator_project
+
 KEY = "resync-test-key-000000000000"
 KEY_ENV = "ITERABLE_API_KEY_RESYNC_TEST"
 PROJECT_ID = 4242
 
 CHANNELS = [
-    {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"},
-    {"id": 2, "name": "Transactional Email", "channelType": "Transactional", "messageMedium": "Email"},
+    MARKETING_EMAIL,
+    TRANSACTIONAL_EMAIL,
     {"id": 3, "name": "Marketing Push", "channelType": "Marketing", "messageMedium": "Push"},
 ]
 MESSAGE_TYPES = [
@@ -21,20 +23,8 @@ LISTS = [{"id": 21, "name": "Beta"}, {"id": 22, "name": "Webinar"}, {"id": 23, "
 
 
 def seed(users=(), *, opt_in=True) -> dict:
-    return {
-        "projects": [
-            {
-                "id": PROJECT_ID,
-                "name": "Resync",
-                "api_keys": [KEY],
-                "features": {"opt_in_message_types": opt_in, "subscriptions_api": False},
-                "channels": CHANNELS,
-                "message_types": MESSAGE_TYPES,
-                "lists": LISTS,
-                "users": list(users),
-            }
-        ]
-    }
+    return emulator_project(project_id=PROJECT_ID, name="Resync", key=KEY, channels=CHANNELS,
+                            message_types=MESSAGE_TYPES, lists=LISTS, users=users, opt_in=opt_in)  # fmt: skip
 
 
 # Iterable's state before the resync: ids outside the source of truth's scope that must survive.

@@ -15,7 +15,11 @@ from datetime import UTC, datetime
 
 import pytest
 from _resync_seed import CHANNELS, LISTS, MESSAGE_TYPES
-from test_resync_qcluster import KEY, ROOT, _counts, _env, _group_alive, _kill, _start_cluster
+from test_resync_qcluster import KEY, _counts, _env, _setup
+from testkit.qcluster import ROOT
+from testkit.qcluster import group_alive as _group_alive
+from testkit.qcluster import kill as _kill
+from testkit.qcluster import start_cluster as _start_cluster
 
 from iterable_emulator.testing import EmulatorServer
 
@@ -66,16 +70,7 @@ def test_sigterm_mid_resync_stops_at_a_checkpoint_and_queues_the_rest(tmp_path):
     log = tmp_path / "qcluster.log"
     first = second = None
     with EmulatorServer(seed, rate_limits_enabled=True) as emu:
-        setup = subprocess.run(
-            [sys.executable, "tests/resync/qcluster_helper.py", "setup", emu.us_url, str(CONTACTS), str(BATCH)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert setup.returncode == 0, setup.stderr[-3000:]
-        run_id = int(setup.stdout.strip().splitlines()[-1])
+        run_id = _setup(emu, env)
         try:
             first = _start_cluster(env, log)
             deadline = time.monotonic() + 60

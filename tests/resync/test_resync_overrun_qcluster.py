@@ -5,13 +5,14 @@ the desired state. Settings: iterable_admin/settings_qcluster_test.py (task time
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 from _resync_seed import CHANNELS, LISTS, MESSAGE_TYPES
-from test_resync_qcluster import KEY, ROOT, _counts, _env, _kill, _start_cluster
+from test_resync_qcluster import KEY, _counts, _env
+from testkit.qcluster import kill as _kill
+from testkit.qcluster import setup_run
+from testkit.qcluster import start_cluster as _start_cluster
 
 from iterable_emulator.testing import EmulatorServer
 
@@ -35,16 +36,7 @@ def _seed() -> dict:
 
 
 def _setup(emu, env) -> int:
-    setup = subprocess.run(
-        [sys.executable, "tests/resync/qcluster_helper.py", "setup", emu.us_url, str(CONTACTS), str(BATCH)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert setup.returncode == 0, setup.stderr[-3000:]
-    return int(setup.stdout.strip().splitlines()[-1])
+    return setup_run("resync", env, emu.us_url, CONTACTS, BATCH, timeout=120)
 
 
 def _wait_done(db_path, run_id, log, seconds: float) -> tuple[str, dict]:
