@@ -29,23 +29,33 @@ MAPPING = [{"column": "first_name", "field": "firstName"}, {"column": "plan", "f
 SEED_USERS_FOR = {"delete_users", "list_remove", "opt_out"}  # actions that need the people to exist first
 
 
-def seed(users: int) -> dict:
-    return {
-        "projects": [
-            {
-                "id": 1,
-                "name": "Bench",
-                "api_keys": [KEY],
-                "features": {"opt_in_message_types": True},
-                "channels": [
-                    {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"}
-                ],
-                "lists": [{"id": 21, "name": "Beta", "channelId": 1}],
-                "users": [{"email": f"p{i}@example.com", "dataFields": {"emailListIds": [21]}} for i in range(users)],
-            }
-        ],
-        "config": {"max_recorded_requests": 10_000},
+def bench_seed(
+    *,
+    key: str,
+    channels: list[dict],
+    lists: list[dict],
+    message_types: tuple[dict, ...] | list[dict] = (),
+    users: tuple[dict, ...] | list[dict] = (),
+    recorded: int = 10_000,
+) -> dict:
+    """The emulator's one "Bench" project (the resync's bench, bench/resync_throughput.py, builds its seed here
+    too); ``recorded``: how many requests the emulator keeps for the counts."""
+    project = {
+        "id": 1,
+        "name": "Bench",
+        "api_keys": [key],
+        "features": {"opt_in_message_types": True},
+        "channels": channels,
+        "message_types": list(message_types),
+        "lists": lists,
+        "users": list(users),
     }
+    return {"projects": [project], "config": {"max_recorded_requests": recorded}}
+
+
+def seed(users: int) -> dict:
+    people = [{"email": f"p{i}@example.com", "dataFields": {"emailListIds": [21]}} for i in range(users)]
+    return bench_seed(key=KEY, channels=[CHANNEL], lists=[{"id": 21, "name": "Beta", "channelId": 1}], users=people)
 
 
 def write_csv(path: Path, rows: int) -> None:

@@ -35,6 +35,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from jobs_common import bench_seed  # noqa: E402
 
 from catalog.models import IterableProject  # noqa: E402
 from catalog.resync.selectors import resync_progress  # noqa: E402
@@ -48,23 +49,16 @@ WRITE = "POST /api/users/bulkUpdateSubscriptions"
 
 
 def seed() -> dict:
-    return {
-        "projects": [
-            {
-                "id": 1,
-                "name": "Bench",
-                "api_keys": [KEY],
-                "features": {"opt_in_message_types": True},
-                "channels": [
-                    {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"},
-                    {"id": 2, "name": "Marketing Push", "channelType": "Marketing", "messageMedium": "Push"},
-                ],
-                "message_types": [{"id": 11, "name": "News", "channelId": 1, "subscriptionPolicy": "OptIn"}],
-                "lists": [{"id": 21, "name": "A"}, {"id": 22, "name": "B"}, {"id": 23, "name": "C"}],
-            }
+    return bench_seed(
+        key=KEY,
+        channels=[
+            {"id": 1, "name": "Marketing Email", "channelType": "Marketing", "messageMedium": "Email"},
+            {"id": 2, "name": "Marketing Push", "channelType": "Marketing", "messageMedium": "Push"},
         ],
-        "config": {"max_recorded_requests": 200_000},
-    }
+        message_types=[{"id": 11, "name": "News", "channelId": 1, "subscriptionPolicy": "OptIn"}],
+        lists=[{"id": 21, "name": "A"}, {"id": 22, "name": "B"}, {"id": 23, "name": "C"}],
+        recorded=200_000,
+    )
 
 
 def run(project, label: str, contacts: int, **start) -> dict:
