@@ -73,11 +73,7 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
         lease_seconds=lease_seconds(),
         done_status=ResyncRun.Status.DONE,
         failed_status=ResyncRun.Status.FAILED,
-        next_items=lambda run: list(
-            run.items.filter(status=ResyncItem.Status.PENDING)
-            .select_related("contact")
-            .order_by("id")[: run.batch_size]
-        ),
+        next_items=_next_items,
         process_batch=lambda run, items: _process_batch(run, items, client, rules, pacer, settings.read_concurrency),
         enqueue=resync_enqueue,
     )
