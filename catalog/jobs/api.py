@@ -20,26 +20,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from catalog.api.permissions import HasCapability
-from catalog.jobs.selectors import (
-    deletion_records,
-    deletion_resync_status,
-    job_run_changes,
-    job_run_failures,
-    job_run_progress,
-    job_runs,
-    jobs_for_list,
-)
+from catalog.jobs import selectors
+from catalog.jobs.services import runs as run_services
 from catalog.jobs.services.conf import APPROVE_DELETIONS, RECEIVE_OPT_OUTS, RUN_JOBS, max_upload_bytes
 from catalog.jobs.services.optouts import opt_out_receive
-from catalog.jobs.services.runs import (
-    job_run_apply,
-    job_run_approve,
-    job_run_cancel,
-    job_run_retry_failed,
-    job_run_start,
-    job_run_start_file,
-    job_run_start_query,
-)
 from catalog.jobs.services.schedules import cron_next_runs, cron_words
 from catalog.jobs.services.setup import EDITABLE, job_save
 from catalog.jobs.services.sources import rows_from_json
@@ -147,7 +131,7 @@ class JobRunSerializer(serializers.ModelSerializer):
     def get_progress(self, run: JobRun) -> dict:
         if self.context.get("summary"):
             return {}
-        return job_run_progress(run=run)
+        return selectors.job_run_progress(run=run)
 
 
 class DeletionRecordSerializer(serializers.ModelSerializer):
@@ -160,7 +144,7 @@ class DeletionRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_preferences(self, record: DeletionRecord) -> str:
-        return deletion_resync_status(record)
+        return selectors.deletion_resync_status(record)
 
 
 class ListQuerySerializer(serializers.Serializer):
@@ -192,7 +176,7 @@ class JobViewSet(
     unsubscribe event from another marketing system."""
 
     serializer_class = JobSerializer
-    queryset = jobs_for_list()
+    queryset = selectors.jobs_for_list()
     lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -208,7 +192,7 @@ class JobViewSet(
         given = RowsSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        run = job_run_start(actor=request.user, job=self.get_object(), rows=rows_from_json(data["rows"]),
+        run = run_services.job_run_start(actor=request.user, job=self.get_object(), rows=rows_from_json(data["rows"]),
                             origin=JobRun.Origin.API, dry_run=data["dry_run"])  # fmt: skip
         return _run_response(run, status.HTTP_201_CREATED)
 
@@ -220,8 +204,13 @@ class JobViewSet(
         given.is_valid(raise_exception=True)
         file = given.validated_data["file"]
         stream = file.open("rb") if hasattr(file, "open") else io.BytesIO(file.read())
-        run = job_run_start_file(actor=request.user, job=self.get_object(), stream=stream, filename=file.name,
-                                 dry_run=given.validated_data["dry_run"])  # fmt: skip
+        run = run_services.job_run_start_file(
+            actor=request.user,
+            job=self.get_object(),
+            stream=stream,
+            filename=file.name,
+            dry_run=given.validated_data["dry_run"],
+        )
         return _run_response(run, status.HTTP_201_CREATED)
 
     @extend_schema(request=PullSerializer, responses={201: JobRunSerializer})
@@ -230,7 +219,9 @@ class JobViewSet(
         """Run the job's query now (read-only) and send its rows."""
         given = PullSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        run = job_run_start_query(actor=request.user, job=self.get_object(), dry_run=given.validated_data["dry_run"])
+        run = run_services.job_run_start_query(
+            actor=request.user, job=self.get_object(), dry_run=given.validated_data["dry_run"]
+        )
         return _run_response(run, status.HTTP_201_CREATED)
 
     @extend_schema(request=OptOutSerializer, responses={202: JobRunSerializer, 200: JobRunSerializer})
@@ -255,7 +246,7 @@ class JobRunViewSet(JobsPermission, mixins.ListModelMixin, mixins.RetrieveModelM
     lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
-        runs = job_runs()
+        runs = selectors.job_runs()
         job = self.request.query_params.get("job", "")
         return runs.filter(job_id=int(job)) if job.isdigit() and len(job) < 19 else runs
 
@@ -279,34 +270,34 @@ class JobRunViewSet(JobsPermission, mixins.ListModelMixin, mixins.RetrieveModelM
         """Rows that failed (or were invalid), with the reason."""
         query = ListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response({"results": job_run_failures(run=self._run(), **query.validated_data)})
+        return Response({"results": selectors.job_run_failures(run=self._run(), **query.validated_data)})
 
     @action(detail=True, methods=["get"])
     def changes(self, request, pk=None):
         """What a dry run found would change: sample rows, each field's before and after."""
-        return Response({"results": job_run_changes(run=self._run())})
+        return Response({"results": selectors.job_run_changes(run=self._run())})
 
     @extend_schema(request=None, responses={201: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
         """Apply a finished dry run (a deletion then waits for a second person's approval)."""
-        return _run_response(job_run_apply(actor=request.user, run=self._run()), status.HTTP_201_CREATED)
+        return _run_response(run_services.job_run_apply(actor=request.user, run=self._run()), status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve a deletion someone else requested."""
-        return _run_response(job_run_approve(actor=request.user, run=self._run()))
+        return _run_response(run_services.job_run_approve(actor=request.user, run=self._run()))
 
     @extend_schema(request=None, responses={200: JobRunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return _run_response(job_run_cancel(actor=request.user, run=self._run()))
+        return _run_response(run_services.job_run_cancel(actor=request.user, run=self._run()))
 
     @extend_schema(request=None, responses={200: JobRunSerializer})
     @action(detail=True, methods=["post"], url_path="retry-failed", url_name="retry-failed")
     def retry_failed(self, request, pk=None):
-        return _run_response(job_run_retry_failed(actor=request.user, run=self._run()))
+        return _run_response(run_services.job_run_retry_failed(actor=request.user, run=self._run()))
 
 
 class DeletionRecordViewSet(JobsPermission, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -316,4 +307,4 @@ class DeletionRecordViewSet(JobsPermission, mixins.ListModelMixin, viewsets.Gene
     serializer_class = DeletionRecordSerializer
 
     def get_queryset(self):
-        return deletion_records()
+        return selectors.deletion_records()
