@@ -214,9 +214,10 @@ def verdict_badge(context, notification):
 NO_OWNER = '<span class="muted">none</span>'
 # The notification list's columns: label and sort key (None: not sortable). notification_list_rows writes the
 # cells in this order.
+# The name is what people know a notification by, so it leads and links; the key follows for scripts and engineers.
 LIST_COLUMNS = [
-    ("Key", "key"),
     ("Name", "name"),
+    ("Key", "key"),
     ("Status", "status"),
     ("Project", "project"),
     ("Audience", "audience"),
@@ -288,8 +289,8 @@ def notification_list_rows(context, notifications):
             )
         updated = timezone.localtime(n.updated_at)
         rows.append(
-            f'<tr>\n<th scope="row"><a href="{before_key}{_escape(n.key)}{after_key}">{_escape(n.key)}</a></th>'
-            f"<td>{_escape(n.name)}</td>"
+            f'<tr>\n<th scope="row"><a href="{before_key}{_escape(n.key)}{after_key}">{_escape(n.name)}</a></th>'
+            f'<td><code class="key">{_escape(n.key)}</code></td>'
             f'<td><span class="status {_escape(n.status)}">{_escape(status.get(n.status, n.status))}</span></td>'
             f"<td>{project}</td>"
             f"<td>{_escape(audience.get(n.audience, n.audience))}</td>"
