@@ -56,6 +56,20 @@ class JobForm(forms.ModelForm):
             "query": forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "code"}),
         }
 
+    # The page's fieldsets and the fields each shows, in order (the mapping, retention and schedule are laid
+    # out by hand in the template).
+    GROUPS = {
+        "job": ["project", "name", "description", "action"],
+        "who": ["email_column", "user_id_column", "prefer_user_id"],
+        "list": ["list_id", "channel_unsubscribe", "channel_id", "channel_confirmed", "campaign_id"],
+        "source": ["source", "on_invalid", "db_alias", "query", "row_cap", "query_timeout_seconds"],
+        "pace": ["batch_size", "rate_per_second", "read_concurrency"],
+    }
+
+    @property
+    def groups(self) -> dict[str, list[forms.BoundField]]:
+        return {group: [self[name] for name in names] for group, names in self.GROUPS.items()}
+
     def __init__(self, *args, project: IterableProject | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         project = project or (self.instance.project if self.instance.pk else None)
