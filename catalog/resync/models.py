@@ -199,8 +199,10 @@ class ResyncRun(RunBase):
         indexes = [models.Index(fields=["project", "status"])]
 
     def __str__(self) -> str:
+        # No status: the audit trail keeps this label from the moment the run started, and "(queued)" would stay
+        # beside a run long finished.
         kind = "Dry run" if self.dry_run else "Resync"
-        return f"{kind} #{self.pk} of {self.project} ({self.status})"
+        return f"{kind} #{self.pk} of {self.project}"
 
 
 class ResyncItem(RunItemBase):
