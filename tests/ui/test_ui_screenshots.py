@@ -39,8 +39,7 @@ NAMES_BY_DESIGN = {
 }
 
 # (path, check) → why it fails today. Remove a line when its page is fixed (the test says when).
-KNOWN_OFFENDERS: dict[tuple[str, str], str] = {
-}
+KNOWN_OFFENDERS: dict[tuple[str, str], str] = {}
 
 RAW_NAMES = re.compile(
     r"\b(?:subscribedMessageTypeIds|unsubscribedChannelIds|unsubscribedMessageTypeIds|emailListIds|messageTypeId|"
