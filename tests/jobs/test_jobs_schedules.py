@@ -4,6 +4,8 @@ import pytest
 from _jobs_seed import iterable_user
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django_q.models import Schedule
 
 from catalog.jobs.services.process import job_process
@@ -106,3 +108,14 @@ def test_the_query_runs_read_only(project, emulator, warehouse):
             cursor.execute("PRAGMA query_only")
             assert cursor.fetchone()[0] == 0  # the connection writes again afterwards
     assert outcome == ("failed" if connection.vendor == "postgresql" else "done")
+
+
+def test_a_schedule_for_a_date_that_never_comes_is_refused_in_words(project, operator):
+    with pytest.raises(ValidationError) as caught:
+        sync_job(project, schedule_cron="0 0 31 2 *")
+    assert "never runs" in " ".join(caught.value.message_dict["schedule_cron"])
+    assert cron_next_runs("0 0 31 2 *") == []
+    page = Client()
+    page.force_login(operator)
+    shown = page.get(reverse("catalog:job_cron_preview"), {"schedule_cron": "0 0 31 2 *"})
+    assert shown.status_code == 200 and "never runs" in shown.content.decode()

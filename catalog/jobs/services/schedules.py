@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from croniter import CroniterBadCronError, croniter  # type: ignore[import-untyped]
+from croniter import CroniterBadDateError, CroniterError, croniter  # type: ignore[import-untyped]
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -27,8 +27,11 @@ def cron_problem(expression: str) -> str:
     if len(text.split(" ")) != 5:
         return "A schedule has five parts: minute, hour, day of month, month, day of week (e.g. 0 22 * * *)."
     try:
-        croniter(text)
-    except (CroniterBadCronError, ValueError, KeyError) as exc:
+        croniter(text).get_next(datetime)
+    except CroniterBadDateError:
+        # A valid-looking expression for a date that never comes (31 February) only fails when asked for a run.
+        return "This schedule never runs: no date matches it (check the day of month against the month)."
+    except (CroniterError, ValueError, KeyError) as exc:
         return f"Not a schedule: {exc}."
     return ""
 
