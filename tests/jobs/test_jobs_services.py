@@ -228,3 +228,14 @@ def test_dry_runs_of_a_removal_and_a_deletion_say_what_they_would_do_and_write_n
     assert outcomes(dry) == {"ada@example.com": "would_delete", "bob@example.com": "would_delete",
                              "nobody@example.com": "not_found"}  # fmt: skip
     assert iterable_user(emulator, "ada@example.com") is not None
+
+
+def test_a_dry_run_is_applied_once(project, emulator):
+    job = profile_job(project)
+    rows = csv_rows("email,first_name,plan\nada@example.com,Ada,pro\n")
+    dry = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="upload", dry_run=True))
+    applied = job_run_apply(actor="tests", run=dry)
+    with pytest.raises(ValidationError) as caught:
+        job_run_apply(actor="tests", run=dry)
+    assert "already been applied" in caught.value.messages[0]
+    assert list(JobRun.objects.filter(source_run=dry)) == [applied]

@@ -189,6 +189,10 @@ def job_run_apply(*, actor: Actor, run: JobRun) -> JobRun:
         raise ValidationError("Wait until the dry run is done, then apply it.")
     chosen = run.items.filter(Q(outcome__in=CHANGES) | Q(status=JobItem.Status.FAILED)).order_by("id")
     with transaction.atomic():
+        # Two apply requests at once (a double click, two tabs) would otherwise make two runs that both send.
+        JobRun.objects.select_for_update().filter(pk=run.pk).first()
+        if JobRun.objects.filter(source_run=run).exists():
+            raise ValidationError("This dry run has already been applied: open the run it started.")
         applied = _new_run(actor=actor, job=run.job, origin=JobRun.Origin.DRY_RUN, dry_run=False, source_run=run)
         total = 0
         batch: list[JobItem] = []
