@@ -239,3 +239,27 @@ def test_a_dry_run_is_applied_once(project, emulator):
         job_run_apply(actor="tests", run=dry)
     assert "already been applied" in caught.value.messages[0]
     assert list(JobRun.objects.filter(source_run=dry)) == [applied]
+
+
+def test_query_values_that_are_not_plain_json_are_converted_or_refused_per_row(project, emulator):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+    from uuid import UUID
+
+    job = profile_job(project, mapping=[{"column": "seen", "field": "lastSeen"}, {"column": "day", "field": "day"},
+                                        {"column": "spent", "field": "spent"}, {"column": "ref", "field": "ref"},
+                                        {"column": "ratio", "field": "ratio"}])  # fmt: skip
+    uid = UUID("12345678-1234-5678-1234-567812345678")
+    rows = [
+        (1, {"email": "ada@example.com", "seen": datetime(2026, 11, 30, 22, 0, tzinfo=UTC), "day": date(2026, 11, 30),
+             "spent": Decimal("12"), "ref": uid, "ratio": Decimal("0.25")}),
+        (2, {"email": "bob@example.com", "seen": b"\x00\x01"}),
+        (3, {"email": "cy@example.com", "seen": object()}),
+    ]  # fmt: skip
+    run = job_run_start(actor="tests", job=job, rows=rows, origin="api", dry_run=True)
+    ada = run.items.get(row_no=1)
+    assert ada.payload["dataFields"] == {"lastSeen": "2026-11-30T22:00:00+00:00", "day": "2026-11-30", "spent": 12,
+                                         "ref": str(uid), "ratio": 0.25}  # fmt: skip
+    bob, cy = run.items.get(row_no=2), run.items.get(row_no=3)
+    assert (bob.outcome, cy.outcome) == ("invalid", "invalid")
+    assert "binary" in bob.error_message and "cannot be sent" in cy.error_message

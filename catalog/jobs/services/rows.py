@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -39,7 +42,29 @@ def identity_hash(key: str) -> str:
     return hmac.new(deletion_hash_key(), key.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
+def plain(value: Any) -> Any:
+    """A database value as JSON can hold it: a query's timestamp, numeric or uuid column comes back as a Python
+    object the run's rows (a JSON column) cannot store."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise RowProblem(f"'{value}' is not a number Iterable can store")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise RowProblem("a binary value cannot be sent to Iterable (select it as text)")
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 def _text(value: Any) -> str:
+    if isinstance(value, UUID | Decimal):
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
@@ -112,7 +137,7 @@ class RowBuilder:
 
     def fields(self, row: dict[str, Any]) -> dict[str, Any]:
         # Only the mapped fields; an empty cell is not sent (null would remove the field in Iterable).
-        return {field: row[column] for column, field in self.mapping if row.get(column) not in (None, "")}
+        return {field: plain(row[column]) for column, field in self.mapping if row.get(column) not in (None, "")}
 
     def build(self, row: dict[str, Any]) -> Built:
         """What to send for ``row``; raises RowProblem when it cannot be sent."""
@@ -133,4 +158,8 @@ class RowBuilder:
                 payload["mergeNestedObjects"] = True
         else:
             payload = ident
+        try:
+            json.dumps(payload, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise RowProblem(f"a value cannot be sent to Iterable ({str(exc)[:120]})") from None
         return Built(key=key[:MAX_KEY], payload=payload, left_out=left_out)
