@@ -14,6 +14,7 @@ import sqlparse
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
+from sqlparse.tokens import Name
 
 from catalog.jobs.services.rows import RowProblem
 from catalog.models import Job
@@ -100,12 +101,30 @@ def query_problem(alias: str, query: str) -> str:
     """Why a job's query may not run ("" when it may): a known database, exactly one SELECT."""
     if alias not in settings.DATABASES:
         return f"'{alias}' is not one of the configured databases ({', '.join(database_choices())})."
-    statements = [s for s in sqlparse.parse(query or "") if str(s).strip().strip(";").strip()]
+    text = (query or "").strip()
+    # Any ';' but one at the very end is refused outright, whatever the quoting: sqlparse reads \' as an
+    # escaped quote and PostgreSQL does not, so a parser's idea of "one statement" cannot be trusted alone.
+    if ";" in text.removesuffix(";"):
+        return "Give exactly one SELECT statement, with no ';' inside it."
+    statements = [s for s in sqlparse.parse(text) if str(s).strip().strip(";").strip()]
     if len(statements) != 1:
         return "Give exactly one SELECT statement."
     if statements[0].get_type() != "SELECT":
         return "Only a SELECT may run: the query is read-only."
+    for token in statements[0].flatten():
+        word = token.value.lower()
+        if token.ttype in Name and (word in _SIDE_EFFECT_FUNCTIONS or word.startswith("lo_")):
+            return f"'{token.value}' may not be called: the query is read-only."
     return ""
+
+
+# Functions a read-only transaction still lets run and that act outside the query (other sessions, the
+# session's settings, large objects, other servers).
+_SIDE_EFFECT_FUNCTIONS = frozenset({
+    "pg_terminate_backend", "pg_cancel_backend", "set_config", "dblink", "dblink_exec", "pg_reload_conf",
+    "pg_rotate_logfile", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_read_file",
+    "pg_read_binary_file", "pg_ls_dir", "nextval", "setval", "copy", "pg_notify",
+})  # fmt: skip
 
 
 def query_rows(job: Job) -> list[dict[str, Any]]:
@@ -156,9 +175,20 @@ def _sqlite_read_only(connection, cursor, sql: str, job: Job) -> list[dict[str, 
 
 
 def _fetch(cursor, sql: str, cap: int) -> list[dict[str, Any]]:
+    if cursor.db.vendor == "postgresql":
+        # Pipeline mode sends the text by the extended protocol, where the server refuses more than one
+        # statement; otherwise psycopg uses the simple protocol, which runs them all. (Django turns prepared
+        # statements off, so ``prepare=True`` would not do.)
+        with cursor.db.connection.pipeline():
+            cursor.execute(sql)
+            return _capped(cursor, cap)
     cursor.execute(sql)
+    return _capped(cursor, cap)
+
+
+def _capped(cursor, cap: int) -> list[dict[str, Any]]:
+    rows = cursor.fetchmany(cap + 1)  # first: in pipeline mode the description comes with the rows
     columns = [c[0] for c in cursor.description or []]
-    rows = cursor.fetchmany(cap + 1)
     if len(rows) > cap:
         raise ValidationError(f"The query returned more than its cap of {cap:,} rows: nothing was sent.")
     return [dict(zip(columns, row, strict=True)) for row in rows]
