@@ -164,6 +164,9 @@ _FRAME_POLICY = {
     "base-uri": ["'none'"],
     "form-action": ["'none'"],
     "frame-ancestors": ["'self'"],
+    # Opened as a page of its own (not through the iframe's sandbox) the email must still not run on the
+    # site's origin: a bare sandbox (no allowances) gives it an opaque origin, no scripts, forms or popups.
+    "sandbox": True,
 }
 
 

@@ -129,6 +129,15 @@ def test_preview_page_shows_subject_and_the_body_in_a_sandboxed_frame_with_its_o
     assert "POST /api/email/target" in page and "<summary>The request that will go to Iterable" in page
 
 
+def test_preview_frame_opened_as_a_page_is_still_sandboxed(sends, mia_page):
+    url = reverse("catalog:proof_send", args=[sends.digest.key])
+    page = mia_page.post(url, _form(sends.own, action="preview")).content.decode()
+    frame_url = re.search(r'sandbox src="([^"]+)"', page).group(1)
+    directives = [d.strip() for d in mia_page.get(frame_url)["Content-Security-Policy"].split(";")]
+    assert "sandbox" in directives  # bare: no allow-* tokens
+    assert "sandbox" not in mia_page.get(url)["Content-Security-Policy"]
+
+
 def test_preview_frame_is_only_for_its_own_session_and_the_send_permission(sends, mia_page, client, user_in_role):
     template_content(sends.emulator, campaign_template_id(sends, sends.digest), html="<p>secret {{firstName}}</p>")
     url = reverse("catalog:proof_send", args=[sends.digest.key])
