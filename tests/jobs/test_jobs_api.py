@@ -108,3 +108,14 @@ def test_opt_out_of_someone_not_in_iterable_is_skipped(project, emulator, opt_ou
     assert api.post(f"/api/jobs/{opt_out_job.pk}/opt-outs/", {"email": "x@example.com"},
                     format="json").status_code == 400  # fmt: skip
     assert Job.objects.count() == 1
+
+
+def test_changing_what_a_job_does_under_a_queued_run_is_a_400(project, emulator, operator, api_for):
+    api = api_for(operator)
+    body = {"project": project.pk, "name": "sync", "action": "update_profiles",
+            "mapping": [{"column": "first", "field": "firstName"}]}  # fmt: skip
+    job_id = api.post("/api/jobs/", body, format="json").json()["id"]
+    rows = {"rows": [{"email": "ada@example.com", "first": "A"}], "dry_run": False}
+    assert api.post(f"/api/jobs/{job_id}/rows/", rows, format="json").status_code == 201
+    refused = api.patch(f"/api/jobs/{job_id}/", {"action": "delete_users", "mapping": []}, format="json")
+    assert refused.status_code == 400 and "finish or cancel it" in str(refused.json())

@@ -111,3 +111,19 @@ def test_pages_need_the_permission_and_bad_ids_are_404(project, user_in_role, op
     assert page.get(reverse("catalog:job_run", args=[99999])).status_code == 404
     assert page.post(reverse("catalog:job_run_action", args=[99999, "nonsense"])).status_code == 404
     assert page.get(reverse("catalog:job_deletions")).status_code == 200
+
+
+def test_the_form_refuses_to_change_what_a_job_does_under_a_queued_run(project, emulator, operator):
+    from catalog.jobs.services.runs import job_run_start
+    from catalog.jobs.services.sources import rows_from_json
+
+    page = page_for(operator)
+    assert page.post(reverse("catalog:job_create"), form_data(project)).status_code == 302
+    job = Job.objects.get()
+    job_run_start(actor="tests", job=job, rows=rows_from_json([{"email": "ada@example.com"}]), origin="api")
+    edited = form_data(project, action="delete_users", **{"mapping-0-column": "", "mapping-0-field": ""})
+    response = page.post(reverse("catalog:job_edit", args=[job.pk]), edited)
+    assert response.status_code == 400
+    assert "finish or cancel it" in response.content.decode()
+    job.refresh_from_db()
+    assert job.action == "update_profiles"

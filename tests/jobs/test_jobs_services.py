@@ -263,3 +263,30 @@ def test_query_values_that_are_not_plain_json_are_converted_or_refused_per_row(p
     bob, cy = run.items.get(row_no=2), run.items.get(row_no=3)
     assert (bob.outcome, cy.outcome) == ("invalid", "invalid")
     assert "binary" in bob.error_message and "cannot be sent" in cy.error_message
+
+
+def test_what_a_job_does_cannot_change_under_a_run_still_to_be_sent(project, emulator):
+    from catalog.jobs.services.runs import job_run_cancel
+
+    job = profile_job(project)
+    run = job_run_start(actor="tests", job=job, rows=rows_from_json([{"email": "ada@example.com"}]), origin="api")
+    assert run.status == JobRun.Status.QUEUED
+    with pytest.raises(ValidationError) as caught:
+        job_save(actor="tests", job=job, data={"action": "delete_users", "mapping": []})
+    assert "finish or cancel it" in caught.value.message_dict["action"][0]
+    job.refresh_from_db()
+    assert job.action == "update_profiles"
+    job_save(actor="tests", job=job, data={"description": "still fine"})  # what the run does is unchanged
+
+    job_run_cancel(actor="tests", run=run)
+    job_save(actor="tests", job=job, data={"action": "delete_users", "mapping": []})
+
+
+def test_an_unapproved_deletion_is_never_sent(project, emulator):
+    job = job_save(actor="tests", data={"project": project, "name": "deletion", "action": "delete_users"})
+    run = job_run_start(actor="tests", job=job, rows=rows_from_json([{"email": "ada@example.com"}]), origin="api")
+    JobRun.objects.filter(pk=run.pk).update(status=JobRun.Status.QUEUED)  # however it came to be queued
+    assert job_process(run_id=run.pk) == "failed"
+    run.refresh_from_db()
+    assert "approved" in run.last_error
+    assert iterable_user(emulator, "ada@example.com") is not None

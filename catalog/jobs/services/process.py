@@ -54,6 +54,9 @@ def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str 
         if job.action == JobAction.DELETE_USERS and not run.dry_run and run.approved_by_id is None:
             engine.lease_release(JobRun, run_id, token, status=JobRun.Status.AWAITING_APPROVAL)
             return "approval"
+    if job.action == JobAction.DELETE_USERS and not run.dry_run and run.approved_by_id is None:
+        # Never delete without a second person's approval, whatever let an unapproved run get here.
+        return _fail(run_id, token, "A deletion runs only once a second person has approved it: this run was not.")
     if run.status == JobRun.Status.QUEUED:
         run.started_at = run.started_at or timezone.now()
         JobRun.objects.filter(pk=run_id, status=JobRun.Status.QUEUED).update(

@@ -16,7 +16,7 @@ from catalog.jobs.services.conf import REFUSED_FIELDS
 from catalog.jobs.services.rows import RETENTION_RULES
 from catalog.jobs.services.schedules import cron_problem, job_schedule_sync
 from catalog.jobs.services.sources import query_problem
-from catalog.models import Channel, Job, JobAction, JobSource
+from catalog.models import Channel, Job, JobAction, JobItem, JobRun, JobSource
 from catalog.types import Actor
 
 EDITABLE = (
@@ -146,6 +146,39 @@ def _source_problems(job: Job) -> list[tuple[str, str]]:
     return problems
 
 
+# What a run does is read from its job when it is sent: these may not change under a run still to be sent.
+RUN_DEFINING = ("action", "project", "list_id")
+CHANNEL_DEFINING = ("channel_id", "channel_unsubscribe")
+CHANNEL_ACTIONS = (JobAction.LIST_REMOVE, JobAction.OPT_OUT)
+
+
+def _refuse_changing_what_open_runs_do(job: Job, before: dict[str, Any]) -> None:
+    """A queued, running or waiting run (or one whose failed rows may be retried) was set up, and perhaps
+    approved, for what the job did then: changing its action, project, list or channel would change that run."""
+    fields = [*RUN_DEFINING]
+    if before.get("action") in CHANNEL_ACTIONS or job.action in CHANNEL_ACTIONS:
+        fields += CHANNEL_DEFINING
+    current = {"project": job.project_id, **{name: getattr(job, name) for name in fields if name != "project"}}
+    stored = Job.objects.select_for_update().filter(pk=job.pk).values("project", *[f for f in fields if f != "project"])
+    old = stored.first() or {}
+    changed = [name for name in fields if name in old and old[name] != current[name]]
+    if not changed:
+        return
+    waiting = (JobRun.Status.QUEUED, JobRun.Status.RUNNING, JobRun.Status.AWAITING_APPROVAL)
+    runs = JobRun.objects.filter(job_id=job.pk, dry_run=False)
+    open_runs = runs.filter(status__in=waiting).exists() or (
+        JobItem.objects.filter(
+            run__in=runs.exclude(status=JobRun.Status.CANCELLED), status=JobItem.Status.FAILED
+        ).exists()
+    )
+    if open_runs:
+        message = (
+            "This job has a run that is queued, running, waiting for approval or has failed rows: finish or "
+            "cancel it before changing what the job does (its action, project, list or channel)."
+        )
+        raise ValidationError({name: message for name in changed})
+
+
 def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None) -> Job:
     """Create a job (``job`` None) or change one. Raises ValidationError naming each field's problem."""
     unknown = sorted(set(data) - set(EDITABLE))
@@ -161,6 +194,8 @@ def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None) -> J
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        if not creating:
+            _refuse_changing_what_open_runs_do(job, before)
         job.save()
         job_schedule_sync(job)
         changes = snapshot(job) if creating else diff(before, snapshot(job))
