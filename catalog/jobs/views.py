@@ -32,6 +32,7 @@ from catalog.jobs.services.runs import (
     job_run_apply,
     job_run_approve,
     job_run_cancel,
+    job_run_requesters,
     job_run_retry_failed,
     job_run_start_file,
     job_run_start_query,
@@ -158,7 +159,7 @@ class JobRunStartView(JobsPerm, View):
 
 def _run_context(request, run: JobRun) -> dict:
     progress = job_run_progress(run=run)
-    mine = run.created_by_id is not None and run.created_by_id == request.user.pk
+    mine = request.user.pk in job_run_requesters(run)
     return {
         "run": run,
         "job": run.job,

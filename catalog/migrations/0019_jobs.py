@@ -157,6 +157,16 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
                     "project",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.PROTECT, related_name="jobs", to="catalog.iterableproject"

@@ -119,3 +119,25 @@ def test_a_schedule_for_a_date_that_never_comes_is_refused_in_words(project, ope
     page.force_login(operator)
     shown = page.get(reverse("catalog:job_cron_preview"), {"schedule_cron": "0 0 31 2 *"})
     assert shown.status_code == 200 and "never runs" in shown.content.decode()
+
+
+def test_a_scheduled_deletion_is_not_approved_by_who_set_the_job_up(project, emulator, warehouse):
+    from factories import UserFactory
+
+    from catalog.jobs.services.runs import job_run_approve
+
+    creator, editor, other = UserFactory(username="creator"), UserFactory(username="editor"), UserFactory()
+    job = job_save(actor=creator, data={
+        "project": project, "name": "nightly deletion", "action": "delete_users", "source": "query",
+        "db_alias": "default", "query": "SELECT email FROM warehouse_students", "schedule_enabled": True,
+        "schedule_cron": "0 22 * * *",
+    })  # fmt: skip
+    job_save(actor=editor, job=job, data={"description": "every night"})
+    run = JobRun.objects.get(pk=job_scheduled_task(job.pk))
+    assert job_process(run_id=run.pk) == "approval"
+    run.refresh_from_db()
+    for who in (creator, editor):
+        with pytest.raises(ValidationError) as caught:
+            job_run_approve(actor=who, run=run)
+        assert "another person must approve it" in caught.value.messages[0]
+    assert job_run_approve(actor=other, run=run).status == JobRun.Status.QUEUED

@@ -213,12 +213,23 @@ def job_run_apply(*, actor: Actor, run: JobRun) -> JobRun:
     return applied
 
 
+def job_run_requesters(run: JobRun) -> set[int]:
+    """Who asked for ``run``: its starter, or for a run nobody started by hand (a scheduled pull) the people who
+    set its job up — its creator and whoever last saved it."""
+    if run.created_by_id is not None:
+        return {run.created_by_id}
+    job = run.job
+    return {pk for pk in (job.created_by_id, job.updated_by_id) if pk is not None}
+
+
 def job_run_approve(*, actor: Actor, run: JobRun) -> JobRun:
     """The second person approves a deletion: it is queued. The person who requested it may not approve it."""
     user = _user(actor)
     if user is None:
         raise ValidationError("A deletion is approved by a person, signed in.")
-    if run.created_by_id is not None and run.created_by_id == user.pk:
+    if user.pk in job_run_requesters(run):
+        if run.created_by_id is None:
+            raise ValidationError("You set up this job's scheduled deletion: another person must approve it.")
         raise ValidationError("You requested this deletion: another person must approve it.")
     with transaction.atomic():
         updated = JobRun.objects.filter(pk=run.pk, status=JobRun.Status.AWAITING_APPROVAL).update(

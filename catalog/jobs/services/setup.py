@@ -109,7 +109,7 @@ def job_problems(job: Job) -> dict[str, list[str]]:
         errors.setdefault(field, []).append(message)
 
     try:
-        job.full_clean(exclude=["created_by"])
+        job.full_clean(exclude=["created_by", "updated_by"])
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             for message in messages:
@@ -196,6 +196,7 @@ def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None) -> J
     with transaction.atomic():
         if not creating:
             _refuse_changing_what_open_runs_do(job, before)
+        job.updated_by = actor if isinstance(actor, User) and actor.pk else None
         job.save()
         job_schedule_sync(job)
         changes = snapshot(job) if creating else diff(before, snapshot(job))
