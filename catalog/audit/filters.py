@@ -6,7 +6,7 @@ filter match no contact's name; and another person's private test recipient is n
 not manage recipients (the same people `audit_events_for` hides it from).
 """
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
@@ -142,8 +142,14 @@ class AuditEventFilterSet(django_filters.FilterSet):
         return queryset if end is None else queryset.filter(created_at__lt=end)
 
 
+# Dates are held a year inside the calendar's ends: turned to UTC for the query, the start of 0001-01-01
+# east of UTC (or the end of 9999-12-31 west of it) would fall outside it and fail as the query runs.
+_FIRST_DAY, _LAST_DAY = date(2, 1, 1), date(9998, 12, 31)
+
+
 def _start_of(day, *, days: int = 0) -> datetime | None:
     """The start of `day` (plus `days`) in the site's time zone; None past the calendar's ends (no bound)."""
+    day = min(max(day, _FIRST_DAY), _LAST_DAY)
     try:
         return timezone.make_aware(datetime.combine(day, time.min)) + timedelta(days=days)
     except (OverflowError, ValueError):

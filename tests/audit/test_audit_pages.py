@@ -222,3 +222,18 @@ def test_links_go_only_to_pages_the_reader_may_open(trail, client_in_role):
     assert attempt in marketing and resync not in marketing
     engineering = client_in_role("engineering").get(AUDIT).content.decode()
     assert attempt in engineering and resync in engineering
+
+
+@pytest.mark.parametrize("time_zone", ["Europe/Berlin", "America/New_York"])
+def test_dates_at_the_calendars_ends_never_500_in_any_time_zone(trail, client_in_role, settings, time_zone):
+    # East of UTC the start of 0001-01-01 falls in year 0 once turned to UTC; west, 9999-12-31's end in 10000.
+    settings.TIME_ZONE = time_zone
+    client = client_in_role("engineering")
+    for params in [{"since": "0001-01-01"}, {"until": "9999-12-31"}, {"since": "0001-01-01", "until": "9999-12-31"}]:
+        page = client.get(AUDIT, params)
+        assert page.status_code == 200, params
+        assert len(_shown(page)) == len(trail), params
+        export = client.get(EXPORT, params)
+        assert export.status_code == 200, params
+        assert len(_csv(export)) == len(trail), params
+    assert _shown(client.get(AUDIT, {"until": "0001-01-01"})) == []
