@@ -141,3 +141,13 @@ def test_a_scheduled_deletion_is_not_approved_by_who_set_the_job_up(project, emu
             job_run_approve(actor=who, run=run)
         assert "another person must approve it" in caught.value.messages[0]
     assert job_run_approve(actor=other, run=run).status == JobRun.Status.QUEUED
+
+
+def test_a_query_date_column_is_sent_as_text(project, emulator, warehouse):
+    # On PostgreSQL the column comes back as a date object, which the run's rows could not store as it is.
+    job = sync_job(project, mapping=[{"column": "created", "field": "signedUp"}], retention=[],
+                   query="SELECT email, created FROM warehouse_students WHERE email = 'ada@example.com'")  # fmt: skip
+    run = JobRun.objects.get(pk=job_scheduled_task(job.pk))
+    assert job_process(run_id=run.pk) == "done"
+    assert run.items.get().payload["dataFields"] == {"signedUp": "2099-01-01"}
+    assert iterable_user(emulator, "ada@example.com")["dataFields"]["signedUp"] == "2099-01-01"
