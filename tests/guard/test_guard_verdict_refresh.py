@@ -86,3 +86,39 @@ def test_home_and_list_cost_the_same_queries_with_more_flagged_notifications(sma
     verdicts.refresh_verdicts(Notification.objects.all())
     many = {url: cost(url) for url in few}
     assert many == few
+
+
+def test_stored_verdicts_agree_with_the_verdict_read_one_notification_at_a_time(small_catalog):
+    """The refresh builds its facts from plain rows; the pages judge one model instance at a time. Both must
+    reach the same codes and counts for every shape the guard lets in: a draft, no owner, several templates
+    (one without a type), a deprecated type, an Iterable-side finding."""
+    from django.utils import timezone
+
+    from catalog.models import FindingCategory, SyncFinding, SyncRun
+    from tests.factories import NotificationFactory, TemplateFactory
+
+    draft = NotificationFactory(
+        key="draft_one", name="Draft", status="draft", message_type=small_catalog.transactional_type, campaign_id=None
+    )
+    untyped = TemplateFactory(message_type=None, project=small_catalog.project, iterable_id=503, name="No type")
+    mixed = NotificationFactory(
+        key="mixed", name="Mixed", message_type=small_catalog.opt_in, campaign_id=403,
+        templates=[small_catalog.template, untyped],
+    )  # fmt: skip
+    small_catalog.opt_in.deprecated = True
+    small_catalog.opt_in.save()
+    run = SyncRun.objects.create(project=small_catalog.project, status="succeeded", started_at=timezone.now())
+    SyncFinding.objects.create(
+        run=run, project=small_catalog.project, notification=small_catalog.digest, category=FindingCategory.GUARD, code="iterable-forbidden-type",
+        severity="error", iterable_id="501", message="Template 501 is on Marketing Message in Iterable.",
+    )  # fmt: skip
+    Notification.objects.update(verdict_codes=["stale"], verdict_errors=9, verdict_warnings=9)
+    assert verdicts.refresh_verdicts(Notification.objects.all()) == 4
+    judged = [small_catalog.digest, small_catalog.receipt, draft, mixed]
+    for notification in Notification.objects.filter(pk__in=[n.pk for n in judged]):
+        found = verdicts.notification_verdict(notification)
+        assert notification.verdict_codes == sorted({v.code for v in found}), notification.key
+        assert notification.verdict_errors == sum(v.is_error for v in found), notification.key
+        assert notification.verdict_warnings == len(found) - notification.verdict_errors, notification.key
+    assert Notification.objects.get(key="weekly_digest").verdict_errors == 1
+    assert "deprecated-message-type" in Notification.objects.get(key="mixed").verdict_codes
