@@ -6,6 +6,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins, send_mail
@@ -54,13 +55,18 @@ def alert_raise(
 
 
 def alert_recipients(alert: HealthAlert) -> tuple[list[str], list[str]]:
-    """Owner addresses and owner webhook URLs; an alert without a notification goes to HEALTH_ALERT_EMAILS."""
+    """Owner addresses and owner webhook URLs. An alert without a notification, or for a notification with no
+    owner who has an address, goes to HEALTH_ALERT_EMAILS (the admins when that is empty too)."""
     if alert.notification_id is None:
         return list(health_setting("HEALTH_ALERT_EMAILS", [], list)), []
     owners = Notification.objects.get(pk=alert.notification_id).owners.all()
     emails = sorted({o.email for o in owners if o.email})
     hooks = list(OwnerAlertHook.objects.filter(owner__in=owners).order_by("pk").values_list("url", flat=True))
-    return emails, hooks
+    return emails or list(health_setting("HEALTH_ALERT_EMAILS", [], list)), hooks
+
+
+def _owned(alert: HealthAlert) -> bool:
+    return Notification.objects.filter(id=alert.notification_id or 0, owners__email__gt="").exists()
 
 
 def hook_label(url: str) -> str:
@@ -88,21 +94,32 @@ def _subject(alert: HealthAlert) -> str:
 
 
 def alert_deliver(alert: HealthAlert) -> list[dict]:
-    """Email and webhook to the owners; each outcome recorded, none stops the others."""
+    """Email and webhook to the owners; each outcome recorded, none stops the others. With nobody to email
+    (no owner's address, no HEALTH_ALERT_EMAILS, no ADMINS) the outcome says so: the alert stays on the dashboard."""
     emails, hooks = alert_recipients(alert)
     subject = _subject(alert)
     body = f"{alert.message}\n\nFirst seen {alert.first_seen_at:%Y-%m-%d %H:%M} UTC. Acknowledge it on the dashboard."
+    if alert.notification_id is not None and not _owned(alert):
+        body += "\n\nThis notification has no owner with an email address: give it one in the catalog."
     outcomes = []
-    try:
-        if emails:
-            send_mail(subject, body, None, emails)
-        else:
-            mail_admins(subject, body)
-        outcomes.append({"channel": "email", "to": emails or ["admins"], "ok": True})
-    # SMTP fails in many ways; whatever it is, the alert stays visible on the dashboard.
-    except Exception as error:
-        log.warning("Alert %s: email failed: %s", alert.pk, error)
-        outcomes.append({"channel": "email", "to": emails, "ok": False, "error": str(error)[:200]})
+    admins = [address for _, address in settings.ADMINS]
+    if not emails and not admins:
+        log.warning("Alert %s: nobody to email (no owner address, HEALTH_ALERT_EMAILS or ADMINS)", alert.pk)
+        outcomes.append(
+            {"channel": "email", "to": [], "ok": False, "error": "Nobody to email: no owner address, "
+             "HEALTH_ALERT_EMAILS or ADMINS is set."}
+        )  # fmt: skip
+    else:
+        try:
+            if emails:
+                send_mail(subject, body, None, emails)
+            else:
+                mail_admins(subject, body)
+            outcomes.append({"channel": "email", "to": emails or admins, "ok": True})
+        # SMTP fails in many ways; whatever it is, the alert stays visible on the dashboard.
+        except Exception as error:
+            log.warning("Alert %s: email failed: %s", alert.pk, error)
+            outcomes.append({"channel": "email", "to": emails or admins, "ok": False, "error": str(error)[:200]})
     for url in hooks:
         try:
             _post_hook(url, {"text": f"{subject}\n{alert.message}", "alert": alert.pk, "kind": alert.kind})

@@ -323,6 +323,83 @@ def health_process_batch(*, batch: int = BATCH) -> int:
     return len(events)
 
 
+def orphans_adopt() -> int:
+    """Move the counters of campaigns or templates counted as orphans to the notification that now declares them
+    (added to its rows of the same day and kind), so its charts hold its whole history and home's list of sends
+    from outside the catalog forgets them. Returns how many orphan rows moved."""
+    candidates = (
+        HealthDaily.objects.filter(notification__isnull=True)
+        .exclude(bucket="-")
+        .values_list("project_id", "campaign_id", "template_id")
+        .distinct()
+    )
+    per_project: defaultdict[int, set[tuple]] = defaultdict(set)
+    for project_id, campaign_id, template_id in candidates:
+        per_project[project_id].add((campaign_id, template_id))
+    moved = 0
+    for project_id, ids in per_project.items():
+        pmap = ProjectMap.load(project_id)
+        owners = {pair: n for pair in ids if (n := pmap.notification_for(*pair))}
+        if owners:
+            moved += _adopt(project_id, owners)
+    return moved
+
+
+def _adopt(project_id: int, owners: dict[tuple, int]) -> int:
+    with transaction.atomic():
+        counting_lock()  # nobody adds to the orphans' rows or the notifications' rows meanwhile
+        rows = [
+            row
+            for row in HealthDaily.objects.select_for_update().filter(
+                project_id=project_id,
+                notification__isnull=True,
+                campaign_id__in={c for c, _ in owners if c is not None},
+            )
+            if (row.campaign_id, row.template_id) in owners
+        ] + [
+            row
+            for row in HealthDaily.objects.select_for_update().filter(
+                project_id=project_id,
+                notification__isnull=True,
+                campaign_id=None,
+                template_id__in={t for _, t in owners},
+            )
+            if (row.campaign_id, row.template_id) in owners
+        ]
+        if not rows:
+            return 0
+        targets = {
+            (row.bucket, row.day, row.kind): row
+            for row in HealthDaily.objects.select_for_update().filter(
+                project_id=project_id,
+                bucket__in={bucket_of(n, None, None) for n in owners.values()},
+                day__in={row.day for row in rows},
+            )
+        }
+        new = []
+        for row in rows:
+            notification_id = owners[(row.campaign_id, row.template_id)]
+            key = (bucket_of(notification_id, None, None), row.day, row.kind)
+            target = targets.get(key)
+            if target is None:
+                target = targets[key] = HealthDaily(
+                    project_id=project_id, bucket=key[0], notification_id=notification_id, day=row.day, kind=row.kind
+                )
+                new.append(target)
+            target.webhook_count += row.webhook_count
+            target.backfill_count = max(target.backfill_count, row.backfill_count)
+            target.count = max(target.webhook_count, target.backfill_count)
+            target.last_at = max(filter(None, [target.last_at, row.last_at]), default=None)
+        HealthDaily.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        changed = [t for t in targets.values() if t.pk is not None]
+        HealthDaily.objects.bulk_update(
+            changed, ["count", "webhook_count", "backfill_count", "last_at"], batch_size=500
+        )
+        HealthDaily.objects.bulk_create(new, batch_size=500)
+        log.info("Live health: %s orphan counter rows moved to the notifications that now declare them", len(rows))
+        return len(rows)
+
+
 def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, max_batches: int = 50) -> dict:
     """Keep the raw window: events of days older than HEALTH_RAW_RETENTION_DAYS go once they are counted.
 
@@ -349,12 +426,14 @@ def health_retention_purge(*, now: datetime | None = None, batch: int = 10_000, 
 
 
 def health_process(*, max_batches: int = 20) -> dict:
-    """Everything a worker does for live health: count, judge, notify owners, then keep the window."""
+    """Everything a worker does for live health: count, judge, move orphans a notification now declares, notify
+    owners."""
     counted = 0
     for _ in range(max_batches):
         done = health_process_batch()
         counted += done
         if done < BATCH:
             break
+    adopted = orphans_adopt()
     notified = alerts_notify()
-    return {"counted": counted, "notified": notified}
+    return {"counted": counted, "adopted": adopted, "notified": notified}

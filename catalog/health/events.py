@@ -31,10 +31,16 @@ KINDS = {
     "smsSend": EventKind.SEND,
     "smsBounce": EventKind.BOUNCE,
     "smsSendSkip": EventKind.SKIP,
+    "smsClick": EventKind.CLICK,
     "inAppSend": EventKind.SEND,
     "inAppSendSkip": EventKind.SKIP,
+    "inAppOpen": EventKind.OPEN,
+    "inAppClick": EventKind.CLICK,
+    "webPushSend": EventKind.SEND,
+    "webPushClick": EventKind.CLICK,
+    "webPushSendSkip": EventKind.SKIP,
 }
-MEDIUMS = {"email": "Email", "push": "Push", "sms": "SMS", "inApp": "InApp"}
+MEDIUMS = {"email": "Email", "push": "Push", "sms": "SMS", "inApp": "InApp", "webPush": "WebPush"}
 MAX_EVENTS_PER_REQUEST = 1000
 
 
@@ -76,9 +82,12 @@ def _int(value, where: str) -> int | None:
 
 
 def _time(value, where: str, fallback: datetime) -> datetime:
-    """Iterable writes "2026-11-30 06:01:20 +00:00"; epoch seconds or milliseconds also appear."""
+    """Iterable writes "2026-11-30 06:01:20 +00:00"; epoch seconds or milliseconds also appear, as numbers or
+    as text."""
     if value is None or value == "":
         return fallback
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 19:
+        value = int(value.strip())
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value >= 1e11 else value
         try:

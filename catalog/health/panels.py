@@ -2,6 +2,7 @@
 notification page's panel, the list's "Sends, 30 days" column and its sends filter are registered with the core
 (catalog/core/extensions.py) at the end of this module, which CatalogConfig.ready() imports."""
 
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
@@ -28,6 +29,26 @@ VOLUME = ["send", "skip"]
 WORDS = {"send": "Sent", "skip": "Skipped", "bounce": "Bounced", "unsubscribe": "Unsubscribed", "open": "Opened",
          "click": "Clicked"}  # fmt: skip
 ENGAGEMENT = ["open", "click", "bounce", "unsubscribe"]
+# Iterable's send-skip reasons (its codes, and the emulator's) in people's words; a code not listed here is split
+# into its words, and a bounce's message is already a sentence.
+SKIP_REASONS = {
+    "MessageTypeNotOptedIn": "not opted in to this message type",
+    "MessageTypeUnsubscribe": "unsubscribed from this message type",
+    "ChannelUnsubscribe": "unsubscribed from this channel",
+    "CampaignDeactivated": "the campaign was deactivated",
+    "DuplicateMarketingMessage": "already sent this marketing message",
+    "FrequencyCapping": "over the frequency cap",
+}
+_CODE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def reason_words(reason: str) -> str:
+    """A skip reason as people say it: "MessageTypeNotOptedIn" -> "not opted in to this message type"."""
+    if reason in SKIP_REASONS:
+        return SKIP_REASONS[reason]
+    if re.fullmatch(r"[A-Za-z0-9]+", reason or "") and any(c.isupper() for c in reason[1:]):
+        return " ".join(_CODE.findall(reason)).lower()
+    return reason
 
 
 def _percent(value: float | None) -> str:
@@ -143,6 +164,7 @@ def contact_reported(*, lookups, email: str = "", user_id: str = "") -> None:
     per_notification = defaultdict(list)
     for event in events:
         event.word = WORDS.get(event.kind, event.event_name)  # type: ignore[attr-defined]  # for the template
+        event.reason_words = reason_words(event.reason)  # type: ignore[attr-defined]
         per_notification[maps[event.project_id].notification_for(event.campaign_id, event.template_id)].append(event)
     for lookup in lookups:
         for reach in getattr(lookup, "reach", None) or []:

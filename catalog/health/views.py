@@ -41,7 +41,9 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 @csrf_exempt
 def webhook_receive(request, project_id: int):
-    """Where Iterable's system webhooks post: one event (Iterable's form) or a list of up to 1,000."""
+    """Where Iterable's system webhooks post: one event (Iterable's form) or a list of up to 1,000. A list is taken
+    whole or refused whole (400, naming the first event that cannot be stored), as Iterable retries a delivery."""
+    project_id = int(project_id)  # the URL's digits (the short path passes an int already)
     if request.method != "POST":
         response = _error(405, "method_not_allowed", "Iterable's system webhooks POST here.")
         response["Allow"] = "POST"

@@ -134,7 +134,10 @@ def test_contact_lookup_shows_what_iterable_reported_next_to_the_prediction(heal
     page = client.post("/contacts/", {"email": "person2@example.com", "project": health.project.pk}).content.decode()
     row = page[page.index('<code class="muted">weekly_digest</code>') :]
     row = row[: row.index("</tr>")]
-    assert "<strong>Skipped</strong>" in row and reason in row
+    # The reason in people's words, never Iterable's code.
+    assert reason == "MessageTypeNotOptedIn"
+    assert "<strong>Skipped</strong>" in row and "(not opted in to this message type)" in row
+    assert reason not in row
     assert '<span class="badge warning">No</span>' in row  # the prediction agrees: it would not reach them
     other = client.post("/contacts/", {"email": "person1@example.com", "project": health.project.pk}).content.decode()
     row = other[other.index('<code class="muted">weekly_digest</code>') :]
