@@ -8,11 +8,12 @@ sent to the login page, logged-in users without the permission get 403.
 """
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Model, OuterRef, Prefetch, ProtectedError, Q, Subquery
+from django.db.models import F, Model, OuterRef, Prefetch, ProtectedError, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
@@ -57,6 +58,48 @@ def notification_rows(queryset):
     return queryset.select_related("project", "message_type__channel", "event", "journey").prefetch_related("owners")
 
 
+class ListRow:
+    """One row of the notification list: the values its cells show, as attributes (n.key, n.project_name,
+    n.owner_names, and each capability column's annotation, such as n.sends_30d)."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+
+# What the list's cells show, read as plain values in the page's one query: building fifty Notifications with
+# their project, message type, channel, event and journey objects cost more than the rest of the page.
+LIST_VALUES = (
+    "id", "key", "name", "status", "project_id", "audience", "medium", "trigger_type", "campaign_id", "event_id",
+    "journey_id", "message_type_id", "verdict_errors", "verdict_warnings", "updated_at",
+)  # fmt: skip
+LIST_RELATED_VALUES = {
+    "project_name": F("project__name"),
+    "event_name": F("event__name"),
+    "journey_name": F("journey__name"),
+    "message_type_name": F("message_type__name"),
+    "message_type_policy": F("message_type__policy"),
+    "channel_name": F("message_type__channel__name"),
+}
+
+
+def notification_list_page(queryset, number):
+    """One page of the notification list as ListRows, with each row's owners' names (two queries, besides the
+    capped count of the filtered rows)."""
+    rows = queryset.values(*LIST_VALUES, *queryset.query.annotations, **LIST_RELATED_VALUES)
+    page = CappedPaginator(rows, PAGE_SIZE, counted=queryset).get_page(number)
+    listed = [ListRow(values) for values in page.object_list]
+    owners = defaultdict(list)
+    through = models.Notification.owners.through.objects.filter(notification_id__in=[n.id for n in listed])
+    for notification_id, name in through.order_by("owner__name", "owner__role").values_list(
+        "notification_id", "owner__name"
+    ):
+        owners[notification_id].append(name)
+    for n in listed:
+        n.owner_names = owners.get(n.id, [])
+    page.object_list = listed
+    return page
+
+
 # ---------------------------------------------------------------------------------------------- notifications
 
 
@@ -67,7 +110,7 @@ class NotificationListView(Perm, View):
         filterset = NotificationFilterSet(
             request.GET or None, queryset=models.Notification.objects.all(), list_columns=True
         )
-        page = CappedPaginator(notification_rows(filterset.qs), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = notification_list_page(filterset.qs, request.GET.get("page"))
         return render(request, "catalog/notification_list.html", {"filter": filterset, "page": page})
 
 

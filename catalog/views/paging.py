@@ -48,16 +48,20 @@ class CappedPage(Page):
 
 class CappedPaginator(Paginator):
     """A Paginator that counts up to COUNT_CAP rows. Past that, `capped` is true, the pager says "more than
-    COUNT_CAP", any page number is accepted and a page knows whether another follows by reading one row more."""
+    COUNT_CAP", any page number is accepted and a page knows whether another follows by reading one row more.
 
-    def __init__(self, object_list, per_page, cap: int = COUNT_CAP):
+    `counted`: the same rows to count, when object_list reads more than counting needs (values joined from
+    related tables, whose joins would stay in the count)."""
+
+    def __init__(self, object_list, per_page, cap: int = COUNT_CAP, *, counted=None):
         super().__init__(object_list, per_page)
         self.cap = cap
+        self.counted = object_list if counted is None else counted
 
     @cached_property
     def count(self) -> int:
         # values("pk") leaves computed columns (the list's sends over 30 days) out of the counted rows.
-        rows = cast("QuerySet[Any]", self.object_list)
+        rows = cast("QuerySet[Any]", self.counted)
         return rows.order_by().values("pk")[: self.cap + 1].count()
 
     @property
