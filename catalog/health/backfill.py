@@ -1,8 +1,9 @@
 """History from Iterable's campaign metrics, for days the webhooks did not cover (a new notification, downtime).
 
-One call per missing day (all the notification's campaigns at once), paced by the client to the endpoint's
-limit (10 a minute per project). A day is read only if the notification has no counter on it yet, so a second
-run, or a day the webhooks counted, costs no call. Campaign metrics count Email only.
+One call per day not backfilled yet (all the notification's campaigns at once), paced by the client to the
+endpoint's limit (10 a minute per project). A day the webhooks counted is read too (after downtime its count is
+partial); a day already backfilled is not, so a second run costs no call for it. Campaign metrics count Email
+only.
 
 The two accounts never add up: the backfill sets its number beside the webhooks' count (`backfill_count`,
 replaced by a later backfill, never added to), and a day shows the larger of the two. So a late webhook for a
@@ -55,7 +56,13 @@ def health_backfill(*, notification: Notification, days: int = 30, client=None) 
     campaigns = notification_campaigns(notification)
     today = timezone.localdate()
     wanted = [today - timedelta(days=i) for i in range(days, 0, -1)]  # whole days only: today is still going
-    covered = set(HealthDaily.objects.filter(notification=notification, day__in=wanted).values_list("day", flat=True))
+    # A day already backfilled is not read again. A day the webhooks counted is read once: after downtime its
+    # count may be partial (the door was down part of the day), and the larger of the two accounts is shown.
+    covered = set(
+        HealthDaily.objects.filter(notification=notification, day__in=wanted, backfill_count__gt=0).values_list(
+            "day", flat=True
+        )
+    )
     missing = [d for d in wanted if d not in covered]
     result: dict[str, Any] = {"campaigns": campaigns, "days_missing": len(missing), "days_filled": 0, "calls": 0}
     if not campaigns or not missing:
