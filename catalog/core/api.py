@@ -4,6 +4,7 @@ service (the serializers save through catalog_object_save; deletes go through ca
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from catalog import models
 from catalog.core import serializers
@@ -96,6 +97,15 @@ class NotificationViewSet(CatalogViewSet):
     filterset_class = NotificationFilterSet
     lookup_field = "key"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
+
+    def list(self, request, *args, **kwargs):
+        # Read-only rows written from their values (serializers.notification_list_data, the serializer's output):
+        # the serializer cost a quarter of a second on a 1,000-row page.
+        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+        rows = queryset.values(*serializers.NOTIFICATION_LIST_VALUES)
+        page = self.paginate_queryset(rows)
+        data = serializers.notification_list_data(list(rows) if page is None else page)
+        return Response(data) if page is None else self.get_paginated_response(data)
 
 
 @extend_schema_view(
