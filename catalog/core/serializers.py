@@ -8,9 +8,9 @@ from rest_framework import serializers
 
 from catalog import models
 from catalog.api.serializers import ViolationSerializer
+from catalog.core.selectors import project_checks
 from catalog.guard import policy
 from catalog.guard.enforcement import notification_facts
-from catalog.core.selectors import project_checks
 from catalog.guard.verdicts import iterable_violations, verdict_summary
 from catalog.services.catalog import catalog_object_save
 
