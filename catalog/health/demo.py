@@ -17,7 +17,7 @@ from django.conf import settings
 from catalog.health.ingest import _digest, webhook_secret_rotate
 from catalog.health.models import WebhookSecret
 from catalog.iterable import IterableError, client_for_project
-from catalog.models import IterableProject, Notification
+from catalog.models import IterableProject, MessageType, Notification
 
 log = logging.getLogger("catalog.health")
 DEMO_WEBHOOK_ID = 1
@@ -80,14 +80,36 @@ def _contacts(project: IterableProject) -> list[str]:
     return [f"{prefix}.{n:04d}@example.com" for n in range(1, demo.DEMO_CONTACTS.get(project.name, 0) + 1)]
 
 
+# One demo email in UNSUBSCRIBE_EVERY makes its recipient unsubscribe from its message type (through Iterable's
+# API, attributed to the campaign, so the emulator posts an emailUnSubscribe webhook), and as often someone who
+# left comes back: the unsubscribe and skip charts move as well as the sends, and the contacts never all leave.
+UNSUBSCRIBE_EVERY = 25
+
+
+def _unsubscribe(client, notification: Notification, email: str) -> None:
+    message_type = notification.message_type
+    if message_type.policy == "OptIn":
+        client.update_subscriptions(email=email, subscribed_message_type_ids=[], campaign_id=notification.campaign_id)
+    else:
+        client.update_subscriptions(
+            email=email, unsubscribed_message_type_ids=[message_type.iterable_id], campaign_id=notification.campaign_id
+        )
+
+
+def _come_back(client, project: IterableProject, email: str) -> None:
+    opt_in = list(MessageType.objects.filter(project=project, policy="OptIn").values_list("iterable_id", flat=True))
+    client.update_subscriptions(email=email, subscribed_message_type_ids=opt_in, unsubscribed_message_type_ids=[])
+
+
 def demo_traffic_round(*, sends: int, rng: random.Random) -> dict[str, int]:
     """Triggered sends of the demo's active API-send notifications to demo contacts, through the real client;
-    the emulator records them (sent or skipped) and its webhook delivery posts them to the dashboard."""
-    tally = {"sent": 0, "errors": 0}
+    the emulator records them (sent or skipped) and its webhook delivery posts them to the dashboard. Now and
+    then a recipient of an email unsubscribes, and someone who did comes back."""
+    tally = {"sent": 0, "errors": 0, "unsubscribed": 0}
     live = list(
         Notification.objects.filter(status="active", trigger_type="api_send", medium__in=["Email", "Push"])
         .exclude(campaign_id=None)
-        .select_related("project")
+        .select_related("project", "message_type")
     )
     if not live:
         return tally
@@ -98,9 +120,15 @@ def demo_traffic_round(*, sends: int, rng: random.Random) -> dict[str, int]:
             continue
         client = client_for_project(notification.project)
         target = client.email_target if notification.medium == "Email" else client.push_target
+        email = rng.choice(contacts)
         try:
-            target(notification.campaign_id, recipient_email=rng.choice(contacts))
+            target(notification.campaign_id, recipient_email=email)
             tally["sent"] += 1
+            if notification.medium == "Email" and rng.randrange(UNSUBSCRIBE_EVERY) == 0:
+                _unsubscribe(client, notification, email)
+                tally["unsubscribed"] += 1
+            if rng.randrange(UNSUBSCRIBE_EVERY) == 0:
+                _come_back(client, notification.project, rng.choice(contacts))
         except IterableError as error:
             log.info("Demo send of %s refused: %s", notification.key, error)
             tally["errors"] += 1
