@@ -67,13 +67,22 @@ DEFAULT_MARGIN = 0.05
 
 
 class SlidingWindow:
-    """Thread-safe: at most ``limit`` calls in any ``period`` seconds (a reservation log)."""
+    """Thread-safe: at most ``limit`` calls in any ``period`` seconds (a reservation log).
 
-    def __init__(self, limit: float, period: float = 1.0, *, clock: Callable[[], float]) -> None:
+    ``spread``: also hand out the slots in order, at least ``period / limit`` apart, instead of letting a full
+    window's calls start at once. Many threads making one call per row (a job's deletes, its reads) otherwise
+    start a window's calls together: they then reach the server in a different order and spread over tens of
+    milliseconds, and the call a window later, which starts on time, finds the server's window still full (a
+    429). Evenly spaced starts reach the server one at a time, in order. Off by default: a page's few calls at
+    once should not wait on each other.
+    """
+
+    def __init__(self, limit: float, period: float = 1.0, *, clock: Callable[[], float], spread: bool = False) -> None:
         if limit <= 0 or period <= 0:
             raise ValueError("limit and period must be positive")
         self.limit = max(1, math.floor(limit))
         self.period = float(period)
+        self.gap = self.period / self.limit if spread else 0.0
         self._clock = clock
         self._slots: deque[float] = deque(maxlen=self.limit)
         self._lock = threading.Lock()
@@ -83,8 +92,10 @@ class SlidingWindow:
         with self._lock:
             now = self._clock()
             slot = now
+            if self.gap and self._slots:
+                slot = max(slot, self._slots[-1] + self.gap)
             if len(self._slots) == self.limit:
-                slot = max(now, self._slots[0] + self.period)
+                slot = max(slot, self._slots[0] + self.period)
             self._slots.append(slot)
             return slot - now
 

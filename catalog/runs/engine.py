@@ -29,17 +29,18 @@ _pacers: dict[tuple[Any, ...], SlidingWindow] = {}
 _pacers_lock = threading.Lock()
 
 
-def pacer(key: tuple[Any, ...], rate: float) -> SlidingWindow | None:
+def pacer(key: tuple[Any, ...], rate: float, *, spread: bool = False) -> SlidingWindow | None:
     """One write pacer per ``key`` (kind, project…) and rate in this process, shared by successive slices.
-    ``rate`` is calls per second; 0 means unpaced (the client still paces to Iterable's documented limits)."""
+    ``rate`` is calls per second; 0 means unpaced (the client still paces to Iterable's documented limits).
+    ``spread``: calls start in order, evenly spaced (for many threads making a call per row; see SlidingWindow)."""
     if rate <= 0:
         return None
-    full_key = (*key, rate)
+    full_key = (*key, rate, spread)
     with _pacers_lock:
         if full_key not in _pacers:
             # Whole calls per window: a fractional rate (0.5/s) becomes 1 call per 2 s.
             count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
-            _pacers[full_key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic)
+            _pacers[full_key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic, spread=spread)
         return _pacers[full_key]
 
 

@@ -70,18 +70,20 @@ class Batch:
     run: JobRun
     job: Job
     client: Any
-    pacer: Any
+    pacer: Any  # the action's writes (a delete's calls start in order, evenly spaced)
     concurrency: int
+    read_pacer: Any = None  # a row's read: in order, evenly spaced, at the read endpoints' rate
 
 
-def _read_call(client, payload: dict) -> Callable[[], User | None]:
+def _read(batch: Batch, payload: dict) -> User | None:
+    engine.pace(batch.read_pacer)
     if payload.get("email"):
-        return partial(client.get_user_by_email, payload["email"])
-    return partial(client.get_user_by_id, payload["userId"])
+        return batch.client.get_user_by_email(payload["email"])
+    return batch.client.get_user_by_id(payload["userId"])
 
 
 def _reads(batch: Batch, items: list[Row]) -> dict[int, Any]:
-    calls = {item.pk: _read_call(batch.client, item.payload) for item in items}
+    calls = {item.pk: partial(_read, batch, item.payload) for item in items}
     return fan_out(calls, max_workers=batch.concurrency)
 
 
@@ -190,21 +192,34 @@ def _bulk(
 # ---------------------------------------------------------------------------------------------- profiles
 
 
-def _profile_diff(item: Row, found: User | None, merge: bool) -> Result:
+ROW_CHOICES = ("preferUserId", "mergeNestedObjects")
+
+
+def _choices(payload: dict) -> dict:
+    """The row's own choices (its prefer_user_id, merge_nested_objects, or the job's), for the dry run to show."""
+    chosen = [name for name in ROW_CHOICES if payload.get(name)]
+    return {"choices": chosen} if chosen else {}
+
+
+def _profile_diff(item: Row, found: User | None) -> Result:
     if found is None:
-        return Result(DONE, "would_create", {"fields": {k: [None, v] for k, v in item.payload["dataFields"].items()}})
+        fields = {k: [None, v] for k, v in item.payload["dataFields"].items()}
+        return Result(DONE, "would_create", {"fields": fields, **_choices(item.payload)})
+    merge = bool(item.payload.get("mergeNestedObjects"))  # the row's own, or the job's
     changes = {}
     for name, value in item.payload.get("dataFields", {}).items():
         current = found.data_fields.get(name)
         new = {**current, **value} if merge and isinstance(current, dict) and isinstance(value, dict) else value
         if current != new:
             changes[name] = [current, new]
-    return Result(DONE, "would_change", {"fields": changes}) if changes else Result(SKIPPED, "unchanged")
+    if not changes:
+        return Result(SKIPPED, "unchanged")
+    return Result(DONE, "would_change", {"fields": changes, **_choices(item.payload)})
 
 
 def update_profiles(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
     if batch.run.dry_run:
-        return _dry_run(batch, items, partial(_profile_diff, merge=batch.job.merge_nested_objects))
+        return _dry_run(batch, items, _profile_diff)
     results: dict[int, Result] = {}
     outcome = _bulk(batch, items, results, batch.client.bulk_update_users, lambda item: item.payload, "updated")
     return outcome, results
@@ -223,10 +238,12 @@ def list_add(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]]:
 
         def judge(item: Row, found: User | None) -> Result:
             if found is None:
-                return Result(DONE, "would_create") if item.payload.get("email") else Result(SKIPPED, "not_found")
+                if not item.payload.get("email"):
+                    return Result(SKIPPED, "not_found")
+                return Result(DONE, "would_create", _choices(item.payload))
             if list_id in found.email_list_ids:
                 return Result(SKIPPED, "already_on_list")
-            return Result(DONE, "would_add")
+            return Result(DONE, "would_add", _choices(item.payload))
 
         return _dry_run(batch, items, judge)
     results: dict[int, Result] = {}

@@ -46,6 +46,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     JobAction.DELETE_USERS: Endpoint("user delete (DELETE users/{email})", 100, 1),
     JobAction.OPT_OUT: Endpoint("bulk subscription update (users/bulkUpdateSubscriptions)", 5, 10_000),
 }
+# A dry run (and an opt-out) reads each row's person first: one call per row.
+READ = Endpoint("user read (users/getByEmail, users/byUserId)", 100, 1)
 
 
 def slice_seconds() -> float:
