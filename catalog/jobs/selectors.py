@@ -74,8 +74,16 @@ def _field_changes(diff: dict) -> list[dict[str, Any]]:
     return [{"field": name, "before": pair[0], "after": pair[1]} for name, pair in (diff.get("fields") or {}).items()]
 
 
+# A row's own choices (its prefer_user_id and merge_nested_objects columns, or the job's), in words.
+CHOICE_WORDS = {
+    "preferUserId": "prefers the user id over the email",
+    "mergeNestedObjects": "merges nested objects",
+}
+
+
 def job_run_changes(*, run: JobRun, limit: int = 50) -> list[dict[str, Any]]:
-    """Sample rows a dry run found would change, with each field's before and after by its name."""
+    """Sample rows a dry run found would change, with each field's before and after by its name, and how the
+    row is sent (its own choices, or the job's)."""
     items = run.items.filter(outcome__in=CHANGES).order_by("id")[:limit]
     return [
         {
@@ -85,6 +93,7 @@ def job_run_changes(*, run: JobRun, limit: int = 50) -> list[dict[str, Any]]:
             "label": OUTCOMES.get(item.outcome, item.outcome),
             "changes": _field_changes(item.diff),
             "channel": (item.diff or {}).get("channel") or (item.diff or {}).get("channel_unsubscribe") or "",
+            "choices": [CHOICE_WORDS.get(name, name) for name in (item.diff or {}).get("choices") or []],
         }
         for item in items
     ]

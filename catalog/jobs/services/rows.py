@@ -24,6 +24,14 @@ RETENTION_RULES = {
     "not_empty": "is not empty",
 }
 MAX_KEY = 320
+# A row's own column for each per-row choice (the export integration's preserved columns), overriding the job's
+# setting when the row has a value: column -> (the job's field, Iterable's field).
+ROW_CHOICES = {
+    "prefer_user_id": ("prefer_user_id", "preferUserId"),
+    "merge_nested_objects": ("merge_nested_objects", "mergeNestedObjects"),
+}
+YES = {"true", "t", "yes", "y", "1"}
+NO = {"false", "f", "no", "n", "0"}
 
 
 class RowProblem(ValueError):
@@ -85,6 +93,21 @@ def _moment(value: Any) -> datetime:
     except ValueError:
         raise RowProblem(f"'{text[:40]}' is not a date (use 2026-11-30 or 2026-11-30T22:00:00)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _choice(row: dict[str, Any], column: str, default: bool) -> bool:
+    """The row's true/false in ``column``, or ``default`` when the row has no value there."""
+    value = row.get(column)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else None
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    raise RowProblem(f"{column} must be true or false (or left empty for the job's setting), not '{str(value)[:40]}'")
 
 
 def retention_words(rule: dict) -> str:
@@ -152,10 +175,10 @@ class RowBuilder:
         key = email or f"user id {user_id}"
         if job.action == JobAction.UPDATE_PROFILES or job.action == JobAction.LIST_ADD:
             payload = {**ident, "dataFields": self.fields(row)}
-            if job.prefer_user_id and user_id:
-                payload["preferUserId"] = True
-            if job.merge_nested_objects:
-                payload["mergeNestedObjects"] = True
+            for column, (setting, name) in ROW_CHOICES.items():
+                # Preferring the user id means nothing without one: it is left out then.
+                if _choice(row, column, getattr(job, setting)) and (user_id or name != "preferUserId"):
+                    payload[name] = True
         else:
             payload = ident
         try:
