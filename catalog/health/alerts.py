@@ -89,7 +89,11 @@ def _post_hook(url: str, body: dict) -> None:
 
 
 def _subject(alert: HealthAlert) -> str:
-    what = alert.notification.name if alert.notification else f"campaign {alert.details.get('campaign_id')}"
+    what = (
+        alert.notification.name
+        if alert.notification
+        else alert.details.get("campaign_name") or f"campaign {alert.details.get('campaign_id')}"
+    )
     return f"[Iterable alert] {alert.get_kind_display()}: {what}"
 
 

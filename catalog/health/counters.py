@@ -88,6 +88,12 @@ class ProjectMap:
         return by_campaign or (self.by_template.get(template_id) if template_id is not None else None)
 
 
+def mirror_names(project_id: int, kind: str, ids: set[int]) -> dict[int, str]:
+    """What the last sync saw Iterable call these campaigns or templates (people know them by name)."""
+    rows = IterableMirror.objects.filter(project_id=project_id, kind=kind, iterable_id__in=ids)
+    return {i: str(p["name"]) for i, p in rows.values_list("iterable_id", "payload") if (p or {}).get("name")}
+
+
 def _type_facts(project_id: int, type_ids: set[int]) -> dict[int, list[policy.MessageTypeFacts]]:
     """Every account of the message types sends went out on: the catalog's and what the last sync saw in
     Iterable (a type changed in Iterable after the catalog was written is judged on both). A type neither
@@ -212,15 +218,18 @@ def _judge_sends(project_id: int, pmap: ProjectMap, sends: list[dict], now: date
             occurrences=len(events),
             at=max(e["occurred_at"] for e in events),
         )
+    names = mirror_names(project_id, MirrorKind.CAMPAIGN, set(unknown)) if unknown else {}
     for campaign_id, events in unknown.items():
+        name = names.get(campaign_id)
+        label = f"'{name}' (campaign {campaign_id})" if name else f"campaign {campaign_id}"
         alert_raise(
             project_id=project_id,
             notification_id=None,
             kind=AlertKind.UNKNOWN_CAMPAIGN,
             dedupe_key=f"{AlertKind.UNKNOWN_CAMPAIGN}:{project_id}:{campaign_id}",
-            message=f"Iterable sent {len(events)} message(s) from campaign {campaign_id}, which no notification in "
+            message=f"Iterable sent {len(events)} message(s) from {label}, which no notification in "
             "the catalog declares. Add it to the catalog (Iterable sync, orphans) or stop the campaign.",
-            details={"campaign_id": campaign_id},
+            details={"campaign_id": campaign_id, **({"campaign_name": name} if name else {})},
             occurrences=len(events),
             at=max(e["occurred_at"] for e in events),
         )

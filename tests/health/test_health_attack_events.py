@@ -241,3 +241,20 @@ def test_an_alert_nobody_can_be_told_about_says_so_instead_of_ok(health, setting
     assert mail.outbox == []
     assert alert.deliveries and not any(d["ok"] for d in alert.deliveries)
     assert "nobody to email" in alert.deliveries[0]["error"].lower()
+
+
+def test_a_campaign_outside_the_catalog_is_named_as_iterable_names_it(health, client, user_in_role, settings):
+    settings.HEALTH_ALERT_EMAILS = ["oncall@example.com"]
+    now = timezone.now()
+    IterableMirror.objects.create(
+        project=health.project, kind="campaign", iterable_id=UNKNOWN_CAMPAIGN, first_seen_at=now, changed_at=now,
+        payload={"id": UNKNOWN_CAMPAIGN, "name": "Spring promo blast", "templateId": 509},
+    )  # fmt: skip
+    health.post(_event(campaignId=UNKNOWN_CAMPAIGN, templateId=509, createdAt=now.isoformat()))
+    alert = HealthAlert.objects.get(kind=AlertKind.UNKNOWN_CAMPAIGN)
+    assert f"from 'Spring promo blast' (campaign {UNKNOWN_CAMPAIGN})" in alert.message
+    assert mail.outbox[-1].subject.endswith(": Spring promo blast")
+    client.force_login(user_in_role("viewer"))
+    home = client.get("/").content.decode()
+    table = home[home.index('id="health-orphan-sends"') :]
+    assert f'Spring promo blast <span class="muted">(campaign {UNKNOWN_CAMPAIGN})</span>' in table
