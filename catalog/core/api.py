@@ -7,6 +7,7 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from catalog import models
+from catalog.api.pagination import CappedCountPagination
 from catalog.core import serializers
 from catalog.core.filters import GuardViolationFilterSet, NotificationFilterSet
 from catalog.guard.verdicts import prefetch_iterable_violations
@@ -95,6 +96,8 @@ class NotificationViewSet(CatalogViewSet):
     queryset = models.Notification.objects.prefetch_related("templates", "owners")
     serializer_class = serializers.NotificationSerializer
     filterset_class = NotificationFilterSet
+    # The catalog grows to a hundred thousand: an exact count read every row on every page.
+    pagination_class = CappedCountPagination
     lookup_field = "key"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 

@@ -8,10 +8,9 @@ from rest_framework import serializers
 
 from catalog import models
 from catalog.api.serializers import ViolationSerializer
-from catalog.core.selectors import project_checks
 from catalog.guard import policy
 from catalog.guard.enforcement import notification_facts
-from catalog.guard.verdicts import iterable_violations, verdict_summary
+from catalog.guard.verdicts import iterable_checks, iterable_violations, verdict_summary
 from catalog.services.catalog import catalog_object_save
 
 
@@ -118,7 +117,7 @@ class NotificationSerializer(CatalogSerializer):
     def get_verdict(self, notification) -> dict:
         checks = self.context.get("_iterable_checks")
         if checks is None:
-            checks = self.context["_iterable_checks"] = project_checks()
+            checks = self.context["_iterable_checks"] = iterable_checks()
         return _verdict(notification, checks)
 
     class Meta:
@@ -189,7 +188,7 @@ def notification_list_data(rows: list[dict]) -> list[dict]:
         found = many[name]
         for notification_id, related_id in pairs.filter(notification_id__in=ids):
             found.setdefault(notification_id, []).append(related_id)
-    checks = project_checks()
+    checks = iterable_checks()
     data = []
     for row in rows:
         item: dict = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import F, Model, OuterRef, Prefetch, ProtectedError, Q, Subquery
+from django.db.models import F, Model, Prefetch, ProtectedError, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
@@ -22,6 +22,7 @@ from catalog import models
 from catalog.core.extensions import panels_read
 from catalog.core.filters import NotificationFilterSet
 from catalog.core.forms import NotificationForm, model_form_for
+from catalog.core.selectors import project_checks
 from catalog.guard import policy
 from catalog.guard.enforcement import message_type_facts
 from catalog.guard.verdicts import iterable_check, notification_verdict
@@ -119,14 +120,10 @@ class NotificationDetailView(Perm, View):
 
     def get(self, request, key):
         templates = models.Template.objects.select_related("message_type__channel", "project")
-        succeeded = models.SyncRun.objects.filter(
-            project=OuterRef("project"), status=models.SyncStatus.SUCCEEDED, finished_at__isnull=False
-        )
         notification = get_object_or_404(
-            models.Notification.objects.select_related("project", "message_type__channel", "event", "journey")
-            .prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields")
-            # The project's last successful sync, read with the row rather than by a query of its own.
-            .annotate(last_checked_at=Subquery(succeeded.order_by("-finished_at").values("finished_at")[:1])),
+            models.Notification.objects.select_related(
+                "project", "message_type__channel", "event", "journey"
+            ).prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields"),
             key=key,
         )
         # The panels first: the sync's leaves its guard findings on the notification for the verdict.
@@ -135,7 +132,8 @@ class NotificationDetailView(Perm, View):
         context = {
             "n": notification,
             "verdict": notification_verdict(notification),
-            "iterable_check": iterable_check(notification.last_checked_at),
+            # The project's last successful sync, kept a little while (sorting its runs grew with them).
+            "iterable_check": project_checks().get(notification.project_id) or iterable_check(None),
             "example_payload": json.dumps(payload, indent=2) if payload is not None else "",
             "panels": shown,
         }
