@@ -299,6 +299,13 @@ class JobRunViewSet(JobsPermission, mixins.ListModelMixin, mixins.RetrieveModelM
     def retry_failed(self, request, pk=None):
         return _run_response(run_services.job_run_retry_failed(actor=request.user, run=self._run()))
 
+    @extend_schema(request=None, responses={200: JobRunSerializer})
+    @action(detail=True, methods=["post"], url_path="dismiss-failed", url_name="dismiss-failed")
+    def dismiss_failed(self, request, pk=None):
+        """Give up on an ended run's failed rows: recorded as given up, never sent again (the job's action,
+        list and channel may then change)."""
+        return _run_response(run_services.job_run_dismiss_failed(actor=request.user, run=self._run()))
+
 
 class DeletionRecordViewSet(JobsPermission, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Who was deleted (a keyed hash, never the address), when, by whose request and approval, and whether

@@ -84,6 +84,9 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # When a save last changed one of its settings: a dry run older than this no longer shows what the job
+    # would send, and may not be applied.
+    changed_at = models.DateTimeField(null=True, blank=True)
     # Who last saved it: a scheduled run has no requester of its own, so this person may not approve it.
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -173,7 +176,8 @@ class JobItem(RunItemBase):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "status"])]
+        # (run, row_no): an applied deletion finds the rows of the dry run that listed the same people.
+        indexes = [models.Index(fields=["run", "status"]), models.Index(fields=["run", "row_no"])]
 
     def __str__(self) -> str:
         return f"Row {self.row_no} of run #{self.run_id}"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from catalog.jobs.services.actions import CHANGES, OUTCOMES
 from catalog.jobs.services.conf import ACTIVE, ENDPOINTS
+from catalog.jobs.services.runs import job_run_stale
 from catalog.jobs.services.supervision import job_stalled
 from catalog.models import DeletionRecord, Job, JobItem, JobRun
 from catalog.runs import engine
@@ -40,6 +41,9 @@ def job_run_progress(*, run: JobRun) -> dict[str, Any]:
     rate = finished / elapsed if elapsed and elapsed > 0 and finished else None
     active = run.status in ACTIVE
     stalled = job_stalled(run)
+    stale = job_run_stale(run)
+    ended = run.status in (JobRun.Status.DONE, JobRun.Status.FAILED)
+    unsent = by_status[JobItem.Status.FAILED] + (by_status[JobItem.Status.PENDING] if ended else 0)
     endpoint = ENDPOINTS[run.job.action]
     return {
         "total": total,
@@ -61,7 +65,12 @@ def job_run_progress(*, run: JobRun) -> dict[str, Any]:
         "stalled": stalled,
         "endpoint": endpoint.name,
         "can_cancel": run.status in (*ACTIVE, JobRun.Status.AWAITING_APPROVAL),
-        "can_apply": run.dry_run and run.status == JobRun.Status.DONE and any(k in CHANGES for k in outcomes),
+        "stale": stale,
+        "can_apply": run.dry_run
+        and run.status == JobRun.Status.DONE
+        and any(k in CHANGES for k in outcomes)
+        and not stale,
+        "can_dismiss_failed": not run.dry_run and ended and unsent > 0,
         "can_approve": run.status == JobRun.Status.AWAITING_APPROVAL,
         "can_retry_failed": not run.dry_run
         and by_status[JobItem.Status.FAILED] > 0
@@ -100,8 +109,8 @@ def job_run_changes(*, run: JobRun, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def job_run_failures(*, run: JobRun, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    """Rows that failed or were skipped as invalid, with the reason."""
-    items = run.items.filter(status=JobItem.Status.FAILED) | run.items.filter(outcome="invalid")
+    """Rows that failed, were skipped as invalid or were given up on, with the reason."""
+    items = run.items.filter(status=JobItem.Status.FAILED) | run.items.filter(outcome__in=("invalid", "given_up"))
     return [
         {
             "row": item.row_no,

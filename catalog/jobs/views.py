@@ -32,6 +32,7 @@ from catalog.jobs.services.runs import (
     job_run_apply,
     job_run_approve,
     job_run_cancel,
+    job_run_dismiss_failed,
     job_run_requesters,
     job_run_retry_failed,
     job_run_start_file,
@@ -187,7 +188,7 @@ class RunProgressView(JobsPerm, View):
 
 
 class RunActionView(JobsPerm, View):
-    VERBS = {"apply", "approve", "cancel", "retry"}
+    VERBS = {"apply", "approve", "cancel", "retry", "dismiss"}
 
     def get(self, request, pk, verb):
         raise Http404
@@ -208,6 +209,9 @@ class RunActionView(JobsPerm, View):
                 messages.success(request, "Approved: the deletion is queued.")
             elif verb == "cancel":
                 job_run_cancel(actor=request.user, run=run)
+            elif verb == "dismiss":
+                job_run_dismiss_failed(actor=request.user, run=run)
+                messages.success(request, "Given up: those rows will not be sent again.")
             else:
                 job_run_retry_failed(actor=request.user, run=run)
         except ValidationError as error:

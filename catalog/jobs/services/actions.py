@@ -41,6 +41,7 @@ OUTCOMES = {
     "read_failed": "Could not read from Iterable",
     "send_failed": "Iterable refused the batch",
     "rejected": "Iterable refused this row",
+    "given_up": "Given up after failing (never sent again)",
 }
 CHANGES = {"would_create", "would_change", "would_add", "would_remove", "would_delete", "would_opt_out"}
 

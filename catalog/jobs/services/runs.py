@@ -181,8 +181,21 @@ def job_run_start_query(*, actor: Actor, job: Job, origin: str = JobRun.Origin.Q
     return run
 
 
+STALE_MESSAGE = (
+    "The job was changed after this dry run, so its rows may no longer be what the job would send: dry-run it "
+    "again, then apply the new dry run."
+)
+
+
+def job_run_stale(run: JobRun, changed_at=None) -> bool:
+    """A dry run older than its job's last change no longer shows what applying would do."""
+    changed_at = changed_at if changed_at is not None else run.job.changed_at
+    return bool(run.dry_run and changed_at and run.created_at and changed_at > run.created_at)
+
+
 def job_run_apply(*, actor: Actor, run: JobRun) -> JobRun:
-    """Apply a finished dry run: a new run of the rows it found would change (and those it could not read)."""
+    """Apply a finished dry run: a new run of the rows it found would change (and those it could not read).
+    Refused once the job was changed after the dry run (its rows were built by the job as it was then)."""
     if not run.dry_run:
         raise ValidationError("Only a dry run can be applied.")
     if run.status != JobRun.Status.DONE:
@@ -193,6 +206,10 @@ def job_run_apply(*, actor: Actor, run: JobRun) -> JobRun:
         JobRun.objects.select_for_update().filter(pk=run.pk).first()
         if JobRun.objects.filter(source_run=run).exists():
             raise ValidationError("This dry run has already been applied: open the run it started.")
+        # The job as it is now (an edit saved since the page was read counts), locked against one being saved.
+        changed_at = Job.objects.select_for_update().filter(pk=run.job_id).values_list("changed_at", flat=True).first()
+        if job_run_stale(run, changed_at):
+            raise ValidationError(STALE_MESSAGE)
         applied = _new_run(actor=actor, job=run.job, origin=JobRun.Origin.DRY_RUN, dry_run=False, source_run=run)
         total = 0
         batch: list[JobItem] = []
@@ -276,5 +293,27 @@ def job_run_retry_failed(*, actor: Actor, run: JobRun) -> JobRun:
         )
         audit_record(actor=actor, action="job_run_retry", instance=run, changes={"rows": count})
         job_enqueue(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def job_run_dismiss_failed(*, actor: Actor, run: JobRun) -> JobRun:
+    """Give up on an ended run's failed rows (and the unsent rows of a run that stopped): they are recorded as
+    given up, never sent again, and no longer keep the job's action, list or channel from changing."""
+    if run.dry_run:
+        raise ValidationError("A dry run sends nothing: there is nothing to give up on.")
+    if run.status not in (JobRun.Status.DONE, JobRun.Status.FAILED):
+        raise ValidationError("Only the failed rows of a run that has ended can be given up on.")
+    with transaction.atomic():
+        # Under the run's lock: a retry started at the same moment either ran first (then this finds the run
+        # queued and refuses) or finds nothing left to retry.
+        locked = JobRun.objects.select_for_update().filter(pk=run.pk).values_list("status", flat=True).first()
+        if locked not in (JobRun.Status.DONE, JobRun.Status.FAILED):
+            raise ValidationError("Only the failed rows of a run that has ended can be given up on.")
+        given_up = run.items.filter(status__in=(JobItem.Status.FAILED, JobItem.Status.PENDING))
+        count = given_up.update(status=JobItem.Status.SKIPPED, outcome="given_up", processed_at=timezone.now())
+        if not count:
+            raise ValidationError("Nothing failed in this run: there is nothing to give up on.")
+        audit_record(actor=actor, action="job_run_dismiss_failed", instance=run, changes={"rows": count})
     run.refresh_from_db()
     return run

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from catalog.audit.services import audit_record, diff, snapshot
 from catalog.iterable import IterableError, client_for_project
@@ -166,15 +167,19 @@ def _refuse_changing_what_open_runs_do(job: Job, before: dict[str, Any]) -> None
         return
     waiting = (JobRun.Status.QUEUED, JobRun.Status.RUNNING, JobRun.Status.AWAITING_APPROVAL)
     runs = JobRun.objects.filter(job_id=job.pk, dry_run=False)
+    # Failed rows (and the unsent rows of a run that stopped) may still be retried: they keep it open until
+    # they are sent or given up ("give up on failed rows").
     open_runs = runs.filter(status__in=waiting).exists() or (
         JobItem.objects.filter(
-            run__in=runs.exclude(status=JobRun.Status.CANCELLED), status=JobItem.Status.FAILED
+            run__in=runs.exclude(status=JobRun.Status.CANCELLED),
+            status__in=(JobItem.Status.FAILED, JobItem.Status.PENDING),
         ).exists()
     )
     if open_runs:
         message = (
             "This job has a run that is queued, running, waiting for approval or has failed rows: finish or "
-            "cancel it before changing what the job does (its action, project, list or channel)."
+            "cancel it, or give up on its failed rows, before changing what the job does (its action, project, "
+            "list or channel)."
         )
         raise ValidationError({name: message for name in changed})
 
@@ -196,9 +201,12 @@ def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None) -> J
     with transaction.atomic():
         if not creating:
             _refuse_changing_what_open_runs_do(job, before)
+        if creating or diff(before, snapshot(job)):
+            job.changed_at = timezone.now()  # its earlier dry runs are stale now
         job.updated_by = actor if isinstance(actor, User) and actor.pk else None
         job.save()
         job_schedule_sync(job)
         changes = snapshot(job) if creating else diff(before, snapshot(job))
+        changes.pop("changed_at", None)  # the edit itself says when
         audit_record(actor=actor, action="job_create" if creating else "job_update", instance=job, changes=changes)
     return job
