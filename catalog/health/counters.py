@@ -69,6 +69,14 @@ class ProjectMap:
             found.template_type[template_id] = type_id
             claim(found.by_template, template_id, notification_id)
             claim(found.by_campaign, campaign_id, notification_id)
+        # Templates only Iterable has (the last sync saw them): a send that does not say its message type is
+        # judged on theirs.
+        mirrored = IterableMirror.objects.filter(project_id=project_id, kind=MirrorKind.TEMPLATE).values_list(
+            "iterable_id", "payload"
+        )
+        for template_id, payload in mirrored:
+            if template_id not in found.template_type and isinstance((payload or {}).get("messageTypeId"), int):
+                found.template_type[template_id] = payload["messageTypeId"]
         journeys = dict(
             Journey.objects.filter(project_id=project_id, notifications__isnull=False).values_list(
                 "iterable_id", "notifications"

@@ -258,3 +258,16 @@ def test_a_campaign_outside_the_catalog_is_named_as_iterable_names_it(health, cl
     home = client.get("/").content.decode()
     table = home[home.index('id="health-orphan-sends"') :]
     assert f'Spring promo blast <span class="muted">(campaign {UNKNOWN_CAMPAIGN})</span>' in table
+
+
+def test_a_send_that_does_not_say_its_type_is_judged_on_its_templates_type_as_the_sync_saw_it(health):
+    now = timezone.now()
+    IterableMirror.objects.create(
+        project=health.project, kind="template", iterable_id=777, first_seen_at=now, changed_at=now,
+        payload={"templateId": 777, "name": "Blast", "messageTypeId": 12},
+    )  # fmt: skip
+    event = _event(campaignId=402, templateId=777)
+    assert "messageTypeId" not in event["dataFields"]
+    health.post(event)
+    alert = HealthAlert.objects.get(kind=AlertKind.FORBIDDEN_TYPE)
+    assert alert.notification == health.receipt and "'Marketing Message'" in alert.message
