@@ -7,6 +7,7 @@ whole batch back, so every event is counted exactly once; two workers are serial
 """
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -340,6 +341,19 @@ def health_process_batch(*, batch: int = BATCH) -> int:
     return len(events)
 
 
+_adoption = {"last": -1e9}
+
+
+def _adoption_due() -> bool:
+    """Orphans are looked at once a minute per process (HEALTH_ORPHANS_ADOPT_SECONDS), not after every delivery:
+    the look reads every orphan counter row, and a catalog change is seen within the minute all the same."""
+    interval = health_setting("HEALTH_ORPHANS_ADOPT_SECONDS", 60.0, float)
+    if time.monotonic() - _adoption["last"] < interval:
+        return False
+    _adoption["last"] = time.monotonic()
+    return True
+
+
 def orphans_adopt() -> int:
     """Move the counters of campaigns or templates counted as orphans to the notification that now declares them
     (added to its rows of the same day and kind), so its charts hold its whole history and home's list of sends
@@ -451,6 +465,6 @@ def health_process(*, max_batches: int = 20) -> dict:
         counted += done
         if done < BATCH:
             break
-    adopted = orphans_adopt()
+    adopted = orphans_adopt() if _adoption_due() else 0
     notified = alerts_notify()
     return {"counted": counted, "adopted": adopted, "notified": notified}

@@ -146,6 +146,8 @@ def health(small_catalog, health_emulator, monkeypatch, settings, django_capture
     health_emulator.reset()
     # Each delivery queues the judging at once (django-q runs it inline in tests), not after a pause.
     settings.HEALTH_PROCESS_SOON_SECONDS = 0
+    # Orphans a notification now declares are moved at every counting run, not once a minute.
+    settings.HEALTH_ORPHANS_ADOPT_SECONDS = 0
     monkeypatch.setenv("ITERABLE_API_KEY_TEST", KEY)
     project = small_catalog.project
     project.api_base_url = health_emulator.us_url

@@ -271,3 +271,21 @@ def test_a_send_that_does_not_say_its_type_is_judged_on_its_templates_type_as_th
     health.post(event)
     alert = HealthAlert.objects.get(kind=AlertKind.FORBIDDEN_TYPE)
     assert alert.notification == health.receipt and "'Marketing Message'" in alert.message
+
+
+def test_orphans_are_looked_at_once_a_minute_not_after_every_delivery(health, settings):
+    from catalog.health import counters
+
+    settings.HEALTH_ORPHANS_ADOPT_SECONDS = 60
+    counters._adoption["last"] = -1e9
+    today = timezone.now().strftime("%Y-%m-%d %H:%M:%S +00:00")
+    health.post(_event(campaignId=UNKNOWN_CAMPAIGN, templateId=509, createdAt=today))  # counted, and looked at
+    declared = NotificationFactory(
+        key="late_declared", name="Late declared", project=health.project, message_type=health.opt_in,
+        campaign_id=UNKNOWN_CAMPAIGN,
+    )  # fmt: skip
+    health_process()
+    assert not HealthDaily.objects.filter(notification=declared).exists()  # within the minute: not yet
+    counters._adoption["last"] -= 61
+    health_process()
+    assert _counts(notification=declared) == {"send": 1}
