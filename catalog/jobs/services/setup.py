@@ -64,12 +64,13 @@ def _retention_errors(job: Job) -> list[str]:
     return errors
 
 
-def _check_list(job: Job) -> dict[str, str]:
-    """The list exists in Iterable and is static (Iterable refuses to change a dynamic list)."""
+def _check_list(job: Job, lists: list[dict] | None = None) -> dict[str, str]:
+    """The list exists in Iterable and is static (Iterable refuses to change a dynamic list). ``lists``: the
+    project's lists as Iterable holds them, when the caller already has them."""
     if not job.list_id:
         return {"list_id": "Choose the list."}
     try:
-        lists = client_for_project(job.project).get_lists()
+        lists = client_for_project(job.project).get_lists() if lists is None else lists
     except IterableError as exc:
         return {"list_id": f"The list could not be checked with Iterable: {exc.msg[:200]}"}
     found = next((lst for lst in lists if int(lst.get("id", 0)) == int(job.list_id)), None)
@@ -103,7 +104,7 @@ def _check_channel(job: Job) -> dict[str, str]:
     return {}
 
 
-def job_problems(job: Job) -> dict[str, list[str]]:
+def job_problems(job: Job, *, lists: list[dict] | None = None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -124,7 +125,7 @@ def job_problems(job: Job) -> dict[str, list[str]]:
     for message in _retention_errors(job):
         add("retention", message)
     if job.action in LIST_ACTIONS:
-        for field, message in _check_list(job).items():
+        for field, message in _check_list(job, lists).items():
             add(field, message)
     for field, message in _check_channel(job).items():
         add(field, message)
@@ -184,8 +185,10 @@ def _refuse_changing_what_open_runs_do(job: Job, before: dict[str, Any]) -> None
         raise ValidationError({name: message for name in changed})
 
 
-def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None) -> Job:
-    """Create a job (``job`` None) or change one. Raises ValidationError naming each field's problem."""
+def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None, lists: list[dict] | None = None) -> Job:
+    """Create a job (``job`` None) or change one. Raises ValidationError naming each field's problem. ``lists``:
+    the project's lists as Iterable holds them, when the caller already has them (the demo, whose Iterable is
+    seeded from the same data and not yet started); otherwise they are asked of Iterable."""
     unknown = sorted(set(data) - set(EDITABLE))
     if unknown:
         raise ValidationError(f"Unknown setting(s): {', '.join(unknown)}.")
@@ -195,7 +198,7 @@ def job_save(*, actor: Actor, data: dict[str, Any], job: Job | None = None) -> J
     for name, value in data.items():
         setattr(job, name, value)
     job.schedule_cron = " ".join((job.schedule_cron or "").split())
-    errors = job_problems(job)
+    errors = job_problems(job, lists=lists)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

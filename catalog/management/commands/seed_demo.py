@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.jobs.demo import jobs_demo_load
 from catalog.services.demo import demo_catalog_load
 
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, api_base_url, **options):
         try:
-            counts = demo_catalog_load(api_base_url=api_base_url)
+            counts = {**demo_catalog_load(api_base_url=api_base_url), **jobs_demo_load()}
         except ValidationError as error:  # e.g. an emulator URL that ITERABLE_ALLOWED_HOSTS does not list
             raise CommandError(" ".join(error.messages)) from None
         if not counts:
