@@ -4,6 +4,7 @@ Thin: the work is in ingest, selectors, backfill and alerts."""
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
@@ -55,7 +56,12 @@ def webhook_receive(request, project_id: int):
     try:
         body = json.loads(request.body)
     except RequestDataTooBig:
-        return _error(413, "too_large", "The body is too large: send at most 1,000 events per request.")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return _error(
+            413,
+            "too_large",
+            f"The body is larger than {limit / 1_048_576:.1f} MB: send fewer events per request (at most 1,000).",
+        )
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return _error(400, "parse_error", "The body is not JSON: send the event Iterable's webhook builds.")
     try:

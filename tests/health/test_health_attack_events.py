@@ -289,3 +289,13 @@ def test_orphans_are_looked_at_once_a_minute_not_after_every_delivery(health, se
     counters._adoption["last"] -= 61
     health_process()
     assert _counts(notification=declared) == {"send": 1}
+
+
+def test_a_body_too_large_with_fewer_than_1000_events_says_the_size_not_the_count(health):
+    big = [_event(n=n, padding="x" * 30_000) for n in range(100)]
+    response = health.post(big)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["message"] == (
+        "The body is larger than 2.5 MB: send fewer events per request (at most 1,000)."
+    )
+    assert not HealthEvent.objects.exists()
