@@ -1,6 +1,8 @@
 """The core's serializers: they check shapes; every write goes through catalog_object_save (validation, the
 guard, audit)."""
 
+import operator
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -151,8 +153,6 @@ class _Row:
 # keys as their ids, the many-to-many as lists of ids (read by notification_list_data), the rest as stored.
 _FOREIGN_KEYS = ("project", "event", "journey", "message_type")
 _MANY = ("templates", "owners")
-_DATETIMES = ("created_at", "updated_at")
-_LISTS = ("tags", "verdict_codes")
 _COMPUTED = ("verdict",)
 NOTIFICATION_LIST_VALUES = tuple(
     f"{name}_id" if name in _FOREIGN_KEYS else name
@@ -161,12 +161,17 @@ NOTIFICATION_LIST_VALUES = tuple(
 )
 
 
-def _datetime(value) -> str | None:
+def _datetime(value, zone) -> str | None:
     """A datetime as the API writes it (DRF's DateTimeField: ISO 8601 in the current time zone, UTC as Z)."""
     if value is None:
         return None
-    text = timezone.localtime(value).isoformat()
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _texts(values) -> list:
+    # DRF's ListField of CharFields: each item as text, None kept.
+    return [None if value is None else str(value) for value in values]
 
 
 def notification_list_data(rows: list[dict]) -> list[dict]:
@@ -188,23 +193,34 @@ def notification_list_data(rows: list[dict]) -> list[dict]:
         found = many[name]
         for notification_id, related_id in pairs.filter(notification_id__in=ids):
             found.setdefault(notification_id, []).append(related_id)
+    templates, owners = many["templates"], many["owners"]
     checks = iterable_checks()
+    zone = timezone.get_current_timezone()
+    fields = NotificationSerializer.Meta.fields
+    # Each row's values in the serializer's field order (the many-to-many and the verdict hold a place, filled
+    # below), then what is not written as stored.
+    read = operator.itemgetter(
+        *(
+            f"{name}_id" if name in _FOREIGN_KEYS else "id" if name in _MANY or name in _COMPUTED else name
+            for name in fields
+        )
+    )
+    verdicts: dict[tuple, dict] = {}  # rows share a few: by project and counts
     data = []
     for row in rows:
-        item: dict = {}
-        for name in NotificationSerializer.Meta.fields:
-            if name in _FOREIGN_KEYS:
-                item[name] = row[f"{name}_id"]
-            elif name in _MANY:
-                item[name] = many[name].get(row["id"], [])
-            elif name in _DATETIMES:
-                item[name] = _datetime(row[name])
-            elif name in _LISTS:
-                item[name] = [str(value) for value in row[name]]
-            elif name == "verdict":
-                item[name] = _verdict(_Row(row), checks)
-            else:
-                item[name] = row[name]
+        item = dict(zip(fields, read(row), strict=True))
+        pk = row["id"]
+        item["templates"] = templates.get(pk, [])
+        item["owners"] = owners.get(pk, [])
+        item["created_at"] = _datetime(row["created_at"], zone)
+        item["updated_at"] = _datetime(row["updated_at"], zone)
+        item["tags"] = _texts(row["tags"])
+        item["verdict_codes"] = _texts(row["verdict_codes"])
+        counted = (row["project_id"], row["verdict_errors"], row["verdict_warnings"])
+        verdict = verdicts.get(counted)
+        if verdict is None:
+            verdict = verdicts[counted] = _verdict(_Row(row), checks)
+        item["verdict"] = verdict
         data.append(item)
     return data
 
