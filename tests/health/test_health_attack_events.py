@@ -299,3 +299,28 @@ def test_a_body_too_large_with_fewer_than_1000_events_says_the_size_not_the_coun
         "The body is larger than 2.5 MB: send fewer events per request (at most 1,000)."
     )
     assert not HealthEvent.objects.exists()
+
+
+def test_a_campaign_only_iterable_knows_is_mapped_through_its_template_or_journey_as_the_sync_saw_it(health):
+    from tests.factories import CustomEventFactory, JourneyFactory
+
+    now = timezone.now()
+    journey = JourneyFactory(project=health.project, iterable_id=6100, name="Onboarding")
+    signed_up = CustomEventFactory(project=health.project, name="signed_up")
+    onboarding = NotificationFactory(
+        key="onboarding", name="Onboarding", project=health.project, message_type=health.opt_in, campaign_id=None,
+        journey=journey, event=signed_up, trigger_type="custom_event",
+    )  # fmt: skip
+    for campaign_id, payload in (
+        (555, {"id": 555, "name": "Digest (copy)", "templateId": 501}),  # the digest's template
+        (556, {"id": 556, "name": "Onboarding step 2", "templateId": 9999, "workflowId": 6100}),
+    ):
+        IterableMirror.objects.create(
+            project=health.project, kind="campaign", iterable_id=campaign_id, first_seen_at=now, changed_at=now,
+            payload=payload, iterable_template_id=payload["templateId"], iterable_workflow_id=payload.get("workflowId"),
+        )  # fmt: skip
+    health.post([_event(n=1, campaignId=555, templateId=None), _event(n=2, campaignId=556, templateId=9999)])
+    health_process()
+    assert _counts(notification=health.digest) == {"send": 1}
+    assert _counts(notification=onboarding) == {"send": 1}
+    assert not HealthAlert.objects.filter(kind=AlertKind.UNKNOWN_CAMPAIGN).exists()
