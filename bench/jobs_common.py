@@ -101,6 +101,9 @@ def main(action: str, default_rows: int = 100_000) -> None:
     from catalog.models import Channel, IterableProject, JobItem
     from iterable_emulator.testing import EmulatorServer
 
+    # Every 429 the client met (it logs each before retrying): the emulator keeps only its last requests.
+    limited = _count_rate_limited()
+
     users = args.rows if action in SEED_USERS_FOR else 0
     with EmulatorServer(seed(users), rate_limits_enabled=True) as emu:
         clear_client_cache()
@@ -144,6 +147,7 @@ def main(action: str, default_rows: int = 100_000) -> None:
             from django.contrib.auth.models import User
 
             run = job_run_approve(actor=User.objects.create(username="second-person"), run=run)
+        limited["count"] = 0  # the memory part's reads are not this run's
         began = time.monotonic()
         while job_process(run_id=run.pk, slice_seconds_=3600) not in ("done", "failed", "stopped"):
             pass
@@ -158,5 +162,22 @@ def main(action: str, default_rows: int = 100_000) -> None:
         print(f"{action}: {args.rows:,} rows (intake {intake:.1f} s) sent in {elapsed:.1f} s = "
               f"{args.rows / elapsed:,.0f} rows/s; done {done:,}")  # fmt: skip
         print(f"  ceiling: {bound} = {ceiling:,.0f} rows/s -> {args.rows / elapsed / ceiling:.0%} of the ceiling")
-        limited = sum(1 for r in emu.requests() if r["status"] == 429)
-        print(f"  429 answers from the emulator: {limited}")
+        calls = -(-args.rows // per_call)
+        print(f"  {endpoint.name}: {calls:,} calls = {calls / elapsed:,.1f} calls/s of the "
+              f"{endpoint.calls_per_second:g} allowed")  # fmt: skip
+        print(f"  429 answers met by the client (each retried): {limited['count']}")
+
+
+def _count_rate_limited() -> dict[str, int]:
+    import logging
+
+    counted = {"count": 0}
+
+    class Count(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            if "429" in record.getMessage():
+                counted["count"] += 1
+            return True
+
+    logging.getLogger("catalog.iterable.client").addFilter(Count())
+    return counted
