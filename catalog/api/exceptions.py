@@ -7,6 +7,7 @@ the request as a whole. Guard refusals keep the guard's code and sentence.
 """
 
 import logging
+import re
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -31,6 +32,15 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(text) -> str:
+    """A message as UTF-8 can carry it: DRF's messages quote the input ('"\\ud800" is not a valid choice'), and a
+    lone surrogate JSON escaped in the body would otherwise make the JSON renderer fail while rendering the 400."""
+    return _LONE_SURROGATE.sub("\ufffd", str(text))
+
+
 def _is_leaf(value) -> bool:
     return isinstance(value, dict) and set(value) == {"message", "code"} and isinstance(value["message"], str)
 
@@ -39,12 +49,13 @@ def flatten(details, path: tuple = ()) -> list[dict]:
     """DRF's nested {"field": [{"message", "code"}]} details as a flat list of errors."""
     if _is_leaf(details):
         names = [str(p) for p in path if p not in NON_FIELD_KEYS]
-        return [{"field": ".".join(names) or None, "code": str(details["code"]), "message": str(details["message"])}]
+        field = _printable(".".join(names)) or None
+        return [{"field": field, "code": _printable(details["code"]), "message": _printable(details["message"])}]
     if isinstance(details, dict):
         return [error for key, value in details.items() for error in flatten(value, (*path, key))]
     if isinstance(details, list):
         return [error for value in details for error in flatten(value, path)]
-    return [{"field": ".".join(map(str, path)) or None, "code": "error", "message": str(details)}]
+    return [{"field": _printable(".".join(map(str, path))) or None, "code": "error", "message": _printable(details)}]
 
 
 def to_api_exception(exc: Exception) -> Exception:

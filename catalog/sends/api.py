@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from catalog.api.exceptions import Conflict
 from catalog.api.permissions import HasCapability
+from catalog.api.serializers import KeyRelatedField
 from catalog.models import (
     IterableProject,
     Notification,
@@ -112,7 +113,7 @@ class ProofRecipientSerializer(serializers.ModelSerializer):
 
 
 class ProofSendRequestSerializer(serializers.Serializer):
-    notification = serializers.SlugRelatedField(
+    notification = KeyRelatedField(
         slug_field="key", queryset=Notification.objects.all(), help_text="The notification's key."
     )
     mode = serializers.ChoiceField(

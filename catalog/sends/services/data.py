@@ -22,7 +22,7 @@ from catalog.models import (
 )
 from catalog.sends.services.recipients import proof_recipients_visible
 from catalog.sends.services.results import MAX_DATA_FIELDS_BYTES, SENDABLE_MEDIA, EventImpact, ProofPlan, ProofRequest
-from catalog.services.input_limits import json_loads_bounded
+from catalog.services.input_limits import json_loads_bounded, unstorable
 from catalog.types import RequestUser
 
 
@@ -195,8 +195,9 @@ def proof_data_fields_validate(*, notification: Notification, data_fields) -> di
         raise ValidationError(
             {"data_fields": ["Data fields must be plain JSON values (no NaN or Infinity)."]}
         ) from None
-    if "\\u0000" in json.dumps(data_fields):
-        raise ValidationError({"data_fields": ["Data fields cannot contain NUL characters."]})
+    # Lone surrogates as well as NUL: no database stores them, and no JSON encoder Iterable reads can send them.
+    if unstorable(data_fields):
+        raise ValidationError({"data_fields": ["Data fields cannot contain NUL or lone surrogate characters."]})
     if size > MAX_DATA_FIELDS_BYTES:
         raise ValidationError({"data_fields": [f"Data fields are {size} bytes; at most {MAX_DATA_FIELDS_BYTES}."]})
     errors: dict[str, list[str]] = {}
