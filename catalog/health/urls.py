@@ -8,7 +8,7 @@ from catalog.health import views
 api_urlpatterns = [
     # At most 18 digits, like the short path (catalog/health/fastpath.py): a longer id is no project's and would
     # overflow the database's integer before it could be looked up.
-    re_path(r"^health/webhooks/(?P<project_id>[0-9]{1,18})/\Z", views.webhook_receive, name="health-webhook"),
+    re_path(r"^health/webhooks/(?P<project_id>[0-9]{1,18})/$", views.webhook_receive, name="health-webhook"),
     path(
         "health/alerts/<int:pk>/acknowledge-form/", views.alert_acknowledge_page, name="health-alert-acknowledge-form"
     ),
