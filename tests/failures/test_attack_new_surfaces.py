@@ -249,3 +249,40 @@ def test_an_uploaded_file_ends_in_a_clear_state(world, user_in_role, name, data,
         return
     assert run.status == JobRun.Status.DONE, (run.status, run.last_error)
     assert (run.total, run.invalid) == expected[1:], [(i.row_no, i.error_message) for i in run.items.all()]
+
+
+# ---------------------------------------------------------------------------------------------- the query source
+
+QUERY_CASES = [
+    # A query that never ends is stopped at the job's timeout.
+    ("forever", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) AS email FROM r",
+     "failed"),
+    ("over-the-cap", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 50) "
+     "SELECT n AS email FROM r", "cap"),
+    ("no-such-table", "SELECT email FROM no_such_table", "query failed"),
+    ("lock-for-update", "SELECT username AS email FROM auth_user FOR UPDATE", None),
+    ("nothing", "SELECT 'a@example.com' AS email WHERE 1 = 0", "No rows"),
+    ("bad-rows", "SELECT 'not an address' AS email", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "query", "words"), QUERY_CASES, ids=[c[0] for c in QUERY_CASES])
+def test_a_pulled_query_ends_in_a_clear_state_and_writes_nothing(world, name, query, words):
+    from django.contrib.auth.models import User
+
+    from catalog.jobs.services.process import job_process
+    from catalog.jobs.services.runs import job_run_start_query
+
+    job = job_save(actor=world["admin"], data={"project": world["job"].project, "name": f"pull {name}",
+                                               "action": "update_profiles", "source": "query", "db_alias": "default",
+                                               "query": query, "row_cap": 10, "query_timeout_seconds": 1,
+                                               "mapping": [{"column": "email", "field": "firstName"}]})  # fmt: skip
+    users = User.objects.count()
+    run = job_run_start_query(actor=world["admin"], job=job, dry_run=True)
+    job_process(run_id=run.pk, slice_seconds_=30)
+    run.refresh_from_db()
+    assert run.status in (JobRun.Status.DONE, JobRun.Status.FAILED), run.status
+    if words is not None:
+        assert run.status == JobRun.Status.FAILED
+        assert words.lower() in run.last_error.lower() or words == "failed", run.last_error
+    assert User.objects.count() == users

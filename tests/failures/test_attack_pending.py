@@ -85,3 +85,33 @@ def test_a_file_uploaded_through_the_api_starts_a_run(world, user_in_role, setti
     upload = SimpleUploadedFile("rows.csv", HEAD + b"a@example.com,,Ada\n", content_type="text/csv")
     answer = api.post(f"/api/jobs/{world['job'].pk}/upload/", {"file": upload, "dry_run": True}, format="multipart")
     assert answer.status_code == 201, answer.content[:300]
+
+
+# A read-only transaction still runs these: they read the server's files, stop other sessions, change settings,
+# take locks that outlive the query, or reach other servers. The deny list compares unquoted names only.
+SIDE_EFFECT_QUERIES = [
+    "SELECT \"pg_read_file\"('/etc/hostname') AS email",
+    'SELECT pg_catalog."pg_terminate_backend"(pid) AS email FROM pg_stat_activity',
+    "SELECT \"set_config\"('statement_timeout', '0', false) AS email",
+    "SELECT \"lo_import\"('/etc/passwd') AS email",
+    "SELECT U&\"pg_read_file\"('/etc/hostname') AS email",
+    "SELECT pg_try_advisory_lock(1) AS email",
+    "SELECT pg_advisory_lock_shared(1) AS email",
+    "SELECT dblink_connect('host=example.com') AS email",
+    "SELECT pg_stat_reset() AS email",
+]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="catalog/jobs/services/sources.py query_problem checks sqlparse Name tokens against a deny list: a quoted "
+    "or U&-quoted identifier is a String.Symbol token and passes, and pg_try_advisory_lock, "
+    "pg_advisory_lock_shared, dblink_connect, pg_stat_reset are not listed. Fix: compare every identifier token "
+    "unquoted and case-folded, list the families by prefix (pg_advisory, pg_try_advisory, dblink, pg_stat_reset), "
+    "and run the query under a role holding only SELECT (SET LOCAL ROLE) so the list is not the only wall.",
+)
+@pytest.mark.parametrize("query", SIDE_EFFECT_QUERIES, ids=range(len(SIDE_EFFECT_QUERIES)))
+def test_a_query_calling_a_side_effect_function_is_refused_however_it_is_spelled(query):
+    from catalog.jobs.services.sources import query_problem
+
+    assert query_problem("default", query), query
