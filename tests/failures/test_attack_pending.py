@@ -115,3 +115,37 @@ def test_a_query_calling_a_side_effect_function_is_refused_however_it_is_spelled
     from catalog.jobs.services.sources import query_problem
 
     assert query_problem("default", query), query
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="catalog/jobs/services/schedules.py job_scheduled_run starts a run at every tick, even while the "
+    "previous scheduled pull is still queued or running: a schedule of '* * * * *' (accepted: no minimum interval) "
+    "over a slow query or a slow Iterable piles up runs that send the same rows. Fix: skip the tick (audited) "
+    "while a run of the job is active, and/or refuse schedules more frequent than the job can finish.",
+)
+def test_a_scheduled_pull_does_not_start_while_the_last_one_is_still_running(world):  # noqa: F811
+    from catalog.jobs.services.schedules import job_scheduled_run
+    from catalog.jobs.services.setup import job_save
+
+    job = job_save(actor=world["admin"], data={"project": world["job"].project, "name": "every minute",
+                                               "action": "update_profiles", "source": "query", "db_alias": "default",
+                                               "query": "SELECT 'a@example.com' AS email", "schedule_enabled": True,
+                                               "schedule_cron": "* * * * *",
+                                               "mapping": [{"column": "email", "field": "firstName"}]})  # fmt: skip
+    first = job_scheduled_run(job_id=job.pk)
+    assert first is not None and first.status == JobRun.Status.QUEUED
+    job_scheduled_run(job_id=job.pk)
+    assert JobRun.objects.filter(job=job).count() == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="croniter reads '0 0 31 2-2 *' (31 February, as a range) as a date that comes: cron_problem accepts it "
+    "and the schedule's next run is 31 December. Fix in catalog/jobs/services/schedules.py cron_problem: check "
+    "that every next run falls in the months the expression names.",
+)
+def test_a_schedule_for_31_february_written_as_a_range_is_refused():
+    from catalog.jobs.services.schedules import cron_problem
+
+    assert cron_problem("0 0 31 2-2 *")
