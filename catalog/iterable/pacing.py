@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 Limit = float | tuple[float, float]  # calls per second, or (calls, period in seconds)
 
@@ -67,22 +68,13 @@ DEFAULT_MARGIN = 0.05
 
 
 class SlidingWindow:
-    """Thread-safe: at most ``limit`` calls in any ``period`` seconds (a reservation log).
+    """Thread-safe: at most ``limit`` calls in any ``period`` seconds (a reservation log)."""
 
-    ``spread``: also hand out the slots in order, at least ``period / limit`` apart, instead of letting a full
-    window's calls start at once. Many threads making one call per row (a job's deletes, its reads) otherwise
-    start a window's calls together: they then reach the server in a different order and spread over tens of
-    milliseconds, and the call a window later, which starts on time, finds the server's window still full (a
-    429). Evenly spaced starts reach the server one at a time, in order. Off by default: a page's few calls at
-    once should not wait on each other.
-    """
-
-    def __init__(self, limit: float, period: float = 1.0, *, clock: Callable[[], float], spread: bool = False) -> None:
+    def __init__(self, limit: float, period: float = 1.0, *, clock: Callable[[], float]) -> None:
         if limit <= 0 or period <= 0:
             raise ValueError("limit and period must be positive")
         self.limit = max(1, math.floor(limit))
         self.period = float(period)
-        self.gap = self.period / self.limit if spread else 0.0
         self._clock = clock
         self._slots: deque[float] = deque(maxlen=self.limit)
         self._lock = threading.Lock()
@@ -92,12 +84,70 @@ class SlidingWindow:
         with self._lock:
             now = self._clock()
             slot = now
-            if self.gap and self._slots:
-                slot = max(slot, self._slots[-1] + self.gap)
             if len(self._slots) == self.limit:
-                slot = max(slot, self._slots[0] + self.period)
+                slot = max(now, self._slots[0] + self.period)
             self._slots.append(slot)
             return slot - now
+
+
+@dataclass
+class Call:
+    """One call's place in a SpacedWindow: when it may start, and when it ended (None while in flight)."""
+
+    start: float
+    end: float | None = None
+
+
+class SpacedWindow:
+    """Thread-safe, for many threads each making one call per row (a job's deletes, its reads): calls start in
+    order, at least ``period / limit`` apart, and a call starts only ``period`` after the call ``limit`` calls
+    before it *ended* (``release``), not after it started.
+
+    A reservation log (SlidingWindow) spaces the calls' starts; but a call that started on time can reach the
+    server late (its thread descheduled, a pause of the whole process, the server busy), and the call a window
+    later, on time, then finds the server's window still full: a 429. A call's answer comes after the server
+    counted it, so spacing from the end is safe whatever happened in between, at the cost of one call's latency
+    per window. Evenly spaced starts keep the threads from sending a window's calls at once.
+    """
+
+    def __init__(
+        self, limit: float, period: float = 1.0, *, clock: Callable[[], float], stale_after: float = 60.0
+    ) -> None:
+        if limit <= 0 or period <= 0:
+            raise ValueError("limit and period must be positive")
+        self.limit = max(1, math.floor(limit))
+        self.period = float(period)
+        self.gap = self.period / self.limit
+        # A call never released (its caller died) stops holding its place after this long.
+        self.stale_after = stale_after
+        self._clock = clock
+        self._calls: deque[Call] = deque(maxlen=self.limit)
+        self._last: float | None = None
+        self._changed = threading.Condition()
+
+    def acquire(self) -> tuple[Call, float]:
+        """Take the next place; return it (give it to ``release`` once the call has its answer) and the seconds
+        the caller must wait before calling. Waits here only while the call a window before is still in flight."""
+        with self._changed:
+            while True:
+                now = self._clock()
+                slot = now if self._last is None else max(now, self._last + self.gap)
+                if len(self._calls) == self.limit:
+                    oldest = self._calls[0]
+                    if oldest.end is None and now - oldest.start < self.stale_after:
+                        self._changed.wait(timeout=self.gap)
+                        continue
+                    slot = max(slot, (oldest.end if oldest.end is not None else now) + self.period)
+                call = Call(slot)
+                self._calls.append(call)
+                self._last = slot
+                return call, slot - now
+
+    def release(self, call: Call) -> None:
+        """The call has its answer (or failed): the window a period from now may hold it no longer."""
+        with self._changed:
+            call.end = max(self._clock(), call.start)
+            self._changed.notify_all()
 
 
 class Pacer:

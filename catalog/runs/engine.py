@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,27 +21,30 @@ from django.db import transaction
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
-from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow
+from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow, SpacedWindow
 from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
 
 _pacers: dict[tuple[Any, ...], SlidingWindow] = {}
+_call_pacers: dict[tuple[Any, ...], SpacedWindow] = {}
+# A SpacedWindow counts a window from a call's answer, which comes after the server counted the call: no
+# allowance for network or scheduling jitter is needed, only for the two clocks' rates.
+CALL_MARGIN = 0.01
 _pacers_lock = threading.Lock()
 
 
-def pacer(key: tuple[Any, ...], rate: float, *, spread: bool = False) -> SlidingWindow | None:
+def pacer(key: tuple[Any, ...], rate: float) -> SlidingWindow | None:
     """One write pacer per ``key`` (kind, project…) and rate in this process, shared by successive slices.
-    ``rate`` is calls per second; 0 means unpaced (the client still paces to Iterable's documented limits).
-    ``spread``: calls start in order, evenly spaced (for many threads making a call per row; see SlidingWindow)."""
+    ``rate`` is calls per second; 0 means unpaced (the client still paces to Iterable's documented limits)."""
     if rate <= 0:
         return None
-    full_key = (*key, rate, spread)
+    full_key = (*key, rate)
     with _pacers_lock:
         if full_key not in _pacers:
             # Whole calls per window: a fractional rate (0.5/s) becomes 1 call per 2 s.
             count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
-            _pacers[full_key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic, spread=spread)
+            _pacers[full_key] = SlidingWindow(count, period * (1 + DEFAULT_MARGIN), clock=time.monotonic)
         return _pacers[full_key]
 
 
@@ -50,6 +54,34 @@ def pace(window: SlidingWindow | None) -> None:
         delay = window.acquire()
         if delay > 0:
             time.sleep(delay)
+
+
+def call_pacer(key: tuple[Any, ...], rate: float) -> SpacedWindow | None:
+    """One pacer per ``key`` and rate in this process for calls made one per row by many threads (a job's
+    deletes, its reads): started in order, evenly spaced, a window after the calls before them ended."""
+    if rate <= 0:
+        return None
+    full_key = (*key, rate)
+    with _pacers_lock:
+        if full_key not in _call_pacers:
+            count, period = (rate, 1.0) if rate >= 1 else (1, 1.0 / rate)
+            _call_pacers[full_key] = SpacedWindow(count, period * (1 + CALL_MARGIN), clock=time.monotonic)
+        return _call_pacers[full_key]
+
+
+@contextmanager
+def paced_call(window: SpacedWindow | None) -> Iterator[None]:
+    """Wait for the call's place in ``window``, make the call inside the block, and free the place after."""
+    if window is None:
+        yield
+        return
+    call, delay = window.acquire()
+    try:
+        if delay > 0:
+            time.sleep(delay)
+        yield
+    finally:
+        window.release(call)
 
 
 def lease_acquire(model: type[Model], run_id: int, token: str, *, active: Sequence[str], seconds: float) -> bool:

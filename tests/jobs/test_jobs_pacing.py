@@ -1,13 +1,14 @@
 """A job's calls per row (deletes, reads) start in order, evenly spaced, so threads sharing a window never
 reach Iterable faster than its limit (the emulator's rate limiter on, as Iterable's)."""
 
+import threading
 import time
 
 import pytest
 from factories import UserFactory
 
 from catalog.iterable import client_for_project
-from catalog.iterable.pacing import SlidingWindow
+from catalog.iterable.pacing import SpacedWindow
 from catalog.jobs.services.process import job_process
 from catalog.jobs.services.runs import job_run_approve, job_run_start
 from catalog.jobs.services.setup import job_save
@@ -25,17 +26,45 @@ class FakeClock:
         return self.now
 
 
-def test_a_spread_window_hands_out_slots_in_order_and_evenly_spaced():
+def test_calls_start_in_order_evenly_spaced():
     clock = FakeClock()
-    window = SlidingWindow(4, 1.0, clock=clock, spread=True)
-    assert [window.acquire() for _ in range(6)] == pytest.approx([0, 0.25, 0.5, 0.75, 1.0, 1.25])
-    clock.now += 10  # after a pause, no burst to catch up: the next slot is now, then a gap again
-    assert [window.acquire() for _ in range(2)] == pytest.approx([0, 0.25])
+    window = SpacedWindow(4, 1.0, clock=clock)
+    calls = [window.acquire() for _ in range(4)]
+    assert [delay for _, delay in calls] == pytest.approx([0, 0.25, 0.5, 0.75])
+    for call, _ in calls:
+        window.release(call)
+    clock.now += 10  # after a pause, no burst to catch up: the next call starts now, then a gap again
+    assert [window.acquire()[1] for _ in range(2)] == pytest.approx([0, 0.25])
 
 
-def test_a_plain_window_still_allows_a_burst():
-    window = SlidingWindow(4, 1.0, clock=FakeClock())
-    assert [window.acquire() for _ in range(5)] == pytest.approx([0, 0, 0, 0, 1.0])
+def test_a_call_waits_a_window_after_the_call_a_window_before_it_ended():
+    """The call a window before started on time but its answer came late (its thread was descheduled, the
+    server was busy): the next window counts from that answer, which came after the server counted it."""
+    clock = FakeClock()
+    window = SpacedWindow(2, 1.0, clock=clock)
+    first, _ = window.acquire()
+    second, delay = window.acquire()
+    assert delay == pytest.approx(0.5)
+    clock.now += 0.8
+    window.release(first)  # answered 0.8 s after it started
+    clock.now += 0.1
+    window.release(second)
+    _, delay = window.acquire()
+    assert delay == pytest.approx(0.8 + 1.0 - 0.9)  # a period after the first call ended, not after it started
+
+
+def test_a_window_full_of_calls_in_flight_waits_for_one_to_end():
+    clock = FakeClock()
+    window = SpacedWindow(1, 1.0, clock=clock)
+    first, _ = window.acquire()
+    started = []
+    waiter = threading.Thread(target=lambda: started.append(window.acquire()))
+    waiter.start()
+    waiter.join(timeout=0.2)
+    assert waiter.is_alive() and not started  # the only place is still in flight
+    window.release(first)
+    waiter.join(timeout=2)
+    assert started and started[0][1] == pytest.approx(1.0)
 
 
 @pytest.fixture

@@ -71,16 +71,17 @@ class Batch:
     run: JobRun
     job: Job
     client: Any
-    pacer: Any  # the action's writes (a delete's calls start in order, evenly spaced)
+    pacer: Any  # the action's bulk writes, at the rate the job sets (the client keeps Iterable's)
     concurrency: int
-    read_pacer: Any = None  # a row's read: in order, evenly spaced, at the read endpoints' rate
+    call_pacer: Any = None  # a call per row (a delete): in order, evenly spaced, a window after earlier ones ended
+    read_pacer: Any = None  # a row's read, likewise at the read endpoints' rate
 
 
 def _read(batch: Batch, payload: dict) -> User | None:
-    engine.pace(batch.read_pacer)
-    if payload.get("email"):
-        return batch.client.get_user_by_email(payload["email"])
-    return batch.client.get_user_by_id(payload["userId"])
+    with engine.paced_call(batch.read_pacer):
+        if payload.get("email"):
+            return batch.client.get_user_by_email(payload["email"])
+        return batch.client.get_user_by_id(payload["userId"])
 
 
 def _reads(batch: Batch, items: list[Row]) -> dict[int, Any]:
@@ -293,10 +294,10 @@ def delete_users(batch: Batch, items: list[Row]) -> tuple[str, dict[int, Result]
     results: dict[int, Result] = {}
 
     def delete(payload: dict) -> dict:
-        engine.pace(batch.pacer)
-        if payload.get("email"):
-            return batch.client.delete_user(payload["email"])
-        return batch.client.delete_user_by_id(payload["userId"])
+        with engine.paced_call(batch.call_pacer):
+            if payload.get("email"):
+                return batch.client.delete_user(payload["email"])
+            return batch.client.delete_user_by_id(payload["userId"])
 
     answers = fan_out({item.pk: partial(delete, item.payload) for item in items}, max_workers=batch.concurrency)
     for item in items:

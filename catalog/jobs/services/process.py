@@ -68,18 +68,23 @@ def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str 
     except IterableError as exc:
         return _fail(run_id, token, str(exc))
     endpoint = ENDPOINTS[job.action]
-    # A call per row (a delete) is paced here, in order and evenly spaced, at the job's rate or else the
-    # endpoint's own: the client's window alone lets the threads start a window's calls at once (see
-    # SlidingWindow). Bulk writes are paced here only at a rate the job sets; the client keeps Iterable's.
+    # Calls made one per row by many threads (a delete, a read) are paced here at the job's rate or else the
+    # endpoint's own, started in order a window after the earlier calls ended: the client's window alone lets
+    # the threads start a window's calls at once, and a late one then meets a 429 (see SpacedWindow). Bulk
+    # writes are paced here only at a rate the job sets; the client keeps Iterable's.
     per_row = endpoint.rows_per_call == 1
-    write_rate = run.rate_per_second or (endpoint.calls_per_second if per_row else 0)
     batch = Batch(
         run=run,
         job=job,
         client=client,
-        pacer=engine.pacer(("job", job.action, job.project_id), write_rate, spread=per_row),
+        pacer=engine.pacer(("job", job.action, job.project_id), 0 if per_row else run.rate_per_second),
         concurrency=job.read_concurrency,
-        read_pacer=engine.pacer(("job reads", job.project_id), READ.calls_per_second, spread=True),
+        call_pacer=engine.call_pacer(
+            ("job", job.action, job.project_id), run.rate_per_second or endpoint.calls_per_second
+        )
+        if per_row
+        else None,
+        read_pacer=engine.call_pacer(("job reads", job.project_id), READ.calls_per_second),
     )
     spec = engine.Slice(
         model=JobRun,
