@@ -1,7 +1,6 @@
 """The one verdict on a notification: the catalog's rules (catalog/guard/policy.py) plus what the latest sync
 found in Iterable, computed for pages and stored on each row so lists can filter on it."""
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from django.utils import timezone
 from catalog.guard import policy
 from catalog.guard.enforcement import notification_facts
 from catalog.models import IterableProject, Notification
+from catalog.services.bulk import rows_update
 
 GUARD_FINDINGS_ATTR = "iterable_guard_findings"
 
@@ -256,37 +256,7 @@ def _refresh_batch(ids: list[int]) -> int:
             row["verdict_errors"],
             row["verdict_warnings"],
         ):
-            changed.append((row["pk"], json.dumps(codes), error_count, warning_count))
-    for start in range(0, len(changed), VERDICT_WRITE_BATCH):
-        _write_verdicts(changed[start : start + VERDICT_WRITE_BATCH])
-    return len(changed)
-
-
-VERDICT_WRITE_BATCH = 500
-
-
-def _write_verdicts(rows: list[tuple[int, str, int, int]]) -> None:
-    """One set-based UPDATE per batch: Django's bulk_update builds a CASE expression per row and field in
-    Python, which cost three quarters of a refresh. On PostgreSQL the rows travel as four arrays (psycopg
-    parses a statement's placeholders one by one, which cost more than the update). The verdict columns are
-    no guard input (the triggers watch other columns), so this write needs no guard of its own."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        sql = (
-            "UPDATE catalog_notification SET verdict_codes = v.codes, verdict_errors = v.errors, "
-            "verdict_warnings = v.warnings FROM unnest(%s::bigint[], %s::jsonb[], %s::integer[], %s::integer[]) "
-            "AS v(id, codes, errors, warnings) WHERE catalog_notification.id = v.id"
-        )
-        params: list = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-        # Only placeholders are interpolated; every value travels as a parameter.
-        sql = (
-            f"WITH v(id, codes, errors, warnings) AS (VALUES {values}) "  # noqa: S608
-            "UPDATE catalog_notification SET verdict_codes = v.codes, verdict_errors = v.errors, "
-            "verdict_warnings = v.warnings FROM v WHERE catalog_notification.id = v.id"
-        )
-        params = [value for row in rows for value in row]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+            changed.append((row["pk"], codes, error_count, warning_count))
+    # The verdict columns are no guard input (the triggers watch other columns): a set-based write needs no
+    # guard of its own.
+    return rows_update(Notification, changed, ["verdict_codes", "verdict_errors", "verdict_warnings"])

@@ -22,6 +22,7 @@ from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow, SpacedWindow
+from catalog.services.bulk import objects_update
 from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ def items_write(
     fields: Sequence[str] = (),
 ) -> None:
     """Write a batch's rows: plain outcomes in one UPDATE per (status, outcome) group, rows with a detail
-    (a difference or a failure) one by one in bulk, their ``ITEM_FIELDS`` and the slice's extra ``fields``.
+    (a difference or a failure) by one set-based UPDATE, their ``ITEM_FIELDS`` and the slice's extra ``fields``.
     Called inside the batch's transaction."""
     for (status, outcome), ids in groups.items():
         model._default_manager.filter(pk__in=ids).update(
@@ -288,4 +289,4 @@ def items_write(
             error_code="",
             error_message="",
         )
-    model._default_manager.bulk_update(detailed, [*ITEM_FIELDS, *fields], batch_size=500)
+    objects_update(model, detailed, [*ITEM_FIELDS, *fields])

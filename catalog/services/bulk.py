@@ -1,0 +1,77 @@
+"""Many rows' columns rewritten in one set-based UPDATE per batch.
+
+Django's ``bulk_update`` builds a ``CASE WHEN pk = … THEN …`` expression per row and per field in Python: for a
+resync batch of 1,000 rows and ten fields that was five seconds of CPU, the whole of the batch's time. Here the
+rows travel as data (PostgreSQL: one array per column through ``unnest``; SQLite: a ``VALUES`` list) and the
+database joins them to the table by primary key.
+
+Only for columns no guard or model hook watches (run rows, stored verdicts, counters): like ``bulk_update`` it
+calls no ``save()`` and sends no signal.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+# SQLite allows 32,766 variables in a statement; stay well inside.
+SQLITE_MAX_VARIABLES = 30_000
+POSTGRES_BATCH = 5_000
+
+
+def rows_update(model: type[Model], rows: Iterable[Sequence[Any]], fields: Sequence[str]) -> int:
+    """Set ``fields`` (names of concrete fields) from ``rows``: each row is the primary key, then one value per
+    field in that order. Returns the number of rows given."""
+    using = router.db_for_write(model)
+    connection = connections[using]
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    concrete = [cast(Field, meta.get_field(name)) for name in fields]
+    columns = [pk.column, *(field.column for field in concrete)]
+    batch = POSTGRES_BATCH if connection.vendor == "postgresql" else max(1, SQLITE_MAX_VARIABLES // len(columns))
+    table = connection.ops.quote_name(meta.db_table)
+    quoted = [connection.ops.quote_name(column) for column in columns]
+    assignments = ", ".join(f"{name} = v.{name}" for name in quoted[1:])
+    done = 0
+    pending: list[list[Any]] = []
+    for row in rows:
+        values = [pk.get_db_prep_save(row[0], connection)]
+        values += [field.get_db_prep_save(value, connection) for field, value in zip(concrete, row[1:], strict=True)]
+        pending.append(values)
+        if len(pending) == batch:
+            _write(connection, table, quoted, assignments, [pk, *concrete], pending)
+            done += len(pending)
+            pending = []
+    if pending:
+        _write(connection, table, quoted, assignments, [pk, *concrete], pending)
+        done += len(pending)
+    return done
+
+
+def objects_update(model: type[Model], objects: Iterable[Model], fields: Sequence[str]) -> int:
+    """``rows_update`` from model instances: their primary key and the current value of each field."""
+    attnames = [cast(Field, model._meta.get_field(name)).attname for name in fields]
+    return rows_update(model, ([obj.pk, *(getattr(obj, name) for name in attnames)] for obj in objects), fields)
+
+
+def _write(connection, table: str, quoted: list[str], assignments: str, fields: list, rows: list[list[Any]]) -> None:
+    names = ", ".join(quoted)
+    # Only quoted names and placeholders are interpolated; every value travels as a parameter.
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in fields)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) "  # noqa: S608
+            f"WHERE {table}.{quoted[0]} = v.{quoted[0]}"
+        )
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        placeholders = "(" + ", ".join(["%s"] * len(quoted)) + ")"
+        sql = (
+            f"WITH v({names}) AS (VALUES {', '.join([placeholders] * len(rows))}) "  # noqa: S608
+            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quoted[0]} = v.{quoted[0]}"
+        )
+        params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
