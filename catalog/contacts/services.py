@@ -489,14 +489,18 @@ def contact_lookup_asked(*, event_id: int) -> LookupAsked:
             by = "userId"
     project = None
     names = changes.get("projects") or []
+    notification_key = changes.get("notification") or ""
+    # Events written by older versions (or repaired by hand) may hold other shapes: they cannot be asked again.
+    if by not in ("email", "userId") or not isinstance(names, list) or not isinstance(notification_key, str):
+        raise LookupGone("This lookup's record is not in a form that can be opened again.")
+    if names and not isinstance(names[0], str):
+        raise LookupGone("This lookup's record is not in a form that can be opened again.")
     # Recorded before lookups said their scope: one project named was one project asked.
     if changes.get("scope", "one project" if len(names) == 1 else "") == "one project" and names:
         project = IterableProject.objects.filter(name=names[0]).first()
         if project is None:
             raise LookupGone(f"The project this lookup was made in, '{names[0]}', no longer exists (or was renamed).")
-    notification = None
-    if changes.get("notification"):
-        notification = Notification.objects.filter(key=changes["notification"]).first()
+    notification = Notification.objects.filter(key=notification_key).first() if notification_key else None
     email, user_id = (identifier, "") if by == "email" else ("", identifier)
     try:
         identifier_clean(email=email, user_id=user_id)
