@@ -98,8 +98,8 @@ def _time(value, where: str, fallback: datetime) -> datetime:
         # OverflowError: a time at the calendar's edge ("9999-12-31 23:59:59 -01:00") has no UTC equivalent.
         try:  # Iterable's own form, "2026-11-30 06:01:20 +00:00", read without strptime's cost
             parsed = datetime.fromisoformat(value.replace(" +", "+").replace(" -", "-"))
-            if parsed.tzinfo is not None:
-                return _on_calendar(parsed.astimezone(UTC))
+            # Without an offset it is Iterable's time, UTC: refused, the event would be retried forever.
+            return _on_calendar(parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC))
         except (ValueError, OverflowError):
             pass
         for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"):

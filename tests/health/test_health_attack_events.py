@@ -89,6 +89,8 @@ def test_a_redelivery_with_its_keys_reordered_and_other_whitespace_is_one_event(
         "2026-11-29T23:30:00+00:00",
         "2026-11-30 00:30:00 +01:00",  # the same moment in another zone: the UTC day counts
         "2026-11-29 18:30:00 -05:00",
+        "2026-11-29 23:30:00",  # no offset: Iterable's times are UTC
+        "2026-11-29T23:30:00.000",
         int(datetime(2026, 11, 29, 23, 30, tzinfo=UTC).timestamp()),  # epoch seconds
         int(datetime(2026, 11, 29, 23, 30, tzinfo=UTC).timestamp() * 1000),  # epoch milliseconds
         datetime(2026, 11, 29, 23, 30, tzinfo=UTC).timestamp() * 1000 + 0.5,
