@@ -29,6 +29,9 @@ def rows_update(model: type[Model], rows: Iterable[Sequence[Any]], fields: Seque
     pk = meta.pk
     assert pk is not None
     concrete = [cast(Field, meta.get_field(name)) for name in fields]
+    if any(field.get_internal_type() == "ArrayField" for field in concrete):
+        # unnest() would flatten an array column's values into the rows.
+        raise ValueError("rows_update does not write array columns")
     columns = [pk.column, *(field.column for field in concrete)]
     batch = POSTGRES_BATCH if connection.vendor == "postgresql" else max(1, SQLITE_MAX_VARIABLES // len(columns))
     table = connection.ops.quote_name(meta.db_table)

@@ -40,6 +40,7 @@ from catalog.models import SUBSCRIPTION_ARRAY_FIELDS, ContactPreference, Iterabl
 from catalog.resync.services.conf import ALL
 from catalog.resync.services.rules import Rules, resync_rules
 from catalog.runs.restart import lost_tasks_restart
+from catalog.services.bulk import objects_update
 from catalog.services.input_limits import CsvProblem, csv_rows, id_list_parse, unstorable
 from catalog.types import Actor
 
@@ -459,10 +460,10 @@ def _upsert_contacts(
         )
         for c in to_create:
             c.pk = ids[c.email]
-    ContactPreference.objects.bulk_update(
+    objects_update(
+        ContactPreference,
         to_update,
         [*SUBSCRIPTION_ARRAY_FIELDS, "user_id", "changed_at", "changed_by_label", "source", "source_import"],
-        batch_size=500,
     )
     return [c.pk for c in to_create + to_update], unchanged
 

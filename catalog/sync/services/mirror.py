@@ -12,6 +12,7 @@ from catalog.models import (
     IterableProject,
     MirrorKind,
 )
+from catalog.services.bulk import objects_update
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def mirror_write_kind(project: IterableProject, kind: str, items: list[dict], no
             update.append(row)
     gone = [pk for iid, (pk, _) in existing.items() if iid not in wanted]
     IterableMirror.objects.bulk_create(create, batch_size=WRITE_BATCH)
-    IterableMirror.objects.bulk_update(
+    objects_update(
+        IterableMirror,
         update,
         [
             "name",
@@ -104,7 +106,6 @@ def mirror_write_kind(project: IterableProject, kind: str, items: list[dict], no
             "payload_hash",
             "changed_at",
         ],
-        batch_size=WRITE_BATCH,
     )
     for start in range(0, len(gone), WRITE_BATCH):
         IterableMirror.objects.filter(pk__in=gone[start : start + WRITE_BATCH]).delete()
