@@ -86,6 +86,10 @@ def test_send_records_and_shows_the_outcome_and_a_double_submit_sends_once(mia):
     assert ProofSend.objects.count() == 1
     assert len([r for r in mia.demo.emulator.requests(path="/api/email/target") if r["method"] == "POST"]) == 1
     assert AuditEvent.objects.filter(action="proof_send").count() == 1
+    # The activity names the notification as people know it, not by its key.
+    name = Notification.objects.get(key="student_activity_weekly_digest").name
+    assert AuditEvent.objects.get(action="proof_send").object_repr == name
+    assert name in mia.client.get(reverse("catalog:audit_list")).content.decode()
 
     detail = mia.client.get(reverse("catalog:notification_detail", args=["student_activity_weekly_digest"]))
     assert "to qa.student@example.com" in detail.content.decode()

@@ -100,7 +100,8 @@ def _finish(
         action="proof_send",
         object_type="notification",
         object_id=str(attempt.notification_id or ""),
-        object_repr=attempt.notification_key,
+        # People read the notification's name in the activity; the key stays for one deleted since.
+        object_repr=attempt.notification.name if attempt.notification_id else attempt.notification_key,
         changes={
             "attempt": attempt.pk,
             "mode": attempt.mode,
