@@ -103,6 +103,16 @@ def _checked_lately():
     )
 
 
+def _rows(model, *related):
+    """A filter's choices, read when its form is built: every FilterSet deep-copies its filters, and copying four
+    querysets was a fifth of a filtered list page's time, where copying a function costs nothing."""
+
+    def rows(request):
+        return model._default_manager.select_related(*related) if related else model._default_manager.all()
+
+    return rows
+
+
 # The ordering choices of the core's own columns; plug_extensions adds the capabilities' sortable columns.
 ORDERING_FIELDS = (
     ("key", "key"),
@@ -123,17 +133,17 @@ class NotificationFilterSet(django_filters.FilterSet):
         label="Search",
         help_text="Key, name, template id, campaign id, event name or owner",
     )
-    project = django_filters.ModelChoiceFilter(queryset=models.IterableProject.objects.all())
+    project = django_filters.ModelChoiceFilter(queryset=_rows(models.IterableProject))
     trigger_type = django_filters.ChoiceFilter(choices=models.TriggerType.choices)
     medium = django_filters.ChoiceFilter(choices=models.Medium.choices)
     channel = django_filters.ModelChoiceFilter(
-        field_name="message_type__channel", queryset=models.Channel.objects.select_related("project")
+        field_name="message_type__channel", queryset=_rows(models.Channel, "project")
     )
-    message_type = django_filters.ModelChoiceFilter(queryset=models.MessageType.objects.select_related("project"))
+    message_type = django_filters.ModelChoiceFilter(queryset=_rows(models.MessageType, "project"))
     policy = django_filters.ChoiceFilter(field_name="message_type__policy", choices=models.SubscriptionPolicy.choices)
     audience = django_filters.ChoiceFilter(choices=models.Audience.choices)
     owner = OwnerFilter(
-        field_name="owners", queryset=models.Owner.objects.all(), help_text="Or “No owner” for the ones nobody owns"
+        field_name="owners", queryset=_rows(models.Owner), help_text="Or “No owner” for the ones nobody owns"
     )
     status = django_filters.ChoiceFilter(choices=models.NotificationStatus.choices)
     has_violations = django_filters.BooleanFilter(

@@ -4,6 +4,9 @@ guard, audit)."""
 import operator
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -174,6 +177,16 @@ def _texts(values) -> list:
     return [None if value is None else str(value) for value in values]
 
 
+def _of_notifications(pairs, ids: list[int]):
+    """Rows of a many-to-many table for these notifications. PostgreSQL gets the ids as one array: a thousand
+    placeholders cost more to write, split and send than the rows they read."""
+    if connection.vendor != "postgresql":
+        return pairs.filter(notification_id__in=ids)
+    column = f"{connection.ops.quote_name(pairs.model._meta.db_table)}.{connection.ops.quote_name('notification_id')}"
+    # The column is quoted from the model; the ids are a parameter.
+    return pairs.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611
+
+
 def notification_list_data(rows: list[dict]) -> list[dict]:
     """The API's list of notifications from their values (NOTIFICATION_LIST_VALUES), exactly as
     NotificationSerializer writes them, read-only: two queries for the many-to-many ids, no model instances and
@@ -191,7 +204,7 @@ def notification_list_data(rows: list[dict]) -> list[dict]:
     }
     for name, pairs in through.items():
         found = many[name]
-        for notification_id, related_id in pairs.filter(notification_id__in=ids):
+        for notification_id, related_id in _of_notifications(pairs, ids):
             found.setdefault(notification_id, []).append(related_id)
     templates, owners = many["templates"], many["owners"]
     checks = iterable_checks()
