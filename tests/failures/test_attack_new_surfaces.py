@@ -361,3 +361,38 @@ def test_a_shared_lookup_whose_record_has_an_odd_shape_is_a_page_not_a_500(demo,
     page, _ = _clients(user_in_role, "marketing")
     response = page.get(f"/contacts/lookups/{event.pk}/")
     assert response.status_code in (200, 404), response.status_code
+
+
+# ---------------------------------------------------------------------------------------------- Activity
+
+ODD_CHANGES = [
+    [], "text", 5, [1, [2, [3]]], {"items": {"items": []}}, {"keys": 1, "values": 2, "get": 3},
+    {"role": {"before": [1, 2], "after": {"a": {"b": None}}}}, {"role": {"before": 1}}, {"": ""},
+    {"x" * 500: "y" * 5_000}, {"a": {"before": "b", "after": "c", "extra": 1}}, {"looked_up_by": ["email"]},
+    {"changes": [{"field": None}]}, {"rows": 10**30}, {"rows": float("inf")}, {"a": "\x01\x02<script>"},
+    {"a": [{"before": 1, "after": 2}] * 50}, {"status": {"before": "bogus", "after": None}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["role_change", "contact_lookup", "no_such_action"])
+def test_activity_shows_events_of_any_shape(world, user_in_role, action):
+    """Events written by older versions, by other services or repaired by hand: Activity, its CSV and the API
+    show each in words, never a 500."""
+    import json as json_module
+
+    for changes in ODD_CHANGES:
+        try:
+            json_module.dumps(changes, allow_nan=False)
+        except ValueError:
+            continue  # a JSON column cannot hold it
+        AuditEvent.objects.create(actor_label="someone", action=action, object_type="job",
+                                  object_id=str(world["job"].pk), object_repr="sync", changes=changes)  # fmt: skip
+    for role in ("viewer", "admin"):
+        page, api = _clients(user_in_role, role)
+        for path in ("/audit/", "/audit/?object_type=job&q=sync&page=2", f"/jobs/{world['job'].pk}/"):
+            response = page.get(path)
+            assert response.status_code in (200, 403), (role, path, response.status_code)
+        export = page.get("/audit/export.csv")
+        assert export.status_code == 200
+        assert b"".join(export.streaming_content).count(b"someone") >= 1
+        assert api.get("/api/audit-events/", {"limit": 100}).status_code == 200

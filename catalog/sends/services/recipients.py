@@ -132,18 +132,22 @@ def proof_recipient_update(*, actor: User, recipient: ProofRecipient, **changes:
     """Change a test recipient's project, email, userId or label (the owner, and so "shared", stays)."""
     if not proof_recipient_can_manage(user=actor, recipient=recipient):
         raise PermissionDenied("You can change only your own test recipients.")
-    stored = ProofRecipient.objects.get(pk=recipient.pk)
-    before = snapshot(stored)
-    for name in ("project", "email", "user_id", "label"):
-        if name in changes:
-            setattr(recipient, name, changes[name] if changes[name] is not None else "")
-    _recipient_clean(recipient)
-    if (recipient.project_id, recipient.email, recipient.user_id) != (stored.project_id, stored.email, stored.user_id):
-        # Another address (or project) is another consent: approved again only on the same terms as new.
-        recipient.added_by = actor
-        _consent_apply(actor=actor, recipient=recipient)
-    recipient.save()
-    audit_record(actor=actor, action="update", instance=recipient, changes=diff(before, snapshot(recipient)))
+    with transaction.atomic():
+        # Locked, and saved as an UPDATE only: a DELETE racing this change either waits for it or wins, and then
+        # this is a 404; a plain save() of a row deleted meanwhile would insert it again.
+        stored = ProofRecipient.objects.select_for_update().get(pk=recipient.pk)
+        before = snapshot(stored)
+        for name in ("project", "email", "user_id", "label"):
+            if name in changes:
+                setattr(recipient, name, changes[name] if changes[name] is not None else "")
+        _recipient_clean(recipient)
+        same = (stored.project_id, stored.email, stored.user_id)
+        if (recipient.project_id, recipient.email, recipient.user_id) != same:
+            # Another address (or project) is another consent: approved again only on the same terms as new.
+            recipient.added_by = actor
+            _consent_apply(actor=actor, recipient=recipient)
+        recipient.save(force_update=True)
+        audit_record(actor=actor, action="update", instance=recipient, changes=diff(before, snapshot(recipient)))
     return recipient
 
 
