@@ -140,7 +140,12 @@ class NotificationFilterSet(django_filters.FilterSet):
         field_name="message_type__channel", queryset=_rows(models.Channel, "project")
     )
     message_type = django_filters.ModelChoiceFilter(queryset=_rows(models.MessageType, "project"))
-    policy = django_filters.ChoiceFilter(field_name="message_type__policy", choices=models.SubscriptionPolicy.choices)
+    # Labelled here: the label django-filter derives through the relation was sometimes left out ("Policy").
+    policy = django_filters.ChoiceFilter(
+        field_name="message_type__policy",
+        choices=models.SubscriptionPolicy.choices,
+        label="Message type subscription policy",
+    )
     audience = django_filters.ChoiceFilter(choices=models.Audience.choices)
     owner = OwnerFilter(
         field_name="owners", queryset=_rows(models.Owner), help_text="Or “No owner” for the ones nobody owns"
