@@ -34,12 +34,6 @@ UNSTORABLE_ROWS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog/jobs/services/rows.py RowBuilder.build does not refuse NUL or lone surrogates in a file's row: "
-    "on PostgreSQL _write_items raises DataError inside the task (the run is left queued for the supervisor); "
-    "on SQLite the row is kept and would be sent to Iterable. The rows API refuses them (unstorable).",
-)
 @pytest.mark.parametrize(("name", "data"), [c[1:] for c in UNSTORABLE_ROWS], ids=[c[0] for c in UNSTORABLE_ROWS])
 def test_a_file_row_holding_nul_or_a_lone_surrogate_is_an_invalid_row(
     world,  # noqa: F811
@@ -55,12 +49,6 @@ def test_a_file_row_holding_nul_or_a_lone_surrogate_is_an_invalid_row(
     assert "NUL" in run.items.get().error_message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog/jobs/services/sources.py file_rows reads the CSV with csv.reader (not strict, no line check): "
-    "a quote never closed swallows every following line into one cell, silently. csv_rows in "
-    "catalog/services/input_limits.py names the line; the jobs' stream reader does not.",
-)
 def test_an_unterminated_quote_in_a_job_file_fails_the_run_naming_the_line(
     world,  # noqa: F811
     user_in_role,
@@ -102,14 +90,6 @@ SIDE_EFFECT_QUERIES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog/jobs/services/sources.py query_problem checks sqlparse Name tokens against a deny list: a quoted "
-    "or U&-quoted identifier is a String.Symbol token and passes, and pg_try_advisory_lock, "
-    "pg_advisory_lock_shared, dblink_connect, pg_stat_reset are not listed. Fix: compare every identifier token "
-    "unquoted and case-folded, list the families by prefix (pg_advisory, pg_try_advisory, dblink, pg_stat_reset), "
-    "and run the query under a role holding only SELECT (SET LOCAL ROLE) so the list is not the only wall.",
-)
 @pytest.mark.parametrize("query", SIDE_EFFECT_QUERIES, ids=range(len(SIDE_EFFECT_QUERIES)))
 def test_a_query_calling_a_side_effect_function_is_refused_however_it_is_spelled(query):
     from catalog.jobs.services.sources import query_problem

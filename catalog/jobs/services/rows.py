@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 
 from catalog.jobs.services.conf import deletion_hash_key
 from catalog.models import Job, JobAction
+from catalog.services.input_limits import unstorable
 
 RETENTION_RULES = {
     "within_days": "was within the last N days",
@@ -110,6 +111,16 @@ def _choice(row: dict[str, Any], column: str, default: bool) -> bool:
     raise RowProblem(f"{column} must be true or false (or left empty for the job's setting), not '{str(value)[:40]}'")
 
 
+def _refuse_unstorable(row: dict[str, Any]) -> None:
+    """A row holding NUL or a lone surrogate (a file's stray byte, JSON's \\u0000 or \\ud800) is invalid: PostgreSQL
+    cannot store such text in the run's rows, and Iterable would be sent it from SQLite."""
+    for column, value in row.items():
+        if unstorable(column):
+            raise RowProblem("a column's name holds a NUL or a lone surrogate character, which cannot be stored")
+        if unstorable(value):
+            raise RowProblem(f"{str(column)[:100]} holds a NUL or a lone surrogate character, which cannot be stored")
+
+
 def retention_words(rule: dict) -> str:
     kind, column, value = rule.get("rule"), rule.get("column"), rule.get("value")
     if kind == "within_days":
@@ -166,6 +177,7 @@ class RowBuilder:
         """What to send for ``row``; raises RowProblem when it cannot be sent."""
         if not isinstance(row, dict):
             raise RowProblem("a row must be an object of column: value")
+        _refuse_unstorable(row)
         email, user_id = self.identity(row)
         left_out = self.retained(row)
         job = self.job
