@@ -340,3 +340,7 @@ LOGGING = {
 
 # Where the embedded emulator listens, for the demo project (the database stores only env var names).
 ITERABLE_EMULATOR_URL = os.environ.get("ITERABLE_EMULATOR_URL", "")
+
+# The PostgreSQL role a seed job's query runs as (SET LOCAL ROLE): one that may only read. The app's database
+# user must be a member of it (GRANT pg_read_all_data TO <user>).
+JOBS_QUERY_ROLE = os.environ.get("JOBS_QUERY_ROLE", "pg_read_all_data")

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import yaml
 
@@ -201,13 +201,14 @@ class CsvProblem(ValueError):
         self.message = message
 
 
-def csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(line, cells) for each record of a CSV, where line is the record's first line in the file.
+def csv_rows(text: str | Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) for each record of a CSV (a whole text, or its lines as a stream yields them), where line
+    is the record's first line in the file.
 
     Raises ``CsvProblem`` naming the line for what the csv module would get wrong or raise on: a quote that
     is never closed (which would otherwise swallow the following lines into one cell), a stray quote, and a
     cell longer than ``MAX_CSV_CELL_CHARS``. None of the files read here has a cell spanning lines."""
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text) if isinstance(text, str) else text, strict=True)
     line = 1
     while True:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sqlite3
 from collections.abc import Iterator
 from typing import IO, Any
@@ -13,12 +14,12 @@ from typing import IO, Any
 import sqlparse
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
-from sqlparse.tokens import Name
+from django.db import DatabaseError, connections, transaction
+from sqlparse.tokens import Name, String
 
 from catalog.jobs.services.rows import RowProblem
 from catalog.models import Job
-from catalog.services.input_limits import MAX_CSV_CELL_CHARS, InputTooDeep, json_loads_bounded
+from catalog.services.input_limits import MAX_CSV_CELL_CHARS, CsvProblem, InputTooDeep, csv_rows, json_loads_bounded
 
 csv.field_size_limit(MAX_CSV_CELL_CHARS)
 
@@ -40,15 +41,18 @@ def file_rows(stream: IO[bytes], filename: str = "") -> Iterator[tuple[int, dict
     text = codecs.getreader("utf-8-sig")(reader, "strict")
     try:
         if kind == "csv":
-            rows = csv.reader(text)
+            # The shared reader names the line of a quote never closed, which would otherwise swallow every
+            # later line into one cell and lose those rows without a word.
+            rows = csv_rows(text)
             try:
-                header = [h.strip() for h in next(rows)]
+                _, header = next(rows)
             except StopIteration:
                 return
+            header = [h.strip() for h in header]
             if len(set(header)) != len(header):
                 twice = sorted({h for h in header if header.count(h) > 1})
                 raise ValidationError(f"Column(s) given twice in the header: {', '.join(twice)}.")
-            for number, cells in enumerate(rows, start=2):
+            for number, cells in rows:
                 if not any(cells):
                     continue
                 if len(cells) != len(header):
@@ -67,8 +71,8 @@ def file_rows(stream: IO[bytes], filename: str = "") -> Iterator[tuple[int, dict
                 yield number, value if isinstance(value, dict) else RowProblem("not a JSON object")
     except UnicodeDecodeError:
         raise ValidationError("The file is not UTF-8 text.") from None
-    except csv.Error as exc:
-        raise ValidationError(f"The CSV could not be read: {exc}.") from None
+    except CsvProblem as exc:
+        raise ValidationError(f"Line {exc.line} of the CSV: {exc.message}; nothing past it was read.") from None
 
 
 class _Prefixed(io.RawIOBase):
@@ -111,20 +115,39 @@ def query_problem(alias: str, query: str) -> str:
         return "Give exactly one SELECT statement."
     if statements[0].get_type() != "SELECT":
         return "Only a SELECT may run: the query is read-only."
+    if _UNICODE_NAME.search(text):
+        return 'Write names plainly: U&"…" escapes are not accepted in a job\'s query.'
     for token in statements[0].flatten():
-        word = token.value.lower()
-        if token.ttype in Name and (word in _SIDE_EFFECT_FUNCTIONS or word.startswith("lo_")):
-            return f"'{token.value}' may not be called: the query is read-only."
+        if token.ttype in Name or token.ttype in String.Symbol:
+            # A quoted identifier ("pg_read_file") names the same function as the bare word.
+            word = token.value.strip('"').lower()
+            if word in _SIDE_EFFECT_FUNCTIONS or word.startswith(_SIDE_EFFECT_PREFIXES):
+                return f"'{word}' may not be called: the query is read-only."
     return ""
 
 
+_UNICODE_NAME = re.compile(r"u&\s*[\"']", re.IGNORECASE)
 # Functions a read-only transaction still lets run and that act outside the query (other sessions, the
-# session's settings, large objects, other servers).
+# session's settings, locks that outlive it, large objects, other servers, the server's files) or run SQL
+# given as text. The read-only role the query runs under (JOBS_QUERY_ROLE) is the wall; this list is the
+# sentence a person gets before the query is sent.
 _SIDE_EFFECT_FUNCTIONS = frozenset({
-    "pg_terminate_backend", "pg_cancel_backend", "set_config", "dblink", "dblink_exec", "pg_reload_conf",
-    "pg_rotate_logfile", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_read_file",
-    "pg_read_binary_file", "pg_ls_dir", "nextval", "setval", "copy", "pg_notify",
+    "pg_terminate_backend", "pg_cancel_backend", "set_config", "pg_reload_conf", "pg_rotate_logfile",
+    "nextval", "setval", "copy", "pg_notify", "pg_promote", "pg_switch_wal", "pg_create_restore_point",
+    "pg_log_backend_memory_contexts", "query_to_xml", "query_to_xml_and_xmlschema", "query_to_xmlschema",
+    "cursor_to_xml", "cursor_to_xmlschema", "pg_import_system_collations", "txid_current", "pg_current_xact_id",
 })  # fmt: skip
+_SIDE_EFFECT_PREFIXES = (
+    "lo_", "dblink", "pg_advisory", "pg_try_advisory", "pg_read_", "pg_ls_", "pg_stat_reset", "pg_file_",
+    "pg_replication_", "pg_logical_", "pg_create_", "pg_drop_", "pg_wal_replay_",
+)  # fmt: skip
+
+
+def query_role() -> str:
+    """The PostgreSQL role a job's query runs as (SET LOCAL ROLE): one that may only read, so neither a
+    superuser's rights nor the app's own writes reach the query. PostgreSQL's own pg_read_all_data unless set;
+    the app's database user must be a member of it (GRANT pg_read_all_data TO <user>)."""
+    return str(getattr(settings, "JOBS_QUERY_ROLE", "pg_read_all_data"))
 
 
 def query_rows(job: Job) -> list[dict[str, Any]]:
@@ -140,6 +163,7 @@ def query_rows(job: Job) -> list[dict[str, Any]]:
         if connection.vendor == "postgresql":
             with transaction.atomic(using=job.db_alias), connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION READ ONLY")
+                _take_read_only_role(cursor)
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
                 try:
                     return _fetch(cursor, sql, job.row_cap)
@@ -156,6 +180,19 @@ def query_rows(job: Job) -> list[dict[str, Any]]:
         raise
     except Exception as exc:  # the database's own error, in its words
         raise ValidationError(f"The query failed: {str(exc)[:300]}") from None
+
+
+def _take_read_only_role(cursor) -> None:
+    role = query_role()
+    try:
+        with transaction.atomic(using=cursor.db.alias):
+            cursor.execute("SELECT set_config('role', %s, true)", [role])
+    except DatabaseError:
+        user = cursor.db.settings_dict.get("USER") or "the app's database user"
+        raise ValidationError(
+            f"The query cannot run as the read-only role '{role}': grant it to {user} "
+            f"(GRANT {role} TO {user}) or name another read-only role in JOBS_QUERY_ROLE."
+        ) from None
 
 
 def _sqlite_read_only(connection, cursor, sql: str, job: Job) -> list[dict[str, Any]]:
