@@ -91,6 +91,9 @@ class Job(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The last tick of its schedule that started nothing, and why (a run of the job had not finished yet).
+    schedule_skipped_at = models.DateTimeField("scheduled pull last skipped", null=True, blank=True, editable=False)
+    schedule_skip_reason = models.CharField("why it was skipped", max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["project__name", "name"]
