@@ -11,7 +11,9 @@ from catalog.models import AuditEvent
 from catalog.roles import LOOKUP_CONTACT
 from catalog.types import Actor, RequestUser
 
-_EMAIL = re.compile(r"[^\s@<>\"',;:()\[\]{}]+@[^\s@<>\"',;:()\[\]{}]+")
+# An address starts where a run of address characters starts (the look-behind): without it, a long run that
+# holds no "@" was tried again from each of its characters, quadratic in its length (100 kB: 20 s).
+_EMAIL = re.compile(r"(?<![^\s@<>\"',;:()\[\]{}])[^\s@<>\"',;:()\[\]{}]+@[^\s@<>\"',;:()\[\]{}]+")
 # Values that name a contact whole (a userId is not recognisable as an address, so it goes by its key).
 _CONTACT_KEYS = {"recipient", "email", "user_id", "recipient_email", "recipient_user_id", "emails", "contact"}
 # Events whose subject is a contact, or an address staff chose as a test recipient: the name says who.
