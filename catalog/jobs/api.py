@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from catalog.api.permissions import HasCapability
+from catalog.forms import upload_within_limit
 from catalog.jobs import selectors
 from catalog.jobs.services import runs as run_services
 from catalog.jobs.services.conf import APPROVE_DELETIONS, RECEIVE_OPT_OUTS, RUN_JOBS, max_upload_bytes
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 
 # Rows pushed in one request are written in that request: a bound that keeps it near a second.
 MAX_API_ROWS = 10_000
+# What a multipart body may hold besides its file (the boundaries, the part headers, dry_run).
+FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 class MappingRowSerializer(serializers.Serializer):
@@ -58,8 +62,10 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", *EDITABLE, "list_name", "channel_name", "schedule_words", "next_runs", "created_at"]
-        read_only_fields = ["id", "list_name", "channel_name", "created_at"]
+        fields = ["id", *EDITABLE, "list_name", "channel_name", "schedule_words", "next_runs", "schedule_skipped_at",
+                  "schedule_skip_reason", "created_at"]  # fmt: skip
+        read_only_fields = ["id", "list_name", "channel_name", "schedule_skipped_at", "schedule_skip_reason",
+                            "created_at"]  # fmt: skip
 
     def get_schedule_words(self, job: Job) -> str:
         return cron_words(job.schedule_cron) if job.schedule_enabled else ""
@@ -95,9 +101,20 @@ class UploadSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=True)
 
     def validate_file(self, file):
-        if file.size > max_upload_bytes():
-            raise serializers.ValidationError(f"The file is larger than {max_upload_bytes() // 2**20} MB.")
-        return file
+        return upload_within_limit(file, max_upload_bytes())
+
+
+class UploadParser(parsers.MultiPartParser):
+    """A job's file as multipart/form-data. Django spools a file part to disk before anything can look at its size,
+    so a body that says it is larger than the upload limit is refused before it is read."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        length = str(request.META.get("CONTENT_LENGTH") or "0") if request is not None else "0"
+        if length.isascii() and length.isdigit() and int(length) > max_upload_bytes() + FORM_OVERHEAD_BYTES:
+            limit = max_upload_bytes() // (1024 * 1024)
+            raise ParseError(f"The file is larger than {limit} MB (the limit); split it.", code="too_large")
+        return super().parse(stream, media_type, parser_context)
 
 
 class PullSerializer(serializers.Serializer):
@@ -197,16 +214,17 @@ class JobViewSet(
         return _run_response(run, status.HTTP_201_CREATED)
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: JobRunSerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[UploadParser])
     def upload(self, request, pk=None):
-        """A CSV or JSON-lines file, read as a stream."""
+        """A CSV or JSON-lines file (multipart/form-data, field ``file``), read by a worker as a stream."""
+        job = self.get_object()  # an unknown job is a 404 before the body is read
         given = UploadSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         file = given.validated_data["file"]
         stream = file.open("rb") if hasattr(file, "open") else io.BytesIO(file.read())
         run = run_services.job_run_start_file(
             actor=request.user,
-            job=self.get_object(),
+            job=job,
             stream=stream,
             filename=file.name,
             dry_run=given.validated_data["dry_run"],

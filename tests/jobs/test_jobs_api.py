@@ -119,3 +119,49 @@ def test_changing_what_a_job_does_under_a_queued_run_is_a_400(project, emulator,
     assert api.post(f"/api/jobs/{job_id}/rows/", rows, format="json").status_code == 201
     refused = api.patch(f"/api/jobs/{job_id}/", {"action": "delete_users", "mapping": []}, format="json")
     assert refused.status_code == 400 and "finish or cancel it" in str(refused.json())
+
+
+def _upload_job(api, project):
+    body = {"project": project.pk, "name": "file sync", "action": "update_profiles",
+            "mapping": [{"column": "first", "field": "firstName"}]}  # fmt: skip
+    return api.post("/api/jobs/", body, format="json").json()["id"]
+
+
+def test_a_file_uploaded_through_the_api_is_read_by_the_worker_and_sent(project, emulator, operator, api_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = api_for(operator)
+    job_id = _upload_job(api, project)
+    upload = SimpleUploadedFile("rows.csv", b"email,first\nada@example.com,Ada F.\nnot-an-address,X\n",
+                                content_type="text/csv")  # fmt: skip
+    started = api.post(f"/api/jobs/{job_id}/upload/", {"file": upload, "dry_run": False}, format="multipart")
+    assert started.status_code == 201, started.json()
+    assert (started.json()["filename"], started.json()["dry_run"]) == ("rows.csv", False)
+    process(started.json()["id"])
+    shown = api.get(f"/api/jobs/runs/{started.json()['id']}/").json()
+    assert (shown["status"], shown["total"], shown["invalid"]) == ("done", 2, 1)
+    assert iterable_user(emulator, "ada@example.com")["dataFields"]["firstName"] == "Ada F."
+
+
+def test_an_api_upload_over_the_limit_is_refused_in_words_and_json_is_not_a_file(project, operator, api_for, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = api_for(operator)
+    job_id = _upload_job(api, project)
+    settings.JOBS_MAX_UPLOAD_BYTES = 1024 * 1024
+    line = b"ada@example.com,Ada\n"
+    # Just past the limit: read, then refused by the file field's check.
+    over = SimpleUploadedFile("over.csv", b"email,first\n" + line * (1024 * 1024 // len(line) + 10))
+    refused = api.post(f"/api/jobs/{job_id}/upload/", {"file": over}, format="multipart")
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["errors"][0]["field"] == "file"
+    assert "larger than 1 MB (the limit); split it" in refused.json()["errors"][0]["message"]
+    # A body that says it is far past the limit is refused before it is read, in the same words.
+    big = SimpleUploadedFile("big.csv", b"email,first\n" + line * 100_000)
+    early = api.post(f"/api/jobs/{job_id}/upload/", {"file": big}, format="multipart")
+    assert early.status_code == 400
+    assert early.json()["errors"][0]["field"] != "file" and early.json()["errors"][0]["code"] == "too_large"
+    assert "larger than 1 MB (the limit); split it" in early.json()["errors"][0]["message"]
+    assert api.post(f"/api/jobs/{job_id}/upload/", {"file": "email\n"}, format="json").status_code == 415
+    assert api.post(f"/api/jobs/{job_id}/upload/", {"dry_run": True}, format="multipart").status_code == 400
+    assert not JobRun.objects.exists()
