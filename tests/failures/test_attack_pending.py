@@ -61,12 +61,6 @@ def test_an_unterminated_quote_in_a_job_file_fails_the_run_naming_the_line(
     assert "Line 2" in run.last_error and "quote" in run.last_error, run.last_error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog/jobs/api.py JobViewSet.upload documents multipart/form-data but the API's only parser is "
-    "BoundedJSONParser (settings DEFAULT_PARSER_CLASSES): every upload through the API is a 415. The action needs "
-    "parser_classes=[MultiPartParser] (with the upload size limit).",
-)
 def test_a_file_uploaded_through_the_api_starts_a_run(world, user_in_role, settings, tmp_path):  # noqa: F811
     settings.JOBS_UPLOAD_DIR = tmp_path / "uploads"
     _, api = _clients(user_in_role, "admin")
@@ -97,13 +91,6 @@ def test_a_query_calling_a_side_effect_function_is_refused_however_it_is_spelled
     assert query_problem("default", query), query
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog/jobs/services/schedules.py job_scheduled_run starts a run at every tick, even while the "
-    "previous scheduled pull is still queued or running: a schedule of '* * * * *' (accepted: no minimum interval) "
-    "over a slow query or a slow Iterable piles up runs that send the same rows. Fix: skip the tick (audited) "
-    "while a run of the job is active, and/or refuse schedules more frequent than the job can finish.",
-)
 def test_a_scheduled_pull_does_not_start_while_the_last_one_is_still_running(world):  # noqa: F811
     from catalog.jobs.services.schedules import job_scheduled_run
     from catalog.jobs.services.setup import job_save
@@ -119,12 +106,6 @@ def test_a_scheduled_pull_does_not_start_while_the_last_one_is_still_running(wor
     assert JobRun.objects.filter(job=job).count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="croniter reads '0 0 31 2-2 *' (31 February, as a range) as a date that comes: cron_problem accepts it "
-    "and the schedule's next run is 31 December. Fix in catalog/jobs/services/schedules.py cron_problem: check "
-    "that every next run falls in the months the expression names.",
-)
 def test_a_schedule_for_31_february_written_as_a_range_is_refused():
     from catalog.jobs.services.schedules import cron_problem
 

@@ -151,3 +151,95 @@ def test_a_query_date_column_is_sent_as_text(project, emulator, warehouse):
     assert job_process(run_id=run.pk) == "done"
     assert run.items.get().payload["dataFields"] == {"signedUp": "2099-01-01"}
     assert iterable_user(emulator, "ada@example.com")["dataFields"]["signedUp"] == "2099-01-01"
+
+
+@pytest.mark.parametrize(
+    ("expression", "words"),
+    [
+        ("0 0 31 2-2 *", "never runs"),  # croniter reads a range of one month as every month
+        ("0 0 31 4,6,9,11 *", "never runs"),
+        ("0 0 30 feb *", "never runs"),
+        ("*/99999999999999999999 * * * *", "The minute's step /999999… is longer than its range, 0 to 59"),
+        ("*/60 * * * *", "use a step of at most 59"),
+        ("0 */24 * * *", "The hour's step /24"),
+        ("0 0 1-31/40 * *", "The day of the month's step /40"),
+        ("0 0 1 */12 *", "The month's step /12"),
+        ("0 0 * * */7", "The day of the week's step /7"),
+    ],
+)
+def test_a_schedule_that_never_comes_or_steps_past_its_field_is_refused_in_words(project, expression, words):
+    with pytest.raises(ValidationError) as caught:
+        sync_job(project, schedule_cron=expression)
+    assert words in caught.value.message_dict["schedule_cron"][0]
+    assert cron_next_runs(expression) == [] and cron_words(expression) == ""
+
+
+def test_a_range_of_one_value_is_read_as_that_value(project):
+    # croniter reads "2-2" as every month and "5-5" as every minute: the schedule keeps what was written.
+    job = sync_job(project, schedule_cron="5-5 3 1 2-2 *")
+    schedule = Schedule.objects.get(name=schedule_name(job.pk))
+    assert schedule.cron == "5 3 1 2 *"
+    runs = cron_next_runs(job.schedule_cron, 3)
+    assert [(m.month, m.day, m.hour, m.minute) for m in runs] == [(2, 1, 3, 5)] * 3
+    assert [m.year for m in runs] == sorted({m.year for m in runs})
+    assert cron_next_runs("0 0 29 2 *", 2)[0].month == 2  # a leap day comes, every four years
+    assert {m.weekday() for m in cron_next_runs("0 9 * * 0-7", 7)} == set(range(7))  # 0 and 7 are both Sunday
+
+
+@pytest.mark.parametrize(
+    ("expression", "words"),
+    [
+        ("* * * * *", "Every minute"),
+        ("*/15 * * * *", "Every 15 minutes"),
+        ("*/7 * * * *", "On a custom schedule"),  # 0, 7, … 56, then 0 again: not every 7 minutes
+        ("1 * * * *", "Every hour at 1 minute past"),
+        ("0 22 * * 7-7", "Every Sunday at 22:00 UTC"),
+    ],
+)
+def test_a_schedule_is_said_in_words_only_when_the_words_are_true(expression, words):
+    assert cron_words(expression) == words
+
+
+def _open_job(project):
+    return sync_job(project, schedule_cron="*/5 * * * *", retention=[])
+
+
+def test_a_tick_while_the_last_run_has_not_finished_is_skipped_and_said(project, emulator, warehouse, operator,
+                                                                        api_for):  # fmt: skip
+    from catalog.models import AuditEvent
+
+    job = _open_job(project)
+    first = JobRun.objects.get(pk=job_scheduled_task(job.pk))
+    assert job_scheduled_task(job.pk) is None and job_scheduled_task(job.pk) is None
+    assert JobRun.objects.filter(job=job).count() == 1
+    job.refresh_from_db()
+    assert job.schedule_skipped_at is not None
+    assert f"run #{first.pk} of this job" in job.schedule_skip_reason and "was still queued" in job.schedule_skip_reason
+    # Said once in the activity for the run that held the schedule up, not at every tick.
+    skips = AuditEvent.objects.filter(action="job_schedule_skip", object_id=str(job.pk))
+    assert skips.count() == 1 and "was still queued" in skips.get().changes["reason"]
+    shown = api_for(operator).get(f"/api/jobs/{job.pk}/").json()
+    assert shown["schedule_skip_reason"] == job.schedule_skip_reason and shown["schedule_skipped_at"]
+
+    assert job_process(run_id=first.pk) == "done"
+    second = JobRun.objects.get(pk=job_scheduled_task(job.pk))
+    assert second.pk != first.pk and second.origin == "schedule"
+
+
+def test_a_dry_run_does_not_hold_the_schedule_up_and_a_deletion_waiting_for_approval_does(project, warehouse):
+    from catalog.jobs.services.runs import job_run_start_query
+
+    job = _open_job(project)
+    job_run_start_query(actor="tests", job=job, dry_run=True)
+    assert job_scheduled_task(job.pk) is not None
+
+    deletion = job_save(actor="tests", data={
+        "project": project, "name": "nightly deletion", "action": "delete_users", "source": "query",
+        "db_alias": "default", "query": "SELECT email FROM warehouse_students", "schedule_enabled": True,
+        "schedule_cron": "0 22 * * *",
+    })  # fmt: skip
+    listed = JobRun.objects.get(pk=job_scheduled_task(deletion.pk))
+    assert job_process(run_id=listed.pk) == "approval"
+    assert job_scheduled_task(deletion.pk) is None
+    deletion.refresh_from_db()
+    assert "waiting for a second person's approval" in deletion.schedule_skip_reason
