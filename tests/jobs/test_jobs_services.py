@@ -96,6 +96,30 @@ def test_invalid_rows_are_skipped_or_fail_the_run_as_the_job_says(project, emula
     assert JobRun.objects.count() == before  # nothing kept
 
 
+def test_a_row_holding_nul_or_a_lone_surrogate_is_invalid_and_never_sent(project, emulator):
+    # PostgreSQL cannot store such text in the run's rows; SQLite can, and Iterable would then be sent it.
+    job = profile_job(project, mapping=[{"column": "prefs", "field": "prefs"}])
+    rows = rows_from_json([
+        {"email": "ok@example.com", "prefs": {"tone": "warm"}},
+        {"email": "nested@example.com", "prefs": {"tone": ["warm", "\x00"]}},
+        {"email": "lone@example.com", "prefs": "\ud800"},
+        {"email": "key@example.com", "pre\x00fs": "x"},
+    ])  # fmt: skip
+    run = run_to_end(job_run_start(actor="tests", job=job, rows=rows, origin="api"))
+    assert (run.total, run.invalid) == (4, 3)
+    refused = run.items.filter(outcome="invalid").order_by("row_no")
+    assert [i.error_message for i in refused] == [
+        "prefs holds a NUL or a lone surrogate character, which cannot be stored",
+        "prefs holds a NUL or a lone surrogate character, which cannot be stored",
+        "a column's name holds a NUL or a lone surrogate character, which cannot be stored",
+    ]
+    assert [u["email"] for r in emulator.requests(path=BULK) for u in r["body"]["users"]] == ["ok@example.com"]
+    job_save(actor="tests", job=job, data={"on_invalid": "fail"})
+    with pytest.raises(ValidationError) as caught:
+        job_run_start(actor="tests", job=job, rows=rows_from_json([{"email": "a@example.com\x00"}]), origin="api")
+    assert "Row 1: email holds a NUL" in " ".join(caught.value.messages)
+
+
 def test_jsonl_upload_merges_nested_objects_when_asked(project, emulator):
     job = profile_job(project, mapping=[{"column": "prefs", "field": "prefs"}], merge_nested_objects=True)
     emulator_rows = [{"email": "ada@example.com", "prefs": {"a": 1}}]
