@@ -17,7 +17,6 @@ import json
 import re
 from typing import Any
 
-TAG = re.compile(r"\{\{\{\s*(.*?)\s*\}\}\}|\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 FEED_TAG = re.compile(r"\[\[\s*([\w.]+)\s*\]\]")
 BLOCKS = ("if", "unless", "each")
 
@@ -59,14 +58,40 @@ def _truthy(value: Any) -> bool:
 
 
 def _tokens(source: str) -> list[tuple[str, str]]:
-    """("text", s) | ("raw", expr) | ("var", expr) pieces in order."""
+    """("text", s) | ("raw", expr) | ("var", expr) pieces in order.
+
+    Read by hand, not with a regular expression: a lazy ``{{(.*?)}}`` looks for its closing braces from every
+    ``{{`` to the end of the text, which for a template of many tags never closed is quadratic (40 kB of
+    ``{{`` took 15 s). Here each closing brace is looked for once: the next one found is remembered, and once
+    none is left none is looked for again."""
     out: list[tuple[str, str]] = []
     pos = 0
-    for m in TAG.finditer(source):
-        if m.start() > pos:
-            out.append(("text", source[pos : m.start()]))
-        out.append(("raw", m.group(1)) if m.group(1) is not None else ("var", m.group(2)))
-        pos = m.end()
+    closing = {"}}}": 0, "}}": 0}  # the next place each closing is found at or after; -1: none left
+
+    def next_closing(mark: str, start: int) -> int:
+        found = closing[mark]
+        if found == -1 or (found >= start and source.startswith(mark, found)):
+            return found
+        found = closing[mark] = source.find(mark, start)
+        return found
+
+    while True:
+        i = source.find("{{", pos)
+        if i == -1:
+            break
+        kind, end = "var", -1
+        if source.startswith("{{{", i):
+            end = next_closing("}}}", i + 3)
+            kind = "raw" if end != -1 else "var"
+        if end == -1:
+            end = next_closing("}}", i + 2)
+            if end == -1:
+                break  # no tag can close after here
+        opened = 3 if kind == "raw" else 2
+        if i > pos:
+            out.append(("text", source[pos:i]))
+        out.append((kind, source[i + opened : end].strip()))
+        pos = end + opened
     if pos < len(source):
         out.append(("text", source[pos:]))
     return out

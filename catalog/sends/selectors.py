@@ -24,8 +24,10 @@ def proof_send_recipient_shown(*, user: RequestUser, attempt: ProofSend) -> bool
     return shared and user.has_perm(LOOKUP_CONTACT)
 
 
-# Any address, whatever Iterable made of it (lowercased, quoted local part, inside a sentence or a path).
-_ANY_ADDRESS = re.compile(r"[^\s@<>\"',;:()\[\]{}/?#=&]+@[^\s@<>\"',;:()\[\]{}/?#=&]+")
+# Any address, whatever Iterable made of it (lowercased, quoted local part, inside a sentence or a path). It
+# starts only where a run of address characters starts: otherwise a long run with no "@" is tried again from
+# each of its characters (quadratic in its length).
+_ANY_ADDRESS = re.compile(r"(?<![^\s@<>\"',;:()\[\]{}/?#=&])[^\s@<>\"',;:()\[\]{}/?#=&]+@[^\s@<>\"',;:()\[\]{}/?#=&]+")
 
 
 def _decoded(text: str) -> str:
