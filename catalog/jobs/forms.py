@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.safestring import mark_safe
 
 from catalog.iterable import IterableError, client_for_project
 from catalog.jobs.services.rows import RETENTION_RULES
@@ -44,10 +45,14 @@ class JobForm(forms.ModelForm):
             "read_concurrency": "Parallel reads",
         }
         help_texts = {
-            "prefer_user_id": "The default: a row with its own prefer_user_id column (true or false) decides for "
-            "itself.",
-            "merge_nested_objects": "Merge an object field into the one Iterable has, instead of replacing it whole. "
-            "The default: a row with its own merge_nested_objects column (true or false) decides for itself.",
+            # The column names are what a file must hold, so they are shown as code.
+            "prefer_user_id": mark_safe(
+                "The default: a row with its own <code>prefer_user_id</code> column (true or false) decides for itself."
+            ),
+            "merge_nested_objects": mark_safe(
+                "Merge an object field into the one Iterable has, instead of replacing it whole. The default: a row "
+                "with its own <code>merge_nested_objects</code> column (true or false) decides for itself."
+            ),
             "schedule_cron": "Five parts: minute hour day-of-month month day-of-week, in UTC. 0 22 * * * is every "
             "day at 22:00; @daily and @hourly work too.",
             "channel_confirmed": "Everyone this job touches is unsubscribed from that channel: type its name exactly.",
