@@ -109,8 +109,9 @@ def test_stored_verdicts_agree_with_the_verdict_read_one_notification_at_a_time(
     small_catalog.opt_in.save()
     run = SyncRun.objects.create(project=small_catalog.project, status="succeeded", started_at=timezone.now())
     SyncFinding.objects.create(
-        run=run, project=small_catalog.project, notification=small_catalog.digest, category=FindingCategory.GUARD, code="iterable-forbidden-type",
-        severity="error", iterable_id="501", message="Template 501 is on Marketing Message in Iterable.",
+        run=run, project=small_catalog.project, notification=small_catalog.digest, category=FindingCategory.GUARD,
+        code="iterable-forbidden-type", severity="error", iterable_id="501",
+        message="Template 501 is on Marketing Message in Iterable.",
     )  # fmt: skip
     Notification.objects.update(verdict_codes=["stale"], verdict_errors=9, verdict_warnings=9)
     assert verdicts.refresh_verdicts(Notification.objects.all()) == 4

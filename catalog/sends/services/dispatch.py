@@ -101,7 +101,7 @@ def _finish(
         object_type="notification",
         object_id=str(attempt.notification_id or ""),
         # People read the notification's name in the activity; the key stays for one deleted since.
-        object_repr=attempt.notification.name if attempt.notification_id else attempt.notification_key,
+        object_repr=attempt.notification.name if attempt.notification else attempt.notification_key,
         changes={
             "attempt": attempt.pk,
             "mode": attempt.mode,
