@@ -111,16 +111,6 @@ def _choice(row: dict[str, Any], column: str, default: bool) -> bool:
     raise RowProblem(f"{column} must be true or false (or left empty for the job's setting), not '{str(value)[:40]}'")
 
 
-def _refuse_unstorable(row: dict[str, Any]) -> None:
-    """A row holding NUL or a lone surrogate (a file's stray byte, JSON's \\u0000 or \\ud800) is invalid: PostgreSQL
-    cannot store such text in the run's rows, and Iterable would be sent it from SQLite."""
-    for column, value in row.items():
-        if unstorable(column):
-            raise RowProblem("a column's name holds a NUL or a lone surrogate character, which cannot be stored")
-        if unstorable(value):
-            raise RowProblem(f"{str(column)[:100]} holds a NUL or a lone surrogate character, which cannot be stored")
-
-
 def retention_words(rule: dict) -> str:
     kind, column, value = rule.get("rule"), rule.get("column"), rule.get("value")
     if kind == "within_days":
@@ -137,6 +127,18 @@ class RowBuilder:
         self.job = job
         self.now = now or datetime.now(UTC)
         self.mapping = [(m["column"], m["field"]) for m in job.mapping or []]
+        # The columns the job reads: what is stored for a row, sent, or quoted in its reason comes from these.
+        retention = [rule["column"] for rule in job.retention or []]
+        used = [job.email_column, job.user_id_column, *(column for column, _ in self.mapping), *retention, *ROW_CHOICES]
+        self.used = [column for column in dict.fromkeys(used) if column]
+
+    def storable(self, row: dict[str, Any]) -> None:
+        """A used column holding NUL or a lone surrogate (a file's stray byte, JSON's \\u0000 or \\ud800) makes
+        the row invalid: PostgreSQL cannot store such text in the run's rows, and from SQLite Iterable would be sent
+        it. The columns the job does not read are never stored, so they may hold anything."""
+        for column in self.used:
+            if unstorable(row.get(column)):
+                raise RowProblem(f"{column[:100]} holds a NUL or a lone surrogate character, which cannot be stored")
 
     def identity(self, row: dict[str, Any]) -> tuple[str, str]:
         job = self.job
@@ -177,7 +179,7 @@ class RowBuilder:
         """What to send for ``row``; raises RowProblem when it cannot be sent."""
         if not isinstance(row, dict):
             raise RowProblem("a row must be an object of column: value")
-        _refuse_unstorable(row)
+        self.storable(row)
         email, user_id = self.identity(row)
         left_out = self.retained(row)
         job = self.job
