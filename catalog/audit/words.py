@@ -46,6 +46,16 @@ ACTIONS = {
     "deactivate": "Deactivated",
     "reactivate": "Reactivated",
     "password_link": "Made a set-password link for",
+    "job_create": "Set up",
+    "job_update": "Changed",
+    "job_run_start": "Started",
+    "job_run_apply": "Applied",
+    "job_run_approve": "Approved",
+    "job_run_cancel": "Cancelled",
+    "job_run_retry": "Retried the failed rows of",
+    "job_run_dismiss_failed": "Gave up on the failed rows of",
+    "job_run_stalled": "Stopped, stalled",
+    "job_schedule_skip": "Skipped a scheduled pull of",
 }
 
 # Object types recorded without a model of that name, or whose model's name is not what staff call it.

@@ -200,3 +200,26 @@ def test_users_and_roles_changes_read_in_words(db, django_user_model):
     assert words[0].startswith("Changed the role of person grace")
     assert words[-1].startswith("Deactivated person")
     assert not any("role_change" in w or "deactivate " in w for w in words)
+
+
+def test_every_action_the_code_records_has_its_own_words():
+    """A new audit action without words reads as a humanised code ("Job run start"): every action written in
+    the code is listed in ACTIONS."""
+    import re
+    from pathlib import Path
+
+    from catalog.audit.words import ACTIONS
+
+    root = Path(__file__).resolve().parents[2] / "catalog"
+    written = set()
+    for path in root.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"audit_(?:record|event)\((.{0,400}?)\)", text, re.DOTALL):
+            # The action given, written plainly or as a choice ("job_create" if creating else "job_update").
+            for given in re.findall(r"action=([^,)]*)", call.group(1)):
+                written.update(re.findall(r"""["']([a-z_]+)["']""", given))
+    assert written, "no audit calls found: the search is wrong"
+    assert {"job_schedule_skip", "job_run_start", "proof_send"} <= written
+    assert sorted(written - set(ACTIONS)) == []

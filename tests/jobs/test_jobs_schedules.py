@@ -220,6 +220,14 @@ def test_a_tick_while_the_last_run_has_not_finished_is_skipped_and_said(project,
     assert skips.count() == 1 and "was still queued" in skips.get().changes["reason"]
     shown = api_for(operator).get(f"/api/jobs/{job.pk}/").json()
     assert shown["schedule_skip_reason"] == job.schedule_skip_reason and shown["schedule_skipped_at"]
+    # The job's page says it too, and the activity in words.
+    from django.test import Client
+    from django.urls import reverse
+
+    page = Client()
+    page.force_login(operator)
+    assert "Last skipped" in page.get(reverse("catalog:job_detail", args=[job.pk])).content.decode()
+    assert "Skipped a scheduled pull of" in page.get(reverse("catalog:audit_list")).content.decode()
 
     assert job_process(run_id=first.pk) == "done"
     second = JobRun.objects.get(pk=job_scheduled_task(job.pk))
