@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
+    SUBSCRIPTION_ARRAY_FIELDS,
     BatchErrorPolicy,
     ContactPreference,
     ResyncItem,
@@ -80,8 +81,15 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
     return engine.slice_run(spec, run, token, deadline)
 
 
+# What a batch reads of its rows and their contacts: loading every column of both cost a fifth of a batch.
+_BATCH_FIELDS = (
+    "id", "run_id", "contact_id", "status", "attempts",
+    "contact__id", "contact__email", "contact__user_id", *(f"contact__{name}" for name in SUBSCRIPTION_ARRAY_FIELDS),
+)  # fmt: skip
+
+
 def _next_items(run: ResyncRun) -> list[ResyncItem]:
-    pending = run.items.filter(status=ResyncItem.Status.PENDING).select_related("contact")
+    pending = run.items.filter(status=ResyncItem.Status.PENDING).select_related("contact").only(*_BATCH_FIELDS)
     return list(pending.order_by("id")[: run.batch_size])
 
 
