@@ -1,4 +1,4 @@
-"""Run in a subprocess by test_health_kill.py (DJANGO_SETTINGS_MODULE and DATABASE_URL set):
+"""Run in a subprocess by the kill tests (the environment from ``gunicorn_env``, which they also import):
 
 python tests/health/kill_helper.py setup              -> migrates, creates the project, prints its id and secret
 python tests/health/kill_helper.py count-and-die      -> counts, and SIGKILLs itself after writing the counters,
@@ -15,6 +15,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import django
+
+
+def gunicorn_env(tmp_path: Path, database_url: str) -> dict:
+    """The environment of the kill tests' gunicorn and of this helper's runs beside it: production settings (not
+    the tests'), so that the server under attack is the one deployed, on `database_url` with its files under
+    `tmp_path`; plain HTTP on loopback."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "iterable_admin.settings",
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path),
+        "STATIC_ROOT": str(tmp_path),
+        "SECRET_KEY": "kill-test-secret-key-" + "x" * 40,
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "ERROR",
+    }
 
 
 def totals() -> dict:

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from kill_helper import gunicorn_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPER = Path(__file__).with_name("kill_helper.py")
@@ -60,18 +61,7 @@ def _event(n: int) -> dict:
 
 
 def test_workers_killed_before_and_after_storing_lose_nothing_and_count_nothing_twice(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "iterable_admin.settings",
-        "DATABASE_URL": _database_url(tmp_path),
-        "DATA_DIR": str(tmp_path),
-        "STATIC_ROOT": str(tmp_path),
-        "SECRET_KEY": "kill-test-secret-key-" + "x" * 40,
-        "DEBUG": "0",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "ERROR",
-    }
+    env = gunicorn_env(tmp_path, _database_url(tmp_path))
     setup = _helper(env, "setup")
     assert setup.returncode == 0, setup.stderr
     project = json.loads(setup.stdout.strip().splitlines()[-1])

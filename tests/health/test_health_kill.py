@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import requests
+from kill_helper import gunicorn_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPER = Path(__file__).with_name("kill_helper.py")
@@ -37,18 +38,7 @@ def _events(batch: int) -> list[dict]:
 
 
 def test_killed_workers_lose_no_event_and_count_none_twice(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "iterable_admin.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/kill.sqlite3",
-        "DATA_DIR": str(tmp_path),
-        "STATIC_ROOT": str(tmp_path),
-        "SECRET_KEY": "kill-test-secret-key-" + "x" * 40,
-        "DEBUG": "0",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "ERROR",
-    }
+    env = gunicorn_env(tmp_path, f"sqlite:///{tmp_path}/kill.sqlite3")
     setup = _helper(env, "setup")
     assert setup.returncode == 0, setup.stderr
     project = json.loads(setup.stdout.strip().splitlines()[-1])
