@@ -50,12 +50,15 @@ def grow_to(total: int, project, message_type, owner, template) -> None:
 
 
 def grow_activity(total: int, project, audit_per_notification: int = 10, runs_per_notification: float = 0.1) -> None:
-    """Audit events (ten per notification: a million beside 100,000 notifications) and succeeded sync runs,
-    written with one INSERT … SELECT each (the ORM would take minutes for a million rows)."""
+    """Audit events (ten per notification: a million beside 100,000 notifications), succeeded sync runs and done
+    resync runs, the events written with one INSERT … SELECT (the ORM would take minutes for a million rows).
+    Every size has at least a full page of each kind of run, so a page's time at 100 and at 100,000 compares the
+    same fifty rows drawn over more history, not ten rows with fifty."""
     from django.db import connection
     from django.utils import timezone
 
-    from catalog.models import AuditEvent, SyncRun
+    from catalog.models import AuditEvent, ResyncRun, SyncRun
+    from catalog.views.paging import PAGE_SIZE
 
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -75,7 +78,7 @@ def grow_activity(total: int, project, audit_per_notification: int = 10, runs_pe
                 f"'' || i, 'bench_' || i, {changes} FROM {series}",
                 [now if connection.vendor == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S"), start + 1, wanted],
             )
-    runs = int(total * runs_per_notification) - SyncRun.objects.filter(project=project).count()
+    runs = max(int(total * runs_per_notification), PAGE_SIZE) - SyncRun.objects.filter(project=project).count()
     SyncRun.objects.bulk_create(
         (
             SyncRun(project=project, trigger="schedule", started_at=now, finished_at=now, status="succeeded")
@@ -83,3 +86,14 @@ def grow_activity(total: int, project, audit_per_notification: int = 10, runs_pe
         ),
         batch_size=1000,
     )
+    resyncs = max(total // 100, PAGE_SIZE) - ResyncRun.objects.filter(project=project).count()
+    ResyncRun.objects.bulk_create(
+        (
+            ResyncRun(
+                project=project, status="done", selection="scheduled", on_batch_error="stop", actor_label="bench",
+                batch_size=1000, rate_per_second=5, started_at=now, finished_at=now,
+            )
+            for _ in range(max(resyncs, 0))
+        ),
+        batch_size=1000,
+    )  # fmt: skip

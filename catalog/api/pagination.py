@@ -3,6 +3,7 @@
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.utils.urls import replace_query_param
 
+from catalog.api.streaming import StreamedJSONResponse, page_body
 from catalog.views.paging import COUNT_CAP
 
 # Past this an offset only overflows the database's integer (SQLite raises, it is not a client error).
@@ -37,6 +38,28 @@ class CappedCountPagination(Pagination):
         rows = list(queryset[self.offset : self.offset + self.limit + 1])
         self.has_more = len(rows) > self.limit
         return rows[: self.limit]
+
+    def paginate_lazily(self, queryset, request):
+        """The page's rows as a queryset not yet read, for a streamed page (stream_page): the count and whether
+        another page follows are known first, from the count where it is exact, else by asking for one row past
+        the page."""
+        self.request = request
+        self.limit = self.get_limit(request) or self.default_limit
+        self.offset = self.get_offset(request)
+        counted = queryset.order_by().values("pk")[: self.count_cap + 1].count()
+        self.count_capped = counted > self.count_cap
+        self.count = min(counted, self.count_cap)
+        end = self.offset + self.limit
+        if not self.count_capped:
+            self.has_more = end < counted
+        else:
+            self.has_more = end < counted or queryset[end : end + 1].exists()
+        return queryset[self.offset : end]
+
+    def stream_page(self, chunks) -> StreamedJSONResponse:
+        """The page as get_paginated_response writes it, the results written chunk by chunk as they are sent."""
+        head = {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link()}
+        return StreamedJSONResponse(page_body(head, chunks, {"count_capped": self.count_capped}))
 
     def get_next_link(self):
         if not self.has_more:

@@ -11,7 +11,7 @@ from catalog.audit.words import event_words
 class AuditEvent(models.Model):
     """A record of one write or send: who, when, what, and the fields before and after."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -24,7 +24,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [models.Index(fields=["-created_at", "-id"]), models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
         return (

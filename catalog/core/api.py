@@ -4,13 +4,14 @@ service (the serializers save through catalog_object_save; deletes go through ca
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.response import Response
 
 from catalog import models
 from catalog.api.pagination import CappedCountPagination
+from catalog.api.streaming import CHUNK_ROWS, chunked
 from catalog.core import serializers
 from catalog.core.filters import GuardViolationFilterSet, NotificationFilterSet
 from catalog.guard.verdicts import prefetch_iterable_violations
+from catalog.services.bulk import ids_in
 from catalog.services.catalog import catalog_object_delete
 
 
@@ -102,13 +103,16 @@ class NotificationViewSet(CatalogViewSet):
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def list(self, request, *args, **kwargs):
-        # Read-only rows written from their values (serializers.notification_list_data, the serializer's output):
-        # the serializer cost a quarter of a second on a 1,000-row page.
-        queryset = self.filter_queryset(self.get_queryset()).prefetch_related(None)
-        rows = queryset.values(*serializers.NOTIFICATION_LIST_VALUES)
-        page = self.paginate_queryset(rows)
-        data = serializers.notification_list_data(list(rows) if page is None else page)
-        return Response(data) if page is None else self.get_paginated_response(data)
+        # Read-only rows written from their values (serializers.notification_list_writer, the serializer's
+        # output: the serializer cost a quarter of a second on a 1,000-row page), streamed as they are written.
+        # The page's ids come first, narrow, so the many-to-many is read once for the page and the rows after
+        # them by id: a search is run once, not again for each chunk.
+        rows = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+        page = self.paginator.paginate_lazily(rows, request)
+        ids = list(page.values_list("pk", flat=True))
+        write = serializers.notification_list_writer(ids)
+        in_page = rows.filter(pk__in=ids_in(ids)).values(*serializers.NOTIFICATION_LIST_VALUES)
+        return self.paginator.stream_page(map(write, chunked(in_page.iterator(chunk_size=CHUNK_ROWS))))
 
 
 @extend_schema_view(

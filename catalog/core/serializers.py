@@ -2,11 +2,9 @@
 guard, audit)."""
 
 import operator
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -16,6 +14,7 @@ from catalog.api.serializers import ViolationSerializer
 from catalog.guard import policy
 from catalog.guard.enforcement import notification_facts
 from catalog.guard.verdicts import iterable_checks, iterable_violations, verdict_summary
+from catalog.services.bulk import ids_in
 from catalog.services.catalog import catalog_object_save
 
 
@@ -177,21 +176,11 @@ def _texts(values) -> list:
     return [None if value is None else str(value) for value in values]
 
 
-def _of_notifications(pairs, ids: list[int]):
-    """Rows of a many-to-many table for these notifications. PostgreSQL gets the ids as one array: a thousand
-    placeholders cost more to write, split and send than the rows they read."""
-    if connection.vendor != "postgresql":
-        return pairs.filter(notification_id__in=ids)
-    column = f"{connection.ops.quote_name(pairs.model._meta.db_table)}.{connection.ops.quote_name('notification_id')}"
-    # The column is quoted from the model; the ids are a parameter.
-    return pairs.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611
-
-
-def notification_list_data(rows: list[dict]) -> list[dict]:
-    """The API's list of notifications from their values (NOTIFICATION_LIST_VALUES), exactly as
-    NotificationSerializer writes them, read-only: two queries for the many-to-many ids, no model instances and
-    no field objects, so a 1,000-row page costs a fraction of the serializer's time (tests/core compares them)."""
-    ids = [row["id"] for row in rows]
+def notification_list_writer(ids: list[int]) -> Callable[[Iterable[dict]], list[dict]]:
+    """What writes the API's list of these notifications from their values (NOTIFICATION_LIST_VALUES), exactly as
+    NotificationSerializer writes them, read-only: two queries here for the many-to-many ids of all of them, then
+    none per row, no model instances and no field objects, so a 1,000-row page costs a fraction of the
+    serializer's time (tests/core compares them) and can be written a chunk at a time as it is sent."""
     many: dict[str, dict[int, list[int]]] = {name: {} for name in _MANY}
     through = {
         # The related models' own orderings, as the serializer's prefetch reads them.
@@ -204,7 +193,7 @@ def notification_list_data(rows: list[dict]) -> list[dict]:
     }
     for name, pairs in through.items():
         found = many[name]
-        for notification_id, related_id in _of_notifications(pairs, ids):
+        for notification_id, related_id in pairs.filter(notification_id__in=ids_in(ids)):
             found.setdefault(notification_id, []).append(related_id)
     templates, owners = many["templates"], many["owners"]
     checks = iterable_checks()
@@ -219,23 +208,32 @@ def notification_list_data(rows: list[dict]) -> list[dict]:
         )
     )
     verdicts: dict[tuple, dict] = {}  # rows share a few: by project and counts
-    data = []
-    for row in rows:
-        item = dict(zip(fields, read(row), strict=True))
-        pk = row["id"]
-        item["templates"] = templates.get(pk, [])
-        item["owners"] = owners.get(pk, [])
-        item["created_at"] = _datetime(row["created_at"], zone)
-        item["updated_at"] = _datetime(row["updated_at"], zone)
-        item["tags"] = _texts(row["tags"])
-        item["verdict_codes"] = _texts(row["verdict_codes"])
-        counted = (row["project_id"], row["verdict_errors"], row["verdict_warnings"])
-        verdict = verdicts.get(counted)
-        if verdict is None:
-            verdict = verdicts[counted] = _verdict(_Row(row), checks)
-        item["verdict"] = verdict
-        data.append(item)
-    return data
+
+    def write(rows: Iterable[dict]) -> list[dict]:
+        data = []
+        for row in rows:
+            item = dict(zip(fields, read(row), strict=True))
+            pk = row["id"]
+            item["templates"] = templates.get(pk, [])
+            item["owners"] = owners.get(pk, [])
+            item["created_at"] = _datetime(row["created_at"], zone)
+            item["updated_at"] = _datetime(row["updated_at"], zone)
+            item["tags"] = _texts(row["tags"])
+            item["verdict_codes"] = _texts(row["verdict_codes"])
+            counted = (row["project_id"], row["verdict_errors"], row["verdict_warnings"])
+            verdict = verdicts.get(counted)
+            if verdict is None:
+                verdict = verdicts[counted] = _verdict(_Row(row), checks)
+            item["verdict"] = verdict
+            data.append(item)
+        return data
+
+    return write
+
+
+def notification_list_data(rows: list[dict]) -> list[dict]:
+    """The API's list of these notifications' values, written whole (notification_list_writer)."""
+    return notification_list_writer([row["id"] for row in rows])(rows)
 
 
 class NotificationViolationsSerializer(serializers.ModelSerializer):

@@ -153,6 +153,7 @@ class HealthAlert(models.Model):
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
+        indexes = [models.Index(fields=["-last_seen_at", "-id"])]
         constraints = [
             models.UniqueConstraint(
                 fields=["dedupe_key"], condition=Q(acknowledged_at__isnull=True), name="health_alert_open_once"

@@ -43,6 +43,7 @@ class CatalogImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"])]
         constraints = [choices_check("status", CatalogImportStatus, "catalog_import_status_valid")]
 
     def __str__(self) -> str:

@@ -158,7 +158,7 @@ class JobRun(RunBase):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["job", "status"])]
+        indexes = [models.Index(fields=["-created_at", "-id"]), models.Index(fields=["job", "status"])]
         constraints = [choices_check("status", JobRunStatus, "job_run_status_valid")]
 
     def __str__(self) -> str:
@@ -205,6 +205,7 @@ class DeletionRecord(models.Model):
 
     class Meta:
         ordering = ["-deleted_at", "-id"]
+        indexes = [models.Index(fields=["-deleted_at", "-id"])]
         constraints = [
             models.UniqueConstraint(fields=["run", "identity_hash"], name="deletion_record_once_per_run"),
         ]
@@ -224,6 +225,7 @@ class OptOutEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["-received_at", "-id"])]
         constraints = [models.UniqueConstraint(fields=["job", "event_id"], name="opt_out_event_once")]
 
     def __str__(self) -> str:

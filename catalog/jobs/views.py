@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from catalog.forms import upload_body_within_limit
 from catalog.jobs.forms import JobForm, MappingFormSet, RetentionFormSet, RunStartForm
 from catalog.jobs.selectors import (
     deletion_records,
@@ -26,7 +28,7 @@ from catalog.jobs.selectors import (
     job_runs,
     jobs_for_list,
 )
-from catalog.jobs.services.conf import APPROVE_DELETIONS, ENDPOINTS, RUN_JOBS
+from catalog.jobs.services.conf import APPROVE_DELETIONS, ENDPOINTS, RUN_JOBS, max_upload_bytes
 from catalog.jobs.services.rows import retention_words
 from catalog.jobs.services.runs import (
     job_run_apply,
@@ -44,7 +46,7 @@ from catalog.models import IterableProject, Job, JobRun
 from catalog.runs.views import htmx_render
 from catalog.services.input_limits import id_from_text
 from catalog.views.mixins import Perm, add_validation_errors
-from catalog.views.paging import PAGE_SIZE
+from catalog.views.paging import PAGE_SIZE, CappedPaginator
 
 
 class JobsPerm(Perm):
@@ -119,7 +121,7 @@ class JobDetailView(JobsPerm, View):
         return self.render(request, job, RunStartForm())
 
     def render(self, request, job, form, status=200):
-        page = Paginator(job_runs(job), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(job_runs(job), PAGE_SIZE).get_page(request.GET.get("page"))
         endpoint = ENDPOINTS[job.action]
         context = {
             "job": job,
@@ -135,9 +137,21 @@ class JobDetailView(JobsPerm, View):
         return render(request, "jobs/job_detail.html", context, status=status)
 
 
+# Exempt so that the CSRF check (which reads request.POST, spooling the file to disk) comes after the size check.
+@method_decorator(csrf_exempt, name="dispatch")
 class JobRunStartView(JobsPerm, View):
     def post(self, request, pk):
         job = get_object_or_404(Job.objects.select_related("project"), pk=pk)
+        try:
+            upload_body_within_limit(request.META, max_upload_bytes())
+        except ValidationError as error:
+            form = RunStartForm()
+            form.add_error("file", error)
+            return JobDetailView().render(request, job, form, status=413)
+        return self.start(request, job)
+
+    @method_decorator(csrf_protect)
+    def start(self, request, job):
         form = RunStartForm(request.POST, request.FILES)
         if not form.is_valid():
             return JobDetailView().render(request, job, form, status=400)
@@ -221,7 +235,7 @@ class RunActionView(JobsPerm, View):
 
 class DeletionListView(JobsPerm, View):
     def get(self, request):
-        page = Paginator(deletion_records(), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(deletion_records(), PAGE_SIZE).get_page(request.GET.get("page"))
         rows = [{"record": r, "preferences": deletion_resync_status(r)} for r in page.object_list]
         return render(request, "jobs/deletion_list.html", {"page": page, "rows": rows})
 

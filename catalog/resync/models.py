@@ -129,6 +129,7 @@ class PreferenceImport(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"])]
         constraints = [choices_check("status", PreferenceImportStatus, "preference_import_status_valid")]
 
     def __str__(self) -> str:
@@ -196,7 +197,7 @@ class ResyncRun(RunBase):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["project", "status"])]
+        indexes = [models.Index(fields=["-created_at", "-id"]), models.Index(fields=["project", "status"])]
 
     def __str__(self) -> str:
         # No status: the audit trail keeps this label from the moment the run started, and "(queued)" would stay

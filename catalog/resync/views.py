@@ -39,7 +39,7 @@ from catalog.resync.services.runs import resync_apply, resync_cancel, resync_ret
 from catalog.runs.views import htmx_render
 from catalog.services.input_limits import id_from_text
 from catalog.views.mixins import Perm, add_validation_errors
-from catalog.views.paging import PAGE_SIZE
+from catalog.views.paging import PAGE_SIZE, CappedPaginator
 
 PERMISSION = "catalog.run_resync"
 FAILURES_PER_PAGE = 100
@@ -78,7 +78,7 @@ class RunListView(ResyncPerm, View):
 
     def get(self, request):
         filterset = ResyncRunFilterSet(request.GET, queryset=resync_runs().select_related("source_run"))
-        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         chosen = filterset.form.cleaned_data if filterset.form.is_valid() else {}
         context = {
             "page": page,
@@ -306,7 +306,7 @@ class ImportListView(ResyncPerm, View):
             request.GET, queryset=PreferenceImport.objects.select_related("project").defer("content", "errors")
         )
         project = filterset.form.cleaned_data.get("project") if filterset.form.is_valid() else None
-        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         context = {"form": form, "page": page, "projects": IterableProject.objects.all(), "project": project}
         return render(request, "resync/import_list.html", context, status=status)
 
@@ -349,7 +349,7 @@ class ContactListView(ResyncPerm, View):
 
     def get(self, request):
         contacts, project, state = self.queryset(request)
-        page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
         return self.render(request, project=project, state=state, page=page)
 
     def post(self, request):

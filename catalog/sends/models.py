@@ -93,7 +93,7 @@ class ProofOutcome(models.TextChoices):
 class ProofSend(models.Model):
     """One test-send attempt: who, when, what, to whom, how, the exact request, Iterable's answer, outcome."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="proof_sends"
@@ -125,6 +125,7 @@ class ProofSend(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(fields=["-created_at", "-id"]),
             models.Index(fields=["notification", "outcome", "-created_at"]),
             models.Index(fields=["actor", "created_at"]),
         ]

@@ -10,7 +10,6 @@ import uuid
 from csp.decorators import csp as csp_policy
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -42,7 +41,7 @@ from catalog.sends.services.recipients import (
 from catalog.sends.services.results import ProofSendDuplicate
 from catalog.services.input_limits import unstorable
 from catalog.views.mixins import Perm, add_validation_errors
-from catalog.views.paging import PAGE_SIZE
+from catalog.views.paging import PAGE_SIZE, CappedPaginator
 
 SEND_PROOF = "catalog.send_proof"
 
@@ -198,7 +197,7 @@ class ProofSendListView(Perm, View):
             key = request.GET["notification"]
             # No key holds NUL, and PostgreSQL refuses it in a query: nothing matches.
             attempts = attempts.none() if unstorable(key) else attempts.filter(notification_key=key)
-        page = Paginator(attempts.select_related("recipient"), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(attempts.select_related("recipient"), PAGE_SIZE).get_page(request.GET.get("page"))
         shown = [proof_send_for(user=request.user, attempt=a) for a in page.object_list]
         return render(request, "sends/send_list.html", {"page": page, "attempts": shown})
 

@@ -7,17 +7,29 @@ database joins them to the table by primary key.
 
 Only for columns no guard or model hook watches (run rows, stored verdicts, counters): like ``bulk_update`` it
 calls no ``save()`` and sends no signal.
+
+``ids_in`` is the read's side of the same idea: many ids sent as one array parameter.
 """
 
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
+from django.db import connection as default_connection
 from django.db import connections, router
 from django.db.models import Field, Model
+from django.db.models.expressions import RawSQL
 
 # SQLite allows 32,766 variables in a statement; stay well inside.
 SQLITE_MAX_VARIABLES = 30_000
 POSTGRES_BATCH = 5_000
+
+
+def ids_in(ids: list[int]):
+    """The right side of an ``__in`` for many ids: on PostgreSQL one array parameter, where psycopg would
+    otherwise write, and the server parse, a placeholder per id on every read."""
+    if default_connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return ids
 
 
 def rows_update(model: type[Model], rows: Iterable[Sequence[Any]], fields: Sequence[str]) -> int:

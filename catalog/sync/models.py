@@ -32,7 +32,7 @@ class SyncRun(models.Model):
     project = models.ForeignKey(IterableProject, on_delete=models.CASCADE, related_name="sync_runs")
     trigger = models.CharField(max_length=20, default="manual", help_text="manual, command or schedule")
     actor_label = models.CharField(max_length=150, blank=True)
-    started_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
     # {"template": {"seen": 5000, "created": 3, "updated": 1, "deleted": 0, "unchanged": 4996}, ...}
@@ -45,7 +45,7 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["project", "-started_at"])]
+        indexes = [models.Index(fields=["-started_at", "-id"]), models.Index(fields=["project", "-started_at"])]
         constraints = [choices_check("status", SyncStatus, "sync_run_status_valid")]
 
     def __str__(self) -> str:

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +24,7 @@ from catalog.sync.selectors import finding_title, iterable_guard_rows, mirror_na
 from catalog.sync.services.prefill import notification_prefill, template_prefill
 from catalog.sync.services.runs import catalog_sync_enqueue
 from catalog.views.mixins import Perm
-from catalog.views.paging import PAGE_SIZE
+from catalog.views.paging import PAGE_SIZE, CappedPaginator
 
 VIEW = "catalog.view_notification"
 RUN = "catalog.run_sync"
@@ -78,7 +77,7 @@ class SyncRunListView(Perm, View):
 
     def render(self, request, form, status=200, notice: str = "", notice_kind: str = "success"):
         filterset = SyncRunFilterSet(request.GET or None, queryset=models.SyncRun.objects.select_related("project"))
-        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         running = any(run.status == models.SyncStatus.RUNNING for run in page.object_list)
         context = {
             "filter": filterset,
@@ -155,7 +154,7 @@ class SyncFindingListView(Perm, View):
     def get(self, request):
         queryset = models.SyncFinding.objects.select_related("project", "notification")
         filterset = SyncFindingFilterSet(request.GET or None, queryset=queryset)
-        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         names = mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page.object_list)
         rows = [(f, names.get((f.project_id, f.iterable_kind, f.iterable_id), "")) for f in page.object_list]
         return render(request, "sync/finding_list.html", {"filter": filterset, "page": page, "rows": rows})
@@ -190,7 +189,7 @@ class OrphanListView(Perm, View):
 
     def get(self, request):
         filterset = OrphanFilterSet(request.GET or None, queryset=orphan_queryset())
-        page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
         names = mirror_names((f.project_id, f.iterable_kind, f.iterable_id) for f in page.object_list)
         rows = [(f, names.get((f.project_id, f.iterable_kind, f.iterable_id), "")) for f in page.object_list]
         context = {

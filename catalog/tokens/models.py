@@ -21,6 +21,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at", "-id"])]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
