@@ -20,11 +20,31 @@ class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+# What a multipart body may hold besides its file (the boundaries, the part headers, the other fields).
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def _too_large(limit: int) -> ValidationError:
+    return ValidationError(
+        f"The file is larger than {limit // (1024 * 1024)} MB (the limit); split it.", code="too_large"
+    )
+
+
 def upload_within_limit(upload, limit: int = MAX_UPLOAD_BYTES):
     if upload is not None and upload.size > limit:
-        message = f"The file is larger than {limit // (1024 * 1024)} MB (the limit); split it."
-        raise ValidationError(message, code="too_large")
+        raise _too_large(limit)
     return upload
+
+
+def upload_body_within_limit(meta, limit: int = MAX_UPLOAD_BYTES) -> None:
+    """Refuse an upload whose request says (CONTENT_LENGTH) it is larger than the limit, before its body is read.
+
+    Django spools a file part to disk as it parses the body, before any form or serializer sees the file's size;
+    call this before anything touches ``request.POST`` or ``request.FILES`` (for a page, that includes the CSRF
+    check). A body that declares no length is read as empty by Django's WSGI request, so it is bounded too."""
+    length = str(meta.get("CONTENT_LENGTH") or "0")
+    if length.isascii() and length.isdigit() and int(length) > limit + FORM_OVERHEAD_BYTES:
+        raise _too_large(limit)
 
 
 class KeyChoiceField(forms.ModelChoiceField):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
@@ -21,7 +22,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from catalog.api.permissions import HasCapability
-from catalog.forms import upload_within_limit
+from catalog.forms import upload_body_within_limit, upload_within_limit
 from catalog.jobs import selectors
 from catalog.jobs.services import runs as run_services
 from catalog.jobs.services.conf import APPROVE_DELETIONS, RECEIVE_OPT_OUTS, RUN_JOBS, max_upload_bytes
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 # Rows pushed in one request are written in that request: a bound that keeps it near a second.
 MAX_API_ROWS = 10_000
-# What a multipart body may hold besides its file (the boundaries, the part headers, dry_run).
-FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 class MappingRowSerializer(serializers.Serializer):
@@ -106,14 +105,14 @@ class UploadSerializer(serializers.Serializer):
 
 class UploadParser(parsers.MultiPartParser):
     """A job's file as multipart/form-data. Django spools a file part to disk before anything can look at its size,
-    so a body that says it is larger than the upload limit is refused before it is read."""
+    so a body that says it is larger than the upload limit is refused before it is read (as the page's is)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
-        length = str(request.META.get("CONTENT_LENGTH") or "0") if request is not None else "0"
-        if length.isascii() and length.isdigit() and int(length) > max_upload_bytes() + FORM_OVERHEAD_BYTES:
-            limit = max_upload_bytes() // (1024 * 1024)
-            raise ParseError(f"The file is larger than {limit} MB (the limit); split it.", code="too_large")
+        try:
+            upload_body_within_limit(request.META if request is not None else {}, max_upload_bytes())
+        except ValidationError as error:
+            raise ParseError(error.messages[0], code="too_large") from error
         return super().parse(stream, media_type, parser_context)
 
 

@@ -7,7 +7,9 @@ from django import forms
 from django.conf import settings
 from django.utils.safestring import mark_safe
 
+from catalog.forms import upload_within_limit
 from catalog.iterable import IterableError, client_for_project
+from catalog.jobs.services.conf import max_upload_bytes
 from catalog.jobs.services.rows import RETENTION_RULES
 from catalog.models import Channel, IterableProject, Job
 
@@ -154,3 +156,7 @@ class RunStartForm(forms.Form):
     dry_run = forms.BooleanField(
         required=False, initial=True, label="Dry run first (read and compare; nothing is written)"
     )
+
+    def clean_file(self):
+        # Just past the limit the body's declared length passes (it allows for the form's overhead): the API's words.
+        return upload_within_limit(self.cleaned_data["file"], max_upload_bytes())

@@ -145,7 +145,7 @@ class JobRunStartView(JobsPerm, View):
         try:
             upload_body_within_limit(request.META, max_upload_bytes())
         except ValidationError as error:
-            form = RunStartForm()
+            form = RunStartForm({"dry_run": "on"})  # the body is unread: the form as first offered, with the error
             form.add_error("file", error)
             return JobDetailView().render(request, job, form, status=413)
         return self.start(request, job)
