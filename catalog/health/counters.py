@@ -22,6 +22,7 @@ from catalog.health.alerts import alert_raise, alerts_notify
 from catalog.health.conf import health_setting
 from catalog.health.models import AlertKind, EventKind, HealthDaily, HealthEvent
 from catalog.models import IterableMirror, Journey, MessageType, MirrorKind, Notification, Template
+from catalog.services.bulk import objects_update
 
 log = logging.getLogger("catalog.health")
 
@@ -183,7 +184,7 @@ def _add_to_counters(totals: dict[tuple, dict]) -> None:
         row.count = max(row.webhook_count, row.backfill_count)
         row.last_at = max(filter(None, [row.last_at, total["last_at"]]))
         changed.append(row)
-    HealthDaily.objects.bulk_update(changed, ["count", "webhook_count", "last_at"], batch_size=500)
+    objects_update(HealthDaily, changed, ["count", "webhook_count", "last_at"])
     HealthDaily.objects.bulk_create(new, batch_size=500)
 
 
@@ -423,9 +424,7 @@ def _adopt(project_id: int, owners: dict[tuple, int]) -> int:
             target.last_at = max(filter(None, [target.last_at, row.last_at]), default=None)
         HealthDaily.objects.filter(pk__in=[row.pk for row in rows]).delete()
         changed = [t for t in targets.values() if t.pk is not None]
-        HealthDaily.objects.bulk_update(
-            changed, ["count", "webhook_count", "backfill_count", "last_at"], batch_size=500
-        )
+        objects_update(HealthDaily, changed, ["count", "webhook_count", "backfill_count", "last_at"])
         HealthDaily.objects.bulk_create(new, batch_size=500)
         log.info("Live health: %s orphan counter rows moved to the notifications that now declare them", len(rows))
         return len(rows)
