@@ -69,23 +69,44 @@ def notification_facts(
         message_type = notification.message_type
     if templates is None:
         templates = notification.templates.all() if notification.pk else []
-    template_facts = tuple(
-        (
-            f"template '{t.name}' (#{t.iterable_id})",
-            facts_for(template_overrides.get(t.pk, t.message_type)),
-        )
-        for t in templates
-    )
-    return policy.NotificationFacts(
+    return facts_from_values(
         key=notification.key,
         status=notification.status,
         trigger_type=notification.trigger_type,
         message_type=facts_for(message_type),
         campaign_id=notification.campaign_id,
-        has_event=notification.event_id is not None,
-        has_journey=notification.journey_id is not None,
+        event_id=notification.event_id,
+        journey_id=notification.journey_id,
         owner_count=owner_count,
-        templates=template_facts,
+        templates=((t.name, t.iterable_id, facts_for(template_overrides.get(t.pk, t.message_type))) for t in templates),
+    )
+
+
+def facts_from_values(
+    *,
+    key: str,
+    status: str,
+    trigger_type: str,
+    message_type: policy.MessageTypeFacts | None,
+    campaign_id: int | None,
+    event_id: int | None,
+    journey_id: int | None,
+    owner_count: int | None,
+    templates: Iterable[tuple[str, int, policy.MessageTypeFacts | None]],
+) -> policy.NotificationFacts:
+    """A notification's facts from plain column values; ``templates`` holds each template's name, Iterable id and
+    type's facts. The one builder: ``notification_facts`` feeds it from an instance, and the stored verdicts'
+    refresh (catalog/guard/verdicts.py) from plain rows, since model instances were most of a refresh's time."""
+    return policy.NotificationFacts(
+        key=key,
+        status=status,
+        trigger_type=trigger_type,
+        message_type=message_type,
+        campaign_id=campaign_id,
+        has_event=event_id is not None,
+        has_journey=journey_id is not None,
+        owner_count=owner_count,
+        templates=tuple((f"template '{name}' (#{iterable_id})", facts) for name, iterable_id, facts in templates),
     )
 
 

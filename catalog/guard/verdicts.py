@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 
 from catalog.guard import policy
-from catalog.guard.enforcement import notification_facts
+from catalog.guard.enforcement import facts_from_values, notification_facts
 from catalog.models import IterableProject, Notification
 from catalog.services.bulk import rows_update
 
@@ -232,17 +232,17 @@ def _refresh_batch(ids: list[int]) -> int:
         in_iterable.setdefault(notification_id, set()).add((code, iterable_id, severity))
     changed = []
     for row in rows:
-        facts = policy.NotificationFacts(
+        facts = facts_from_values(
             key=row["key"],
             status=row["status"],
             trigger_type=row["trigger_type"],
             message_type=types.get(row["message_type_id"]),
             campaign_id=row["campaign_id"],
-            has_event=row["event_id"] is not None,
-            has_journey=row["journey_id"] is not None,
+            event_id=row["event_id"],
+            journey_id=row["journey_id"],
             owner_count=row["owner_total"],
-            templates=tuple(
-                (f"template '{name}' (#{iterable_id})", types.get(type_id))
+            templates=(
+                (name, iterable_id, types.get(type_id))
                 for name, iterable_id, type_id in templates_of.get(row["pk"], ())
             ),
         )
