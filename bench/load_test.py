@@ -10,7 +10,9 @@ and over the bare view's in the same round (min/median/max of the rounds); then 
 over its p50 at the smallest (the scaling, median of the rounds).
 
     python bench/load_test.py [--sizes 100,10000,100000] [--seconds 5] [--rounds 3] [--connections 4]
-                              [--workers 2] [--sqlite]
+                              [--workers 2] [--sqlite] [--only home,sync]
+
+--only keeps the targets whose label contains one of the words (the two yardsticks are always measured).
 
 Needs Debian's wrk (apt-get install wrk): a C client, so the load generator is not what limits the numbers.
 """
@@ -32,6 +34,7 @@ parser.add_argument("--rounds", type=int, default=3)
 parser.add_argument("--connections", type=int, default=4)
 parser.add_argument("--workers", type=int, default=2)
 parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+parser.add_argument("--only", default="", help="comma-separated words: only the targets whose label has one")
 args = parser.parse_args()
 if not shutil.which("wrk"):
     raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -60,6 +63,15 @@ PAGE, API = "page", "api"
 
 
 def targets(audit_page: str) -> list[tuple[str, str, str]]:
+    words = [word for word in args.only.split(",") if word]
+    return [
+        target
+        for target in _targets(audit_page)
+        if not words or target[0] in (STOCK, BARE) or any(word in target[0] for word in words)
+    ]
+
+
+def _targets(audit_page: str) -> list[tuple[str, str, str]]:
     return [
         (STOCK, "/bench/stock-admin/catalog/notification/", PAGE),
         (BARE, "/bench/bare/notifications/", PAGE),

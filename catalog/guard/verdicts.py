@@ -13,7 +13,7 @@ from django.utils import timezone
 from catalog.guard import policy
 from catalog.guard.enforcement import facts_from_values, notification_facts
 from catalog.models import IterableProject, Notification
-from catalog.services.bulk import rows_update
+from catalog.services.bulk import ids_in, rows_update
 
 GUARD_FINDINGS_ATTR = "iterable_guard_findings"
 
@@ -174,25 +174,14 @@ def verdicts_refresh_run(model_name: str, pk: int) -> int:
     return refresh_verdicts(notifications_using(model_name, pk))
 
 
-def _ids_in(ids: list[int]):
-    """The right side of an `__in` for a batch of ids: one array parameter on PostgreSQL, where psycopg would
-    otherwise parse thousands of placeholders for each read."""
-    from django.db import connection
-    from django.db.models.expressions import RawSQL
-
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    return ids
-
-
 def _refresh_batch(ids: list[int]) -> int:
     """Recompute one batch from plain rows: a message type's facts are built once however many rows use it,
     and no model instance or related manager is made per row (those were four fifths of a refresh)."""
     from catalog.models import FindingCategory, MessageType, SyncFinding
 
-    ids_in = _ids_in(ids)
+    ids_array = ids_in(ids)
     rows = list(
-        Notification.objects.filter(pk__in=ids_in)
+        Notification.objects.filter(pk__in=ids_array)
         .annotate(owner_total=Count("owners"))
         .values(
             "pk",
@@ -209,7 +198,7 @@ def _refresh_batch(ids: list[int]) -> int:
             "verdict_warnings",
         )
     )
-    links = Notification.templates.through.objects.filter(notification_id__in=ids_in)
+    links = Notification.templates.through.objects.filter(notification_id__in=ids_array)
     templates_of: dict[int, list[tuple[str, int, int | None]]] = {}
     for link_owner, name, template_id, type_id in links.order_by("template__name", "template_id").values_list(
         "notification_id", "template__name", "template__iterable_id", "template__message_type_id"
@@ -227,7 +216,7 @@ def _refresh_batch(ids: list[int]) -> int:
     }
     in_iterable: dict[int, set[tuple[str, Any, str]]] = {}
     for notification_id, code, iterable_id, severity in SyncFinding.objects.filter(
-        notification_id__in=ids_in, category=FindingCategory.GUARD
+        notification_id__in=ids_array, category=FindingCategory.GUARD
     ).values_list("notification_id", "code", "iterable_id", "severity"):
         in_iterable.setdefault(notification_id, set()).add((code, iterable_id, severity))
     changed = []
