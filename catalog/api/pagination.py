@@ -4,10 +4,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.utils.urls import replace_query_param
 
 from catalog.api.streaming import StreamedJSONResponse, page_body
-from catalog.views.paging import COUNT_CAP
-
-# Past this an offset only overflows the database's integer (SQLite raises, it is not a client error).
-MAX_OFFSET = 2**31 - 1
+from catalog.views.paging import COUNT_CAP, MAX_OFFSET
 
 
 class Pagination(LimitOffsetPagination):

@@ -40,13 +40,13 @@ from catalog.resync.services.runs import (
     resync_start,
 )
 from catalog.services.input_limits import MAX_UPLOAD_BYTES, UNSTORABLE_MESSAGE, unstorable
+from catalog.views.paging import MAX_OFFSET
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _PermissionClass  # only in the stubs
 
 # The JSON upsert writes in its request: a bound that keeps it near a second; more rows go as a CSV upload.
 MAX_ROWS = 5_000
-MAX_OFFSET = 2**31 - 1
 
 
 # ---------------------------------------------------------------------------------------------- serializers

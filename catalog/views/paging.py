@@ -14,6 +14,8 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Q, QuerySet
 
 COUNT_CAP = 1000
+# Past this an offset only overflows the database's integer (SQLite raises, it is not a client error).
+MAX_OFFSET = 2**31 - 1
 # Rows per page on every list page of the dashboard.
 PAGE_SIZE = 50
 
@@ -68,9 +70,25 @@ class CappedPaginator(Paginator):
     def capped(self) -> bool:
         return self.count > self.cap
 
-    def validate_number(self, number):
-        if not self.capped:
-            return super().validate_number(number)
+    def page(self, number):
+        """The page's rows are read first, one more than a page: a page that is not full is the list's last, so
+        its rows give the count and the count is never asked for (a search with a few matches costs one query).
+        A full page counts, up to the cap, when the pager asks how many pages there are."""
+        number = self._number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom > MAX_OFFSET:
+            raise EmptyPage("That page contains no results")
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        has_more = len(rows) > self.per_page
+        if not rows and number > 1:
+            if not self.capped:
+                raise EmptyPage("That page contains no results")
+        elif not has_more and "count" not in self.__dict__:
+            self.__dict__["count"] = bottom + len(rows)  # the cached_property's own slot
+        return CappedPage(rows[: self.per_page], number, self, has_more=has_more)
+
+    @staticmethod
+    def _number(number) -> int:
         try:
             number = int(number)
         except (TypeError, ValueError) as error:
@@ -78,14 +96,6 @@ class CappedPaginator(Paginator):
         if number < 1:
             raise EmptyPage("That page number is less than 1")
         return number
-
-    def page(self, number):
-        number = self.validate_number(number)
-        if not self.capped:
-            return super().page(number)
-        bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
-        return CappedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
 
     def _get_page(self, *args, **kwargs):
         # Every page of a capped list is a CappedPage, so a pager can number its neighbours.

@@ -1,4 +1,5 @@
-"""Activity costs the same few queries with 5 events as with 300, filtered and searched or not, and its CSV
+"""Activity costs the same few queries with 5 events as with 300 (but the one count a list past its first page
+needs), filtered and searched or not, and its CSV
 reads the trail in batches: the queries grow with the batches, not the rows."""
 
 import pytest
@@ -55,7 +56,9 @@ def test_activity_costs_the_same_whatever_the_events(small_catalog, client_in_ro
     few = counts(client)
     grow(300)
     many = counts(client)
-    assert few == many
+    # A page that holds the whole list is its own count; past a page, one capped count, whatever the events; a
+    # page past the end (page 2 of 5 events) counts and reads the last page instead (tests/perf/test_paging_counts.py).
+    assert all(abs(m - f) <= 1 for f, m in zip(few, many, strict=True)), (few, many)
     assert max(many) <= LIMIT
 
 

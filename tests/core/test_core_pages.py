@@ -115,7 +115,9 @@ def test_list_and_pages_cost_the_same_at_5_and_200_notifications(ui_catalog, vie
     make_notifications(ui_catalog, 2 + make_notifications_more)
     assert Notification.objects.count() == 200
     large = [queries_for(viewer, url, params) for url, params in urls]
-    assert small == large
+    # A list whose first page holds it all is its own count; past a page, one capped count, whatever the rows
+    # (tests/perf/test_paging_counts.py).
+    assert all(abs(big - few) <= 1 for few, big in zip(small, large, strict=True)), (small, large)
     with django_assert_max_num_queries(10):
         viewer.get(LIST)
 
