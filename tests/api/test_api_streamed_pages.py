@@ -62,9 +62,11 @@ def test_a_large_notification_page_streams_exactly_what_the_serializer_writes(sm
         "count_capped": False,
     }
     assert body == JSONRenderer().render(whole)  # byte for byte, key order included
-    assert len(json.loads(body)["results"]) == queryset.count() == ROWS + models.Notification.objects.exclude(
-        key__startswith="streamed_"
-    ).count()
+    assert (
+        len(json.loads(body)["results"])
+        == queryset.count()
+        == ROWS + models.Notification.objects.exclude(key__startswith="streamed_").count()
+    )
 
 
 def test_pages_follow_on_without_gaps_or_repeats(small_catalog, viewer):
