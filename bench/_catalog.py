@@ -52,8 +52,8 @@ def grow_to(total: int, project, message_type, owner, template) -> None:
 def grow_activity(total: int, project, audit_per_notification: int = 10, runs_per_notification: float = 0.1) -> None:
     """Audit events (ten per notification: a million beside 100,000 notifications), succeeded sync runs and done
     resync runs, the events written with one INSERT … SELECT (the ORM would take minutes for a million rows).
-    Every size has at least a full page of each kind of run, so a page's time at 100 and at 100,000 compares the
-    same fifty rows drawn over more history, not ten rows with fifty."""
+    Every size has at least two pages of each kind of run, so a page's time at 100 and at 100,000 compares the
+    same fifty rows with more after them, not ten rows with fifty."""
     from django.db import connection
     from django.utils import timezone
 
@@ -78,7 +78,7 @@ def grow_activity(total: int, project, audit_per_notification: int = 10, runs_pe
                 f"'' || i, 'bench_' || i, {changes} FROM {series}",
                 [now if connection.vendor == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S"), start + 1, wanted],
             )
-    runs = max(int(total * runs_per_notification), PAGE_SIZE) - SyncRun.objects.filter(project=project).count()
+    runs = max(int(total * runs_per_notification), 2 * PAGE_SIZE) - SyncRun.objects.filter(project=project).count()
     SyncRun.objects.bulk_create(
         (
             SyncRun(project=project, trigger="schedule", started_at=now, finished_at=now, status="succeeded")
@@ -86,7 +86,7 @@ def grow_activity(total: int, project, audit_per_notification: int = 10, runs_pe
         ),
         batch_size=1000,
     )
-    resyncs = max(total // 100, PAGE_SIZE) - ResyncRun.objects.filter(project=project).count()
+    resyncs = max(total // 100, 2 * PAGE_SIZE) - ResyncRun.objects.filter(project=project).count()
     ResyncRun.objects.bulk_create(
         (
             ResyncRun(
