@@ -3,7 +3,7 @@
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.utils.urls import replace_query_param
 
-from catalog.api.streaming import StreamedJSONResponse, page_body
+from catalog.api.streaming import StreamedJSONResponse, page_body, read_first
 from catalog.views.paging import COUNT_CAP, MAX_OFFSET
 
 
@@ -23,26 +23,12 @@ class CappedCountPagination(Pagination):
     count_cap = COUNT_CAP
 
     def paginate_queryset(self, queryset, request, view=None):
+        """The page's rows, read in one query; the count and whether another page follows are known first,
+        from the count where it is exact, else by asking for one row past the page."""
         self.request = request
-        self.limit = self.get_limit(request)
-        if self.limit is None:
-            return None
+        self.limit = self.get_limit(request)  # never None: a missing or bad limit is the default
         self.offset = self.get_offset(request)
         # values("pk") keeps the counted subquery to the primary key's index.
-        counted = queryset.order_by().values("pk")[: self.count_cap + 1].count()
-        self.count_capped = counted > self.count_cap
-        self.count = min(counted, self.count_cap)
-        rows = list(queryset[self.offset : self.offset + self.limit + 1])
-        self.has_more = len(rows) > self.limit
-        return rows[: self.limit]
-
-    def paginate_lazily(self, queryset, request):
-        """The page's rows as a queryset not yet read, for a streamed page (stream_page): the count and whether
-        another page follows are known first, from the count where it is exact, else by asking for one row past
-        the page."""
-        self.request = request
-        self.limit = self.get_limit(request) or self.default_limit
-        self.offset = self.get_offset(request)
         counted = queryset.order_by().values("pk")[: self.count_cap + 1].count()
         self.count_capped = counted > self.count_cap
         self.count = min(counted, self.count_cap)
@@ -51,12 +37,12 @@ class CappedCountPagination(Pagination):
             self.has_more = end < counted
         else:
             self.has_more = end < counted or queryset[end : end + 1].exists()
-        return queryset[self.offset : end]
+        return list(queryset[self.offset : end])
 
     def stream_page(self, chunks) -> StreamedJSONResponse:
         """The page as get_paginated_response writes it, the results written chunk by chunk as they are sent."""
         head = {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link()}
-        return StreamedJSONResponse(page_body(head, chunks, {"count_capped": self.count_capped}))
+        return StreamedJSONResponse(page_body(head, read_first(chunks), {"count_capped": self.count_capped}))
 
     def get_next_link(self):
         if not self.has_more:

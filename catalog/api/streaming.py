@@ -1,16 +1,17 @@
-"""API pages sent as they are written: a 1,000-row page goes out a chunk of rows at a time, so neither its rows
-nor its JSON are ever held whole. The page's count and links are read in the view, before the first byte, so a
-bad filter is still a 400 with its message; only the rows are written while the body is sent."""
+"""API pages sent as they are written: a 1,000-row page's rows are read in the view (one query, then nothing of
+the database is held open), and written and sent a chunk at a time, so its JSON is never held whole. The
+count, the links and the first chunk are done in the view, before the first byte (read_first), so a bad filter
+or a lost database is still the API's error answer, not a 200 cut short."""
 
 import json
 from collections.abc import Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from typing import cast
 
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import JSONRenderer
 
-# Rows written per chunk of the body (and fetched per round trip of the database cursor).
+# Rows written per chunk of the body.
 CHUNK_ROWS = 200
 
 
@@ -44,6 +45,14 @@ def chunked(rows: Iterable, size: int = CHUNK_ROWS) -> Iterator[list]:
         yield chunk
 
 
+def read_first(chunks: Iterable[list[dict]]) -> Iterator[list[dict]]:
+    """The chunks, the first one read now: the page's query runs (and PostgreSQL opens its cursor) inside the
+    view, where a lost connection or a statement timeout is still the API's error answer, not a 200 cut short."""
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    return chunks if first is None else chain([first], chunks)
+
+
 def page_body(head: dict, chunks: Iterable[list[dict]], tail: dict) -> Iterator[bytes]:
     """`{...head, "results": [rows...], ...tail}` in DRF's JSON renderer's own encoding (compact, UTF-8), the
     rows written chunk by chunk."""
@@ -65,6 +74,5 @@ class StreamedListMixin:
     it)."""
 
     def list(self, request, *args, **kwargs):
-        page = self.paginator.paginate_lazily(self.filter_queryset(self.get_queryset()), request)
-        rows = page.iterator(chunk_size=CHUNK_ROWS)
-        return self.paginator.stream_page(self.get_serializer(chunk, many=True).data for chunk in chunked(rows))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.paginator.stream_page(self.get_serializer(chunk, many=True).data for chunk in chunked(page))

@@ -87,6 +87,11 @@ class CappedPaginator(Paginator):
             self.__dict__["count"] = bottom + len(rows)  # the cached_property's own slot
         return CappedPage(rows[: self.per_page], number, self, has_more=has_more)
 
+    def validate_number(self, number):
+        # Past the cap any page may follow (the pager's next and previous numbers are checked here too): only
+        # its form is checked, and a page past the end is read as empty.
+        return self._number(number) if self.capped else super().validate_number(number)
+
     @staticmethod
     def _number(number) -> int:
         try:

@@ -151,3 +151,40 @@ def test_the_test_clients_read_a_streamed_page_whole_more_than_once(small_catalo
     assert response.json() == first == response.data
     assert json.loads(response.content) == first and json.loads(response.text) == first
     assert b"".join(response.streaming_content) == response.content
+
+
+@pytest.mark.parametrize("path", ["/api/notifications/", "/api/audit-events/"])
+def test_a_database_lost_while_the_page_is_read_is_an_error_answer_not_a_page_cut_short(
+    small_catalog, viewer, monkeypatch, path
+):
+    from django.db import OperationalError
+
+    def lost(rows, size=streaming.CHUNK_ROWS):
+        raise OperationalError("server closed the connection unexpectedly")
+        yield  # a generator, like chunked: it fails when its first chunk is read, not when it is made
+
+    # The first chunk is read in the view: its failure is answered as the API answers a lost database.
+    monkeypatch.setattr(streaming, "chunked", lost)
+    monkeypatch.setattr("catalog.core.api.chunked", lost)
+    viewer.raise_request_exception = False
+    response = viewer.get(path, {"limit": 1000})
+    assert response.status_code == 503, response.status_code
+    assert not response.streaming
+
+
+def test_streamed_pages_nobody_reads_hold_nothing_of_the_database(small_catalog, viewer):
+    """A client that drops a large page unread (a test that checks only the status) leaves no cursor behind: on
+    PostgreSQL a server-side cursor closed later by the garbage collector, in the middle of the connection's
+    next query, hung the process."""
+    import gc
+
+    from testkit.timing import linear_in_the_text
+
+    _grow(small_catalog, ROWS)
+    with linear_in_the_text("requests after unread streamed pages", "a cursor of an unread page hung the connection"):
+        for path in ("/api/notifications/", "/api/audit-events/") * 3:
+            assert viewer.get(path, {"limit": 1000}).status_code == 200  # never read
+        gc.collect()
+        body = viewer.get("/api/notifications/", {"limit": 1000}).json()
+        gc.collect()
+    assert len(body["results"]) == models.Notification.objects.count()

@@ -87,3 +87,18 @@ def test_a_search_with_a_few_matches_on_the_list_page_runs_no_count(small_catalo
     assert "weekly_digest" in response.content.decode()
     assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper() and "LIMIT 1001" in q["sql"]]
     assert "1 in all" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("number", [20, 21, 22, 23, 999])
+def test_every_page_of_a_list_past_the_cap_draws_its_pager(small_catalog, client_in_role, number):
+    """Past the cap the count stops at 1,001 (21 pages of 50), but the list goes on: its pager's next and previous
+    links are numbered past that without an error, and a page past the end is empty with a way back."""
+    _events(1130, label="capped")
+    response = client_in_role("viewer").get(reverse("catalog:audit_list"), {"page": number})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Page {number}" in page
+    assert (f"page={number - 1}" in page) and 'rel="prev"' in page
+    has_next = number * PAGE_SIZE < models.AuditEvent.objects.count()
+    assert (f"page={number + 1}" in page and 'rel="next"' in page) == has_next

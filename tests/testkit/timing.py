@@ -7,15 +7,15 @@ SECONDS = 20
 
 
 @contextmanager
-def linear_in_the_text(what: str):
-    """Fails the test when the block runs longer than 20 s, naming `what` did not finish.
+def linear_in_the_text(what: str, why: str = "it is not linear in the text"):
+    """Fails the test when the block runs longer than 20 s, naming `what` did not finish and `why` (a hang, too).
 
     A guard against hanging CI, not a timing assertion: linear work on these tests' sizes takes milliseconds, the
     quadratic kind took hours, so the test fails in seconds rather than waiting for CI's own timeout.
     """
 
     def stop(*_):
-        raise AssertionError(f"{what} did not finish within {SECONDS} s: it is not linear in the text")
+        raise AssertionError(f"{what} did not finish within {SECONDS} s: {why}")
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.alarm(SECONDS)
