@@ -5,32 +5,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+from testkit.catalogs import bulk_notifications
 
 from catalog import models
 
 
 def _notifications(c, count, start):
-    rows = models.Notification.objects.bulk_create(
-        models.Notification(
-            key=f"bulk_{i}",
-            name=f"Bulk {i}",
-            audience="students",
-            project=c.project,
-            medium="Email",
-            trigger_type="api_send",
-            campaign_id=i,
-            message_type=c.opt_in,
-            verdict_codes=["no-owner"],
-            verdict_warnings=1,
-        )
-        for i in range(start, start + count)
-    )
-    models.Notification.templates.through.objects.bulk_create(
-        models.Notification.templates.through(notification=n, template=c.template) for n in rows
-    )
-    models.Notification.owners.through.objects.bulk_create(
-        models.Notification.owners.through(notification=n, owner=c.owner) for n in rows[::2]
-    )
+    bulk_notifications(c, count, start, verdict_codes=["no-owner"], verdict_warnings=1)
 
 
 def _custom_events(c, count, start):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from rest_framework.renderers import JSONRenderer
+from testkit.catalogs import bulk_notifications
 
 from catalog import models
 from catalog.api import streaming
@@ -15,27 +16,8 @@ from catalog.core.serializers import NotificationSerializer
 ROWS = 2 * streaming.CHUNK_ROWS + 17  # three chunks, the last one short
 
 
-def _grow(c, count: int, start: int = 0) -> None:
-    rows = models.Notification.objects.bulk_create(
-        models.Notification(
-            key=f"streamed_{i:05d}",
-            name=f"Streamed “{i}”",
-            audience="students",
-            project=c.project,
-            medium="Email",
-            trigger_type="api_send",
-            campaign_id=70_000 + i,
-            message_type=c.opt_in,
-            tags=["z", "a"] if i % 3 else [],
-        )
-        for i in range(start, start + count)
-    )
-    models.Notification.templates.through.objects.bulk_create(
-        models.Notification.templates.through(notification=n, template=c.template) for n in rows
-    )
-    models.Notification.owners.through.objects.bulk_create(
-        models.Notification.owners.through(notification=n, owner=c.owner) for n in rows[::2]
-    )
+def _grow(c, count: int) -> None:
+    bulk_notifications(c, count, key="streamed", tags=["z", "a"], description="Line “one”\nline two\u2028")
 
 
 def _pieces(response) -> list[bytes]:

@@ -34,3 +34,31 @@ def admin_notification_form(catalog, **changes) -> dict:
         "owners": [catalog.owner.pk],
     }  # fmt: skip
     return {**form, **changes}
+
+
+def bulk_notifications(c, count: int, start: int = 0, *, key: str = "bulk", **fields) -> list:
+    """`count` API-send notifications on c's opt-in type, written at once (bulk_create: the database's guard
+    still judges each row): keys `{key}_{i:05d}`, each with c's template, every other one owned by c's owner."""
+    from catalog import models
+
+    rows = models.Notification.objects.bulk_create(
+        models.Notification(
+            key=f"{key}_{i:05d}",
+            name=f"{key.capitalize()} {i}",
+            audience="students",
+            project=c.project,
+            medium="Email",
+            trigger_type="api_send",
+            campaign_id=50_000 + i,
+            message_type=c.opt_in,
+            **fields,
+        )
+        for i in range(start, start + count)
+    )
+    models.Notification.templates.through.objects.bulk_create(
+        models.Notification.templates.through(notification=n, template=c.template) for n in rows
+    )
+    models.Notification.owners.through.objects.bulk_create(
+        models.Notification.owners.through(notification=n, owner=c.owner) for n in rows[::2]
+    )
+    return rows
