@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
+from testkit.catalogs import bulk_notifications
 
 from catalog import models
 from catalog.tokens.services import api_token_create
@@ -22,26 +23,7 @@ def grow(c, total: int) -> None:
     """Notifications (each with the template, every other one with the owner), ten audit events each and a
     succeeded sync run each, up to `total` notifications named bulk_*."""
     start = models.Notification.objects.filter(key__startswith="bulk_").count()
-    rows = models.Notification.objects.bulk_create(
-        models.Notification(
-            key=f"bulk_{i:05d}",
-            name=f"Bulk {i}",
-            audience="students",
-            project=c.project,
-            medium="Email",
-            trigger_type="api_send",
-            campaign_id=50_000 + i,
-            message_type=c.opt_in,
-            status="active",
-        )
-        for i in range(start, total)
-    )
-    models.Notification.templates.through.objects.bulk_create(
-        models.Notification.templates.through(notification=n, template=c.template) for n in rows
-    )
-    models.Notification.owners.through.objects.bulk_create(
-        models.Notification.owners.through(notification=n, owner=c.owner) for n in rows[::2]
-    )
+    rows = bulk_notifications(c, max(total - start, 0), start, status="active")
     models.AuditEvent.objects.bulk_create(
         models.AuditEvent(actor_label="bulk", action="update", object_type="notification", object_repr=n.key)
         for n in rows
