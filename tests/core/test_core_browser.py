@@ -36,31 +36,34 @@ def test_wrong_password_is_refused(page, live_server, catalog):
     assert "/accounts/login/" in page.url
 
 
-def rows(page) -> list[str]:
-    """The listed notifications' keys (each row leads with the name, which links to the notification)."""
-    return page.locator("#notifications tbody code.key").all_inner_texts()
+def expect_rows(page, keys: list[str]) -> None:
+    """The list shows exactly these notifications' keys, in this order (each row leads with the name, which links
+    to the notification). It waits: a click on a sort link returns before the new page has its rows."""
+    expect(page.locator("#notifications tbody code.key")).to_have_text(keys)
 
 
 def test_search_filter_sort_and_open_a_detail(page, live_server, log_in, catalog):
     log_in("vic", "/notifications/")
-    assert sorted(rows(page)) == ["receipt", "weekly_digest"]
+    keys = page.locator("#notifications tbody code.key")
+    expect(keys).to_have_count(2)
+    assert sorted(keys.all_inner_texts()) == ["receipt", "weekly_digest"]
 
     page.get_by_label("Search", exact=True).fill("501")  # a template id
     page.get_by_label("Search", exact=True).press("Enter")
     page.wait_for_load_state()
-    assert rows(page) == ["weekly_digest"]
+    expect_rows(page, ["weekly_digest"])
 
     page.get_by_role("link", name="Clear").click()
     page.get_by_label("Audience").select_option("employers")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state()
-    assert rows(page) == ["receipt"]
+    expect_rows(page, ["receipt"])
     assert "audience=employers" in page.url
 
     page.get_by_role("link", name="Clear").click()
     page.get_by_role("link", name="Key", exact=True).click()  # ascending
     page.get_by_role("link", name="Key", exact=True).click()  # descending
-    assert rows(page) == ["weekly_digest", "receipt"]
+    expect_rows(page, ["weekly_digest", "receipt"])
 
     page.get_by_role("link", name="Weekly digest", exact=True).click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest")
@@ -141,7 +144,7 @@ def test_the_lists_filters_fold_on_a_phone(page, live_server, log_in, catalog, w
     summary = filters.locator("summary")
     expect(summary).to_contain_text("1 active")  # the audience; the sort is not a filter
     expect(page.get_by_label("Search", exact=True)).to_be_visible()
-    assert rows(page) == ["receipt"]
+    expect_rows(page, ["receipt"])
     if width == 390:
         expect(filters).not_to_have_attribute("open", "")
         expect(page.get_by_label("Audience")).to_be_hidden()
