@@ -76,15 +76,23 @@ def page(browser):
     context.close()
 
 
+def submit_login(page, username: str) -> None:
+    """Fill the login form on the page and submit it, returning once the page it leads to has loaded.
+
+    A click returns before the browser has left the login page, and wait_for_load_state() then answers for the
+    login page itself: waiting for the navigation the click starts is what makes the next read see the new page."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
 @pytest.fixture
 def log_in(page, live_server):
     """Log in through the login form, as a real user would."""
 
     def do(username: str, next_path: str = "/"):
         page.goto(f"{live_server.url}{next_path}")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state()
+        submit_login(page, username)
 
     return do
