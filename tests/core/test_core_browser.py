@@ -21,10 +21,11 @@ def catalog(small_catalog, user_in_role):
 
 def test_login_required_then_dashboard(page, live_server, log_in, catalog):
     log_in("vic", "/notifications/")
-    assert page.url == f"{live_server.url}/notifications/"
+    expect(page).to_have_url(f"{live_server.url}/notifications/")
     page.get_by_role("link", name="Iterable notifications").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "The catalog at a glance"
-    assert page.get_by_role("link", name="Import").count() == 0
+    expect(page.get_by_role("heading", level=1)).to_have_text("The catalog at a glance", use_inner_text=True)
+    # After the heading: the list being left has no Import link either, so a count taken there would prove nothing.
+    expect(page.get_by_role("link", name="Import")).to_have_count(0)
 
 
 def test_wrong_password_is_refused(page, live_server, catalog):
@@ -32,8 +33,8 @@ def test_wrong_password_is_refused(page, live_server, catalog):
     page.get_by_label("Username").fill("vic")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("alert").is_visible()
-    assert "/accounts/login/" in page.url
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page).to_have_url(re.compile("/accounts/login/"))
 
 
 def expect_rows(page, keys: list[str]) -> None:
@@ -68,7 +69,8 @@ def test_search_filter_sort_and_open_a_detail(page, live_server, log_in, catalog
     page.get_by_role("link", name="Weekly digest", exact=True).click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest")
     link = page.get_by_role("link", name="Campaign 401 in Iterable")
-    assert link.get_attribute("href") == "https://app.iterable.com/campaigns/401"
+    expect(link).to_have_attribute("href", "https://app.iterable.com/campaigns/401")
+    page.wait_for_load_state()  # the detail page is the one shown now: its whole document, before reading it
     assert "Opt-in: only people who explicitly subscribed" in page.content()
 
 
@@ -77,23 +79,24 @@ def test_edit_shows_the_guard_error_beside_the_field(page, live_server, log_in, 
     page.get_by_role("link", name="Edit").click()
     # The forbidden type is shown, greyed out with the reason in words, and cannot be picked.
     forbidden = page.locator("#field-message_type .picker-option", has_text="Marketing Message")
-    assert forbidden.get_by_role("radio").is_disabled()
-    assert "Not allowed" in forbidden.inner_text()
+    expect(forbidden.get_by_role("radio")).to_be_disabled()
+    expect(forbidden).to_contain_text("Not allowed", use_inner_text=True)
     # Sent anyway (a stale page, a crafted request), it is refused beside the field.
     forbidden.get_by_role("radio").evaluate("radio => { radio.disabled = false; radio.checked = true; }")
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
     field = page.locator("#field-message_type")
-    assert re.search("Marketing Message", field.locator(".field-errors").inner_text())
-    assert page.get_by_role("alert").inner_text().startswith("Nothing was saved")
+    expect(field.locator(".field-errors")).to_contain_text("Marketing Message", use_inner_text=True)
+    expect(page.get_by_role("alert")).to_have_text(re.compile("^Nothing was saved"), use_inner_text=True)
     assert Notification.objects.get(key="weekly_digest").message_type_id == catalog.opt_in.pk
 
     page.get_by_label("Name").fill("Weekly digest, renamed")
     page.get_by_role("radio", name=re.compile("^GitLab Marketing")).check()
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest, renamed")
-    assert "Saved notification weekly_digest." in page.get_by_role("status").inner_text()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile("^Weekly digest, renamed"), use_inner_text=True)
+    expect(page.get_by_role("status")).to_contain_text("Saved notification weekly_digest.", use_inner_text=True)
 
 
 def test_import_a_file_with_errors(page, live_server, log_in, catalog, tmp_path):
@@ -109,10 +112,10 @@ def test_import_a_file_with_errors(page, live_server, log_in, catalog, tmp_path)
     page.get_by_role("button", name="Import").click()
     page.wait_for_load_state()
     # The import runs as a background task (in process in the tests): the page after the upload is its result.
-    assert re.search(r"/catalog/import/\d+/$", page.url), page.url
+    expect(page).to_have_url(re.compile(r"/catalog/import/\d+/$"))
     errors = page.locator("#import-errors")
-    assert "Nothing was imported" in errors.inner_text()
-    assert "notifications[1].message_type" in errors.inner_text()
+    expect(errors).to_contain_text("Nothing was imported", use_inner_text=True)
+    expect(errors).to_contain_text("notifications[1].message_type", use_inner_text=True)
     assert not Notification.objects.filter(key="brand_new").exists()
 
 
@@ -126,8 +129,8 @@ def test_import_progress_and_result_fit_390px(page, live_server, log_in, catalog
     page.get_by_label("Catalog file (YAML or JSON)").set_input_files(str(path))
     page.get_by_role("button", name="Import").click()
     page.wait_for_load_state()
-    assert "Imported." in page.locator("#import-result").inner_text()
-    assert page.locator("#import-progress").get_attribute("value") == "100"
+    expect(page.locator("#import-result")).to_contain_text("Imported.", use_inner_text=True)
+    expect(page.locator("#import-progress")).to_have_attribute("value", "100")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert Notification.objects.filter(key="from_the_phone").exists()
 
@@ -156,7 +159,8 @@ def test_the_lists_filters_fold_on_a_phone(page, live_server, log_in, catalog, w
     page.get_by_label("Status").select_option(index=1)
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state()
-    assert "status=" in page.url and "audience=employers" not in page.url
+    expect(page).to_have_url(re.compile("status="))
+    expect(page).not_to_have_url(re.compile("audience=employers"))
     expect(page.locator("details#filter-more summary")).to_contain_text("1 active")
     page.get_by_role("link", name="Clear").click()
     page.wait_for_load_state()

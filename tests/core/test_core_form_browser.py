@@ -4,6 +4,7 @@ the project, a forbidden message type that cannot be chosen, and nothing wider t
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.models import Channel, IterableProject, MessageType, Notification, Template
 
@@ -87,7 +88,7 @@ def test_a_new_notification_with_chips_and_pickers(page, live_server, log_in, ca
     assert fits(page)
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
-    assert "Saved notification new_digest." in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("Saved notification new_digest.", use_inner_text=True)
     saved = Notification.objects.get(key="new_digest")
     assert saved.tags == ["weekly", "students"]
     assert [t.name for t in saved.templates.all()] == ["Digest"]
@@ -109,7 +110,7 @@ def test_editing_keeps_the_choices_and_removing_every_tag_clears_them(page, live
     page.get_by_role("button", name="Remove students").click()
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
-    assert "Saved notification weekly_digest." in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("Saved notification weekly_digest.", use_inner_text=True)
     digest = Notification.objects.get(pk=catalog.digest.pk)
     assert digest.tags == [] and [t.name for t in digest.templates.all()] == ["Digest"]
 
@@ -137,7 +138,8 @@ def test_a_journeys_trigger_events_are_chips(page, live_server, log_in, catalog,
     ]
     assert fits(page)
     page.get_by_role("button", name="Save").click()
-    page.wait_for_load_state()
+    # Saved, the journey's page follows: read the database only once the server has answered.
+    page.wait_for_url(re.compile(r"/journeys/\d+/$"))
     assert Journey.objects.get(iterable_id=7100).trigger_event_names == ["SaaS Trials"]
     assert fits(page)
 
