@@ -4,6 +4,7 @@
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog import models
 from catalog.audit.services import audit_event
@@ -34,12 +35,12 @@ def test_activity_fits_and_filters(page, live_server, log_in, small_catalog, use
     user_in_role("engineering", username="erin")
     page.set_viewport_size({"width": width, "height": 900})
     log_in("erin", "/audit/")
-    assert page.get_by_text("campaign missing in Iterable: 2").is_visible()
+    expect(page.get_by_text("campaign missing in Iterable: 2")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.get_by_label("What they did").select_option(label="Synced with Iterable")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state()
-    assert page.locator("table.audit tbody tr").count() == 1
+    expect(page.locator("table.audit tbody tr")).to_have_count(1)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download these events (CSV)").click()
     with open(download.value.path(), encoding="utf-8") as file:
