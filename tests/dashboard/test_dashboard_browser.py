@@ -4,6 +4,7 @@ Content-Security-Policy (no violation) within the screen's width, and the page n
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.audit.services import audit_event
 
@@ -44,7 +45,7 @@ def test_home_charts_draw_and_the_page_fits(page, live_server, log_in, morning, 
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     # The numbers behind a chart open as a table.
     page.get_by_text("The numbers, day by day").first.click()
-    assert page.locator("#findings-days").is_visible()
+    expect(page.locator("#findings-days")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if os.environ.get("SCREENSHOTS"):
         page.screenshot(path=f"{os.environ['SCREENSHOTS']}/home-{width}.png", full_page=True)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from catalog.health.models import HealthDaily
 
@@ -39,7 +40,7 @@ def test_charts_draw_under_the_csp_and_fit_390px(page, live_server, log_in, smal
     assert sorted(d[:3] for d in drawn) == [["health-engagement", 4, 30], ["health-volume", 2, 30]]
     assert all(0 < d[3] <= 390 for d in drawn)
     assert violations == []
-    assert page.get_by_role("table").filter(has_text="The 28 days before").is_visible()
+    expect(page.get_by_role("table").filter(has_text="The 28 days before")).to_be_visible()
     page.get_by_text("The charts' numbers, day by day").click()
-    assert page.locator("#health-days tbody tr").count() == 30
+    expect(page.locator("#health-days tbody tr")).to_have_count(30)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
