@@ -3,6 +3,7 @@ merged, the email's body inside its sandboxed frame (its script does not run), t
 sideways scrolling."""
 
 import pytest
+from playwright.sync_api import expect
 
 from catalog.models import ProofRecipient
 
@@ -36,17 +37,22 @@ def test_preview_shows_the_rendered_email_in_its_frame(page, live_server, log_in
     # The template's merge fields are offered by name; the profile fills those left empty.
     jobs = page.locator('input[name^="extra_name_"][value="jobs"]')
     row = jobs.get_attribute("name").removeprefix("extra_name_")
-    assert page.locator('input[name^="extra_name_"][value="firstName"]').count() == 1
+    expect(page.locator('input[name^="extra_name_"][value="firstName"]')).to_have_count(1)
     page.locator(f'input[name="extra_value_{row}"]').fill("12")
     page.get_by_role("button", name="Preview").click()
 
-    assert page.get_by_test_id("rendered-subject").inner_text() == "Your week, QA"
-    assert "nickname is empty for this recipient" in page.get_by_test_id("missing-fields").inner_text()
+    expect(page.get_by_test_id("rendered-subject")).to_have_text("Your week, QA", use_inner_text=True)
+    expect(page.get_by_test_id("missing-fields")).to_contain_text(
+        "nickname is empty for this recipient", use_inner_text=True
+    )
     frame = page.frame_locator('[data-testid="rendered-frame"]')
-    assert frame.locator("h1").inner_text() == "Hello QA"
-    assert "12 new jobs for you." in frame.locator("body").inner_text()
+    expect(frame.locator("h1")).to_have_text("Hello QA", use_inner_text=True)
+    expect(frame.locator("body")).to_contain_text("12 new jobs for you.", use_inner_text=True)
+    # The script, last in the body, is parsed (had it run, it would have replaced the body, itself included):
+    # only from then on does the absence of its words say it did not run.
+    expect(frame.locator("script")).to_have_count(1)
     assert "script ran" not in frame.locator("body").inner_text()
-    assert page.get_by_test_id("rendered-frame").get_attribute("sandbox") == ""
+    expect(page.get_by_test_id("rendered-frame")).to_have_attribute("sandbox", "")
     box = page.get_by_test_id("rendered-frame").bounding_box()
     assert box is not None and box["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -56,9 +62,9 @@ def test_preview_shows_the_rendered_email_in_its_frame(page, live_server, log_in
 def test_event_fields_are_typed_inputs_on_a_phone(page, live_server, log_in, marketer):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in("mia", "/notifications/student_free_onboarding_welcome/test-send/")
-    assert page.get_by_label("companyNamespace").get_attribute("type") == "checkbox"
-    assert page.get_by_label("companyNamespace").is_checked()
-    assert page.get_by_label("latest_trial_start_date").get_attribute("type") == "date"
-    assert page.get_by_label("latest_trial_start_date").input_value() == "2023-06-11"
-    assert page.locator("textarea").count() == 0
+    expect(page.get_by_label("companyNamespace")).to_have_attribute("type", "checkbox")
+    expect(page.get_by_label("companyNamespace")).to_be_checked()
+    expect(page.get_by_label("latest_trial_start_date")).to_have_attribute("type", "date")
+    expect(page.get_by_label("latest_trial_start_date")).to_have_value("2023-06-11")
+    expect(page.locator("textarea")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
