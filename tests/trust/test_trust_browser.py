@@ -3,6 +3,7 @@ address, which waits; an admin approves it from the test-recipients page."""
 
 import pytest
 from django.test import override_settings
+from playwright.sync_api import expect
 
 from catalog.models import ProofRecipient
 
@@ -21,9 +22,9 @@ def test_a_customer_waits_for_a_second_person(page, live_server, log_in, demo, u
     page.get_by_label("Project").select_option(label="Student - US")
     page.get_by_label("Email").fill(CUSTOMER)
     page.get_by_role("button", name="Add").click()
-    assert "waiting for an admin's approval" in page.get_by_role("status").inner_text()
-    assert page.get_by_test_id("recipient-status").inner_text() == "Waiting for approval"
-    assert page.get_by_role("button", name=f"Approve {CUSTOMER}").count() == 0
+    expect(page.get_by_role("status")).to_contain_text("waiting for an admin's approval", use_inner_text=True)
+    expect(page.get_by_test_id("recipient-status")).to_have_text("Waiting for approval", use_inner_text=True)
+    expect(page.get_by_role("button", name=f"Approve {CUSTOMER}")).to_have_count(0)
     page.wait_for_load_state("load")  # the style sheet applied before measuring
     wide = page.evaluate(
         "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391).slice(0, 8)"
@@ -37,5 +38,5 @@ def test_a_customer_waits_for_a_second_person(page, live_server, log_in, demo, u
     page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.get_by_role("button", name=f"Approve {CUSTOMER}").click()
-    assert f"Approved test recipient {CUSTOMER}." in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text(f"Approved test recipient {CUSTOMER}.", use_inner_text=True)
     assert ProofRecipient.objects.get(email=CUSTOMER).approved_by.username == "ada"
