@@ -773,6 +773,10 @@ class EmulatorApp:
 
     # -- WSGI --------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        # Iterable's gateway counts a call against its rate limit when the call arrives, before any work on it:
+        # counted after the body was read and logged, a large body's handling moved the count later, and a call
+        # sent a full window after it could be refused.
+        arrived = time.monotonic()
         req = Request(environ)
         if req.path == "/_emulator" or req.path.startswith("/_emulator/"):
             try:
@@ -796,7 +800,7 @@ class EmulatorApp:
         }
         resp: Response | None = None
         try:
-            resp = self.handle_api(req, entry)
+            resp = self.handle_api(req, entry, arrived)
         finally:
             entry["status"] = resp.status if resp else None  # None: connection dropped
             entry["response"] = resp.payload if resp else None
@@ -823,7 +827,7 @@ class EmulatorApp:
         start_response(f"{resp.status} {status_text}", headers)
         return [resp.body]
 
-    def handle_api(self, req: Request, entry: dict[str, Any]) -> Response:
+    def handle_api(self, req: Request, entry: dict[str, Any], arrived: float) -> Response:
         found = match_route(req.method, req.raw_path)
         if found is None:
             return text_response(404, NOT_FOUND_HTML, "text/html; charset=utf-8")
@@ -841,7 +845,7 @@ class EmulatorApp:
         if config["rate_limits_enabled"]:
             limit, period, scope = rate_limit_for(config, route.endpoint)
             bucket = (project.id, route.endpoint) if scope == "project" else ("key", key, route.endpoint)
-            if not self.state.limiter.allow(bucket, limit, period):
+            if not self.state.limiter.allow(bucket, limit, period, now=arrived):
                 return rate_limited(limit, period, req.path, project.id)
         fault = self.state.take_fault(route.endpoint, project.id)
         if fault:

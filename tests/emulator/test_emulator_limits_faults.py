@@ -40,6 +40,23 @@ def test_rate_limit_window_slides(emulator, us):
     assert us.get("/api/lists").status_code == 200
 
 
+def test_a_call_counts_against_the_limit_when_it_arrives_not_when_its_handling_reaches_the_check(emulator, us):
+    """A call slowed on the server (here 400 ms of latency) still counts from its arrival: a call sent one
+    window after it arrived is accepted, as at Iterable's gateway. Counted after the slow part, the first
+    call would still fill the window and the second would get a 429."""
+    emulator.configure(
+        rate_limits_enabled=True,
+        rate_limits={"GET /api/lists": {"limit": 1, "period": 0.5}},
+        latency_ms={"GET /api/lists": 400},
+    )
+    sent = time.monotonic()
+    assert us.get("/api/lists").status_code == 200
+    emulator.configure(latency_ms={"GET /api/lists": 0})
+    time.sleep(max(0.0, sent + 0.6 - time.monotonic()))  # one window (and a little) after the first arrived
+    assert us.get("/api/lists").status_code == 200
+    assert us.get("/api/lists").status_code == 429  # the window still counts: the second call is in it
+
+
 def test_documented_limit_is_the_default(emulator, us):
     emulator.configure(rate_limits_enabled=True)  # getSentMessages: 3/s per project, per the spec
     statuses = [us.get("/api/users/getSentMessages", params={"email": "a@example.com"}).status_code for _ in range(4)]
