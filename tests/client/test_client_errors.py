@@ -147,8 +147,10 @@ def test_retry_after_header_is_honoured_and_capped(client, fake_sleep):
 def test_client_pacing_keeps_under_the_emulators_rate_limit(make_client, emulator):
     """With pacing on, a burst over the limit is spread out and Iterable never answers 429.
 
-    Iterable's windows are a second long; the pacer's 5 % margin (50 ms) absorbs the time a request takes
-    to arrive. (A 0.2 s window left it 10 ms, less than a loaded machine's scheduling delay.)"""
+    The client is told a window 30 % longer than the emulator's: the emulator answers in the test's own
+    process, so on a machine whose two cores are busy with other work a call can be counted a few hundred
+    milliseconds after it was sent, more than the pacer's 5 % margin, which is sized for a network's jitter.
+    The burst still needs three windows, so the pacing, not the margin, is what keeps it under the limit."""
     emulator.configure(rate_limits_enabled=True, rate_limits={"GET /api/channels": {"limit": 5, "period": 1.0}})
     unpaced = make_client(max_attempts=1)
     with pytest.raises(IterableError) as exc:  # control: the emulator does enforce the limit
@@ -157,11 +159,11 @@ def test_client_pacing_keeps_under_the_emulators_rate_limit(make_client, emulato
     assert exc.value.code == "RateLimitExceeded"
     time.sleep(1.1)
     emulator.clear_requests()
-    paced = make_client(pacing=True, sleep=time.sleep, max_attempts=1, rate_limits={"GET /api/channels": (5, 1.0)})
+    paced = make_client(pacing=True, sleep=time.sleep, max_attempts=1, rate_limits={"GET /api/channels": (5, 1.3)})
     started = time.monotonic()
     for _ in range(15):
         paced.get_channels()
-    assert time.monotonic() - started >= 2.0  # three windows of a second
+    assert time.monotonic() - started >= 2 * 1.3  # three windows
     assert {r["status"] for r in emulator.requests(path="GET /api/channels")} == {200}
 
 
