@@ -8,24 +8,28 @@ Every function takes the run's model class, so the resync and the seed jobs use 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from catalog.iterable.pacing import DEFAULT_MARGIN, SlidingWindow, SpacedWindow
-from catalog.services.bulk import objects_update
+from catalog.services.bulk import rows_update
 from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _pacers: dict[tuple[Any, ...], SlidingWindow] = {}
 _call_pacers: dict[tuple[Any, ...], SpacedWindow] = {}
@@ -103,6 +107,22 @@ def lease_held(run: Any, now: datetime | None = None) -> bool:
     return bool(run.lease_until and run.lease_until > (now or timezone.now()))
 
 
+class ReadAhead:
+    """The batch after the current one, read while the current one's Iterable call is in flight.
+
+    A batch's call waits on the network and the next batch's read on the database, so doing both at once hides
+    the read (see ``call_while``). Read only after the current batch's rows are all taken: pending rows after
+    its last id, which are exactly what the loop would read once the batch is checkpointed."""
+
+    def __init__(self, read: Callable[[], list]) -> None:
+        self._read = read
+        self.items: list | None = None
+
+    def __call__(self) -> None:
+        if self.items is None:
+            self.items = self._read()
+
+
 @dataclass
 class Slice:
     """What one kind of run plugs into the slice loop."""
@@ -112,8 +132,11 @@ class Slice:
     lease_seconds: float
     done_status: str
     failed_status: str
-    next_items: Callable[[Any], list]  # the run -> its next batch of pending items ([] when none is left)
-    process_batch: Callable[[Any, list], str]  # -> "ok", "retry" (items still pending) or "stop"
+    # (run, after) -> the run's next batch of pending items with ids above ``after`` ([] when none is left)
+    next_items: Callable[[Any, int], list]
+    # (run, items, read_ahead) -> "ok", "retry" (items still pending) or "stop"; the batch may call
+    # read_ahead() while its Iterable call is in flight (call_while), and the loop then takes that batch next
+    process_batch: Callable[[Any, list, ReadAhead], str]
     enqueue: Callable[[int], None]  # queue the run's continuation
     refresh_fields: Sequence[str] = ("batch_size", "batches_done", "status")
 
@@ -122,18 +145,23 @@ def slice_run(spec: Slice, run: Any, token: str, deadline: float) -> str:
     """Process ``run`` batch by batch while holding its lease, until it is done (``"done"``), the slice's
     ``deadline`` (monotonic) passes or the worker is stopping (``"continue"``: a continuation is enqueued), the
     lease is lost or the run cancelled (``"stopped"``), or a batch asks to stop the run (``"stopped"``, failed)."""
+    ahead: ReadAhead | None = None
     while True:
         if not lease_acquire(spec.model, run.pk, token, active=spec.active, seconds=spec.lease_seconds):
             return "stopped"
         run.refresh_from_db(fields=list(spec.refresh_fields))
-        items = spec.next_items(run)
+        items = ahead.items if ahead is not None and ahead.items is not None else spec.next_items(run, 0)
         if not items:
             spec.model._default_manager.filter(pk=run.pk, status__in=spec.active).update(
                 status=spec.done_status, finished_at=timezone.now()
             )
             lease_release(spec.model, run.pk, token)
             return "done"
-        outcome = spec.process_batch(run, items)
+        last = items[-1].pk
+        ahead = ReadAhead(partial(spec.next_items, run, last))
+        outcome = spec.process_batch(run, items, ahead)
+        if outcome != "ok":
+            ahead = None  # the batch's rows are still pending: the next read starts again from the first
         if outcome == "stop":
             lease_release(spec.model, run.pk, token, status=spec.failed_status, finished_at=timezone.now())
             return "stopped"
@@ -264,20 +292,45 @@ def supervise(
     return counts
 
 
+def call_while(call: Callable[[], T], meanwhile: Callable[[], object]) -> T:
+    """Make ``call`` (an Iterable call: the network, never the database) in a thread of its own while this
+    thread runs ``meanwhile`` (database work on this thread's connection); return the call's result or raise
+    its exception. The call runs in a copy of this context, so a deadline set for the work follows it."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iterable")
+    try:
+        future = pool.submit(contextvars.copy_context().run, call)
+        meanwhile()
+        return future.result()
+    finally:
+        # Not waiting for the call: a task stopped at its time limit (an exception raised in this thread) must
+        # end now, not when Iterable answers; its rows are still pending and the resume sends them again.
+        pool.shutdown(wait=False)
+
+
+@dataclass
+class Result:
+    """What a batch did with one of its rows."""
+
+    status: str
+    outcome: str
+    diff: dict = field(default_factory=dict)
+    error_code: str = ""
+    error_message: str = ""
+
+
 ITEM_FIELDS = ["status", "outcome", "diff", "error_code", "error_message", "attempts", "batch_no", "processed_at"]
 
 
 def items_write(
     model: type[Model],
     groups: dict[tuple[str, str], list[int]],
-    detailed: Sequence[Model],
+    detailed: Sequence[tuple[int, int, Result]],
     *,
     batch_no: int,
     now: datetime,
-    fields: Sequence[str] = (),
 ) -> None:
     """Write a batch's rows: plain outcomes in one UPDATE per (status, outcome) group, rows with a detail
-    (a difference or a failure) by one set-based UPDATE, their ``ITEM_FIELDS`` and the slice's extra ``fields``.
+    (a difference or a failure: ``(pk, attempts so far, result)``) by one set-based UPDATE of ``ITEM_FIELDS``.
     Called inside the batch's transaction."""
     for (status, outcome), ids in groups.items():
         model._default_manager.filter(pk__in=ids).update(
@@ -289,4 +342,8 @@ def items_write(
             error_code="",
             error_message="",
         )
-    objects_update(model, detailed, [*ITEM_FIELDS, *fields])
+    rows = (
+        [pk, r.status, r.outcome, r.diff, r.error_code, r.error_message, attempts + 1, batch_no, now]
+        for pk, attempts, r in detailed
+    )
+    rows_update(model, rows, ITEM_FIELDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,6 +13,7 @@ from catalog.iterable import IterableError
 from catalog.iterable.client import MAX_BODY_BYTES, User
 from catalog.models import Job, JobAction, JobItem, JobRun
 from catalog.runs import engine
+from catalog.runs.engine import Result
 from catalog.services.iterable_support import fan_out
 
 BODY_BUDGET = MAX_BODY_BYTES - 64 * 1024
@@ -44,15 +45,6 @@ OUTCOMES = {
     "given_up": "Given up after failing (never sent again)",
 }
 CHANGES = {"would_create", "would_change", "would_add", "would_remove", "would_delete", "would_opt_out"}
-
-
-@dataclass
-class Result:
-    status: str
-    outcome: str
-    diff: dict = field(default_factory=dict)
-    error_code: str = ""
-    error_message: str = ""
 
 
 @dataclass

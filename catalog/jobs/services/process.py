@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.iterable import IterableError, client_for_project
-from catalog.jobs.services.actions import HANDLERS, Batch, Result, Row
+from catalog.jobs.services.actions import HANDLERS, Batch, Row
 from catalog.jobs.services.conf import ACTIVE, ENDPOINTS, READ, lease_seconds, max_upload_rows, slice_seconds
 from catalog.jobs.services.queue import job_enqueue
 from catalog.jobs.services.rows import identity_hash
@@ -22,6 +22,7 @@ from catalog.jobs.services.runs import insert_rows
 from catalog.jobs.services.sources import file_rows, query_rows
 from catalog.models import ContactPreference, DeletionRecord, JobAction, JobItem, JobRun
 from catalog.runs import engine
+from catalog.runs.engine import Result
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str 
         done_status=JobRun.Status.DONE,
         failed_status=JobRun.Status.FAILED,
         next_items=_next_items,
-        process_batch=lambda run, items: _process_batch(batch, run, items),
+        process_batch=lambda run, items, _ahead: _process_batch(batch, run, items),
         enqueue=job_enqueue,
     )
     return engine.slice_run(spec, run, token, deadline)
@@ -134,9 +135,9 @@ def _list_rows(run: JobRun, token: str) -> str:
     return "ok"
 
 
-def _next_items(run: JobRun) -> list[Row]:
+def _next_items(run: JobRun, after: int) -> list[Row]:
     # Plain rows, not model instances: building a thousand instances per batch cost more than the batch's send.
-    pending = run.items.filter(status=JobItem.Status.PENDING).order_by("id")[: run.batch_size]
+    pending = run.items.filter(status=JobItem.Status.PENDING, id__gt=after).order_by("id")[: run.batch_size]
     return [Row(*values) for values in pending.values_list("id", "row_no", "key", "payload", "attempts")]
 
 
@@ -180,27 +181,11 @@ def _checkpoint(batch: Batch, run: JobRun, items: list[Row], results: dict[int, 
                 )
             )
     groups: dict[tuple[str, str], list[int]] = {}
-    detailed: list[JobItem] = []
+    detailed: list[tuple[int, int, Result]] = []
     for item in items:
         result = results[item.pk]
         if result.diff or result.error_code or result.error_message:
-            detailed.append(
-                JobItem(
-                    pk=item.pk,
-                    run_id=run.pk,
-                    row_no=item.row_no,
-                    key=item.key,
-                    payload=item.payload,
-                    status=result.status,
-                    outcome=result.outcome,
-                    diff=result.diff,
-                    error_code=result.error_code,
-                    error_message=result.error_message,
-                    attempts=item.attempts + 1,
-                    batch_no=batch_no,
-                    processed_at=now,
-                )
-            )
+            detailed.append((item.pk, item.attempts, result))
         else:
             groups.setdefault((result.status, result.outcome), []).append(item.pk)
     with transaction.atomic():

@@ -9,7 +9,6 @@ from typing import Any
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
 from catalog.models import (
     SUBSCRIPTION_ARRAY_FIELDS,
-    ContactPreference,
 )
 from catalog.resync.services.conf import ALL, SUBSCRIBED, UNSUB_CHANNELS
 from catalog.resync.services.rules import Rules
@@ -17,8 +16,9 @@ from catalog.resync.services.rules import Rules
 logger = logging.getLogger(__name__)
 
 
-def desired_arrays(contact: ContactPreference, rules: Rules) -> dict[str, list[int] | None]:
-    """The arrays the resync may write for this contact (``None``: leave it alone), filtered to scope."""
+def desired_arrays(contact: Any, rules: Rules) -> dict[str, list[int] | None]:
+    """The arrays the resync may write for this contact (``None``: leave it alone), filtered to scope.
+    ``contact``: anything with ContactPreference's array fields (a resync batch reads them as plain rows)."""
     out: dict[str, list[int] | None] = {}
     for field_name, array in SUBSCRIPTION_ARRAY_FIELDS.items():
         value = getattr(contact, field_name)

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
-    SUBSCRIPTION_ARRAY_FIELDS,
     BatchErrorPolicy,
     ContactPreference,
     ResyncItem,
@@ -74,23 +73,51 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
         lease_seconds=lease_seconds(),
         done_status=ResyncRun.Status.DONE,
         failed_status=ResyncRun.Status.FAILED,
-        next_items=_next_items,
-        process_batch=lambda run, items: _process_batch(run, items, client, rules, pacer, settings.read_concurrency),
+        # A batch is read and merged in one step, so that the next batch's share of it happens while the
+        # current batch's write is in flight (see engine.ReadAhead).
+        next_items=lambda run, after: _merged(run, _next_items(run, after), client, rules, settings.read_concurrency),
+        process_batch=lambda run, items, ahead: _process_batch(run, items, ahead, client, pacer),
         enqueue=resync_enqueue,
     )
     return engine.slice_run(spec, run, token, deadline)
 
 
-# What a batch reads of its rows and their contacts: loading every column of both cost a fifth of a batch.
-_BATCH_FIELDS = (
-    "id", "run_id", "contact_id", "status", "attempts",
-    "contact__id", "contact__email", "contact__user_id", *(f"contact__{name}" for name in SUBSCRIPTION_ARRAY_FIELDS),
-)  # fmt: skip
+@dataclass(slots=True)
+class Contact:
+    """What a batch reads of a contact: its address and its stored subscription arrays."""
+
+    email: str
+    email_list_ids: list[int] | None
+    unsubscribed_channel_ids: list[int] | None
+    unsubscribed_message_type_ids: list[int] | None
+    subscribed_message_type_ids: list[int] | None
 
 
-def _next_items(run: ResyncRun) -> list[ResyncItem]:
-    pending = run.items.filter(status=ResyncItem.Status.PENDING).select_related("contact").only(*_BATCH_FIELDS)
-    return list(pending.order_by("id")[: run.batch_size])
+@dataclass(slots=True)
+class Item:
+    """One pending row of a run as a batch needs it. Plain rows, not model instances: building a thousand
+    ResyncItems with their contacts cost a quarter of a batch."""
+
+    pk: int
+    contact_id: int
+    attempts: int
+    contact: Contact
+    read_at: datetime  # when its contact was read: a change made after it stays "changed since the resync"
+    # What the merge decided (a failed send may still change it), and the row to send, if any.
+    result: engine.Result | None = None
+    diff: dict = field(default_factory=dict)
+    row: dict[str, Any] | None = None
+
+
+# Read in the dataclass's own order; desired_arrays reads every SUBSCRIPTION_ARRAY_FIELDS name of it.
+_CONTACT_FIELDS = tuple(f.name for f in fields(Contact))
+
+
+def _next_items(run: ResyncRun, after: int) -> list[Item]:
+    read_at = timezone.now()
+    pending = run.items.filter(status=ResyncItem.Status.PENDING, id__gt=after).order_by("id")[: run.batch_size]
+    columns = pending.values_list("id", "contact_id", "attempts", *(f"contact__{name}" for name in _CONTACT_FIELDS))
+    return [Item(pk, contact_id, attempts, Contact(*rest), read_at) for pk, contact_id, attempts, *rest in columns]
 
 
 # Selections by query: the request only records the choice; the run's task lists the contacts.
@@ -151,20 +178,9 @@ def _read_many(client, emails: list[str], concurrency: int) -> dict[str, Any]:
     return fan_out({email: partial(client.get_user_by_email, email) for email in emails}, max_workers=concurrency)
 
 
-@dataclass
-class _Result:
-    status: str
-    outcome: str = ""
-    diff: dict = field(default_factory=dict)
-    error_code: str = ""
-    error_message: str = ""
-
-
-def _process_batch(run, items, client, rules, pacer, concurrency) -> str:
-    """One checkpointed batch. Returns ``"ok"``, ``"retry"`` (batch size halved; items still pending) or
-    ``"stop"`` (policy says stop; items still pending)."""
-    started = timezone.now()
-    batch_no = run.batches_done + 1
+def _merged(run, items: list[Item], client, rules, concurrency) -> list[Item]:
+    """Decide each item's outcome and row: its stored arrays merged with Iterable's current state, read first
+    where the merge needs it (or for every contact, in a dry run or a run that compares by reading)."""
     desired = {item.pk: desired_arrays(item.contact, rules) for item in items}
     read_all = run.dry_run or run.compare == ResyncRun.Compare.READ
     to_read = [
@@ -173,49 +189,55 @@ def _process_batch(run, items, client, rules, pacer, concurrency) -> str:
         if any(v is not None for v in desired[item.pk].values()) and (read_all or needs_read(desired[item.pk], rules))
     ]
     reads = _read_many(client, to_read, concurrency)
-    results: dict[int, _Result] = {}
-    diffs: dict[int, dict] = {}
-    rows: list[tuple[ResyncItem, dict[str, Any]]] = []
     for item in items:
         wanted = desired[item.pk]
         email = item.contact.email
         if all(v is None for v in wanted.values()):
-            results[item.pk] = _Result(ResyncItem.Status.SKIPPED, "nothing_in_scope")
+            item.result = engine.Result(ResyncItem.Status.SKIPPED, "nothing_in_scope")
             continue
         current = None
         created = False
         if email in reads:
             found = reads[email]
             if isinstance(found, IterableError):
-                results[item.pk] = _Result(ResyncItem.Status.FAILED, "read_failed", {}, found.code, found.msg[:500])
+                item.result = engine.Result(ResyncItem.Status.FAILED, "read_failed", {}, found.code, found.msg[:500])
                 continue
             created = found is None
             current = {a: [] for a in ARRAYS} if found is None else current_of(found)
         merge = merge_subscriptions(desired=wanted, current=current, rules=rules)
-        diff = diffs[item.pk] = {"arrays": merge.diff}
+        diff = item.diff = {"arrays": merge.diff}
         if merge.dropped:
             diff["dropped"] = merge.dropped
         if merge.kept_misaligned:
             diff["kept_misaligned"] = merge.kept_misaligned
         if not merge.send:
-            results[item.pk] = _Result(ResyncItem.Status.SKIPPED, "in_sync", diff if merge.dropped else {})
+            item.result = engine.Result(ResyncItem.Status.SKIPPED, "in_sync", diff if merge.dropped else {})
         elif run.dry_run:
-            results[item.pk] = _Result(ResyncItem.Status.DONE, "would_change", diff)
+            item.result = engine.Result(ResyncItem.Status.DONE, "would_change", diff)
         else:
             # The difference is kept so the run's page and download say, by name, what it changed.
-            results[item.pk] = _Result(ResyncItem.Status.DONE, "created" if created else "changed", diff)
-            rows.append((item, merge.row(email)))
+            item.result = engine.Result(ResyncItem.Status.DONE, "created" if created else "changed", diff)
+            item.row = merge.row(email)
+    return items
+
+
+def _process_batch(run, items: list[Item], ahead, client, pacer) -> str:
+    """One checkpointed batch of merged items. Returns ``"ok"``, ``"retry"`` (batch size halved; items still
+    pending) or ``"stop"`` (policy says stop; items still pending)."""
+    results = {item.pk: item.result for item in items if item.result is not None}  # _merged decided each
+    diffs = {item.pk: item.diff for item in items}
+    rows = [(item, item.row) for item in items if item.row is not None]
     if rows:
-        outcome = _send(run, rows, results, diffs, client, pacer)
+        outcome = _send(run, rows, results, diffs, client, pacer, ahead)
         if outcome != "ok":
             return outcome
-    _checkpoint(run, items, results, batch_no, started)
+    _checkpoint(run, items, results, run.batches_done + 1, items[0].read_at)
     return "ok"
 
 
-def _chunks_by_size(rows: list[tuple[ResyncItem, dict]]) -> list[list[tuple[ResyncItem, dict]]]:
-    chunks: list[list[tuple[ResyncItem, dict]]] = []
-    current: list[tuple[ResyncItem, dict]] = []
+def _chunks_by_size(rows: list[tuple[Item, dict]]) -> list[list[tuple[Item, dict]]]:
+    chunks: list[list[tuple[Item, dict]]] = []
+    current: list[tuple[Item, dict]] = []
     size = 0
     for pair in rows:
         row_size = len(json.dumps(pair[1], separators=(",", ":"))) + 1
@@ -229,11 +251,11 @@ def _chunks_by_size(rows: list[tuple[ResyncItem, dict]]) -> list[list[tuple[Resy
     return chunks
 
 
-def _send(run, rows, results, diffs, client, pacer) -> str:
+def _send(run, rows, results, diffs, client, pacer, ahead) -> str:
     for chunk in _chunks_by_size(rows):
         engine.pace(pacer)
         try:
-            answer = client.bulk_update_subscriptions([row for _, row in chunk])
+            answer = engine.call_while(partial(client.bulk_update_subscriptions, [row for _, row in chunk]), ahead)
         except IterableError as exc:
             if exc.code == "BatchTooLarge" or exc.status == 413:
                 # The limit is undocumented: halve and try the same contacts again (they are still pending).
@@ -242,7 +264,7 @@ def _send(run, rows, results, diffs, client, pacer) -> str:
                 logger.warning("Resync run %s: batch of %d too large, now %d", run.pk, len(chunk), new_size)
                 if len(chunk) == 1:
                     pk = chunk[0][0].pk
-                    results[pk] = _Result(ResyncItem.Status.FAILED, "send_failed", diffs[pk], exc.code, exc.msg)
+                    results[pk] = engine.Result(ResyncItem.Status.FAILED, "send_failed", diffs[pk], exc.code, exc.msg)
                     continue
                 return "retry"
             if run.on_batch_error == BatchErrorPolicy.STOP:
@@ -250,7 +272,7 @@ def _send(run, rows, results, diffs, client, pacer) -> str:
                 return "stop"
             ResyncRun.objects.filter(pk=run.pk).update(last_error=str(exc)[:2000])
             for item, _ in chunk:
-                results[item.pk] = _Result(
+                results[item.pk] = engine.Result(
                     ResyncItem.Status.FAILED, "send_failed", diffs[item.pk], exc.code, exc.msg[:500]
                 )
             continue
@@ -264,24 +286,20 @@ def _send(run, rows, results, diffs, client, pacer) -> str:
                     if code == "invalidEmail"
                     else "Iterable refused the update (unknown id, or a subscribed type on an unsubscribed channel)."
                 )
-                results[item.pk] = _Result(ResyncItem.Status.FAILED, "rejected", diffs[item.pk], code, message)
+                results[item.pk] = engine.Result(ResyncItem.Status.FAILED, "rejected", diffs[item.pk], code, message)
     return "ok"
 
 
-def _checkpoint(run, items, results: dict[int, _Result], batch_no: int, started) -> None:
+def _checkpoint(run, items: list[Item], results: dict[int, engine.Result], batch_no: int, read_at) -> None:
     """Record one batch atomically: item outcomes, the contacts' resynced marker, the run's batch count."""
     now = timezone.now()
     groups: dict[tuple[str, str], list[int]] = {}
-    detailed: list[ResyncItem] = []
+    detailed: list[tuple[int, int, engine.Result]] = []
     for item in items:
         result = results[item.pk]
         # Failures and dry-run differences keep their detail; plain outcomes are written in groups.
         if result.diff or result.error_code:
-            item.status, item.outcome, item.diff = result.status, result.outcome, result.diff
-            item.error_code, item.error_message = result.error_code, result.error_message
-            item.attempts += 1
-            item.batch_no, item.processed_at = batch_no, now
-            detailed.append(item)
+            detailed.append((item.pk, item.attempts, result))
         else:
             groups.setdefault((result.status, result.outcome), []).append(item.pk)
     synced = [
@@ -292,6 +310,6 @@ def _checkpoint(run, items, results: dict[int, _Result], batch_no: int, started)
     with transaction.atomic():
         engine.items_write(ResyncItem, groups, detailed, batch_no=batch_no, now=now)
         if synced:
-            # The "resynced" marker: the time the batch started (a change made during the batch stays "changed").
-            ContactPreference.objects.filter(pk__in=synced).update(resynced_at=started, resynced_run=run)
+            # The "resynced" marker: when the contacts were read (a change made since stays "changed").
+            ContactPreference.objects.filter(pk__in=synced).update(resynced_at=read_at, resynced_run=run)
         ResyncRun.objects.filter(pk=run.pk).update(batches_done=F("batches_done") + 1)
