@@ -43,7 +43,7 @@ from catalog.resync.services.ingest import preference_upsert  # noqa: E402
 from catalog.resync.services.process import resync_process  # noqa: E402
 from catalog.resync.services.rules import resync_settings_update  # noqa: E402
 from catalog.resync.services.runs import resync_start  # noqa: E402
-from iterable_emulator.testing import EmulatorServer  # noqa: E402
+from _emulator import emulator  # noqa: E402
 
 WRITE = "POST /api/users/bulkUpdateSubscriptions"
 
@@ -84,9 +84,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=5.0)
     parser.add_argument("--read-sample", type=int, default=1000)
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the emulator in this process (it then shares its CPU time)"
+    )
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
-    with EmulatorServer(seed(), rate_limits_enabled=True) as emu:
+    with emulator(seed(), in_process=args.in_process, rate_limits_enabled=True) as emu:
         project = IterableProject.objects.create(
             name="Bench", api_key_env="ITERABLE_API_KEY_BENCH", api_base_url=emu.us_url
         )
