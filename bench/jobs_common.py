@@ -76,6 +76,9 @@ def main(action: str, default_rows: int = 100_000) -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--memory-rows", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the emulator in this process (it then shares its CPU time)"
+    )
     args = parser.parse_args()
     os.environ["ITERABLE_API_KEY_JOBS_BENCH"] = KEY
     os.environ.setdefault("ITERABLE_ALLOWED_HOSTS", "http://127.0.0.1")
@@ -92,6 +95,8 @@ def main(action: str, default_rows: int = 100_000) -> None:
     django.setup()
     call_command("migrate", verbosity=0)
 
+    from _emulator import emulator
+
     from catalog.iterable import clear_client_cache
     from catalog.jobs.services.conf import ENDPOINTS
     from catalog.jobs.services.process import job_process
@@ -99,13 +104,12 @@ def main(action: str, default_rows: int = 100_000) -> None:
     from catalog.jobs.services.setup import job_save
     from catalog.jobs.services.sources import file_rows
     from catalog.models import Channel, IterableProject, JobItem
-    from iterable_emulator.testing import EmulatorServer
 
     # Every 429 the client met (it logs each before retrying): the emulator keeps only its last requests.
     limited = _count_rate_limited()
 
     users = args.rows if action in SEED_USERS_FOR else 0
-    with EmulatorServer(seed(users), rate_limits_enabled=True) as emu:
+    with emulator(seed(users), in_process=args.in_process, rate_limits_enabled=True) as emu:
         clear_client_cache()
         project = IterableProject.objects.create(
             name="Bench", api_key_env="ITERABLE_API_KEY_JOBS_BENCH", api_base_url=emu.us_url

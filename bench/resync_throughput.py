@@ -34,6 +34,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from _emulator import emulator  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from jobs_common import bench_seed  # noqa: E402
 
@@ -43,7 +44,6 @@ from catalog.resync.services.ingest import preference_upsert  # noqa: E402
 from catalog.resync.services.process import resync_process  # noqa: E402
 from catalog.resync.services.rules import resync_settings_update  # noqa: E402
 from catalog.resync.services.runs import resync_start  # noqa: E402
-from _emulator import emulator  # noqa: E402
 
 WRITE = "POST /api/users/bulkUpdateSubscriptions"
 
