@@ -1,6 +1,7 @@
 """The main menu in real Chromium: open on a laptop, folded behind a keyboard-operable "Menu" button on a phone."""
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -15,14 +16,16 @@ def test_on_a_phone_the_menu_folds_behind_a_button(page, live_server, log_in, ad
     log_in("ada", "/")
     toggle = page.get_by_role("button", name="Menu")
     channels = page.get_by_role("link", name="Channels")
-    assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false"
-    assert not channels.is_visible()
+    expect(toggle).to_be_visible()  # nav.js shows it
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(channels).to_be_hidden()
     # The first screen is the page, not the menu.
     assert page.get_by_role("heading", level=1).bounding_box()["y"] < 200
 
     toggle.focus()
     page.keyboard.press("Enter")
-    assert toggle.get_attribute("aria-expanded") == "true" and channels.is_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(channels).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     channels.click()
     page.wait_for_url("**/channels/")
@@ -33,11 +36,12 @@ def test_on_a_phone_the_menu_folds_behind_a_button(page, live_server, log_in, ad
     page.keyboard.press("Tab")  # the menu button
     page.keyboard.press("Space")
     current = page.locator('#site-nav a[aria-current="page"]')
-    assert current.inner_text() == "Channels" and current.is_visible()
+    expect(current).to_have_text("Channels", use_inner_text=True)
+    expect(current).to_be_visible()
     page.keyboard.press("Escape")
-    assert toggle.get_attribute("aria-expanded") == "false"
-    assert not page.get_by_role("link", name="Channels").is_visible()
-    assert page.evaluate("document.activeElement.classList.contains('nav-toggle')")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("link", name="Channels")).to_be_hidden()
+    expect(page.locator(".nav-toggle")).to_be_focused()
 
 
 def test_on_a_laptop_every_group_is_in_view(page, live_server, log_in, admin):
