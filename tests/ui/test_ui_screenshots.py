@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from testkit.browser import PASSWORD
+from testkit.browser import submit_login
 from testkit.routes import HTML_UNDER_API, routes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -150,10 +150,7 @@ def test_every_page_at_every_width(browser, live_server, demo, user_in_role, scr
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    submit_login(page, "ada")
 
     found: dict[tuple[str, str], str] = {}
     skipped, errors, shot = [], [], 0

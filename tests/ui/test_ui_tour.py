@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 from test_ui_screenshots import PAGE_FACTS, RAW_NAMES
-from testkit.browser import PASSWORD
+from testkit.browser import submit_login
 
 from catalog.audit.models import AuditEvent
 from catalog.models import MessageType, Notification, ProofRecipient
@@ -71,20 +71,18 @@ def looks_right(page) -> None:
 
 
 def open_menu_link(page, name: str) -> None:
-    """Follow a link of the main menu, unfolding it first on a phone."""
+    """Follow a link of the main menu, unfolding it first on a phone; return once its page has loaded."""
     toggle = page.get_by_role("button", name="Menu")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false":
         toggle.click()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
 def log_in_as(page, live_server, username: str, next_path: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{live_server.url}{next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    submit_login(page, username)
 
 
 @pytest.mark.parametrize("width", [1440, 390])
@@ -99,7 +97,8 @@ def test_a_marketers_tour_needs_no_knowledge_of_iterables_api(page, live_server,
     open_menu_link(page, "Notifications")
     looks_right(page)
     page.get_by_role("search", name="Search and filter notifications").get_by_label("Search").fill("digest")
-    page.get_by_role("button", name="Apply").click()
+    with page.expect_navigation():  # looks_right must look at the filtered list, not the one being left
+        page.get_by_role("button", name="Apply").click()
     looks_right(page)
     # The row is named by the notification's name; its link is the key.
     page.get_by_role("row", name=re.compile("Weekly activity digest")).get_by_role("link").first.click()
@@ -114,8 +113,9 @@ def test_a_marketers_tour_needs_no_knowledge_of_iterables_api(page, live_server,
     page.get_by_role("link", name="Test send", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Test send: Weekly activity digest")
     recipient = page.get_by_label("Recipient")
-    [label] = [o for o in recipient.locator("option").all_inner_texts() if CONTACT in o]
-    recipient.select_option(label=label)
+    contact_option = recipient.locator("option", has_text=re.compile(re.escape(CONTACT)))
+    expect(contact_option).to_have_count(1)
+    recipient.select_option(label=contact_option.inner_text())
     looks_right(page)
     page.get_by_role("button", name="Preview").click()
     subject = page.get_by_test_id("rendered-subject")
@@ -123,7 +123,9 @@ def test_a_marketers_tour_needs_no_knowledge_of_iterables_api(page, live_server,
     assert subject.inner_text() not in {"", "(none)"}
     body = page.frame_locator('[data-testid="rendered-frame"]').locator("body")
     expect(body).not_to_be_empty()
-    assert len(body.inner_text().strip()) > 20  # the email's words, not an empty frame
+    # The email's words (over 20 characters once stripped), not an empty frame: waited for, as the frame loads
+    # after the page.
+    expect(body).to_have_text(re.compile(r"\S[\s\S]{19,}\S"), use_inner_text=True)
     looks_right(page)
     page.get_by_role("button", name="Send test").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(re.compile(r"Test send #\d+"))
@@ -189,7 +191,8 @@ def test_a_marketers_tour_needs_no_knowledge_of_iterables_api(page, live_server,
     open_menu_link(page, "Activity")
     monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
     page.get_by_label("From").fill(monday.isoformat())
-    page.get_by_role("button", name="Apply").click()
+    with page.expect_navigation():  # the rows below are also on the unfiltered page being left
+        page.get_by_role("button", name="Apply").click()
     activity = page.locator(".activity")
     sent = activity.get_by_role("row").filter(has_text="Test send").filter(has_text=CONTACT)
     expect(sent).to_contain_text("mia")
