@@ -67,6 +67,8 @@ class Batch:
     concurrency: int
     call_pacer: Any = None  # a call per row (a delete): in order, evenly spaced, a window after earlier ones ended
     read_pacer: Any = None  # a row's read, likewise at the read endpoints' rate
+    # The next batch's read, done while a bulk write is in flight (engine.ReadAhead); set for each batch.
+    ahead: Callable[[], object] = lambda: None
 
 
 def _read(batch: Batch, payload: dict) -> User | None:
@@ -162,7 +164,7 @@ def _bulk(
     for chunk in _chunks(items, row):
         engine.pace(batch.pacer)
         try:
-            answer = write([body for _, body in chunk])
+            answer = engine.call_while(partial(write, [body for _, body in chunk]), batch.ahead)
         except IterableError as exc:
             if batch.job.action != JobAction.OPT_OUT and (exc.code == "BatchTooLarge" or exc.status == 413):
                 return "retry"

@@ -94,7 +94,7 @@ def job_process(*, run_id: int, slice_seconds_: float | None = None, token: str 
         done_status=JobRun.Status.DONE,
         failed_status=JobRun.Status.FAILED,
         next_items=_next_items,
-        process_batch=lambda run, items, _ahead: _process_batch(batch, run, items),
+        process_batch=lambda run, items, ahead: _process_batch(batch, run, items, ahead),
         enqueue=job_enqueue,
     )
     return engine.slice_run(spec, run, token, deadline)
@@ -141,8 +141,9 @@ def _next_items(run: JobRun, after: int) -> list[Row]:
     return [Row(*values) for values in pending.values_list("id", "row_no", "key", "payload", "attempts")]
 
 
-def _process_batch(batch: Batch, run: JobRun, items: list[Row]) -> str:
+def _process_batch(batch: Batch, run: JobRun, items: list[Row], ahead: engine.ReadAhead) -> str:
     started = timezone.now()
+    batch.ahead = ahead
     outcome, results = HANDLERS[batch.job.action](batch, items)
     if outcome == "retry":
         # Iterable found the body too large: halve and send the same rows again (they are still pending).
