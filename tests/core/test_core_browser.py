@@ -67,7 +67,7 @@ def test_search_filter_sort_and_open_a_detail(page, live_server, log_in, catalog
     expect_rows(page, ["weekly_digest", "receipt"])
 
     page.get_by_role("link", name="Weekly digest", exact=True).click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Weekly digest")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Weekly digest"))
     link = page.get_by_role("link", name="Campaign 401 in Iterable")
     expect(link).to_have_attribute("href", "https://app.iterable.com/campaigns/401")
     page.wait_for_load_state()  # the detail page is the one shown now: its whole document, before reading it
