@@ -8,17 +8,15 @@ Every function takes the run's model class, so the resync and the seed jobs use 
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Model, Q
@@ -29,7 +27,6 @@ from catalog.services.bulk import rows_update
 from catalog.workers import shutdown_requested
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 _pacers: dict[tuple[Any, ...], SlidingWindow] = {}
 _call_pacers: dict[tuple[Any, ...], SpacedWindow] = {}
@@ -111,16 +108,29 @@ class ReadAhead:
     """The batch after the current one, read while the current one's Iterable call is in flight.
 
     A batch's call waits on the network and the next batch's read on the database, so doing both at once hides
-    the read (see ``call_while``). Read only after the current batch's rows are all taken: pending rows after
-    its last id, which are exactly what the loop would read once the batch is checkpointed."""
+    the read (see ``catalog.services.iterable_support.call_while``). Read only after the current batch's rows are
+    all taken: pending rows after its last id, which are what the loop would read once the batch is checkpointed.
+    The loop uses it only if nobody else checkpointed the run meanwhile, and never to decide the run is done."""
 
-    def __init__(self, read: Callable[[], list]) -> None:
+    def __init__(self, read: Callable[[], list], batches_done: int) -> None:
         self._read = read
         self.items: list | None = None
+        # The run's batch count once the current batch is checkpointed: any other count means another worker
+        # (a resume after a lapsed lease) or a retry of failed rows moved the run, and this read is stale.
+        self.batches_done = batches_done
 
     def __call__(self) -> None:
-        if self.items is None:
+        if self.items is not None:
+            return
+        try:
             self.items = self._read()
+        except Exception:
+            # The batch's write is in flight and must still be checkpointed: the loop reads again instead.
+            logger.exception("Reading the next batch ahead failed; it is read again after the checkpoint")
+
+    def usable(self, run: Any) -> bool:
+        """Read, not empty (the loop's own read decides a run is done), and the run moved by this batch alone."""
+        return bool(self.items) and run.batches_done == self.batches_done
 
 
 @dataclass
@@ -150,7 +160,7 @@ def slice_run(spec: Slice, run: Any, token: str, deadline: float) -> str:
         if not lease_acquire(spec.model, run.pk, token, active=spec.active, seconds=spec.lease_seconds):
             return "stopped"
         run.refresh_from_db(fields=list(spec.refresh_fields))
-        items = ahead.items if ahead is not None and ahead.items is not None else spec.next_items(run, 0)
+        items = ahead.items if ahead is not None and ahead.usable(run) else spec.next_items(run, 0)
         if not items:
             spec.model._default_manager.filter(pk=run.pk, status__in=spec.active).update(
                 status=spec.done_status, finished_at=timezone.now()
@@ -158,7 +168,7 @@ def slice_run(spec: Slice, run: Any, token: str, deadline: float) -> str:
             lease_release(spec.model, run.pk, token)
             return "done"
         last = items[-1].pk
-        ahead = ReadAhead(partial(spec.next_items, run, last))
+        ahead = ReadAhead(partial(spec.next_items, run, last), run.batches_done + 1)
         outcome = spec.process_batch(run, items, ahead)
         if outcome != "ok":
             ahead = None  # the batch's rows are still pending: the next read starts again from the first
@@ -292,21 +302,6 @@ def supervise(
     return counts
 
 
-def call_while(call: Callable[[], T], meanwhile: Callable[[], object]) -> T:
-    """Make ``call`` (an Iterable call: the network, never the database) in a thread of its own while this
-    thread runs ``meanwhile`` (database work on this thread's connection); return the call's result or raise
-    its exception. The call runs in a copy of this context, so a deadline set for the work follows it."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iterable")
-    try:
-        future = pool.submit(contextvars.copy_context().run, call)
-        meanwhile()
-        return future.result()
-    finally:
-        # Not waiting for the call: a task stopped at its time limit (an exception raised in this thread) must
-        # end now, not when Iterable answers; its rows are still pending and the resume sends them again.
-        pool.shutdown(wait=False)
-
-
 @dataclass
 class Result:
     """What a batch did with one of its rows."""
@@ -339,6 +334,7 @@ def items_write(
             attempts=F("attempts") + 1,
             batch_no=batch_no,
             processed_at=now,
+            diff={},  # a retried row's earlier failure or difference is no longer its outcome
             error_code="",
             error_message="",
         )

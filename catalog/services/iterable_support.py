@@ -4,7 +4,7 @@ a sentence staff can act on."""
 
 import contextvars
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,12 +22,17 @@ K = TypeVar("K")
 T = TypeVar("T")
 
 
+def _in_context(pool: ThreadPoolExecutor, call: Callable[..., T], *args: Any) -> Future[T]:
+    """``call`` in a thread of ``pool``, in a copy of the caller's context: the request's Iterable deadline (and
+    its request id) follows it into the thread."""
+    return pool.submit(contextvars.copy_context().run, call, *args)
+
+
 def fan_out(calls: Mapping[K, Callable[[], T]], *, max_workers: int | None = None) -> dict[K, T | IterableError]:
     """Run independent Iterable calls at once; return each one's result, or the IterableError it raised, by key.
 
-    Each call runs in a copy of the caller's context, so the request's Iterable deadline (and its request id)
-    follows it into the thread. Any other exception is a bug and is raised. The calls must not touch the
-    database: each thread would open a connection of its own and never close it.
+    Any other exception is a bug and is raised. The calls must not touch the database: each thread would open a
+    connection of its own and never close it.
     """
     if not calls:
         return {}
@@ -39,9 +44,31 @@ def fan_out(calls: Mapping[K, Callable[[], T]], *, max_workers: int | None = Non
         except IterableError as error:
             return error
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iterable") as pool:
-        futures = {key: pool.submit(contextvars.copy_context().run, guarded, call) for key, call in calls.items()}
-        return {key: future.result() for key, future in futures.items()}
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iterable")
+    try:
+        futures = {key: _in_context(pool, guarded, call) for key, call in calls.items()}
+        results = {key: future.result() for key, future in futures.items()}
+    except BaseException:
+        # Stopped here (a task at its time limit): end now, and start none of the calls still queued.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
+
+
+def call_while(call: Callable[[], T], meanwhile: Callable[[], object]) -> T:
+    """Make one Iterable ``call`` in a thread while this thread runs ``meanwhile`` (database work, on this
+    thread's connection); return the call's result or raise its exception. As in ``fan_out``, the call must not
+    touch the database."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iterable")
+    try:
+        future = _in_context(pool, call)
+        meanwhile()
+        return future.result()
+    finally:
+        # Not waiting for the call: a task stopped at its time limit (an exception raised in this thread) must
+        # end now, not when Iterable answers; its rows are still pending and the resume sends them again.
+        pool.shutdown(wait=False)
 
 
 def first_error(results: Mapping[Any, Any]) -> IterableError | None:

@@ -14,7 +14,7 @@ from catalog.iterable.client import MAX_BODY_BYTES, User
 from catalog.models import Job, JobAction, JobItem, JobRun
 from catalog.runs import engine
 from catalog.runs.engine import Result
-from catalog.services.iterable_support import fan_out
+from catalog.services.iterable_support import call_while, fan_out
 
 BODY_BUDGET = MAX_BODY_BYTES - 64 * 1024
 DONE, FAILED, SKIPPED = JobItem.Status.DONE, JobItem.Status.FAILED, JobItem.Status.SKIPPED
@@ -164,7 +164,7 @@ def _bulk(
     for chunk in _chunks(items, row):
         engine.pace(batch.pacer)
         try:
-            answer = engine.call_while(partial(write, [body for _, body in chunk]), batch.ahead)
+            answer = call_while(partial(write, [body for _, body in chunk]), batch.ahead)
         except IterableError as exc:
             if batch.job.action != JobAction.OPT_OUT and (exc.code == "BatchTooLarge" or exc.status == 413):
                 return "retry"

@@ -142,18 +142,17 @@ def _next_items(run: JobRun, after: int) -> list[Row]:
 
 
 def _process_batch(batch: Batch, run: JobRun, items: list[Row], ahead: engine.ReadAhead) -> str:
-    started = timezone.now()
     batch.ahead = ahead
     outcome, results = HANDLERS[batch.job.action](batch, items)
     if outcome == "retry":
         # Iterable found the body too large: halve and send the same rows again (they are still pending).
         JobRun.objects.filter(pk=run.pk).update(batch_size=max(1, len(items) // 2))
         return "retry"
-    _checkpoint(batch, run, items, results, started)
+    _checkpoint(batch, run, items, results)
     return "ok"
 
 
-def _checkpoint(batch: Batch, run: JobRun, items: list[Row], results: dict[int, Result], started) -> None:
+def _checkpoint(batch: Batch, run: JobRun, items: list[Row], results: dict[int, Result]) -> None:
     """Record one batch atomically: the rows' outcomes, the deleted people's records (their rows keep only a
     hash), the source of truth's opt-outs, and the run's batch count."""
     now = timezone.now()

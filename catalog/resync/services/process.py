@@ -17,18 +17,19 @@ from django.utils import timezone
 
 from catalog.iterable import IterableError, client_for_project
 from catalog.models import (
+    SUBSCRIPTION_ARRAY_FIELDS,
     BatchErrorPolicy,
     ContactPreference,
     ResyncItem,
     ResyncRun,
 )
-from catalog.resync.services.conf import ACTIVE, ARRAYS, BODY_BUDGET, default_slice_seconds, lease_seconds
+from catalog.resync.services.conf import ACTIVE, ALL, ARRAYS, BODY_BUDGET, default_slice_seconds, lease_seconds
 from catalog.resync.services.merge import current_of, desired_arrays, merge_subscriptions, needs_read
 from catalog.resync.services.queue import resync_enqueue
 from catalog.resync.services.rules import resync_rules, resync_settings_get
 from catalog.resync.services.runs import insert_items
 from catalog.runs import engine
-from catalog.services.iterable_support import fan_out
+from catalog.services.iterable_support import call_while, fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,10 @@ def resync_process(*, run_id: int, slice_seconds: float | None = None, token: st
         lease_seconds=lease_seconds(),
         done_status=ResyncRun.Status.DONE,
         failed_status=ResyncRun.Status.FAILED,
-        # A batch is read and merged in one step, so that the next batch's share of it happens while the
-        # current batch's write is in flight (see engine.ReadAhead).
-        next_items=lambda run, after: _merged(run, _next_items(run, after), client, rules, settings.read_concurrency),
-        process_batch=lambda run, items, ahead: _process_batch(run, items, ahead, client, pacer),
+        next_items=lambda run, after: _next_batch(run, after, rules),
+        process_batch=lambda run, items, ahead: _process_batch(
+            run, items, ahead, client, rules, pacer, settings.read_concurrency
+        ),
         enqueue=resync_enqueue,
     )
     return engine.slice_run(spec, run, token, deadline)
@@ -111,6 +112,7 @@ class Item:
 
 # Read in the dataclass's own order; desired_arrays reads every SUBSCRIPTION_ARRAY_FIELDS name of it.
 _CONTACT_FIELDS = tuple(f.name for f in fields(Contact))
+assert set(SUBSCRIPTION_ARRAY_FIELDS) <= set(_CONTACT_FIELDS), "Contact lacks a subscription array"
 
 
 def _next_items(run: ResyncRun, after: int) -> list[Item]:
@@ -221,10 +223,32 @@ def _merged(run, items: list[Item], client, rules, concurrency) -> list[Item]:
     return items
 
 
-def _process_batch(run, items: list[Item], ahead, client, pacer) -> str:
-    """One checkpointed batch of merged items. Returns ``"ok"``, ``"retry"`` (batch size halved; items still
-    pending) or ``"stop"`` (policy says stop; items still pending)."""
-    results = {item.pk: item.result for item in items if item.result is not None}  # _merged decided each
+def _reads_iterable(run: ResyncRun, rules) -> bool:
+    """Whether a batch's merge reads Iterable's current state first (a dry run, a run that compares by reading,
+    or an array owned only in part)."""
+    partial_scope = any(scope is not None and scope is not ALL for scope in rules.scope.values())
+    return run.dry_run or run.compare == ResyncRun.Compare.READ or partial_scope
+
+
+def _next_batch(run: ResyncRun, after: int, rules) -> list[Item]:
+    """The next batch's items, merged at once when the merge needs nothing from Iterable: read ahead, during
+    the batch before's write (engine.ReadAhead), the merge is then done too. A merge that reads Iterable waits
+    for its own batch: read a whole write earlier, a change made in Iterable meanwhile would be overwritten."""
+    items = _next_items(run, after)
+    if not _reads_iterable(run, rules):
+        _merged(run, items, None, rules, 1)
+    return items
+
+
+def _process_batch(run, items: list[Item], ahead, client, rules, pacer, concurrency) -> str:
+    """One checkpointed batch. Returns ``"ok"``, ``"retry"`` (batch size halved; items still pending) or
+    ``"stop"`` (policy says stop; items still pending)."""
+    if any(item.result is None for item in items):
+        _merged(run, items, client, rules, concurrency)
+    results: dict[int, engine.Result] = {}
+    for item in items:
+        assert item.result is not None  # _merged decides every item
+        results[item.pk] = item.result
     diffs = {item.pk: item.diff for item in items}
     rows = [(item, item.row) for item in items if item.row is not None]
     if rows:
@@ -255,7 +279,7 @@ def _send(run, rows, results, diffs, client, pacer, ahead) -> str:
     for chunk in _chunks_by_size(rows):
         engine.pace(pacer)
         try:
-            answer = engine.call_while(partial(client.bulk_update_subscriptions, [row for _, row in chunk]), ahead)
+            answer = call_while(partial(client.bulk_update_subscriptions, [row for _, row in chunk]), ahead)
         except IterableError as exc:
             if exc.code == "BatchTooLarge" or exc.status == 413:
                 # The limit is undocumented: halve and try the same contacts again (they are still pending).
