@@ -12,6 +12,7 @@ calls no ``save()`` and sends no signal.
 """
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection as default_connection
@@ -66,17 +67,26 @@ def rows_update(model: type[Model], rows: Iterable[Sequence[Any]], fields: Seque
     return done
 
 
+# Values whose equal ones always prepare alike. Not floats (-0.0 == 0.0), Decimals (1.0 == 1.00) or datetimes
+# (equal instants in other zones, and a repeated local hour's fold, are written differently).
+_MEMOIZED = (str, int, bool, type(None))
+
+
 def _preparer(field: Field, connection) -> Any:
     """``field.get_db_prep_save``, remembered per value: a batch's rows share most of their values (one status,
     one batch number, one time), and preparing them again for every row was a third of a resync checkpoint."""
     seen: dict[tuple[type, Any], Any] = {}
 
     def prepare(value: Any) -> Any:
-        try:
-            key = (type(value), value)
-            return seen[key]
-        except TypeError:  # unhashable (a JSON document, an array): prepared every time
+        kind = type(value)
+        if kind in _MEMOIZED:
+            key: tuple = (kind, value)
+        elif isinstance(value, datetime):
+            key = (kind, value, value.tzinfo, value.fold)
+        else:
             return field.get_db_prep_save(value, connection)
+        try:
+            return seen[key]
         except KeyError:
             prepared = seen[key] = field.get_db_prep_save(value, connection)
             return prepared

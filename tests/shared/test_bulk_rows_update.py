@@ -43,3 +43,22 @@ def test_objects_update_takes_the_instances_current_values(small_catalog):
 def test_nothing_to_write_sends_nothing(small_catalog, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert bulk.rows_update(Notification, [], ["verdict_errors"]) == 0
+
+
+def test_values_that_compare_equal_but_are_other_instants_are_each_written_as_themselves(small_catalog):
+    """Repeated values are prepared once per write; values that are equal yet store differently are not merged:
+    the same wall time on either side of a clock change (its ``fold``), the same instant in two zones."""
+    from zoneinfo import ZoneInfo
+
+    digest, receipt = small_catalog.digest, small_catalog.receipt
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=new_york)  # 05:30 UTC
+    second = first.replace(fold=1)  # the same wall time an hour later: 06:30 UTC
+    assert first == second  # what Python says; the database must not
+    bulk.rows_update(Notification, [(digest.pk, first), (receipt.pk, second)], ["updated_at"])
+    stored = dict(Notification.objects.values_list("key", "updated_at"))
+    assert stored["weekly_digest"] == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    assert stored["receipt"] == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    # One value for many rows is written to each of them.
+    bulk.rows_update(Notification, [(digest.pk, 5), (receipt.pk, 5)], ["verdict_errors"])
+    assert set(Notification.objects.values_list("verdict_errors", flat=True)) == {5}
