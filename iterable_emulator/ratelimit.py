@@ -6,6 +6,7 @@ requests are accepted in any window of ``period`` seconds, per bucket.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -86,7 +87,12 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= limit:
                 return False
-            hits.append(now)
+            if hits and hits[-1] > now:
+                # Counted at arrival, calls reach this lock out of order: kept sorted, the window's oldest
+                # call is always on the left, where it leaves the window.
+                bisect.insort(hits, now)
+            else:
+                hits.append(now)
             return True
 
     def reset(self) -> None:

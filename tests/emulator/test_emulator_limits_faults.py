@@ -41,20 +41,31 @@ def test_rate_limit_window_slides(emulator, us):
 
 
 def test_a_call_counts_against_the_limit_when_it_arrives_not_when_its_handling_reaches_the_check(emulator, us):
-    """A call slowed on the server (here 400 ms of latency) still counts from its arrival: a call sent one
-    window after it arrived is accepted, as at Iterable's gateway. Counted after the slow part, the first
-    call would still fill the window and the second would get a 429."""
+    """A call slowed on the server (here a second of latency, twice the window) still counts from its arrival:
+    by the time it is answered its window has passed, and the next call is accepted, as at Iterable's gateway.
+    Counted after the slow part, the first call would fill the window the second call arrives in: a 429."""
     emulator.configure(
         rate_limits_enabled=True,
         rate_limits={"GET /api/lists": {"limit": 1, "period": 0.5}},
-        latency_ms={"GET /api/lists": 400},
+        latency_ms={"GET /api/lists": 1000},
     )
-    sent = time.monotonic()
     assert us.get("/api/lists").status_code == 200
     emulator.configure(latency_ms={"GET /api/lists": 0})
-    time.sleep(max(0.0, sent + 0.6 - time.monotonic()))  # one window (and a little) after the first arrived
     assert us.get("/api/lists").status_code == 200
     assert us.get("/api/lists").status_code == 429  # the window still counts: the second call is in it
+
+
+def test_the_limit_holds_for_calls_counted_out_of_order():
+    """Calls are counted at arrival, and concurrent ones reach the limiter's lock in any order: the window
+    is still exactly the calls that arrived within a period."""
+    from iterable_emulator.ratelimit import RateLimiter
+
+    limiter = RateLimiter()
+    assert limiter.allow("b", 2, 1.0, now=0.51)
+    assert limiter.allow("b", 2, 1.0, now=0.50)  # arrived first, counted second
+    assert not limiter.allow("b", 2, 1.0, now=1.49)  # both still in (0.49, 1.49]
+    assert limiter.allow("b", 2, 1.0, now=1.505)  # 0.50 has left the window; only 0.51 is in it
+    assert not limiter.allow("b", 2, 1.0, now=1.506)
 
 
 def test_documented_limit_is_the_default(emulator, us):
@@ -147,13 +158,16 @@ def test_dropped_connection(emulator, us):
 
 
 def test_latency(emulator, us):
-    emulator.configure(latency_ms={"GET /api/channels": 150})
+    """Latency is added to the endpoint it is set for, and only to it. The other call's time is read from the
+    emulator's own record, not the test's clock: on a busy machine a round trip alone can take 150 ms."""
+    emulator.configure(latency_ms={"GET /api/channels": 800})
     start = time.monotonic()
     assert us.get("/api/channels").ok
-    assert time.monotonic() - start >= 0.15
-    start = time.monotonic()
+    assert time.monotonic() - start >= 0.8
     assert us.get("/api/lists").ok
-    assert time.monotonic() - start < 0.15
+    [channels] = emulator.requests(path="/api/channels")
+    [lists] = emulator.requests(path="/api/lists")
+    assert channels["duration_ms"] >= 800 > lists["duration_ms"]
 
 
 # -- concurrency -----------------------------------------------------------------------------------
