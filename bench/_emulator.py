@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -38,16 +39,26 @@ class EmulatorProcess:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()
+        self._http = requests.Session()
+        try:
+            self.us_url, self.eu_url = self._banner()
+            if config:
+                self.configure(**config)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _banner(self, seconds: float = 60.0) -> tuple[str, str]:
+        """The listeners' addresses, from the line the emulator prints once it listens."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], seconds)
+        line = stdout.readline() if ready else ""
         found = BANNER.search(line)
         if not found:
-            self.stop()
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        self.us_url, self.eu_url = found.groups()
-        self._http = requests.Session()
-        if config:
-            self.configure(**config)
+            raise RuntimeError(f"the emulator did not start within {seconds:.0f} s: {line!r}")
+        us, eu = found.groups()
+        return us, eu
 
     def configure(self, **config: Any) -> dict[str, Any]:
         answer = self._http.put(f"{self.us_url}/_emulator/config", json=config, timeout=10)
@@ -63,6 +74,7 @@ class EmulatorProcess:
         self._http.delete(f"{self.us_url}/_emulator/requests", timeout=10).raise_for_status()
 
     def stop(self) -> None:
+        self._http.close()
         if self._process.poll() is None:
             self._process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -70,6 +82,8 @@ class EmulatorProcess:
             if self._process.poll() is None:
                 self._process.kill()
                 self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
         self._dir.cleanup()
 
     def __enter__(self) -> EmulatorProcess:
