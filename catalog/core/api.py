@@ -1,7 +1,7 @@
 """The core's API: thin viewsets, querysets shaped for a constant number of queries, writes through the catalog
 service (the serializers save through catalog_object_save; deletes go through catalog_object_delete here)."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
@@ -123,7 +123,10 @@ class GuardViolationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = GuardViolationFilterSet
     queryset = (
         models.Notification.objects.select_related("message_type__channel")
-        .prefetch_related("templates__message_type__channel", prefetch_iterable_violations())
+        .prefetch_related(
+            Prefetch("templates", queryset=models.Template.objects.select_related("message_type__channel")),
+            prefetch_iterable_violations(),
+        )
         .annotate(owner_total=Count("owners", distinct=True))
     )
 

@@ -29,12 +29,12 @@ from catalog.resync.services.report import (
     resync_changes_csv_lines,
     resync_changes_filename,
     resync_failure_reasons,
-    resync_names,
+    resync_names_of,
     resync_outcomes,
     resync_picture,
     scope_words,
 )
-from catalog.resync.services.rules import resync_settings_get, resync_settings_update
+from catalog.resync.services.rules import resync_settings_get, resync_settings_of, resync_settings_update
 from catalog.resync.services.runs import resync_apply, resync_cancel, resync_retry_failed, resync_start
 from catalog.runs.views import htmx_render
 from catalog.services.input_limits import id_from_text
@@ -372,11 +372,10 @@ class ContactListView(ResyncPerm, View):
 
 class SettingsListView(ResyncPerm, View):
     def get(self, request):
-        rows = []
-        for project in IterableProject.objects.all():
-            settings = resync_settings_get(project=project)
-            names = resync_names(project=project, read_iterable=False)  # one page, many projects: no Iterable reads
-            rows.append((project, settings, scope_words(settings.scope, names)))
+        projects = list(IterableProject.objects.all())
+        kept = resync_settings_of(projects)
+        names = resync_names_of(projects, read_iterable=False)  # one page, many projects: no Iterable reads
+        rows = [(p, kept[p.pk], scope_words(kept[p.pk].scope, names[p.pk])) for p in projects]
         return render(request, "resync/settings_list.html", {"rows": rows})
 
 

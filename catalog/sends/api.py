@@ -272,7 +272,9 @@ class ProofRecipientViewSet(viewsets.ModelViewSet):
         # Those who approve also see (and may refuse) everyone's waiting recipients.
         mine = proof_recipients_visible(user=user).values("pk")
         waiting = proof_recipients_pending(user=user).values("pk")
-        return ProofRecipient.objects.filter(Q(pk__in=mine) | Q(pk__in=waiting)).select_related("project", "owner")
+        # Every user the serializer names by username, read with the row.
+        recipients = ProofRecipient.objects.filter(Q(pk__in=mine) | Q(pk__in=waiting))
+        return recipients.select_related("project", "owner", "added_by", "approved_by")
 
     def perform_destroy(self, instance):
         proof_recipient_delete(actor=self.request.user, recipient=instance)

@@ -3,7 +3,7 @@ latest sync found for a notification, and the same read's guard findings, left o
 verdict so the page reads the findings once; and the list's filter ?drift=1 (or 0)."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, prefetch_related_objects
+from django.db.models import Exists, OuterRef
 
 from catalog.core.extensions import ListFilter, Panel, register_filter, register_panel
 from catalog.guard.verdicts import GUARD_FINDINGS_ATTR
@@ -15,7 +15,6 @@ def drift_panel(notification, request) -> dict:
     drift = findings_for_notification(notification=notification)
     guard = [f for f in drift if f.category == FindingCategory.GUARD]
     guard.sort(key=lambda f: (f.code, f.iterable_id is not None, f.iterable_id or 0, f.id))
-    prefetch_related_objects(guard, "run")
     setattr(notification, GUARD_FINDINGS_ATTR, guard)
     return {"n": notification, "drift": drift}
 

@@ -37,23 +37,30 @@ def finding_title(code: str) -> str:
 def guard_violations_in_iterable(*, project: IterableProject) -> list[dict]:
     """The latest sync's Iterable templates on forbidden types, one per (template, code), with the notifications
     they affect (a notification's own type found forbidden in Iterable is in that notification's verdict)."""
-    grouped: dict[tuple[int | None, str], dict] = {}
+    return _guard_violations_by_project([project]).get(project.pk, [])
+
+
+def _guard_violations_by_project(projects) -> dict[int, list[dict]]:
+    """guard_violations_in_iterable of each of `projects` (a list or a queryset), read in one query."""
+    grouped: dict[int, dict[tuple[int | None, str], dict]] = {}
     templates = SyncFinding.objects.filter(
-        project=project, category=FindingCategory.GUARD, iterable_kind=MirrorKind.TEMPLATE
+        project__in=projects, category=FindingCategory.GUARD, iterable_kind=MirrorKind.TEMPLATE
     )
     for f in templates.select_related("notification"):
-        entry = grouped.setdefault(
+        entry = grouped.setdefault(f.project_id, {}).setdefault(
             (f.iterable_id, f.code),
             {"template_id": f.iterable_id, "code": f.code, "message": f.message, "notifications": []},
         )
         if f.notification is not None:
             entry["notifications"].append(f.notification)
-    return [grouped[k] for k in sorted(grouped)]
+    return {pk: [found[k] for k in sorted(found)] for pk, found in grouped.items()}
 
 
 def findings_for_notification(*, notification: Notification) -> list[SyncFinding]:
-    """The latest sync's findings about one notification (drift and guard)."""
-    return list(SyncFinding.objects.filter(Q(notification=notification)).order_by("category", "code", "id"))
+    """The latest sync's findings about one notification (drift and guard), each with its run (a guard finding's
+    words name the sync that found it)."""
+    findings = SyncFinding.objects.filter(Q(notification=notification)).select_related("run")
+    return list(findings.order_by("category", "code", "id"))
 
 
 def orphan_queryset():
@@ -79,11 +86,8 @@ def mirror_names(pairs) -> dict[tuple[int, str, int], str]:
 
 def iterable_guard_rows(projects) -> list[dict]:
     """The guard's violations on Iterable's side for these projects, with each template's mirrored name."""
-    rows = [
-        {"project": project, **violation}
-        for project in projects
-        for violation in guard_violations_in_iterable(project=project)
-    ]
+    found = _guard_violations_by_project(projects)
+    rows = [{"project": project, **violation} for project in projects for violation in found.get(project.pk, [])]
     names = mirror_names((r["project"].pk, MirrorKind.TEMPLATE, r["template_id"]) for r in rows)
     for row in rows:
         row["template_name"] = names.get((row["project"].pk, MirrorKind.TEMPLATE, row["template_id"]), "")

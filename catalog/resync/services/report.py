@@ -110,14 +110,27 @@ def resync_names(*, project: IterableProject, lists: bool = True, read_iterable:
     has none), from the short-lived schema cache or one read within the request's budget (``read_iterable``
     False: the cache only). If Iterable does not answer, a list is called by its number and ``lists_unavailable``
     says why."""
-    names = Names()
-    names.channels = dict(Channel.objects.filter(project=project).values_list("iterable_id", "name"))
-    for iterable_id, name, channel in MessageType.objects.filter(project=project).values_list(
-        "iterable_id", "name", "channel__name"
+    return resync_names_of([project], lists=lists, read_iterable=read_iterable)[project.pk]
+
+
+def resync_names_of(
+    projects: Iterable[IterableProject], *, lists: bool = True, read_iterable: bool = True
+) -> dict[int, Names]:
+    """resync_names of each project, by project id: the channels and message types of them all in one query
+    each, whatever the number of projects."""
+    projects = list(projects)
+    found = {project.pk: Names() for project in projects}
+    chosen = Channel.objects.filter(project__in=list(found)).order_by()
+    for project_id, iterable_id, name in chosen.values_list("project_id", "iterable_id", "name"):
+        found[project_id].channels[iterable_id] = name
+    chosen = MessageType.objects.filter(project__in=list(found)).order_by()
+    for project_id, iterable_id, name, channel in chosen.values_list(
+        "project_id", "iterable_id", "name", "channel__name"
     ):
-        names.types[iterable_id] = name
-        names.type_channel[iterable_id] = channel
-    if lists:
+        found[project_id].types[iterable_id] = name
+        found[project_id].type_channel[iterable_id] = channel
+    for project in projects if lists else ():
+        names = found[project.pk]
         schema = iterable_schema_cached(project)
         if schema is None and read_iterable:
             try:
@@ -127,7 +140,7 @@ def resync_names(*, project: IterableProject, lists: bool = True, read_iterable:
                 names.lists_unavailable = True
         if schema is not None:
             names.lists = {int(i): str(row.get("name") or f"List {i}") for i, row in schema.lists.items()}
-    return names
+    return found
 
 
 SCOPE_SHORT = {
@@ -160,14 +173,12 @@ CONTACT_FIELDS = {
 
 def contact_arrays_in_words(contacts: Iterable[Any]) -> None:
     """Give each contact preference ``in_words``: its desired arrays by name (None: the truth says nothing), with
-    the names of its own project, read once per project. Lists' names come from Iterable for a page of one
+    the names of its own project (every project's read at once). Lists' names come from Iterable for a page of one
     project, and from the schema cache only when a page mixes projects (no call per project)."""
     contacts = list(contacts)
-    one_project = len({contact.project_id for contact in contacts}) == 1
-    names: dict[int, Names] = {}
+    projects = {contact.project_id: contact.project for contact in contacts}
+    names = resync_names_of(projects.values(), read_iterable=len(projects) == 1)
     for contact in contacts:
-        if contact.project_id not in names:
-            names[contact.project_id] = resync_names(project=contact.project, read_iterable=one_project)
         project_names = names[contact.project_id]
         contact.in_words = {
             name: None

@@ -33,7 +33,20 @@ class Rules:
 
 def resync_settings_get(*, project: IterableProject) -> ResyncSettings:
     settings, _ = ResyncSettings.objects.get_or_create(project=project)
+    settings.project = project  # already read: its form and pages need not read it again
     return settings
+
+
+def resync_settings_of(projects: list[IterableProject]) -> dict[int, ResyncSettings]:
+    """resync_settings_get of each project, by project id: one read for them all (and one write for each project
+    that has none yet)."""
+    found = {settings.project_id: settings for settings in ResyncSettings.objects.filter(project__in=projects)}
+    for project in projects:
+        if project.pk in found:
+            found[project.pk].project = project
+        else:
+            found[project.pk] = resync_settings_get(project=project)
+    return found
 
 
 def clean_scope(scope: Any) -> dict[str, Any]:
