@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 
 from catalog.models import IterableProject, ProofRecipient, Template
 from catalog.sends import data_inputs
@@ -22,6 +23,30 @@ class ProofRecipientForm(forms.Form):
             del self.fields["shared"]
 
 
+class _CachedChoices(ModelChoiceIterator):
+    """The choices from the queryset's own rows, read once: a select reads its options twice when rendered (the
+    first one for its `required` attribute, then all), and the page also asks for the first and whether there is
+    any. Django's iterator reads the database each time."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.queryset) + (1 if self.field.empty_label is not None else 0)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self.queryset)
+
+
+class _CachedModelChoiceField(forms.ModelChoiceField):
+    """A model choice shown from rows read once; a submitted value is still looked up in the queryset itself."""
+
+    iterator = _CachedChoices
+
+
 class ProofSendForm(forms.Form):
     """A test send of one notification: recipient, mode, template, and the data fields.
 
@@ -30,7 +55,7 @@ class ProofSendForm(forms.Form):
     """
 
     # The querysets are the notification's, set in __init__.
-    recipient: "forms.ModelChoiceField[ProofRecipient]" = forms.ModelChoiceField(
+    recipient: "forms.ModelChoiceField[ProofRecipient]" = _CachedModelChoiceField(
         queryset=None, empty_label=None, label="Recipient"
     )
     mode = forms.ChoiceField(label="How")
@@ -79,6 +104,11 @@ class ProofSendForm(forms.Form):
             self.fields[f"{data_inputs.EXTRA_VALUE}{i}"] = forms.CharField(
                 required=False, max_length=10_000, strip=False, label="Value"
             )
+
+    @property
+    def recipients(self) -> list[ProofRecipient]:
+        """The recipients this person may send to in the notification's project, read once for the page."""
+        return list(self.fields["recipient"].queryset)
 
     def data_field_names(self):
         """The typed inputs of the event's schema, in order."""

@@ -35,7 +35,6 @@ from catalog.sends.services.recipients import (
     proof_recipient_create,
     proof_recipient_delete,
     proof_recipients_pending,
-    proof_recipients_sendable,
     proof_recipients_visible,
 )
 from catalog.sends.services.results import ProofSendDuplicate
@@ -71,17 +70,17 @@ class ProofSendFormView(Perm, View):
     def get(self, request, key):
         notification = self.get_notification(key)
         templates = proof_templates(notification)
-        recipients = list(proof_recipients_sendable(user=request.user, project=notification.project)[:1])
         fields = proof_data_fields_initial(notification=notification)
         initial = {
             "submission_token": uuid.uuid4().hex,
             "mode": proof_mode_default(notification),
             "template": templates[0].pk if templates else None,
-            "recipient": recipients[0].pk if recipients else None,
         }
         schema = {f.name for f in notification.event.fields.all()} if notification.event_id else set()
         extra = {k: v for k, v in fields.items() if k not in schema}
         form = ProofSendForm(initial=initial, notification=notification, user=request.user, extra_names=list(extra))
+        recipients = form.recipients
+        form.initial["recipient"] = recipients[0].pk if recipients else None
         form.initial.update(data_inputs.initial_for(form.groups, fields))
         for i, (name, value) in enumerate(extra.items()):
             form.initial[f"{data_inputs.EXTRA_NAME}{i}"] = name
@@ -131,7 +130,7 @@ class ProofSendFormView(Perm, View):
                 for g in form.groups
             ],
             "extra_rows": form.extra_rows(),
-            "has_recipients": proof_recipients_sendable(user=request.user, project=notification.project).exists(),
+            "has_recipients": bool(form.recipients),
         }
         return render(request, "sends/send_form.html", context, status=status)
 

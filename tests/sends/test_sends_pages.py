@@ -48,6 +48,26 @@ def test_form_is_prefilled_from_the_event_examples(mia):
     assert "qa.student@example.com" in page
 
 
+def test_the_recipient_picker_lists_only_the_allowlist_and_a_posted_other_is_refused(mia, user_in_role):
+    shared = ProofRecipient.objects.create(project=mia.demo.student, email="a.shared@example.com")
+    waiting = ProofRecipient.objects.create(project=mia.demo.student, owner=mia.user, email="b@example.com",
+                                            status="pending")  # fmt: skip
+    others = ProofRecipient.objects.create(project=mia.demo.student, owner=user_in_role("marketing"),
+                                           email="c@example.com")  # fmt: skip
+    elsewhere = ProofRecipient.objects.create(project=mia.demo.employer, owner=mia.user, email="d@example.com")
+    page = mia.client.get(url("student_activity_weekly_digest")).content.decode()
+    picker = re.search(r'<select name="recipient".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option value="(\d+)"( selected)?>', picker)
+    # Ordered by address, the first one chosen; nobody waiting, nobody else's, nobody in another project.
+    assert options == [(str(shared.pk), " selected"), (str(mia.own.pk), "")]
+    assert "You have no test recipients" not in page
+
+    for refused in (waiting, others, elsewhere):
+        response = mia.client.post(url("student_activity_weekly_digest"), _form(mia, recipient=refused.pk))
+        assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert not ProofSend.objects.exists()
+
+
 def _form(mia, **extra):
     return {
         "recipient": mia.own.pk,
