@@ -236,12 +236,13 @@ class RunSerializer(serializers.Serializer):
     )
 
 
-def run_data(run: ResyncRun, **extra) -> dict:
-    """A run's facts and progress, as RunSerializer shows them."""
-    progress = resync_progress(run=run)  # refreshes the run
-    facts = {name: getattr(run, name) for name in RunSummarySerializer.Meta.fields}
-    facts["project"], facts["source_run"] = run.project_id, run.source_run_id
-    return RunSerializer({**facts, **progress, **extra}).data
+def run_data(run: ResyncRun, progress: dict | None = None, **extra) -> dict:
+    """A run's facts and progress, as RunSerializer shows them (``progress``: the run's, if already computed)."""
+    if progress is None:
+        progress = resync_progress(run=run)  # refreshes the run
+    relations = {"project": run.project_id, "source_run": run.source_run_id}
+    facts = {name: getattr(run, name) for name in RunSummarySerializer.Meta.fields if name not in relations}
+    return RunSerializer({**facts, **relations, **progress, **extra}).data
 
 
 class FailureSerializer(serializers.Serializer):
@@ -447,7 +448,7 @@ class RunViewSet(ResyncPermission, mixins.ListModelMixin, viewsets.GenericViewSe
         query = FailureQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         failures = resync_failures(run=run, **query.validated_data)
-        count = resync_progress(run=run)["failed"]
+        count = resync_progress(run=run, refresh=False)["failed"]
         return Response(FailurePageSerializer({"count": count, "results": failures}).data)
 
     @extend_schema(parameters=[ReportQuerySerializer], responses={200: DryRunReportSerializer})
@@ -458,8 +459,7 @@ class RunViewSet(ResyncPermission, mixins.ListModelMixin, viewsets.GenericViewSe
         query = ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         report = resync_dry_run_report(run=run, samples=query.validated_data["samples"])
-        report.pop("progress")
-        report["run"] = run_data(run)
+        report["run"] = run_data(run, progress=report.pop("progress"))
         return Response(DryRunReportSerializer(report).data)
 
     @extend_schema(request=None, responses={200: RunSerializer})

@@ -28,14 +28,25 @@ def resync_runs(*, project: IterableProject | None = None) -> QuerySet[ResyncRun
     return runs.filter(project=project) if project is not None else runs
 
 
-def resync_progress(*, run: ResyncRun) -> dict[str, Any]:
-    """Counts for the run page: pending/done/failed/skipped, outcomes, batches, rate and an ETA."""
-    run.refresh_from_db()
-    by_status = dict(run.items.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    by_outcome = dict(
-        run.items.exclude(outcome="").values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")
-    )
-    counts = {s: by_status.get(s, 0) for s in ResyncItem.Status.values}
+# What a worker changes on a run: its project, source run and author never change, so a refresh keeps them as read.
+RUN_COLUMNS = [field.attname for field in ResyncRun._meta.concrete_fields if not field.is_relation]
+
+
+def resync_progress(*, run: ResyncRun, refresh: bool = True) -> dict[str, Any]:
+    """Counts for the run page: pending/done/failed/skipped, outcomes, batches, rate and an ETA.
+
+    ``refresh``: read the run's columns again first, as a worker may have moved it on since it was read; False
+    for a run read in this same request."""
+    if refresh:
+        run.refresh_from_db(fields=RUN_COLUMNS)
+    counts = dict.fromkeys(ResyncItem.Status.values, 0)
+    by_outcome: dict[str, int] = {}
+    grouped = run.items.order_by().values_list("status", "outcome").annotate(n=Count("id"))
+    for status, outcome, n in grouped.values_list("status", "outcome", "n"):
+        if status in counts:
+            counts[status] += n
+        if outcome:
+            by_outcome[outcome] = by_outcome.get(outcome, 0) + n
     processed = counts["done"] + counts["failed"] + counts["skipped"]
     elapsed = None
     rate = None
@@ -95,17 +106,18 @@ def resync_dry_run_report(*, run: ResyncRun, samples: int = 20) -> dict[str, Any
     """A dry run's summary: how many contacts would change, per array and direction, and sample diffs."""
     per_array: Counter[str] = Counter()
     dropped = 0
-    for diff in run.items.filter(outcome="would_change").values_list("diff", flat=True).iterator(chunk_size=2000):
+    sample = []
+    # One pass, oldest first: the counts read every difference, and the samples are the first ones.
+    changes = run.items.filter(outcome="would_change").order_by("id").values_list("diff", "contact__email")
+    for diff, email in changes.iterator(chunk_size=2000):
         for array, change in diff.get("arrays", {}).items():
             if change.get("add"):
                 per_array[f"{array}:add"] += 1
             if change.get("remove"):
                 per_array[f"{array}:remove"] += 1
         dropped += bool(diff.get("dropped"))
-    sample = [
-        {"email": i.contact.email, **i.diff}
-        for i in run.items.filter(outcome="would_change").select_related("contact").order_by("id")[:samples]
-    ]
+        if len(sample) < samples:
+            sample.append({"email": email, **diff})
     return {
         "progress": resync_progress(run=run),
         "contacts_by_change": dict(sorted(per_array.items())),

@@ -167,7 +167,7 @@ def _run_or_404(pk: int) -> ResyncRun:
 
 def _run_context(request, run: ResyncRun) -> dict:
     """Everything the run page shows: progress in words and as a picture, what changed (in names), failures."""
-    progress = resync_progress(run=run)
+    progress = resync_progress(run=run, refresh=False)
     failure_page = Paginator(range(progress["failed"]), FAILURES_PER_PAGE).get_page(request.GET.get("page"))
     offset = (failure_page.number - 1) * FAILURES_PER_PAGE
     finished = run.status not in ACTIVE
@@ -214,7 +214,7 @@ class RunProgressView(ResyncPerm, View):
     """A run's progress as JSON, for scripts that poll the page's own numbers (the page itself uses htmx)."""
 
     def get(self, request, pk):
-        progress = resync_progress(run=_run_or_404(pk))
+        progress = resync_progress(run=_run_or_404(pk), refresh=False)
         keys = [
             "id", "status", "total", "pending", "done", "failed", "skipped", "batches_done",
             "contacts_per_second", "eta_seconds", "last_error", "can_cancel", "can_retry_failed", "can_apply",
@@ -253,7 +253,7 @@ class RunActionView(ResyncPerm, View):
         context = {
             "run": run,
             "summary": resync_change_summary(run=run),
-            "progress": resync_progress(run=run),
+            "progress": resync_progress(run=run, refresh=False),
             "applied_by": ResyncRun.objects.filter(source_run=run).order_by("-id").first(),
             "unconfirmed": status != 200,
         }

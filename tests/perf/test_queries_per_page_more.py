@@ -291,6 +291,8 @@ def pages(w: World) -> list[str]:
         reverse("catalog:sync_orphan_add_template", kwargs={"project": c.project.pk, "iterable_id": 900_000}),
         # Preference resync.
         reverse("catalog:resync_start"),
+        reverse("catalog:resync_run", kwargs={"pk": w.resync.pk}),
+        reverse("catalog:resync_run_apply", kwargs={"pk": w.resync.pk}),
         reverse("catalog:resync_run_progress", kwargs={"pk": w.resync.pk}),
         reverse("catalog:resync_imports"),
         reverse("catalog:resync_import", kwargs={"pk": w.preference_import.pk}),
@@ -359,6 +361,7 @@ def api(w: World) -> list[str]:
         "/api/resync/runs/?limit=1000",
         f"/api/resync/runs/{w.resync.pk}/",
         f"/api/resync/runs/{w.resync.pk}/failures/?limit=1000",
+        f"/api/resync/runs/{w.resync.pk}/report/?samples=500",
         f"/api/resync/settings/{c.project.pk}/",
         "/api/jobs/?limit=1000",
         f"/api/jobs/{w.job.pk}/",
@@ -383,15 +386,6 @@ def over_limit(w: World) -> dict[str, int]:
         reverse("catalog:notification_edit", kwargs={"key": c.digest.key}): 12,
         # What the digest's page reads, and its custom event's fields.
         reverse("catalog:notification_detail", kwargs={"key": c.onboarding.key}): 11,
-        # The run twice (resync_progress reads it again, and then its project again), its rows by status and by
-        # outcome, the failure reasons, the failed rows, the changes twice (counted, then the first ones), the
-        # channels' and types' names, the run that applied it.
-        reverse("catalog:resync_run", kwargs={"pk": w.resync.pk}): 15,
-        # The run, its changes twice and their names, its progress (as above), the run that applied it.
-        reverse("catalog:resync_run_apply", kwargs={"pk": w.resync.pk}): 13,
-        # The run, the changes twice, the failed rows, and its progress twice (the report's, then the run's), each
-        # reading the run again, then its project again.
-        f"/api/resync/runs/{w.resync.pk}/report/?samples=500": 13,
     }
 
 

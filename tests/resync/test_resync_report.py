@@ -94,6 +94,8 @@ def test_the_csv_lists_every_change_by_name_beyond_the_first_rows(project, engin
     dry = run_to_end(resync_start(project=project, actor="tests", everyone=True, dry_run=True).run)
     page = engineer.get(reverse("catalog:resync_run", args=[dry.pk])).content.decode()
     assert "The first 20 contacts" in page and "The other 5 are in the download." in page
+    shown = {f"person{n:02}@example.com" for n in range(25) if f"person{n:02}@example.com" in page}
+    assert shown == {f"person{n:02}@example.com" for n in range(20)}  # the first ones, in the order they came
 
     response = engineer.get(reverse("catalog:resync_run", args=[dry.pk]), {"download": "csv"})
     assert response.status_code == 200 and response.streaming

@@ -188,6 +188,21 @@ def test_a_batch_that_finally_fails(project, emulator, policy):
     assert iterable_user(emulator, "cy@example.com")["unsubscribedChannelIds"] == [1]
 
 
+def test_progress_reads_what_the_worker_did_since_and_keeps_the_project_as_read(
+    project, emulator, django_assert_num_queries
+):
+    truth(project, ROWS)
+    started = resync_start(project=project, actor="t", emails=[row["email"] for row in ROWS], dry_run=True).run
+    run = ResyncRun.objects.select_related("project").get(pk=started.pk)
+    assert resync_process(run_id=run.pk, slice_seconds=60) == "done"  # the worker moves its own copy on
+    assert run.status == "queued"
+    progress = resync_progress(run=run)
+    assert (progress["status"], progress["done"], progress["skipped"], progress["pending"]) == ("done", 2, 1, 0)
+    assert progress["outcomes"] == {"would_change": 2, "in_sync": 1} and run.status == "done"
+    with django_assert_num_queries(0):
+        assert run.project.pk == project.pk
+
+
 def test_batch_too_large_halves_the_batch(project, emulator):
     resync_settings_update(project=project, actor="t", scope={"emailListIds": "all"}, batch_size=8)
     emulator.configure(batch_limits={WRITE: 3})

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet, Value
 
 from catalog.io.services.export import csv_cell
 from catalog.iterable import IterableError
@@ -120,15 +120,18 @@ def resync_names_of(
     each, whatever the number of projects."""
     projects = list(projects)
     found = {project.pk: Names() for project in projects}
-    chosen = Channel.objects.filter(project__in=list(found)).order_by()
-    for project_id, iterable_id, name in chosen.values_list("project_id", "iterable_id", "name"):
-        found[project_id].channels[iterable_id] = name
-    chosen = MessageType.objects.filter(project__in=list(found)).order_by()
-    for project_id, iterable_id, name, channel in chosen.values_list(
-        "project_id", "iterable_id", "name", "channel__name"
-    ):
-        found[project_id].types[iterable_id] = name
-        found[project_id].type_channel[iterable_id] = channel
+    # Channels and message types in one query: the same columns on both sides, told apart by ``kind``.
+    columns = ("project_id", "iterable_id", "name", "kind", "channel_name")
+    channels = Channel.objects.filter(project__in=list(found)).order_by()
+    channels = channels.annotate(kind=Value("channel"), channel_name=Value("")).values_list(*columns)
+    types = MessageType.objects.filter(project__in=list(found)).order_by()
+    types = types.annotate(kind=Value("type"), channel_name=F("channel__name")).values_list(*columns)
+    for project_id, iterable_id, name, kind, channel in channels.union(types, all=True):
+        if kind == "channel":
+            found[project_id].channels[iterable_id] = name
+        else:
+            found[project_id].types[iterable_id] = name
+            found[project_id].type_channel[iterable_id] = channel
     for project in projects if lists else ():
         names = found[project.pk]
         schema = iterable_schema_cached(project)
@@ -262,16 +265,18 @@ def resync_change_summary(*, run: ResyncRun, samples: int = 20) -> ChangeSummary
     """Contacts per (change, name), contacts per channel touched, and the first ``samples`` contacts' changes."""
     per_change: Counter[tuple[str, str, int]] = Counter()
     contacts = 0
-    diffs = changed_items(run).values_list("diff", flat=True)
-    for diff in diffs.iterator(chunk_size=2000):
+    first: list[tuple[dict, str]] = []
+    # One pass, oldest first: the counts read every difference, and the samples are the first ones.
+    for diff, email in changed_items(run).values_list("diff", "contact__email").iterator(chunk_size=2000):
         contacts += 1
+        if len(first) < samples:
+            first.append((diff, email))
         for array, direction, ids in diff_arrays(diff):
             for i in ids:
                 per_change[(array, direction, i)] += 1
         for i in diff.get("dropped") or ():
             per_change[(SUBSCRIBED_TYPES, "dropped", i)] += 1
-    first = list(changed_items(run).select_related("contact")[:samples])
-    wants_lists = any(array == LISTS for array, _, _ in per_change) or diff_needs_lists(i.diff for i in first)
+    wants_lists = any(array == LISTS for array, _, _ in per_change) or diff_needs_lists(d for d, _ in first)
     names = resync_names(project=run.project, lists=wants_lists)
     order = {array: n for n, array in enumerate(ARRAYS)}
     rows = []
@@ -287,7 +292,7 @@ def resync_change_summary(*, run: ResyncRun, samples: int = 20) -> ChangeSummary
         channel = names.channel_of(array, i)
         rows.append(ChangeRow(phrase=phrase, name=names.name(array, i), channel=channel, contacts=count))
         per_channel[channel or "Lists"] += count
-    sample_rows = [{"email": item.contact.email, "lines": diff_lines(item.diff, names)} for item in first]
+    sample_rows = [{"email": email, "lines": diff_lines(diff, names)} for diff, email in first]
     return ChangeSummary(
         rows=rows,
         per_channel=sorted(per_channel.items(), key=lambda kv: (-kv[1], kv[0])),
