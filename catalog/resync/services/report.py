@@ -116,8 +116,8 @@ def resync_names(*, project: IterableProject, lists: bool = True, read_iterable:
 def resync_names_of(
     projects: Iterable[IterableProject], *, lists: bool = True, read_iterable: bool = True
 ) -> dict[int, Names]:
-    """resync_names of each project, by project id: the channels and message types of them all in one query
-    each, whatever the number of projects."""
+    """resync_names of each project, by project id: the channels and message types of them all in one query,
+    whatever the number of projects."""
     projects = list(projects)
     found = {project.pk: Names() for project in projects}
     # Channels and message types in one query: the same columns on both sides, told apart by ``kind``.
