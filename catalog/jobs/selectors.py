@@ -24,9 +24,14 @@ def job_runs(job: Job | None = None):
     return runs.filter(job=job) if job is not None else runs
 
 
+# A run never changes job, so a refresh keeps the job (and its project) as read: a plain refresh dropped it, and
+# the page read both again.
+RUN_COLUMNS = [field.attname for field in JobRun._meta.concrete_fields if field.name != "job"]
+
+
 def job_run_progress(*, run: JobRun) -> dict[str, Any]:
     """Counts by status and outcome, how far it is, its rate, and what may be done next."""
-    run.refresh_from_db()
+    run.refresh_from_db(fields=RUN_COLUMNS)
     by_status = {s: 0 for s in JobItem.Status.values}
     outcomes: dict[str, int] = {}
     for row in run.items.values("status", "outcome").annotate(n=Count("id")).order_by():

@@ -124,3 +124,17 @@ def test_giving_up_through_the_api_and_only_on_an_ended_run(project, emulator, o
     assert again.status_code == 400 and "nothing to give up on" in str(again.json())
     with pytest.raises(ValidationError):
         job_run_dismiss_failed(actor="tests", run=JobRun.objects.get(pk=run.pk))
+
+
+def test_progress_reads_the_run_again_but_keeps_its_job(project, emulator, operator, django_assert_num_queries):
+    job = job_save(actor=operator, data={"project": project, "name": "sync", "action": "update_profiles",
+                                         "mapping": MAPPING})  # fmt: skip
+    dry = dry_run_of(job)
+    dry = JobRun.objects.select_related("job__project").get(pk=dry.pk)
+    # A worker or another person moves the run on after this request read it.
+    JobRun.objects.filter(pk=dry.pk).update(status=JobRun.Status.FAILED, last_error="lost", approved_by=operator)
+    progress = job_run_progress(run=dry)
+    assert (dry.status, dry.last_error, dry.approved_by_id) == (JobRun.Status.FAILED, "lost", operator.pk)
+    assert progress["active"] is False and progress["can_apply"] is False
+    with django_assert_num_queries(0):
+        assert dry.job.project.pk == project.pk  # still as read: the page does not read them again
