@@ -8,13 +8,14 @@ posted one, else the saved one. They still look a posted value up among every pr
 another project reaches the guard's sentence ("belongs to the Iterable project …") instead of Django's
 "not one of the available choices"."""
 
+from functools import partial
 from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
-from django.forms.models import ModelChoiceIterator
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.forms.models import ModelChoiceIterator, model_to_dict
 
 from catalog.core.widgets import OptionWords, PickMany, PickOne, TagInput, TagListField
 from catalog.forms import BoundedModelMultipleChoiceField
@@ -79,12 +80,22 @@ def _describe_channel(c: Channel) -> OptionWords:
 
 
 class ShownChoiceIterator(ModelChoiceIterator):
-    """Offers the field's `shown` queryset (the form's project) while the field looks values up in all."""
+    """Offers the field's `shown` queryset (the form's project) while the field looks values up in all. The shown
+    list is read once and kept: a saved object's values are taken from it too (PickerFormMixin)."""
 
     def __init__(self, field):
         super().__init__(field)
         if getattr(field, "shown", None) is not None:
             self.queryset = field.shown
+
+    def __iter__(self):
+        if getattr(self.field, "shown", None) is None:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
 
 
 class ScopedChoiceField(forms.ModelChoiceField):
@@ -105,6 +116,12 @@ def _inner(widget):
     return getattr(widget, "widget", widget)
 
 
+def _picked(shown: QuerySet) -> list[int]:
+    """The saved values of a picker, from its list (which marks them): a callable initial, read when the page
+    is drawn, with the options."""
+    return [obj.pk for obj in shown if obj.picked]
+
+
 def _id(value) -> int | None:
     text = str(value).strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
@@ -117,6 +134,20 @@ class PickerFormMixin:
     # field name → (how it shows an object, joins to read with it, whether the medium narrows it and how)
     pickers: dict = {}
     scoped_group = "project-pickers"
+
+    def __init__(self, data=None, files=None, *, instance=None, initial=None, **kwargs):
+        form: Any = self
+        meta = form._meta
+        many = [name for name in self.pickers if name in meta.fields and meta.model._meta.get_field(name).many_to_many]
+        if data is None and files is None and instance is not None and instance.pk is not None and many:
+            # A saved object's page: Django's ModelForm would read each many-to-many value from the instance, a
+            # query each, before the pickers read their lists. Those lists mark the saved values (scope_pickers),
+            # so the form starts from the instance's other values and is given the instance after.
+            values = model_to_dict(instance, meta.fields, [*(meta.exclude or ()), *many])
+            super().__init__(data, files, initial={**values, **(initial or {})}, **kwargs)
+            form.instance = instance
+        else:
+            super().__init__(data, files, instance=instance, initial=initial, **kwargs)
 
     def scope_pickers(self, *, scope: dict | None, reload_url: str | None) -> None:
         form: Any = self
@@ -133,8 +164,20 @@ class PickerFormMixin:
             if medium and medium_path:
                 wanted &= Q(**{medium_path: medium})
             current = self._current(name)
-            shown = everything.filter(wanted | Q(pk__in=current)) if current else everything.filter(wanted)
+            saved = isinstance(current, QuerySet)
+            if not wanted:
+                # Neither a project nor a medium to narrow it: every object, the current ones among them (an
+                # empty Q() | Q(pk__in=current) would be the current ones alone).
+                shown = everything
+            elif saved or current:
+                shown = everything.filter(wanted | Q(pk__in=current))
+            else:
+                shown = everything.filter(wanted)
+            if saved:
+                shown = shown.annotate(picked=Exists(current.filter(pk=OuterRef("pk"))))
             field.shown = shown.order_by("name", "pk")
+            if saved:
+                form.initial[name] = partial(_picked, field.shown)
             widget = _inner(field.widget)
             widget.describe = describe
             widget.choices = field.choices
@@ -164,8 +207,9 @@ class PickerFormMixin:
             medium = getattr(form.instance, "medium", None)
         return _id(project) if project is not None else None, medium if medium in Medium.values else None
 
-    def _current(self, name: str) -> list[int]:
-        """The ids the field holds now (posted, given or saved): always shown, so nothing is dropped unseen."""
+    def _current(self, name: str) -> list[int] | QuerySet:
+        """The ids the field holds now (posted, given or saved): always shown, so nothing is dropped unseen. A saved
+        object's many-to-many values come as a subquery, read with the picker's list."""
         form: Any = self
         if form.is_bound:
             key = form.add_prefix(name)
@@ -176,9 +220,8 @@ class PickerFormMixin:
             if value is None and form.instance.pk:
                 model_field = form.instance._meta.get_field(name)
                 if model_field.many_to_many:
-                    value = [o.pk for o in getattr(form.instance, name).all()]
-                else:
-                    value = getattr(form.instance, f"{name}_id", None)
+                    return getattr(form.instance, name).values("pk")
+                value = getattr(form.instance, f"{name}_id", None)
             raw = value if isinstance(value, list | tuple) else [value]
         return [pk for pk in (_id(getattr(v, "pk", v)) for v in raw if v not in (None, "")) if pk is not None]
 

@@ -1,12 +1,14 @@
 """The catalog's forms in people's words, without a browser: tags as text or one value per chip (never JSON typed
 by hand), pickers limited to the project and medium, refusals in sentences, entity forms without JSON."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from catalog.core.forms import NotificationForm, model_form_for
 from catalog.core.widgets import split_tags
-from catalog.models import Channel, IterableProject, Journey, MessageType, Notification, Template
+from catalog.models import Channel, IterableProject, Journey, MessageType, Notification, Owner, Template
 
 EDIT = reverse("catalog:notification_edit", args=["weekly_digest"])
 
@@ -106,6 +108,40 @@ def test_pickers_offer_the_projects_objects_of_the_medium(small_catalog, twin):
     assert offered == {"Twin Digest", "Digest"}  # Twin's, and the one still chosen
     types = {value.instance.name for value, _ in form.fields["message_type"].choices if value}
     assert types == {"Twin Type", "GitLab Marketing"}
+
+
+def offered(html: str, name: str) -> dict[str, bool]:
+    """A picker's options on a page: each one's words, and whether it is chosen."""
+    found = re.findall(rf'(<input type="\w+" name="{name}" value="\d+"[^>]*>) <span class="picker-label">([^<]*)', html)
+    return {words: " checked" in tag for tag, words in found}
+
+
+def test_editing_a_notification_offers_every_owner_not_only_its_own(small_catalog, engineer):
+    for name in ("Growth", "Platform", "Support"):
+        Owner.objects.create(name=name, role="technical", email=f"{name.lower()}@example.com")
+    everyone = {"Lifecycle Marketing", "Growth", "Platform", "Support"}
+    new = offered(engineer.get(reverse("catalog:notification_create")).content.decode(), "owners")
+    assert set(new) == everyone and not any(new.values())
+    edit = offered(engineer.get(EDIT).content.decode(), "owners")
+    assert set(edit) == everyone  # another owner can be added
+    assert [name for name, chosen in edit.items() if chosen] == ["Lifecycle Marketing"]
+    response = engineer.post(EDIT, posted(small_catalog, owners=list(Owner.objects.values_list("pk", flat=True))))
+    assert response.status_code == 302
+    assert set(Notification.objects.get(key="weekly_digest").owners.values_list("name", flat=True)) == everyone
+
+
+def test_without_a_project_a_chosen_value_does_not_hide_the_others(small_catalog, twin):
+    """A form posted back without its project and medium (the person cleared them) still offers every project's
+    objects, the chosen ones among them."""
+    data = {**posted(small_catalog), "key": "new_one", "project": "", "medium": ""}
+    form = NotificationForm(data)
+    templates = {value.instance.name for value, _ in form.fields["templates"].choices if value}
+    assert templates == {"Digest", "Old newsletter", "Twin Digest"}
+    types_form = model_form_for(MessageType, ["project", "iterable_id", "name", "channel", "policy"])(
+        {"project": "", "iterable_id": 12, "name": "New", "channel": twin.type.channel_id, "policy": "OptIn"}
+    )
+    channels = {value.instance.name for value, _ in types_form.fields["channel"].choices if value}
+    assert channels == set(Channel.objects.values_list("name", flat=True)) and len(channels) > 1
 
 
 def test_the_page_reloads_a_projects_pickers(small_catalog, twin, engineer):
