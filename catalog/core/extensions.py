@@ -9,7 +9,9 @@ registry what to show. Three kinds of parts:
   history (`slot="history"`). `context(obj, request)` reads what the panel shows and returns its template's
   context, or None to show nothing. Pages have a query budget (tests/perf: ten), so a panel reads in as
   few queries as it can, and it may leave what it read on the object for the verdict (the sync's guard
-  findings: `catalog.guard.verdicts.GUARD_FINDINGS_ATTR`), which the page computes after the panels.
+  findings: `catalog.guard.verdicts.GUARD_FINDINGS_ATTR`), which the page computes after the panels. A panel
+  whose read is a few subqueries on the object's row gives `annotate(queryset, request)`: the page adds them to
+  its own read of the object (`panels_annotate`), and the panel then reads nothing itself.
 - **List columns**: a column of the notification list, its value annotated on the rows
   (`annotate(queryset)`), written by `cell(notification)` (escaped HTML), sortable by `?ordering=<sort>`.
 - **List filters**: a django-filter `Filter` under its query parameter, on the list page, the CSV export
@@ -41,6 +43,8 @@ class Panel:
     slot: Literal["section", "fact", "history"] = "section"
     kinds: tuple[str, ...] | None = ("notification",)
     order: int = 100
+    # What the panel reads, as annotations on the page's own read of the object; None: it reads on its own.
+    annotate: Callable[[QuerySet, HttpRequest], QuerySet] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,14 @@ def panels(kind: str) -> list[Panel]:
     """The panels of a page of this kind of object (a model name), in their order."""
     found = [p for p in _panels.values() if p.kinds is None or kind in p.kinds]
     return sorted(found, key=lambda p: (p.order, p.name))
+
+
+def panels_annotate(queryset: QuerySet, request) -> QuerySet:
+    """The page's read of its object (`queryset`, of one kind) with what its panels read from the same row."""
+    for panel in panels(queryset.model._meta.model_name or ""):
+        if panel.annotate is not None:
+            queryset = panel.annotate(queryset, request)
+    return queryset
 
 
 def panels_read(obj, request) -> dict[str, list[tuple[Panel, dict[str, Any]]]]:

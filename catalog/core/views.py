@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views import View
 
 from catalog import models
-from catalog.core.extensions import panels_read
+from catalog.core.extensions import panels_annotate, panels_read
 from catalog.core.filters import NotificationFilterSet
 from catalog.core.forms import NotificationForm, model_form_for
 from catalog.core.selectors import project_checks
@@ -121,9 +121,12 @@ class NotificationDetailView(Perm, View):
     def get(self, request, key):
         templates = models.Template.objects.select_related("message_type__channel", "project")
         notification = get_object_or_404(
-            models.Notification.objects.select_related(
-                "project", "message_type__channel", "event", "journey"
-            ).prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields"),
+            panels_annotate(
+                models.Notification.objects.select_related(
+                    "project", "message_type__channel", "event", "journey"
+                ).prefetch_related(Prefetch("templates", queryset=templates), "owners", "event__fields"),
+                request,
+            ),
             key=key,
         )
         # The panels first: the sync's leaves its guard findings on the notification for the verdict.

@@ -79,35 +79,53 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _panel_read(notification: Notification, days: int) -> tuple[list, datetime | None, list[HealthAlert]]:
-    """What the panel shows, read in one query (the notification page's budget is ten): the daily counts since
-    the baseline's first day, the last send, and the open alerts, newest first."""
+ALERT_FIELDS = ["id", "project_id", "kind", "message", "occurrences", "last_seen_at"]
+# What the panel reads from the notification's row, under these names (_panel_reads).
+READ = ("panel_health_daily", "panel_health_last_sent", "panel_health_alerts")
+
+
+def _days(request) -> int:
+    return 90 if request.GET.get("health_days") == "90" else 30
+
+
+def _panel_reads(days: int) -> dict:
+    """The panel's read as subqueries on a notification's row: the daily counts since the baseline's first day,
+    the last send, and the open alerts."""
     mine = {"notification": OuterRef("pk")}
     daily = HealthDaily.objects.filter(**mine, day__gte=health_window_start(days)).order_by().values("notification")
     sends = HealthDaily.objects.filter(**mine, kind=EventKind.SEND).order_by().values("notification")
     alerts = HealthAlert.objects.filter(**mine, acknowledged_at__isnull=True).order_by().values("notification")
-    alert_fields = ["id", "project_id", "kind", "message", "occurrences", "last_seen_at"]
-    found = (
-        Notification.objects.filter(pk=notification.pk)
-        .annotate(
-            daily=Subquery(
-                daily.annotate(rows=JSONRows(JSONObject(day="day", kind="kind", count="count"))).values("rows")
-            ),
-            last_sent=Subquery(sends.annotate(at=Max("last_at")).values("at")),
-            alerts=Subquery(
-                alerts.annotate(
-                    rows=JSONRows(JSONObject(**{f: f for f in alert_fields}, project_name="project__name"))
-                ).values("rows")
-            ),
-        )
-        .values_list("daily", "last_sent", "alerts")
-        .get()
-    )
+    return {
+        "panel_health_daily": Subquery(
+            daily.annotate(rows=JSONRows(JSONObject(day="day", kind="kind", count="count"))).values("rows")
+        ),
+        "panel_health_last_sent": Subquery(sends.annotate(at=Max("last_at")).values("at")),
+        "panel_health_alerts": Subquery(
+            alerts.annotate(
+                rows=JSONRows(JSONObject(**{f: f for f in ALERT_FIELDS}, project_name="project__name"))
+            ).values("rows")
+        ),
+    }
+
+
+def _with_panel_read(queryset, request):
+    """The notification page's read of the notification, with the panel's: the panel then reads nothing itself."""
+    return queryset.annotate(**_panel_reads(_days(request)))
+
+
+def _panel_read(notification: Notification, days: int) -> tuple[list, datetime | None, list[HealthAlert]]:
+    """What the panel shows, read with the notification by the page (`_with_panel_read`), else in one query of
+    its own (the notification page's budget is ten): the daily counts, the last send, and the open alerts, newest
+    first."""
+    if all(hasattr(notification, name) for name in READ):
+        found = tuple(getattr(notification, name) for name in READ)
+    else:
+        found = Notification.objects.filter(pk=notification.pk).annotate(**_panel_reads(days)).values_list(*READ).get()
     rows, last_sent, open_alerts = found
     counts = [(date.fromisoformat(r["day"]), r["kind"], r["count"]) for r in rows or []]
     shown = [
         HealthAlert(
-            **{f: r[f] for f in alert_fields if f != "last_seen_at"},
+            **{f: r[f] for f in ALERT_FIELDS if f != "last_seen_at"},
             notification=notification,
             last_seen_at=_moment(r["last_seen_at"]),
             project=IterableProject(pk=r["project_id"], name=r["project_name"]),
@@ -121,7 +139,7 @@ def _panel_read(notification: Notification, days: int) -> tuple[list, datetime |
 def notification_panel(notification: Notification, request) -> dict:
     """Context of health/notification_panel.html: charts (30 or 90 days), the table behind them, rates
     against the notification's own baseline, last send and open alerts."""
-    days = 90 if request.GET.get("health_days") == "90" else 30
+    days = _days(request)
     counts, last_sent, alerts = _panel_read(notification, days)
     data = health_from_counts(counts, last_sent, days=days)
     return {
@@ -206,7 +224,9 @@ def _notification_section(notification: Notification, request) -> dict:
     return {"health": notification_panel(notification, request)}
 
 
-register_panel(Panel("health-live", "health/notification_panel.html", _notification_section, order=10))
+register_panel(
+    Panel("health-live", "health/notification_panel.html", _notification_section, order=10, annotate=_with_panel_read)
+)
 register_column(
     ListColumn("sends", "Sends, 30 days", with_sends_30d, _sends_cell, sort="sends", sort_field=SENDS_30D, order=10)
 )

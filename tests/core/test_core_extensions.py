@@ -4,6 +4,7 @@ anyone shows up without the core knowing it."""
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Length
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -76,6 +77,26 @@ def test_a_registered_panel_shows_and_one_that_returns_none_does_not(small_catal
 
     owner_page = viewer.get(reverse("catalog:entity_detail", args=["owner", small_catalog.owner.pk])).content
     assert owner_page.decode().count('id="history"') == 1  # "probe" is for notifications only
+
+
+def test_a_panel_can_read_with_the_pages_own_read_of_the_notification(small_catalog, viewer, monkeypatch):
+    monkeypatch.setattr(extensions, "_panels", dict(extensions._panels))
+    seen = []
+    extensions.register_panel(
+        extensions.Panel(
+            "probe", "catalog/panels/history.html",
+            lambda n, request: seen.append(n.probe_key_length) or {"history": []},
+            annotate=lambda queryset, request: queryset.annotate(probe_key_length=Length("key")),
+        )
+    )  # fmt: skip
+    viewer.get(DETAIL)
+    with CaptureQueriesContext(connection) as queries:
+        assert viewer.get(DETAIL).status_code == 200
+    assert seen == [len("weekly_digest")] * 2
+    # One read of the notification's row carries the probe's and live health's reads, which read nothing more.
+    rows = [q["sql"] for q in queries.captured_queries if 'FROM "catalog_notification"' in q["sql"]]
+    assert len(rows) == 1 and "probe_key_length" in rows[0] and "catalog_healthdaily" in rows[0]
+    assert sum("catalog_healthdaily" in q["sql"] for q in queries.captured_queries) == 1
 
 
 def test_without_a_capability_the_page_still_renders(small_catalog, viewer, monkeypatch):
