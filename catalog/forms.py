@@ -3,8 +3,27 @@ characters. The core's forms (notifications and the other catalog objects) are i
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 
 from catalog.services.input_limits import MAX_UPLOAD_BYTES, control_characters
+
+
+class CachedChoiceIterator(ModelChoiceIterator):
+    """A model choice's options from its queryset's own rows, read once: a select reads its options twice when
+    drawn (the first one for its `required` attribute, then all), and a page may ask for them again; Django's
+    iterator reads the database each time. A submitted value is still looked up in the queryset itself."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.queryset) + (1 if self.field.empty_label is not None else 0)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self.queryset)
 
 
 class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):

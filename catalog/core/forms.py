@@ -15,10 +15,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.forms.models import ModelChoiceIterator, model_to_dict
+from django.forms.models import model_to_dict
 
 from catalog.core.widgets import OptionWords, PickMany, PickOne, TagInput, TagListField
-from catalog.forms import BoundedModelMultipleChoiceField
+from catalog.forms import BoundedModelMultipleChoiceField, CachedChoiceIterator
 from catalog.guard import policy
 from catalog.guard.enforcement import enforce_notification, message_type_facts
 from catalog.models import (
@@ -79,7 +79,7 @@ def _describe_channel(c: Channel) -> OptionWords:
     return OptionWords(c.name, f"{c.channel_type} · {c.medium} · {c.project}")
 
 
-class ShownChoiceIterator(ModelChoiceIterator):
+class ShownChoiceIterator(CachedChoiceIterator):
     """Offers the field's `shown` queryset (the form's project) while the field looks values up in all. The shown
     list is read once and kept: a saved object's values are taken from it too (PickerFormMixin)."""
 
@@ -87,15 +87,6 @@ class ShownChoiceIterator(ModelChoiceIterator):
         super().__init__(field)
         if getattr(field, "shown", None) is not None:
             self.queryset = field.shown
-
-    def __iter__(self):
-        if getattr(self.field, "shown", None) is None:
-            yield from super().__iter__()
-            return
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
 
 
 class ScopedChoiceField(forms.ModelChoiceField):
@@ -173,7 +164,7 @@ class PickerFormMixin:
                 shown = everything.filter(wanted | Q(pk__in=current))
             else:
                 shown = everything.filter(wanted)
-            if saved:
+            if isinstance(current, QuerySet):
                 shown = shown.annotate(picked=Exists(current.filter(pk=OuterRef("pk"))))
             field.shown = shown.order_by("name", "pk")
             if saved:

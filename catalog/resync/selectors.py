@@ -106,7 +106,7 @@ def resync_dry_run_report(*, run: ResyncRun, samples: int = 20) -> dict[str, Any
     """A dry run's summary: how many contacts would change, per array and direction, and sample diffs."""
     per_array: Counter[str] = Counter()
     dropped = 0
-    sample = []
+    sample: list[dict[str, Any]] = []
     # One pass, oldest first: the counts read every difference, and the samples are the first ones.
     changes = run.items.filter(outcome="would_change").order_by("id").values_list("diff", "contact__email")
     for diff, email in changes.iterator(chunk_size=2000):

@@ -1,9 +1,11 @@
 """The test-send forms: a recipient, and a send with one input per field of the event's schema."""
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.models import ModelChoiceIterator
 
+from catalog.forms import CachedChoiceIterator
 from catalog.models import IterableProject, ProofRecipient, Template
 from catalog.sends import data_inputs
 
@@ -23,28 +25,11 @@ class ProofRecipientForm(forms.Form):
             del self.fields["shared"]
 
 
-class _CachedChoices(ModelChoiceIterator):
-    """The choices from the queryset's own rows, read once: a select reads its options twice when rendered (the
-    first one for its `required` attribute, then all), and the page also asks for the first and whether there is
-    any. Django's iterator reads the database each time."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
-
-    def __len__(self):
-        return len(self.queryset) + (1 if self.field.empty_label is not None else 0)
-
-    def __bool__(self):
-        return self.field.empty_label is not None or bool(self.queryset)
-
-
 class _CachedModelChoiceField(forms.ModelChoiceField):
-    """A model choice shown from rows read once; a submitted value is still looked up in the queryset itself."""
+    """A model choice shown from rows read once (the page lists the same recipients for its first choice and its
+    notice); a submitted value is still looked up in the queryset itself."""
 
-    iterator = _CachedChoices
+    iterator = CachedChoiceIterator
 
 
 class ProofSendForm(forms.Form):
@@ -108,7 +93,8 @@ class ProofSendForm(forms.Form):
     @property
     def recipients(self) -> list[ProofRecipient]:
         """The recipients this person may send to in the notification's project, read once for the page."""
-        return list(self.fields["recipient"].queryset)
+        field = cast("forms.ModelChoiceField[ProofRecipient]", self.fields["recipient"])
+        return list(field.queryset or ())
 
     def data_field_names(self):
         """The typed inputs of the event's schema, in order."""
