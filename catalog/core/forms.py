@@ -129,7 +129,9 @@ class PickerFormMixin:
     def __init__(self, data=None, files=None, *, instance=None, initial=None, **kwargs):
         form: Any = self
         meta = form._meta
-        many = [name for name in self.pickers if name in meta.fields and meta.model._meta.get_field(name).many_to_many]
+        many = [
+            name for name in self.pickers if name in self.base_fields and meta.model._meta.get_field(name).many_to_many
+        ]
         if data is None and files is None and instance is not None and instance.pk is not None and many:
             # A saved object's page: Django's ModelForm would read each many-to-many value from the instance, a
             # query each, before the pickers read their lists. Those lists mark the saved values (scope_pickers),
@@ -272,9 +274,11 @@ class NotificationForm(PickerFormMixin, forms.ModelForm):
         for name, words in (("message_type", "Search message types"), ("templates", "Search templates"),
                             ("journey", "Search journeys"), ("event", "Search custom events"),
                             ("owners", "Search owners")):  # fmt: skip
-            _inner(self.fields[name].widget).search_label = words
+            if name in self.fields:  # the admin leaves out what its user may only view
+                _inner(self.fields[name].widget).search_label = words
         for name in ("journey", "event"):
-            cast(forms.ModelChoiceField, self.fields[name]).empty_label = "None"
+            if name in self.fields:
+                cast(forms.ModelChoiceField, self.fields[name]).empty_label = "None"
         self.scope_pickers(scope=scope, reload_url=reload_url)
 
     def clean(self):

@@ -24,9 +24,9 @@ def job_runs(job: Job | None = None):
     return runs.filter(job=job) if job is not None else runs
 
 
-# A run never changes job, so a refresh keeps the job (and its project) as read: a plain refresh dropped it, and
-# the page read both again.
-RUN_COLUMNS = [field.attname for field in JobRun._meta.concrete_fields if field.name != "job"]
+# A run never changes its job or the dry run it applies, so a refresh keeps them (and the job's project) as read:
+# a plain refresh dropped them, and the page read them again.
+RUN_COLUMNS = [field.attname for field in JobRun._meta.concrete_fields if field.name not in ("job", "source_run")]
 
 
 def job_run_progress(*, run: JobRun) -> dict[str, Any]:

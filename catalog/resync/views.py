@@ -171,6 +171,7 @@ def _run_context(request, run: ResyncRun) -> dict:
     failure_page = Paginator(range(progress["failed"]), FAILURES_PER_PAGE).get_page(request.GET.get("page"))
     offset = (failure_page.number - 1) * FAILURES_PER_PAGE
     finished = run.status not in ACTIVE
+    summary = resync_change_summary(run=run) if finished else None
     return {
         "run": run,
         "progress": progress,
@@ -181,12 +182,9 @@ def _run_context(request, run: ResyncRun) -> dict:
         "reasons": resync_failure_reasons(run=run) if progress["failed"] else [],
         "failures": resync_failures(run=run, limit=FAILURES_PER_PAGE, offset=offset),
         "page": failure_page,
-        "summary": resync_change_summary(run=run) if finished and changes_shown(run) else None,
+        "summary": summary if summary is not None and changes_shown(run, summary) else None,
         "updated": progress["outcomes"].get("changed", 0) + progress["outcomes"].get("created", 0),
         "applied_by": ResyncRun.objects.filter(source_run=run).order_by("-id").first() if run.dry_run else None,
-        "import_record": PreferenceImport.objects.filter(pk=run.selection_detail.get("import")).first()
-        if run.selection == ResyncRun.Selection.IMPORT
-        else None,
     }
 
 

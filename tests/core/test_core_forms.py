@@ -222,3 +222,19 @@ def test_entity_pickers_are_the_projects(small_catalog, twin, engineer):
     )
     assert response.status_code == 400
     assert Template.objects.get(pk=small_catalog.template.pk).message_type == small_catalog.opt_in
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_notification_to_staff_who_may_only_view_it(small_catalog):
+    """The admin leaves every field out of the form of a user who may only view: the form must not expect them."""
+    from django.contrib.auth.models import Permission, User
+    from django.test import Client
+
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_notification"]))
+    client = Client()
+    client.force_login(viewer)
+    digest = Notification.objects.get(key="weekly_digest")
+    page = client.get(reverse("admin:catalog_notification_change", args=[digest.pk]))
+    assert page.status_code == 200
+    assert digest.name in page.content.decode() and 'name="message_type"' not in page.content.decode()

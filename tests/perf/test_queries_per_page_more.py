@@ -65,6 +65,14 @@ class World:
         self.preference_import = models.PreferenceImport.objects.create(
             project=c.project, actor_label="x", source="api"
         )
+        # Runs of an import's contacts: a dry run, and a run sent without one (its changes are looked for).
+        self.import_runs = models.ResyncRun.objects.bulk_create(
+            models.ResyncRun(project=c.project, actor_label="x", status="done", dry_run=dry_run, selection="import",
+                             selection_detail={"import": self.preference_import.pk}, batch_size=100,
+                             rate_per_second=5, on_batch_error="stop", started_at=now - timedelta(minutes=5),
+                             finished_at=now)
+            for dry_run in (True, False)
+        )  # fmt: skip
         # List names come from Iterable and are kept a while: kept already, so no page here reads Iterable.
         lists = [{"id": 21, "name": "Beta testers"}]
         iterable_schema_store(c.project, {"channels": [], "message_types": [], "lists": lists})
@@ -165,8 +173,10 @@ class World:
         change = {"subscribedMessageTypeIds": {"add": [11]}, "emailListIds": {"remove": [21]},
                   "unsubscribedChannelIds": {"set": [2]}}  # fmt: skip
         models.ResyncItem.objects.bulk_create(
-            models.ResyncItem(run=self.resync, contact=contact, status="done", outcome="would_change",
-                              diff={"arrays": change}, batch_no=1, processed_at=now)
+            models.ResyncItem(run=run, contact=contact, status="done", outcome=outcome, diff={"arrays": change},
+                              batch_no=1, processed_at=now)
+            for run, outcome in zip((self.resync, *self.import_runs), ("would_change", "would_change", "changed"),
+                                    strict=True)
             for contact in contacts[::2]
         )  # fmt: skip
         failed = models.ContactPreference.objects.bulk_create(
@@ -175,8 +185,9 @@ class World:
             for i in new
         )  # fmt: skip
         models.ResyncItem.objects.bulk_create(
-            models.ResyncItem(run=self.resync, contact=contact, status="failed", error_code=f"E{i % 7}",
+            models.ResyncItem(run=run, contact=contact, status="failed", error_code=f"E{i % 7}",
                               error_message=f"reason {i % 7}", batch_no=1, processed_at=now)
+            for run in (self.resync, *self.import_runs)
             for i, contact in enumerate(failed)
         )  # fmt: skip
         models.ResyncRun.objects.bulk_create(
@@ -295,6 +306,7 @@ def pages(w: World) -> list[str]:
         # Preference resync.
         reverse("catalog:resync_start"),
         reverse("catalog:resync_run", kwargs={"pk": w.resync.pk}),
+        *(reverse("catalog:resync_run", kwargs={"pk": run.pk}) for run in w.import_runs),
         reverse("catalog:resync_run_apply", kwargs={"pk": w.resync.pk}),
         reverse("catalog:resync_run_progress", kwargs={"pk": w.resync.pk}),
         reverse("catalog:resync_imports"),

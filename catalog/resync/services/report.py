@@ -231,10 +231,10 @@ def changed_items(run: ResyncRun) -> QuerySet[ResyncItem]:
     return run.items.filter(outcome__in=("changed", "created")).exclude(diff={}).order_by("id")
 
 
-def changes_shown(run: ResyncRun) -> bool:
+def changes_shown(run: ResyncRun, summary: ChangeSummary) -> bool:
     """Whether the run's per-contact changes are known (see the module docstring); runs from before differences
     were kept for runs without a dry run have none, and say their counts instead."""
-    return run.dry_run or run.source_run_id is not None or changed_items(run).exists()
+    return run.dry_run or run.source_run_id is not None or summary.contacts > 0
 
 
 @dataclass
@@ -277,7 +277,8 @@ def resync_change_summary(*, run: ResyncRun, samples: int = 20) -> ChangeSummary
         for i in diff.get("dropped") or ():
             per_change[(SUBSCRIBED_TYPES, "dropped", i)] += 1
     wants_lists = any(array == LISTS for array, _, _ in per_change) or diff_needs_lists(d for d, _ in first)
-    names = resync_names(project=run.project, lists=wants_lists)
+    # Nothing changed: no names to give (a run without changes then reads its changes once and nothing else).
+    names = resync_names(project=run.project, lists=wants_lists) if contacts else Names()
     order = {array: n for n, array in enumerate(ARRAYS)}
     rows = []
     per_channel: Counter[str] = Counter()
