@@ -9,17 +9,18 @@ minute. Threads only talk to Iterable; the database is read before and after, in
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 
 from catalog.audit.services import audit_event
 from catalog.guard import policy
-from catalog.guard.verdicts import iterable_checks, iterable_violations, prefetch_iterable_violations
+from catalog.guard.verdicts import IterableCheck, iterable_checks, iterable_violations, prefetch_iterable_violations
 from catalog.iterable import IterableError, User, client_for_project
 from catalog.iterable.client import SUBSCRIPTION_ARRAYS
-from catalog.models import AuditEvent, IterableProject, Notification, Template
+from catalog.models import AuditEvent, IterableProject, Notification, NotificationStatus, Template
 from catalog.services.iterable_support import (
     SCHEMA_READS,
     IterableSchema,
@@ -293,22 +294,18 @@ def _with_verdict(reach: Reach, check) -> Reach:
     return reach
 
 
-def _history(result_sent, result_events, project: IterableProject) -> tuple[list[HistoryItem], str]:
+def _listed(result) -> list[dict]:
+    """Sent messages or events as Iterable listed them (none when the read failed)."""
+    return [] if isinstance(result, IterableError) else result
+
+
+def _history(
+    result_sent, result_events, project: IterableProject, catalog: "_CatalogRows"
+) -> tuple[list[HistoryItem], str]:
     errors = [r for r in (result_sent, result_events) if isinstance(r, IterableError)]
-    sent = [] if isinstance(result_sent, IterableError) else result_sent
-    events = [] if isinstance(result_events, IterableError) else result_events
-    campaign_ids = {m.get("campaignId") for m in sent} | {e.get("campaignId") for e in events}
-    template_ids = {m.get("templateId") for m in sent} | {e.get("templateId") for e in events}
-    by_campaign = {
-        n.campaign_id: n
-        for n in Notification.objects.filter(project=project, campaign_id__in=[c for c in campaign_ids if c])
-    }
-    templates = {
-        t.iterable_id: t
-        for t in Template.objects.filter(
-            project=project, iterable_id__in=[t for t in template_ids if t]
-        ).prefetch_related("notifications")
-    }
+    sent, events = _listed(result_sent), _listed(result_events)
+    by_campaign = catalog.by_campaign.get(project.pk, {})
+    templates = catalog.templates.get(project.pk, {})
 
     def resolve(raw: dict, kind: str, fallback: str) -> HistoryItem:
         campaign_id, template_id = raw.get("campaignId"), raw.get("templateId")
@@ -359,10 +356,77 @@ def _fetch_all(projects: list[IterableProject], email: str, user_id: str) -> dic
     return answers
 
 
+def _found(results: dict | IterableError) -> TypeGuard[dict]:
+    """Whether Iterable answered with the contact and the project's schema (only then is the catalog read)."""
+    if isinstance(results, IterableError):
+        return False
+    if any(isinstance(results[name], IterableError) for name in ("user", "schema")):
+        return False
+    return results["user"] is not None
+
+
+@dataclass
+class _CatalogRows:
+    """The catalog's rows every project's lookup needs, read once for all the projects looked in (so a lookup in
+    every project costs as many queries as one in a single project), by project id."""
+
+    reach: dict[int, list[Notification]] = field(default_factory=dict)
+    checks: dict[int, IterableCheck] = field(default_factory=dict)
+    # By the ids Iterable gave (whatever their type: a lookup by an id the catalog lacks finds nothing).
+    by_campaign: dict[int, dict[Any, Notification]] = field(default_factory=dict)
+    templates: dict[int, dict[Any, Template]] = field(default_factory=dict)
+
+
+def _catalog_rows(
+    projects: list[IterableProject], answers: dict[int, dict | IterableError], notification: Notification | None
+) -> _CatalogRows:
+    """What the projects where Iterable found the contact are asked about (each of their notifications but the
+    deprecated ones, or the one notification asked about) and what their history's campaign and template ids
+    name in the catalog: one read of each kind, whatever the number of projects."""
+    catalog = _CatalogRows()
+    answered = {p.pk: results for p in projects if _found(results := answers[p.pk])}
+    if not answered:
+        return catalog
+    found = list(answered)
+    listed = [raw for results in answered.values() for name in ("sent", "events") for raw in _listed(results[name])]
+    campaign_ids = {c for raw in listed if (c := raw.get("campaignId"))}
+    template_ids = {t for raw in listed if (t := raw.get("templateId"))}
+
+    # The rows asked about and the ones the history's campaigns name, in one read (the history's may be deprecated).
+    asked = (
+        Q(pk=notification.pk)
+        if notification is not None
+        else Q(project_id__in=found) & ~Q(status=NotificationStatus.DEPRECATED)
+    )
+    if campaign_ids:
+        asked |= Q(project_id__in=found, campaign_id__in=campaign_ids)
+    rows = list(
+        Notification.objects.filter(asked)
+        .select_related("message_type")
+        .prefetch_related(prefetch_iterable_violations())
+    )
+    for pk in found:
+        if notification is not None:
+            catalog.reach[pk] = [n for n in rows if n.pk == notification.pk]
+        else:
+            catalog.reach[pk] = [n for n in rows if n.project_id == pk and n.status != NotificationStatus.DEPRECATED]
+        # The last of a campaign's notifications wins, as it did when each project read its own.
+        catalog.by_campaign[pk] = {
+            n.campaign_id: n for n in rows if n.project_id == pk and n.campaign_id in campaign_ids
+        }
+    catalog.checks = iterable_checks(found)
+    if template_ids:
+        for template in Template.objects.filter(project_id__in=found, iterable_id__in=template_ids).prefetch_related(
+            "notifications"
+        ):
+            catalog.templates.setdefault(template.project_id, {})[template.iterable_id] = template
+    return catalog
+
+
 def _build(
-    project: IterableProject, identifier: str, results: dict | IterableError, notification: Notification | None
+    project: IterableProject, identifier: str, results: dict | IterableError, catalog: _CatalogRows
 ) -> ContactLookup:
-    """Turn one project's Iterable answers into the explained lookup (database reads happen here)."""
+    """Turn one project's Iterable answers and the catalog's rows read for every project into the explained lookup."""
     lookup = ContactLookup(project=project, identifier=identifier)
     if isinstance(results, IterableError):
         lookup.error = explain_iterable_error(results, project)
@@ -390,22 +454,13 @@ def _build(
     ]
     subs = contact_subscriptions(user)
     lookup.subscriptions = _subscription_rows(schema, subs)
-    notifications = (
-        [notification]
-        if notification is not None
-        else Notification.objects.filter(project=project).exclude(status="deprecated")
-    )
-    rows = (
-        Notification.objects.filter(pk__in=[n.pk for n in notifications])
-        .select_related("message_type")
-        .prefetch_related(prefetch_iterable_violations())
-    )
-    check = iterable_checks([project.pk]).get(project.pk)
-    events = [] if isinstance(results["events"], IterableError) else results["events"]
+    check = catalog.checks.get(project.pk)
+    events = _listed(results["events"])
     lookup.reach = [
-        _with_verdict(_deliverable(_reach(n, schema, subs), user, _medium(n, schema), events), check) for n in rows
+        _with_verdict(_deliverable(_reach(n, schema, subs), user, _medium(n, schema), events), check)
+        for n in catalog.reach[project.pk]
     ]
-    lookup.history, lookup.history_error = _history(results["sent"], results["events"], project)
+    lookup.history, lookup.history_error = _history(results["sent"], results["events"], project, catalog)
     return lookup
 
 
@@ -449,7 +504,8 @@ def contact_lookup_run(
         },
     )
     answers = _fetch_all(projects, email, user_id)
-    return LookupRun(event, [_build(p, email or user_id, answers[p.pk], notification) for p in projects])
+    catalog = _catalog_rows(projects, answers, notification)
+    return LookupRun(event, [_build(p, email or user_id, answers[p.pk], catalog) for p in projects])
 
 
 def contact_lookup(**given: Any) -> list[ContactLookup]:
